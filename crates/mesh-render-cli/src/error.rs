@@ -1,0 +1,56 @@
+//! Every way a command can fail, with its exit code and its message.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use mesh_render::Diagnostic;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Error {
+    /// The config file cannot be read (missing, a directory, not UTF-8, too large).
+    ConfigUnreadable { path: String, message: String, hint: String },
+    /// The config was read and has problems.
+    ConfigInvalid { path: String, diagnostics: Vec<Diagnostic>, unreadable: bool },
+    /// Writing the output tree failed; the tree on disk is as it was.
+    Output { path: PathBuf, message: String },
+    /// `render --check`: the tree on disk differs from a fresh render.
+    Stale { out: PathBuf, differences: Vec<String> },
+    /// Writing to stdout failed for a reason other than a closed pipe.
+    Stdout(std::io::Error),
+}
+
+impl Error {
+    /// Exit status: 1 for "the check found differences", 2 for every input or output problem.
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Stale { .. } => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ConfigUnreadable { path, message, hint } => write!(f, "{path}: error: {message}\n  hint: {hint}"),
+            Error::ConfigInvalid { path, diagnostics, .. } => {
+                for d in diagnostics {
+                    writeln!(f, "{}", d.to_string_in(path))?;
+                }
+                let n = diagnostics.len();
+                write!(f, "{path}: {n} error{} found; nothing was rendered", if n == 1 { "" } else { "s" })
+            }
+            Error::Output { path, message } => {
+                write!(f, "{}: error: {message}\n  hint: the existing tree was left as it was", path.display())
+            }
+            Error::Stale { out, differences } => {
+                for d in differences {
+                    writeln!(f, "{d}")?;
+                }
+                write!(f, "{}: {} file(s) differ from a fresh render; run `make render` (or `mesh-render render --out {}`) and commit the result", out.display(), differences.len(), out.display())
+            }
+            Error::Stdout(e) => write!(f, "error: cannot write to standard output: {e}"),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Reading the config file.
+
+use std::path::Path;
+
+use mesh_render::syntax::Limits;
+use mesh_render::{Diagnostic, Loaded};
+
+use crate::args::GlobalArgs;
+use crate::error::Error;
+
+/// The config path as the user wrote it (never made absolute: no machine paths in messages).
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Reads and loads the config named by the flags.
+pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
+    let path = display(&global.config);
+    let text = read(&global.config, &path, Limits::DEFAULT)?;
+    mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT)
+        .map_err(|e| Error::ConfigInvalid { path, diagnostics: e.diagnostics, unreadable: e.unreadable })
+}
+
+fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
+    let unreadable = |message: String, hint: &str| Error::ConfigUnreadable { path: path.to_string(), message, hint: hint.to_string() };
+    let meta = std::fs::metadata(file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => unreadable(
+            "the config file does not exist".into(),
+            "run mesh-render where config.yaml is, or pass --config PATH; there is no built-in default mesh",
+        ),
+        _ => unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"),
+    })?;
+    if meta.is_dir() {
+        return Err(unreadable("this is a directory, not a config file".into(), "pass the config file itself, e.g. --config DIR/config.yaml"));
+    }
+    if meta.len() > limits.max_bytes as u64 {
+        return Err(unreadable(
+            format!("the config is {} bytes, more than the limit of {} bytes", meta.len(), limits.max_bytes),
+            "a mesh config is a few kilobytes; check that the right file was given",
+        ));
+    }
+    let bytes = std::fs::read(file).map_err(|e| unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        unreadable(format!("line {line}, column {column}: the config is not UTF-8 text"), "save the file as UTF-8")
+    })
+}
+
+/// Prints warnings to stderr, where Argo CD shows them without mixing them into the objects.
+pub fn print_warnings(path: &str, warnings: &[Diagnostic]) {
+    for w in warnings {
+        eprintln!("{}", w.to_string_in(path));
+    }
+}

@@ -1,0 +1,103 @@
+//! The `mesh-render` command: flags, files and exit codes around the pure `mesh-render` library.
+
+mod args;
+mod error;
+mod input;
+mod tree;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command, Format, RenderArgs};
+pub use error::Error;
+
+/// Runs the command line and returns the exit status; `main` does nothing else.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<u8, Error> {
+    match cli.command.unwrap_or(Command::Render(RenderArgs::default())) {
+        Command::Example => {
+            print(mesh_render::example_config())?;
+            Ok(0)
+        }
+        Command::Check => check(&cli.global),
+        Command::Render(args) => render(&cli.global, &args),
+    }
+}
+
+fn check(global: &args::GlobalArgs) -> Result<u8, Error> {
+    match input::load(global) {
+        Ok(loaded) => {
+            let path = input::display(&global.config);
+            input::print_warnings(&path, &loaded.warnings);
+            eprintln!("{path}: no problems found{}", if loaded.warnings.is_empty() { "" } else { " (warnings only)" });
+            Ok(0)
+        }
+        // A config that was read but has problems is what `check` is for: exit 1, not 2.
+        Err(Error::ConfigInvalid { path, diagnostics, unreadable: false }) => {
+            eprintln!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
+            Ok(1)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
+    let loaded = input::load(global)?;
+    input::print_warnings(&input::display(&global.config), &loaded.warnings);
+    let rendered = mesh_render::render(&loaded);
+    match &args.out {
+        Some(out) if args.check => {
+            let differences = tree::diff(out, &rendered.tree());
+            if differences.is_empty() {
+                eprintln!("{}: up to date", out.display());
+                Ok(0)
+            } else {
+                Err(Error::Stale { out: out.clone(), differences })
+            }
+        }
+        Some(out) => {
+            let files = rendered.tree();
+            tree::write(out, &files)?;
+            eprintln!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
+            Ok(0)
+        }
+        None => {
+            let text = match args.format {
+                Format::Yaml => rendered.stream_yaml(),
+                Format::Json => rendered.json_list(),
+            };
+            print(&text)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Writes all of `text` to stdout at once. A closed pipe (`mesh-render | head -1`) is not an error.
+fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Stdout(e)),
+    }
+}

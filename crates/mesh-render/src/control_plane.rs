@@ -1,0 +1,255 @@
+//! The control plane: the wrapper chart over Istio's `base` and `istiod`, and its typed values.
+//!
+//! The charts have no `values.schema.json`, so Helm ignores a misspelt key. Every key here is a
+//! field of a Rust type whose serde name is a path of the real chart's values (a test checks each
+//! against the reference charts). In a wrapper chart, base's values nest under `base:` and istiod's
+//! under `istiod:`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{Config, Resources};
+
+/// Where `helm` finds the official charts.
+pub const CHART_REPOSITORY: &str = "https://istio-release.storage.googleapis.com/charts";
+/// The wrapper chart's name; also the Helm release name the plans use.
+pub const CHART_NAME: &str = "istio-mesh";
+
+/// `Chart.yaml` of the wrapper chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Chart {
+    pub api_version: &'static str,
+    pub name: &'static str,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub version: String,
+    pub app_version: String,
+    pub dependencies: Vec<ChartDependency>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ChartDependency {
+    pub name: &'static str,
+    pub version: String,
+    pub repository: &'static str,
+}
+
+/// `values.yaml` of the wrapper chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Values {
+    pub base: BaseValues,
+    pub istiod: IstiodValues,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct BaseValues {
+    pub global: BaseGlobal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<WebhookValues>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseGlobal {
+    pub istio_namespace: String,
+}
+
+/// `base.validationFailurePolicy` (1.29.2 and later): the validating webhook starts as `Fail` instead
+/// of `Ignore`, so istiod's runtime flip no longer shows as drift under GitOps.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookValues {
+    pub validation_failure_policy: &'static str,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IstiodValues {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    pub autoscale_enabled: bool,
+    /// Written only with autoscaling on (the chart ignores them otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale_min: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale_max: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuTarget>,
+    /// Written only with autoscaling off (the chart ignores it otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_count: Option<u32>,
+    pub resources: ResourceValues,
+    /// istiod's environment; the chart quotes every value.
+    pub env: BTreeMap<String, String>,
+    pub global: IstiodGlobal,
+    pub mesh_config: MeshConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<WebhookValues>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuTarget {
+    pub target_average_utilization: u32,
+}
+
+/// Kubernetes requests and limits (cpu, memory).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ResourceValues {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, String>,
+}
+
+impl From<&Resources> for ResourceValues {
+    fn from(r: &Resources) -> Self {
+        ResourceValues { requests: r.requests.clone(), limits: r.limits.clone() }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IstiodGlobal {
+    pub istio_namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    pub proxy: ProxyValues,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Logging {
+    pub level: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ProxyValues {
+    pub resources: ResourceValues,
+}
+
+/// The part of Istio's MeshConfig mesh-render sets.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MeshConfig {
+    pub default_providers: DefaultProviders,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extension_providers: Vec<ExtensionProvider>,
+}
+
+/// Always written: once `defaultProviders` is set at all, the chart stops adding
+/// `metrics: [prometheus]`, so the list must say `prometheus` itself.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct DefaultProviders {
+    pub metrics: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ExtensionProvider {
+    pub name: String,
+    pub opentelemetry: OpenTelemetryProvider,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct OpenTelemetryProvider {
+    pub service: String,
+    pub port: u16,
+}
+
+/// The wrapper chart for the configured release.
+pub fn chart(config: &Config) -> Chart {
+    let version = config.release.version.to_string();
+    let dep = |name| ChartDependency { name, version: version.clone(), repository: CHART_REPOSITORY };
+    Chart {
+        api_version: "v2",
+        name: CHART_NAME,
+        description: format!("Istio {version} control plane (base + istiod) for the Knative playground, rendered by mesh-render"),
+        type_: "application",
+        version: version.clone(),
+        app_version: version.clone(),
+        dependencies: vec![dep("base"), dep("istiod")],
+    }
+}
+
+/// The wrapper chart's values for one environment's settings.
+pub fn values(config: &Config) -> Values {
+    let cp = &config.control_plane;
+    let webhook = config.release.validation_failure_policy.then_some(WebhookValues { validation_failure_policy: "Fail" });
+    let mut env = cp.env.clone();
+    env.insert("PILOT_ENABLE_GATEWAY_API".into(), cp.gateway_api.to_string());
+    if cp.inference_extension {
+        env.insert("ENABLE_GATEWAY_API_INFERENCE_EXTENSION".into(), "true".into());
+    }
+    let extension_providers = config
+        .tracing
+        .iter()
+        .map(|t| ExtensionProvider { name: t.provider.clone(), opentelemetry: OpenTelemetryProvider { service: t.service.clone(), port: t.port } })
+        .collect();
+    Values {
+        base: BaseValues { global: BaseGlobal { istio_namespace: config.namespace.clone() }, base: webhook.clone() },
+        istiod: IstiodValues {
+            revision: config.revision.clone(),
+            autoscale_enabled: cp.autoscaling.is_some(),
+            autoscale_min: cp.autoscaling.map(|a| a.min),
+            autoscale_max: cp.autoscaling.map(|a| a.max),
+            cpu: cp.autoscaling.map(|a| CpuTarget { target_average_utilization: a.target_cpu_percent }),
+            replica_count: cp.autoscaling.is_none().then_some(cp.replicas),
+            resources: (&cp.resources).into(),
+            env,
+            global: IstiodGlobal {
+                istio_namespace: config.namespace.clone(),
+                logging: cp.log_level.clone().map(|level| Logging { level }),
+                proxy: ProxyValues { resources: (&config.proxy_resources).into() },
+            },
+            mesh_config: MeshConfig {
+                default_providers: DefaultProviders { metrics: if config.prometheus { vec!["prometheus".into()] } else { Vec::new() } },
+                extension_providers,
+            },
+            base: webhook,
+        },
+    }
+}
+
+/// The Helm overlay that turns `base` values into `env` values: changed keys, and `null` for keys
+/// the environment drops (Helm deletes a key set to null). `None` when nothing differs.
+pub fn overlay(base: &serde_json::Value, env: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match (base, env) {
+        (Value::Object(b), Value::Object(e)) => {
+            let mut out = serde_json::Map::new();
+            for (k, ev) in e {
+                match b.get(k) {
+                    Some(bv) => {
+                        if let Some(d) = overlay(bv, ev) {
+                            out.insert(k.clone(), d);
+                        }
+                    }
+                    None => {
+                        out.insert(k.clone(), ev.clone());
+                    }
+                }
+            }
+            for k in b.keys().filter(|k| !e.contains_key(*k)) {
+                out.insert(k.clone(), Value::Null);
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        _ => (base != env).then(|| env.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn overlay_holds_only_what_changed() {
+        let base = json!({"a": {"x": 1, "y": [1, 2]}, "b": true, "gone": 1});
+        let env = json!({"a": {"x": 1, "y": [3]}, "b": true, "new": "n"});
+        assert_eq!(overlay(&base, &env), Some(json!({"a": {"y": [3]}, "gone": null, "new": "n"})));
+        assert_eq!(overlay(&base, &base), None);
+    }
+}
