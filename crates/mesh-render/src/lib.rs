@@ -57,6 +57,15 @@ pub fn render(loaded: &Loaded) -> Rendered {
     manifests.extend(telemetry::render(config));
     manifests.extend(gateways::render(config));
     manifests.extend(knative::render(config));
+    for m in manifests.iter_mut().filter(|m| !m.object.is_partial()) {
+        let meta = m.object.metadata_mut();
+        if !config.metadata.labels.is_empty() {
+            meta.labels.get_or_insert_with(Default::default).extend(config.metadata.labels.clone());
+        }
+        if !config.metadata.annotations.is_empty() {
+            meta.annotations.get_or_insert_with(Default::default).extend(config.metadata.annotations.clone());
+        }
+    }
     manifest::sort(&mut manifests);
 
     let values = control_plane::values(&loaded.base);

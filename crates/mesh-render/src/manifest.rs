@@ -58,6 +58,17 @@ impl Object {
         }
     }
 
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Object::Namespace(o) => &mut o.metadata,
+            Object::ConfigMap(o) => &mut o.metadata,
+            Object::PeerAuthentication(o) => &mut o.metadata,
+            Object::AuthorizationPolicy(o) => &mut o.metadata,
+            Object::Telemetry(o) => &mut o.metadata,
+            Object::Gateway(o) => &mut o.metadata,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Object::Namespace(_) => "Namespace",

@@ -233,6 +233,37 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Why `value` is not a label value, if it is not one.
+pub fn label_value_problem(value: &str) -> Option<&'static str> {
+    if value.len() > 63 {
+        return Some("it is longer than 63 characters");
+    }
+    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        return Some("only letters, digits, `-`, `_` and `.` are allowed");
+    }
+    if !value.is_empty() && !(value.as_bytes()[0].is_ascii_alphanumeric() && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric()) {
+        return Some("it must start and end with a letter or digit");
+    }
+    None
+}
+
+/// Why `key` is not a label or annotation key (`[prefix/]name`), if it is not one.
+pub fn qualified_name_problem(key: &str) -> Option<&'static str> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if p.is_empty() || p.len() > 253 || p.split('.').any(|part| dns_label_problem(part).is_some()) {
+            return Some("the prefix must be a DNS subdomain");
+        }
+    }
+    if name.is_empty() {
+        return Some("the name part is empty");
+    }
+    label_value_problem(name)
+}
+
 const QUANTITY_SUFFIXES: &[&str] = &["", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
 
 /// Whether `text` is a quantity Kubernetes accepts (the canonical forms: number plus an SI or binary suffix).

@@ -36,6 +36,15 @@ pub struct Config {
     pub prometheus: bool,
     /// The Gateway API controller Knative used before Istio, if the config still declares it.
     pub envoy_gateway: Option<EnvoyGateway>,
+    /// Extra labels and annotations on every object mesh-render owns (not on partial objects).
+    pub metadata: ExtraMetadata,
+}
+
+/// `components.istio.metadata`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExtraMetadata {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// istiod's deployment settings.
@@ -152,7 +161,7 @@ impl Loaded {
 
 const ISTIO_KEYS: &[&str] = &[
     "enabled", "version", "namespace", "mode", "revision", "controlPlane", "proxy", "mtls", "namespaces",
-    "gateways", "knative", "tracing", "accessLogging", "metrics", "environments",
+    "gateways", "knative", "tracing", "accessLogging", "metrics", "metadata", "environments",
 ];
 
 /// Why a config could not be loaded.
@@ -391,6 +400,7 @@ fn read_istio(
         k
     });
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
+    let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -452,7 +462,43 @@ fn read_istio(
         access_logging: access_logging?,
         prometheus,
         envoy_gateway,
+        metadata,
     })
+}
+
+/// Keys mesh-render sets itself; a config may not override them.
+const RESERVED_LABELS: &[&str] = &["app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/component"];
+
+fn read_metadata(node: Option<&Node>, path: &str, dec: &mut Decoder) -> ExtraMetadata {
+    let mut out = ExtraMetadata::default();
+    let Some(node) = node else { return out };
+    let Some(f) = dec.map(node, path, Some(&["labels", "annotations"])) else { return out };
+    for (key, target) in [("labels", &mut out.labels), ("annotations", &mut out.annotations)] {
+        let Some(n) = f.get(key) else { continue };
+        let Some(mf) = dec.map(n, &f.path(key), None) else { continue };
+        let Value::Map(entries) = &mf.node.value else { continue };
+        for (k, v) in entries {
+            let name = k.as_scalar().unwrap_or_default().to_string();
+            let vpath = mf.path(&name);
+            if let Some(problem) = decode::qualified_name_problem(&name) {
+                dec.error(k.pos, &vpath, format!("`{name}` is not a valid {} key: {problem}", &key[..key.len() - 1]), "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`");
+                continue;
+            }
+            if RESERVED_LABELS.contains(&name.as_str()) || name.starts_with("mesh-render/") {
+                dec.error(k.pos, &vpath, format!("`{name}` is set by mesh-render"), "choose another key");
+                continue;
+            }
+            let Some(value) = dec.string(v, &vpath) else { continue };
+            if key == "labels" {
+                if let Some(problem) = decode::label_value_problem(&value) {
+                    dec.error(v.pos, &vpath, format!("`{value}` is not a valid label value: {problem}"), "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
+                    continue;
+                }
+            }
+            target.insert(name, value);
+        }
+    }
+    out
 }
 
 /// Upstream `global.proxy.resources`.

@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: where the repo is and what the golden cases are.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use mesh_render::syntax::Limits;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// One config (and environment) whose render is pinned by a snapshot.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// `playground` for the repo's `config.yaml`, else the folder name under `golden/`.
+    pub name: String,
+    pub config: PathBuf,
+    pub env: Option<String>,
+}
+
+impl Case {
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.config).expect("golden config")
+    }
+
+    pub fn loaded(&self) -> mesh_render::Loaded {
+        mesh_render::load(&self.text(), self.env.as_deref(), Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:#?}", self.name, e.diagnostics))
+    }
+
+    pub fn rendered(&self) -> mesh_render::Rendered {
+        mesh_render::render(&self.loaded())
+    }
+
+    pub fn snapshot_dir(&self) -> PathBuf {
+        if self.name == "playground" {
+            repo_root().join("golden")
+        } else {
+            repo_root().join("golden").join(&self.name)
+        }
+    }
+
+    pub fn snapshot_name(&self) -> String {
+        match &self.env {
+            Some(env) => format!("{}@{env}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    pub fn config_display(&self) -> String {
+        self.config.strip_prefix(repo_root()).unwrap_or(&self.config).display().to_string()
+    }
+
+    pub fn env_flag(&self) -> String {
+        self.env.as_ref().map(|e| format!("--env {e}")).unwrap_or_default()
+    }
+}
+
+/// Every golden config, plus one case per declared environment.
+pub fn golden_cases() -> Vec<Case> {
+    let mut configs = vec![("playground".to_string(), repo_root().join("config.yaml"))];
+    let mut dirs: Vec<_> = std::fs::read_dir(repo_root().join("golden")).expect("golden/").flatten().map(|e| e.path()).filter(|p| p.join("config.yaml").is_file()).collect();
+    dirs.sort();
+    for dir in dirs {
+        configs.push((dir.file_name().unwrap().to_string_lossy().into_owned(), dir.join("config.yaml")));
+    }
+    let mut cases = Vec::new();
+    for (name, config) in configs {
+        let base = Case { name, config, env: None };
+        let envs: Vec<String> = base.loaded().environments.keys().cloned().collect();
+        cases.push(base.clone());
+        for env in envs {
+            cases.push(Case { env: Some(env), ..base.clone() });
+        }
+    }
+    cases
+}
+
+/// The snapshot of a case: warnings, then every file of the rendered tree.
+pub fn snapshot_text(case: &Case) -> String {
+    let loaded = case.loaded();
+    let mut out = String::new();
+    for w in &loaded.warnings {
+        out.push_str(&format!("# {}\n", w.to_string_in("config.yaml").replace('\n', "\n# ")));
+    }
+    for (path, contents) in mesh_render::render(&loaded).tree() {
+        out.push_str(&format!("# ==> {path} <==\n{contents}"));
+    }
+    out
+}

@@ -1,0 +1,91 @@
+//! kubectl's own YAML parser (YAML 1.1) reads every rendered file back to exactly the objects
+//! mesh-render meant: no string turns into a boolean, number, date or null on the way in.
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs `kubectl label --local -f FILE probe=1 -o json` (offline) and returns the objects it read,
+/// with the probe label taken off again.
+fn kubectl_read(yaml: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("objects.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new("kubectl").args(["label", "--local", "-f"]).arg(&file).args(["probe=1", "-o", "json"]).output().expect("kubectl on PATH");
+    assert!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
+    // One JSON object per document, one after the other.
+    let mut items: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(|v| v.expect("kubectl prints JSON")).collect();
+    for item in &mut items {
+        let labels = item["metadata"]["labels"].as_object_mut().unwrap();
+        assert_eq!(labels.remove("probe"), Some(Value::String("1".into())));
+        if labels.is_empty() {
+            item["metadata"].as_object_mut().unwrap().remove("labels");
+        }
+    }
+    items.into_iter().map(normalize).collect()
+}
+
+/// JSON numbers compared by value: kubectl writes `10.0` back as `10`, which is the same number.
+fn normalize(v: Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.into_iter().map(normalize).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, normalize(v))).collect()),
+        other => other,
+    }
+}
+
+/// Compares object by object, so that a failure names the object instead of dumping all of them.
+fn assert_same(read: &[Value], expected: &[Value], what: &str) {
+    assert_eq!(read.len(), expected.len(), "{what}: object count");
+    for (r, e) in read.iter().zip(expected) {
+        assert_eq!(r, e, "{what}: {} {}", e["kind"], e["metadata"]["name"]);
+    }
+}
+
+#[test]
+fn every_rendered_file_and_stream_reads_back_unchanged() {
+    let mut files_checked = 0;
+    let mut objects_checked = 0;
+    for case in common::golden_cases() {
+        let rendered = case.rendered();
+        let expected: Vec<Value> = rendered.manifests.iter().map(|m| normalize(serde_json::to_value(&m.object).unwrap())).collect();
+
+        assert_same(&kubectl_read(&rendered.stream_yaml()), &expected, &format!("{}: stream", case.snapshot_name()));
+        let from_json = normalize(serde_json::from_str(&rendered.json_list()).unwrap());
+        assert_same(from_json["items"].as_array().unwrap(), &expected, &format!("{}: -o json", case.snapshot_name()));
+
+        let mut from_files = Vec::new();
+        for (path, contents) in rendered.tree().iter().filter(|(p, _)| p.starts_with("manifests/")) {
+            let read = kubectl_read(contents);
+            assert!(!read.is_empty(), "{path} is empty");
+            from_files.extend(read);
+            files_checked += 1;
+        }
+        assert_same(&from_files, &expected, &format!("{}: tree", case.snapshot_name()));
+        objects_checked += expected.len();
+    }
+    assert!(files_checked >= 30 && objects_checked >= 100, "{files_checked} files, {objects_checked} objects");
+}
+
+#[test]
+fn risky_strings_survive_in_every_free_form_field() {
+    let case = common::golden_cases().into_iter().find(|c| c.name == "yaml11-strings").unwrap();
+    let objects = kubectl_read(&case.rendered().stream_yaml());
+    let names: Vec<&str> = objects.iter().filter(|o| o["kind"] == "Namespace").map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+    for risky in ["on", "yes", "n", "y", "off", "no", "true", "null", "0x1f"] {
+        assert!(names.contains(&risky), "namespace {risky} lost: {names:?}");
+    }
+    let gateway = objects.iter().find(|o| o["kind"] == "Gateway").unwrap();
+    assert_eq!(gateway["metadata"]["labels"]["example.com/on"], "on");
+    assert_eq!(gateway["metadata"]["labels"]["example.com/hex"], "0X1F");
+    assert_eq!(gateway["metadata"]["labels"]["example.com/underscore"], "1_000");
+    assert_eq!(gateway["metadata"]["labels"]["example.com/date"], "2024-01-01");
+    assert_eq!(gateway["metadata"]["annotations"]["example.com/tilde"], "~");
+    assert_eq!(gateway["metadata"]["annotations"]["example.com/multiline"], "first line\nsecond: line");
+    let policy = objects.iter().find(|o| o["kind"] == "AuthorizationPolicy" && o["metadata"]["namespace"] == "on").unwrap();
+    assert_eq!(policy["spec"]["rules"][0]["from"][0]["source"]["namespaces"][0], "on");
+    assert_eq!(policy["spec"]["rules"][2]["to"][0]["operation"]["ports"][0], "8022");
+}
