@@ -1,0 +1,125 @@
+//! Each config rule, with a config that breaks it and the exact message a user sees.
+
+use mesh_render::syntax::Limits;
+
+/// A config with `components.istio` set to `istio` (indented YAML under it).
+fn with_istio(istio: &str) -> String {
+    let body: String = istio.lines().map(|l| format!("    {l}\n")).collect();
+    format!("components:\n  knative:\n    enabled: true\n  istio:\n    enabled: true\n{body}")
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match mesh_render::load(text, None, Limits::DEFAULT) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.diagnostics.iter().map(|d| d.to_string_in("c.yaml")).collect(),
+    }
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    mesh_render::load(text, None, Limits::DEFAULT).unwrap().warnings.iter().map(|d| d.to_string_in("c.yaml")).collect()
+}
+
+macro_rules! rule {
+    ($name:ident, $config:expr, $($expected:expr),+ $(,)?) => {
+        #[test]
+        fn $name() {
+            assert_eq!(errors(&$config), [$($expected),+]);
+        }
+    };
+}
+
+rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, environments");
+rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
+    "c.yaml:3:14: error: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
+rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
+    "c.yaml:3:14: error: components.istio.enabled: Istio is disabled, so there is nothing to render\n  hint: set `enabled: true`; mesh-render refuses to print an empty render, which Argo CD would prune everything on");
+rule!(missing_istio_section, "components:\n  isito:\n    enabled: true\n",
+    "c.yaml:2:3: error: components.istio: the config has no `components.istio` section\n  hint: `components.isito` is not read; did you mean `components.istio`?");
+rule!(version_outside_table, with_istio("version: \"1.28.3\""),
+    "c.yaml:6:14: error: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4");
+rule!(version_not_a_version, with_istio("version: 1.29"),
+    "c.yaml:6:14: error: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4");
+rule!(ambient_refused, with_istio("mode: ambient"),
+    "c.yaml:6:11: error: components.istio.mode: ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane\n  hint: use `mode: sidecar` (the default)");
+rule!(enum_with_case_hint, with_istio("mtls: {mode: strict}"),
+    "c.yaml:6:18: error: components.istio.mtls.mode: `strict` is not allowed here\n  hint: did you mean `STRICT`? Allowed: STRICT, PERMISSIVE, DISABLE");
+rule!(invalid_namespace_name, with_istio("namespaces: {apps: [Demo_App]}"),
+    "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `Demo_App` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit");
+rule!(duplicate_app_namespace, with_istio("namespaces: {apps: [a, b, a]}"),
+    "c.yaml:6:31: error: components.istio.namespaces.apps[2]: `a` is listed twice (first at line 6, column 25)\n  hint: remove the duplicate");
+rule!(system_namespace_as_app, with_istio("namespaces: {apps: [knative-serving]}"),
+    "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `knative-serving` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
+rule!(invalid_quantity, with_istio("controlPlane:\n  resources:\n    requests: {memory: 500mi}"),
+    "c.yaml:8:28: error: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …");
+rule!(autoscaling_min_above_max, with_istio("controlPlane:\n  autoscaling: {min: 6, max: 5}"),
+    "c.yaml:7:26: error: components.istio.controlPlane.autoscaling.min: min (6) is greater than max (5)\n  hint: make `min` at most `max`");
+rule!(out_of_range_number, with_istio("tracing: {service: otel, samplingPercent: 150}"),
+    "c.yaml:6:47: error: components.istio.tracing.samplingPercent: 150 is out of range\n  hint: use a number from 0 to 100");
+rule!(tracing_without_service, with_istio("tracing: {enabled: true}"),
+    "c.yaml:6:14: error: components.istio.tracing.service: tracing is enabled but no collector `service` is given\n  hint: set `service` to the OpenTelemetry collector's host, or `enabled: false`");
+rule!(bad_log_level, with_istio("controlPlane: {logLevel: debug}"),
+    "c.yaml:6:30: error: components.istio.controlPlane.logLevel: `debug` is not a `scope:level` pair\n  hint: write e.g. `default:info` or `default:info,ads:debug`; levels: none, error, warn, info, debug");
+rule!(managed_env_var, with_istio("controlPlane:\n  env: {PILOT_ENABLE_GATEWAY_API: \"false\"}"),
+    "c.yaml:7:13: error: components.istio.controlPlane.env.PILOT_ENABLE_GATEWAY_API: `PILOT_ENABLE_GATEWAY_API` is set by mesh-render from another key\n  hint: use `controlPlane.gatewayAPI` or `controlPlane.inferenceExtension` instead");
+rule!(gateway_api_off_with_knative, with_istio("controlPlane: {gatewayAPI: false}"),
+    "c.yaml:6:32: error: components.istio.controlPlane.gatewayAPI: Knative's net-gateway-api needs Istio's Gateway API support, which is switched off\n  hint: set `gatewayAPI: true`, or switch Knative off");
+rule!(mtls_disable_with_apps, with_istio("mtls: {mode: DISABLE}\nnamespaces: {apps: [demo]}"),
+    "c.yaml:6:11: error: components.istio.mtls.mode: with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call\n  hint: use PERMISSIVE while migrating, or STRICT");
+rule!(same_gateway_names, with_istio("gateways: {external: {name: gw}, local: {name: gw}}"),
+    "c.yaml:6:15: error: components.istio.gateways: the external and local Gateways are both named `gw`\n  hint: give them different names");
+rule!(reserved_label, with_istio("metadata: {labels: {app.kubernetes.io/managed-by: me}}"),
+    "c.yaml:6:25: error: components.istio.metadata.labels.app.kubernetes.io/managed-by: `app.kubernetes.io/managed-by` is set by mesh-render\n  hint: choose another key");
+rule!(invalid_label_value, with_istio("metadata: {labels: {team: \"a b\"}}"),
+    "c.yaml:6:31: error: components.istio.metadata.labels.team: `a b` is not a valid label value: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
+rule!(wrong_type, with_istio("namespaces: {apps: demo}"),
+    "c.yaml:6:24: error: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)");
+rule!(unknown_environment_key_points_into_the_environment, with_istio("environments:\n  prod:\n    controlPlane: {replica: 2}"),
+    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, env");
+rule!(nested_environments, with_istio("environments:\n  prod:\n    environments: {}"),
+    "c.yaml:8:23: error: components.istio.environments.prod.environments: environments cannot be nested\n  hint: move this environment up to `components.istio.environments`");
+rule!(webhook_without_selector, with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {}}"),
+    "c.yaml:8:65: error: components.istio.knative.webhooks[0].selector: the selector is empty\n  hint: a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)");
+
+#[test]
+fn every_problem_is_reported_at_once_in_file_order() {
+    let all = errors(&with_istio("mode: ambient\nmtls: {mode: strict}\nnamespaces: {apps: [Bad]}\nbogus: 1"));
+    let lines: Vec<&str> = all.iter().map(|e| e.split(": error").next().unwrap()).collect();
+    assert_eq!(lines, ["c.yaml:6:11", "c.yaml:7:18", "c.yaml:8:25", "c.yaml:9:5"]);
+}
+
+#[test]
+fn unknown_environment_is_an_error_with_a_suggestion() {
+    let text = with_istio("environments:\n  prod: {}");
+    let e = mesh_render::load(&text, Some("prd"), Limits::DEFAULT).unwrap_err();
+    assert_eq!(e.diagnostics[0].to_string_in("c.yaml"), "c.yaml:5:5: error: components.istio.environments: environment `prd` is not declared\n  hint: did you mean `prod`? Declared: prod");
+}
+
+#[test]
+fn weakened_mtls_is_a_warning_not_an_error() {
+    assert_eq!(
+        warnings(&with_istio("mtls: {mode: PERMISSIVE}")),
+        ["c.yaml:6:18: warning: components.istio.mtls.mode: mTLS is PERMISSIVE: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller\n  hint: use STRICT (the default) once every workload that calls into the mesh has a sidecar"]
+    );
+}
+
+#[test]
+fn other_components_are_tolerated() {
+    let text = "cluster: {name: x}\ncomponents:\n  certManager: {enabled: true, anything: [1, 2]}\n  istio:\n    enabled: true\n";
+    assert!(mesh_render::load(text, None, Limits::DEFAULT).is_ok());
+}
+
+#[test]
+fn syntax_errors_are_marked_unreadable() {
+    let e = mesh_render::load("components: [\n", None, Limits::DEFAULT).unwrap_err();
+    assert!(e.unreadable);
+    let e = mesh_render::load("components: {}\n", None, Limits::DEFAULT).unwrap_err();
+    assert!(!e.unreadable);
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let loaded = mesh_render::load(mesh_render::example_config(), Some("prod"), Limits::DEFAULT).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.selected().control_plane.autoscaling.unwrap().min, 2);
+}
