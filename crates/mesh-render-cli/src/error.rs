@@ -48,7 +48,13 @@ impl fmt::Display for Error {
                 for d in differences {
                     writeln!(f, "{d}")?;
                 }
-                write!(f, "{}: {} file(s) differ from a fresh render; run `make render` (or `mesh-render render --out {}`) and commit the result", out.display(), differences.len(), out.display())
+                write!(
+                    f,
+                    "{}: {} file(s) differ from a fresh render; run `make render` (or `mesh-render render --out {}`) and commit the result",
+                    out.display(),
+                    differences.len(),
+                    out.display()
+                )
             }
             Error::Stdout(e) => write!(f, "error: cannot write to standard output: {e}"),
         }

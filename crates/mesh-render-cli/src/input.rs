@@ -17,8 +17,11 @@ pub fn display(path: &Path) -> String {
 pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
     let path = display(&global.config);
     let text = read(&global.config, &path, Limits::DEFAULT)?;
-    mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT)
-        .map_err(|e| Error::ConfigInvalid { path, diagnostics: e.diagnostics, unreadable: e.unreadable })
+    mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
+        path,
+        diagnostics: e.diagnostics,
+        unreadable: e.unreadable,
+    })
 }
 
 fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
@@ -31,7 +34,10 @@ fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
         _ => unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"),
     })?;
     if meta.is_dir() {
-        return Err(unreadable("this is a directory, not a config file".into(), "pass the config file itself, e.g. --config DIR/config.yaml"));
+        return Err(unreadable(
+            "this is a directory, not a config file".into(),
+            "pass the config file itself, e.g. --config DIR/config.yaml",
+        ));
     }
     if meta.len() > limits.max_bytes as u64 {
         return Err(unreadable(
@@ -39,7 +45,8 @@ fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
             "a mesh config is a few kilobytes; check that the right file was given",
         ));
     }
-    let bytes = std::fs::read(file).map_err(|e| unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;

@@ -1,5 +1,7 @@
 //! The `mesh-render` command: flags, files and exit codes around the pure `mesh-render` library.
 
+#![warn(clippy::unwrap_used)]
+
 mod args;
 mod error;
 mod input;

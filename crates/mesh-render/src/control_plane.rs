@@ -185,7 +185,10 @@ pub fn values(config: &Config) -> Values {
     let extension_providers = config
         .tracing
         .iter()
-        .map(|t| ExtensionProvider { name: t.provider.clone(), opentelemetry: OpenTelemetryProvider { service: t.service.clone(), port: t.port } })
+        .map(|t| ExtensionProvider {
+            name: t.provider.clone(),
+            opentelemetry: OpenTelemetryProvider { service: t.service.clone(), port: t.port },
+        })
         .collect();
     Values {
         base: BaseValues { global: BaseGlobal { istio_namespace: config.namespace.clone() }, base: webhook.clone() },

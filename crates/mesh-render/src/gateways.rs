@@ -74,7 +74,10 @@ fn listener(name: &str, port: i32, protocol: &str, tls: Option<GatewayListenersT
         tls,
         allowed_routes: Some(GatewayListenersAllowedRoutes {
             kinds: None,
-            namespaces: Some(GatewayListenersAllowedRoutesNamespaces { from: Some(GatewayListenersAllowedRoutesNamespacesFrom::All), selector: None }),
+            namespaces: Some(GatewayListenersAllowedRoutesNamespaces {
+                from: Some(GatewayListenersAllowedRoutesNamespacesFrom::All),
+                selector: None,
+            }),
         }),
         hostname: None,
     }

@@ -18,7 +18,15 @@ pub struct WorkloadSelector {
 
 /// PeerAuthentication: which mTLS mode workloads accept.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(group = "security.istio.io", version = "v1", kind = "PeerAuthentication", namespaced, schema = "disabled", derive = "PartialEq", derive = "Default")]
+#[kube(
+    group = "security.istio.io",
+    version = "v1",
+    kind = "PeerAuthentication",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PeerAuthenticationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,7 +47,15 @@ pub struct PeerAuthenticationMtls {
 
 /// AuthorizationPolicy: who may call the workloads of a namespace.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(group = "security.istio.io", version = "v1", kind = "AuthorizationPolicy", namespaced, schema = "disabled", derive = "PartialEq", derive = "Default")]
+#[kube(
+    group = "security.istio.io",
+    version = "v1",
+    kind = "AuthorizationPolicy",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuthorizationPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +109,15 @@ pub struct Operation {
 
 /// Telemetry: tracing, access logging and metrics providers for a scope.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(group = "telemetry.istio.io", version = "v1", kind = "Telemetry", namespaced, schema = "disabled", derive = "PartialEq", derive = "Default")]
+#[kube(
+    group = "telemetry.istio.io",
+    version = "v1",
+    kind = "Telemetry",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TelemetrySpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

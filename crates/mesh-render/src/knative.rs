@@ -44,16 +44,21 @@ pub fn render(config: &Config) -> Vec<Manifest> {
     let serving = knative.serving_namespace.as_str();
     let (external, local) = gateway_entries(config);
     let mut out = vec![
-        patch(serving, "config-network", [
-            ("ingress-class", INGRESS_CLASS.to_string()),
-            ("mesh-compatibility-mode", knative.mesh_compatibility_mode.to_string()),
-            // The mesh already encrypts; Knative's own internal TLS on top breaks under sidecars.
-            ("system-internal-tls", "Disabled".to_string()),
-        ]),
-        patch(serving, "config-gateway", [
-            ("external-gateways", output::yaml_value(&[external])),
-            ("local-gateways", output::yaml_value(&[local])),
-        ]),
+        patch(
+            serving,
+            "config-network",
+            [
+                ("ingress-class", INGRESS_CLASS.to_string()),
+                ("mesh-compatibility-mode", knative.mesh_compatibility_mode.to_string()),
+                // The mesh already encrypts; Knative's own internal TLS on top breaks under sidecars.
+                ("system-internal-tls", "Disabled".to_string()),
+            ],
+        ),
+        patch(
+            serving,
+            "config-gateway",
+            [("external-gateways", output::yaml_value(&[external])), ("local-gateways", output::yaml_value(&[local]))],
+        ),
     ];
     if let Some(eventing) = &knative.eventing_namespace {
         // Switches on eventing-istio, which channels' ExternalName services need under STRICT.

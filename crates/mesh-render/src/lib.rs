@@ -10,6 +10,8 @@
 //! assert!(rendered.stream_yaml().contains("kind: PeerAuthentication"));
 //! ```
 
+#![warn(clippy::unwrap_used)]
+
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;

@@ -23,6 +23,8 @@ pub const FIELD_MANAGER: &str = "mesh-render";
 pub const PART_OF: &str = "knative-playground-mesh";
 
 /// One rendered object of any kind mesh-render emits.
+// A render holds tens of objects; boxing the larger kinds would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
     Namespace(Namespace),
@@ -163,14 +165,10 @@ pub fn sort(manifests: &mut [Manifest]) {
 
 /// Metadata of an object mesh-render owns.
 pub fn owned_meta(name: &str, namespace: Option<&str>, concern: Concern) -> ObjectMeta {
-    let labels: BTreeMap<String, String> = [
-        (keys::COMPONENT, concern.name()),
-        (keys::MANAGED_BY, FIELD_MANAGER),
-        (keys::PART_OF, PART_OF),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let labels: BTreeMap<String, String> = [(keys::COMPONENT, concern.name()), (keys::MANAGED_BY, FIELD_MANAGER), (keys::PART_OF, PART_OF)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     ObjectMeta { name: Some(name.to_string()), namespace: namespace.map(str::to_string), labels: Some(labels), ..Default::default() }
 }
 
@@ -179,7 +177,11 @@ pub fn owned_meta(name: &str, namespace: Option<&str>, concern: Concern) -> Obje
 /// It carries no `managed-by`/`part-of` labels: those would claim the whole object and fight the
 /// owner's field manager.
 pub fn partial_meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String, String>) -> ObjectMeta {
-    let annotations = [(keys::PARTIAL.to_string(), format!("server-side apply with field manager {FIELD_MANAGER}; the rest of this object belongs to its installer"))].into();
+    let annotations = [(
+        keys::PARTIAL.to_string(),
+        format!("server-side apply with field manager {FIELD_MANAGER}; the rest of this object belongs to its installer"),
+    )]
+    .into();
     ObjectMeta {
         name: Some(name.to_string()),
         namespace: namespace.map(str::to_string),

@@ -46,7 +46,10 @@ pub enum Value {
     /// A plain `~`, `null`, `Null`, `NULL` or empty scalar.
     Null,
     /// Any other scalar; `quoted` is false for plain scalars, which alone may be read as numbers or booleans.
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in document order; keys are unique (duplicates are reported while reading).
     Map(Vec<(Node, Node)>),
@@ -172,12 +175,19 @@ impl Reader {
         match parser.next_event() {
             None => Ok(None),
             Some(Ok(ev)) => Ok(Some(ev)),
-            Some(Err(e)) => Err(Diagnostic::error(
-                Pos { line: e.marker().line(), column: e.marker().col() + 1 },
-                "",
-                format!("the config is not valid YAML: {}", e.info()),
-                "fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)",
-            )),
+            Some(Err(e)) => {
+                let hint = if e.info().contains("recursion limit") {
+                    "the config nests far too deep; a mesh config is a few levels deep"
+                } else {
+                    "fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)"
+                };
+                Err(Diagnostic::error(
+                    Pos { line: e.marker().line(), column: e.marker().col() + 1 },
+                    "",
+                    format!("the config is not valid YAML: {}", e.info()),
+                    hint,
+                ))
+            }
         }
     }
 
@@ -195,11 +205,7 @@ impl Reader {
     }
 
     /// Reads the node that starts with the next event. `first` is an event already taken.
-    fn node<'a>(
-        &mut self,
-        parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
-        first: Option<Ev<'a>>,
-    ) -> Result<Node, Diagnostic> {
+    fn node<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, first: Option<Ev<'a>>) -> Result<Node, Diagnostic> {
         let (event, span) = match first {
             Some(ev) => ev,
             None => self.next(parser)?.ok_or_else(|| {
@@ -284,19 +290,14 @@ impl Reader {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            other => Err(Diagnostic::error(
-                pos,
-                "",
-                format!("unexpected YAML event {other:?}"),
-                "the config must be a single YAML document",
-            )),
+            other => {
+                Err(Diagnostic::error(pos, "", format!("unexpected YAML event {other:?}"), "the config must be a single YAML document"))
+            }
         }
     }
 
     fn expect_next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, pos: Pos) -> Result<Ev<'a>, Diagnostic> {
-        self.next(parser)?.ok_or_else(|| {
-            Diagnostic::error(pos, "", "the config ends inside this collection", "close the mapping or list")
-        })
+        self.next(parser)?.ok_or_else(|| Diagnostic::error(pos, "", "the config ends inside this collection", "close the mapping or list"))
     }
 
     fn enter(&mut self, pos: Pos) -> Result<(), Diagnostic> {
@@ -371,8 +372,12 @@ mod tests {
 
     #[test]
     fn depth_limit_is_enforced() {
+        // Flow style: the scanner's own recursion guard stops first.
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-        assert!(errors(&deep)[0].contains("nests deeper than 64 levels"));
+        assert!(errors(&deep)[0].contains("recursion limit exceeded\n  hint: the config nests far too deep"), "{:?}", errors(&deep));
+        // Block style: mesh-render's limit.
+        let block: String = (0..100).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        assert!(errors(&block)[0].starts_with("c.yaml:65:65: error: the config nests deeper than 64 levels"), "{:?}", errors(&block));
     }
 
     #[test]

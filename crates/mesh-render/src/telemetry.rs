@@ -14,7 +14,10 @@ pub fn render(config: &Config) -> Vec<Manifest> {
     let tracing: Vec<TelemetryTracing> = config
         .tracing
         .iter()
-        .map(|t| TelemetryTracing { providers: vec![ProviderRef { name: t.provider.clone() }], random_sampling_percentage: t.sampling_percent })
+        .map(|t| TelemetryTracing {
+            providers: vec![ProviderRef { name: t.provider.clone() }],
+            random_sampling_percentage: t.sampling_percent,
+        })
         .collect();
     let access_logging: Vec<TelemetryAccessLogging> =
         config.access_logging.iter().map(|p| TelemetryAccessLogging { providers: vec![ProviderRef { name: p.clone() }] }).collect();

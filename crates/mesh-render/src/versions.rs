@@ -107,11 +107,7 @@ pub fn release(version: Version) -> Option<&'static Release> {
 
 /// The newest patch of the same release line.
 pub fn newest_patch(version: Version) -> &'static Release {
-    RELEASES
-        .iter()
-        .filter(|r| r.version.major == version.major && r.version.minor == version.minor)
-        .next_back()
-        .unwrap_or(&RELEASES[RELEASES.len() - 1])
+    RELEASES.iter().rfind(|r| r.version.major == version.major && r.version.minor == version.minor).unwrap_or(&RELEASES[RELEASES.len() - 1])
 }
 
 /// `1.29.0 … 1.29.9, 1.30.0 … 1.30.4`, for error messages.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mesh_render::syntax::{self, Limits, Node, Value};
+use mesh_render::syntax::{self, Limits, Node};
 use mesh_render::versions::{Version, RELEASES};
 use serde_json::Value as Json;
 
@@ -16,8 +16,7 @@ const FREE_FORM: &[&str] = &["env", "meshConfig", "resources", "global.proxy.res
 fn chart_dir(version: Version) -> PathBuf {
     let rel = RELEASES
         .iter()
-        .filter(|r| r.reference_charts && r.version.minor == version.minor && r.version <= version)
-        .next_back()
+        .rfind(|r| r.reference_charts && r.version.minor == version.minor && r.version <= version)
         .unwrap_or_else(|| panic!("no reference charts for the {} line", version.minor_line()));
     common::repo_root().join("../shared/reference").join(format!("istio-{}", rel.version)).join("charts")
 }
@@ -66,9 +65,9 @@ fn unknown_paths(values: &Json, chart: &Path) -> Vec<String> {
 /// Whether the templates read `.Values.<path>` (the whole key, not a longer one that starts with it).
 fn referenced(templates: &str, path: &str) -> bool {
     let needle = format!(".Values.{path}");
-    templates.match_indices(&needle).any(|(i, _)| {
-        templates[i + needle.len()..].chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
-    })
+    templates
+        .match_indices(&needle)
+        .any(|(i, _)| templates[i + needle.len()..].chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_')))
 }
 
 fn collect(value: &Json, prefix: String, out: &mut Vec<String>) {
@@ -103,7 +102,8 @@ fn every_rendered_values_key_exists_in_the_real_charts() {
 #[test]
 fn a_misspelt_key_is_caught() {
     let charts = chart_dir(Version::new(1, 29, 6));
-    let values = serde_json::json!({"autoscaleEnable": true, "global": {"istioNamespace": "x", "logLevel": "debug"}, "env": {"ANYTHING": "1"}});
+    let values =
+        serde_json::json!({"autoscaleEnable": true, "global": {"istioNamespace": "x", "logLevel": "debug"}, "env": {"ANYTHING": "1"}});
     assert_eq!(unknown_paths(&values, &charts.join("istiod")), ["autoscaleEnable", "global.logLevel"]);
 }
 

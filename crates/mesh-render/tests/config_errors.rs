@@ -52,10 +52,16 @@ rule!(system_namespace_as_app, with_istio("namespaces: {apps: [knative-serving]}
     "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `knative-serving` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
 rule!(invalid_quantity, with_istio("controlPlane:\n  resources:\n    requests: {memory: 500mi}"),
     "c.yaml:8:28: error: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …");
-rule!(autoscaling_min_above_max, with_istio("controlPlane:\n  autoscaling: {min: 6, max: 5}"),
-    "c.yaml:7:26: error: components.istio.controlPlane.autoscaling.min: min (6) is greater than max (5)\n  hint: make `min` at most `max`");
-rule!(out_of_range_number, with_istio("tracing: {service: otel, samplingPercent: 150}"),
-    "c.yaml:6:47: error: components.istio.tracing.samplingPercent: 150 is out of range\n  hint: use a number from 0 to 100");
+rule!(
+    autoscaling_min_above_max,
+    with_istio("controlPlane:\n  autoscaling: {min: 6, max: 5}"),
+    "c.yaml:7:26: error: components.istio.controlPlane.autoscaling.min: min (6) is greater than max (5)\n  hint: make `min` at most `max`"
+);
+rule!(
+    out_of_range_number,
+    with_istio("tracing: {service: otel, samplingPercent: 150}"),
+    "c.yaml:6:47: error: components.istio.tracing.samplingPercent: 150 is out of range\n  hint: use a number from 0 to 100"
+);
 rule!(tracing_without_service, with_istio("tracing: {enabled: true}"),
     "c.yaml:6:14: error: components.istio.tracing.service: tracing is enabled but no collector `service` is given\n  hint: set `service` to the OpenTelemetry collector's host, or `enabled: false`");
 rule!(bad_log_level, with_istio("controlPlane: {logLevel: debug}"),
@@ -66,8 +72,11 @@ rule!(gateway_api_off_with_knative, with_istio("controlPlane: {gatewayAPI: false
     "c.yaml:6:32: error: components.istio.controlPlane.gatewayAPI: Knative's net-gateway-api needs Istio's Gateway API support, which is switched off\n  hint: set `gatewayAPI: true`, or switch Knative off");
 rule!(mtls_disable_with_apps, with_istio("mtls: {mode: DISABLE}\nnamespaces: {apps: [demo]}"),
     "c.yaml:6:11: error: components.istio.mtls.mode: with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call\n  hint: use PERMISSIVE while migrating, or STRICT");
-rule!(same_gateway_names, with_istio("gateways: {external: {name: gw}, local: {name: gw}}"),
-    "c.yaml:6:15: error: components.istio.gateways: the external and local Gateways are both named `gw`\n  hint: give them different names");
+rule!(
+    same_gateway_names,
+    with_istio("gateways: {external: {name: gw}, local: {name: gw}}"),
+    "c.yaml:6:15: error: components.istio.gateways: the external and local Gateways are both named `gw`\n  hint: give them different names"
+);
 rule!(reserved_label, with_istio("metadata: {labels: {app.kubernetes.io/managed-by: me}}"),
     "c.yaml:6:25: error: components.istio.metadata.labels.app.kubernetes.io/managed-by: `app.kubernetes.io/managed-by` is set by mesh-render\n  hint: choose another key");
 rule!(invalid_label_value, with_istio("metadata: {labels: {team: \"a b\"}}"),
@@ -92,7 +101,10 @@ fn every_problem_is_reported_at_once_in_file_order() {
 fn unknown_environment_is_an_error_with_a_suggestion() {
     let text = with_istio("environments:\n  prod: {}");
     let e = mesh_render::load(&text, Some("prd"), Limits::DEFAULT).unwrap_err();
-    assert_eq!(e.diagnostics[0].to_string_in("c.yaml"), "c.yaml:5:5: error: components.istio.environments: environment `prd` is not declared\n  hint: did you mean `prod`? Declared: prod");
+    assert_eq!(
+        e.diagnostics[0].to_string_in("c.yaml"),
+        "c.yaml:5:5: error: components.istio.environments: environment `prd` is not declared\n  hint: did you mean `prod`? Declared: prod"
+    );
 }
 
 #[test]

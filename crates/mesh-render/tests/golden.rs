@@ -27,7 +27,9 @@ fn golden_configs_render_to_their_snapshots() {
 fn no_snapshot_is_unreferenced() {
     let expected: BTreeSet<_> = golden_cases().iter().map(|c| c.snapshot_dir().join(format!("{}.snap", c.snapshot_name()))).collect();
     let mut found = BTreeSet::new();
-    for dir in [repo_root().join("golden")].into_iter().chain(std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path())) {
+    for dir in
+        [repo_root().join("golden")].into_iter().chain(std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path()))
+    {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();

@@ -5,14 +5,22 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 fn config_map(data_yaml: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{}", data_yaml.lines().map(|l| format!("  {l}\n")).collect::<String>())
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{}",
+        data_yaml.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    )
 }
 
 fn kubectl_accepts(yaml: &str) -> Result<serde_json::Value, String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cm.yaml");
     std::fs::write(&file, yaml).unwrap();
-    let out = Command::new("kubectl").args(["label", "--local", "-f"]).arg(&file).args(["probe=1", "-o", "json"]).output().expect("kubectl on PATH");
+    let out = Command::new("kubectl")
+        .args(["label", "--local", "-f"])
+        .arg(&file)
+        .args(["probe=1", "-o", "json"])
+        .output()
+        .expect("kubectl on PATH");
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap())
     } else {

@@ -85,7 +85,12 @@ impl Decoder {
         match &node.value {
             Value::Seq(items) => Some(items),
             _ => {
-                self.error(node.pos, path, format!("expected a list, found {}", node.kind_name()), "write a YAML list (`- item` lines or `[a, b]`)");
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a list, found {}", node.kind_name()),
+                    "write a YAML list (`- item` lines or `[a, b]`)",
+                );
                 None
             }
         }
@@ -134,7 +139,12 @@ impl Decoder {
         let text = match &node.value {
             Value::Scalar { text, quoted: false } => text,
             _ => {
-                self.error(node.pos, path, format!("expected a whole number, found {}", describe(node)), format!("write a number from {min} to {max}, without quotes"));
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a whole number, found {}", describe(node)),
+                    format!("write a number from {min} to {max}, without quotes"),
+                );
                 return None;
             }
         };
@@ -145,7 +155,12 @@ impl Decoder {
                 None
             }
             Err(_) => {
-                self.error(node.pos, path, format!("expected a whole number, found `{text}`"), format!("write a number from {min} to {max}"));
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a whole number, found `{text}`"),
+                    format!("write a number from {min} to {max}"),
+                );
                 None
             }
         }
@@ -164,7 +179,12 @@ impl Decoder {
                 None
             }
             None => {
-                self.error(node.pos, path, format!("expected a number, found {}", describe(node)), format!("write a number from {min} to {max}, without quotes"));
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a number, found {}", describe(node)),
+                    format!("write a number from {min} to {max}, without quotes"),
+                );
                 None
             }
         }
@@ -190,7 +210,12 @@ impl Decoder {
         match dns_label_problem(&text) {
             None => Some(text),
             Some(problem) => {
-                self.error(node.pos, path, format!("`{text}` is not a valid name: {problem}"), "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit");
+                self.error(
+                    node.pos,
+                    path,
+                    format!("`{text}` is not a valid name: {problem}"),
+                    "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+                );
                 None
             }
         }
@@ -241,8 +266,11 @@ pub fn label_value_problem(value: &str) -> Option<&'static str> {
     if !value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
         return Some("only letters, digits, `-`, `_` and `.` are allowed");
     }
-    if !value.is_empty() && !(value.as_bytes()[0].is_ascii_alphanumeric() && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric()) {
-        return Some("it must start and end with a letter or digit");
+    let bytes = value.as_bytes();
+    if let (Some(first), Some(last)) = (bytes.first(), bytes.last()) {
+        if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+            return Some("it must start and end with a letter or digit");
+        }
     }
     None
 }
@@ -270,10 +298,8 @@ const QUANTITY_SUFFIXES: &[&str] = &["", "m", "k", "M", "G", "T", "P", "E", "Ki"
 pub fn is_quantity(text: &str) -> bool {
     let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(digits_end);
-    let valid_number = !number.is_empty()
-        && number.matches('.').count() <= 1
-        && number != "."
-        && number.bytes().any(|b| b.is_ascii_digit());
+    let valid_number =
+        !number.is_empty() && number.matches('.').count() <= 1 && number != "." && number.bytes().any(|b| b.is_ascii_digit());
     let valid_suffix = QUANTITY_SUFFIXES.contains(&suffix) || is_exponent(suffix);
     valid_number && valid_suffix
 }

@@ -160,8 +160,22 @@ impl Loaded {
 }
 
 const ISTIO_KEYS: &[&str] = &[
-    "enabled", "version", "namespace", "mode", "revision", "controlPlane", "proxy", "mtls", "namespaces",
-    "gateways", "knative", "tracing", "accessLogging", "metrics", "metadata", "environments",
+    "enabled",
+    "version",
+    "namespace",
+    "mode",
+    "revision",
+    "controlPlane",
+    "proxy",
+    "mtls",
+    "namespaces",
+    "gateways",
+    "knative",
+    "tracing",
+    "accessLogging",
+    "metrics",
+    "metadata",
+    "environments",
 ];
 
 /// Why a config could not be loaded.
@@ -233,7 +247,9 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
             "set `enabled: true`; mesh-render refuses to print an empty render, which Argo CD would prune everything on",
         ),
         Some((_, None)) => {}
-        None => dec.error(istio.pos, &fields.path("enabled"), "`enabled` is missing", "add `enabled: true` to switch the Istio component on"),
+        None => {
+            dec.error(istio.pos, &fields.path("enabled"), "`enabled` is missing", "add `enabled: true` to switch the Istio component on")
+        }
     }
 
     let base = read_istio(istio, None, knative.clone(), envoy_gateway.clone(), dec);
@@ -247,14 +263,24 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
                     let path = envs_fields.path(&name);
                     env_names.push(name.clone());
                     if let Some(problem) = decode::dns_label_problem(&name) {
-                        dec.error(key.pos, &path, format!("`{name}` is not a valid environment name: {problem}"), "use lowercase letters, digits and `-`");
+                        dec.error(
+                            key.pos,
+                            &path,
+                            format!("`{name}` is not a valid environment name: {problem}"),
+                            "use lowercase letters, digits and `-`",
+                        );
                         continue;
                     }
                     if dec.map(overlay, &path, None).is_none() {
                         continue;
                     }
                     if let Some(nested) = overlay.get("environments") {
-                        dec.error(nested.pos, &decode::join(&path, "environments"), "environments cannot be nested", "move this environment up to `components.istio.environments`");
+                        dec.error(
+                            nested.pos,
+                            &decode::join(&path, "environments"),
+                            "environments cannot be nested",
+                            "move this environment up to `components.istio.environments`",
+                        );
                         continue;
                     }
                     let merged = merge(istio, overlay);
@@ -332,12 +358,22 @@ fn read_istio(
                 Some((_, Some(v))) => {
                     let found = versions::release(v);
                     if found.is_none() {
-                        dec.error(n.pos, &path, format!("Istio {v} is not in mesh-render's version table"), format!("supported: {}", versions::supported_summary()));
+                        dec.error(
+                            n.pos,
+                            &path,
+                            format!("Istio {v} is not in mesh-render's version table"),
+                            format!("supported: {}", versions::supported_summary()),
+                        );
                     }
                     found
                 }
                 Some((t, None)) => {
-                    dec.error(n.pos, &path, format!("`{t}` is not an Istio version"), format!("write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: {}", versions::supported_summary()));
+                    dec.error(
+                        n.pos,
+                        &path,
+                        format!("`{t}` is not an Istio version"),
+                        format!("write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: {}", versions::supported_summary()),
+                    );
                     None
                 }
                 None => None,
@@ -362,14 +398,17 @@ fn read_istio(
         Some(n) => {
             let path = f.path("proxy");
             let pf = dec.map(n, &path, Some(&["resources"]));
-            pf.and_then(|pf| pf.get("resources").map(|r| read_resources(r, &pf.path("resources"), dec))).unwrap_or_else(default_proxy_resources)
+            pf.and_then(|pf| pf.get("resources").map(|r| read_resources(r, &pf.path("resources"), dec)))
+                .unwrap_or_else(default_proxy_resources)
         }
     };
     let mtls = match f.get("mtls") {
         None => MtlsMode::Strict,
         Some(n) => {
             let path = f.path("mtls");
-            let mode = dec.map(n, &path, Some(&["mode"])).and_then(|mf| mf.get("mode").map(|m| (m, dec.one_of(m, &mf.path("mode"), &["STRICT", "PERMISSIVE", "DISABLE"]))));
+            let mode = dec
+                .map(n, &path, Some(&["mode"]))
+                .and_then(|mf| mf.get("mode").map(|m| (m, dec.one_of(m, &mf.path("mode"), &["STRICT", "PERMISSIVE", "DISABLE"]))));
             match mode {
                 Some((m, Some(value))) => {
                     let mode = match value {
@@ -381,7 +420,9 @@ fn read_istio(
                         dec.warning(
                             m.pos,
                             &decode::join(&path, "mode"),
-                            format!("mTLS is {value}: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller"),
+                            format!(
+                                "mTLS is {value}: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller"
+                            ),
                             "use STRICT (the default) once every workload that calls into the mesh has a sidecar",
                         );
                     }
@@ -406,7 +447,9 @@ fn read_istio(
         None => true,
         Some(n) => {
             let path = f.path("metrics");
-            dec.map(n, &path, Some(&["prometheus"])).and_then(|mf| mf.get("prometheus").and_then(|p| dec.bool(p, &mf.path("prometheus")))).unwrap_or(true)
+            dec.map(n, &path, Some(&["prometheus"]))
+                .and_then(|mf| mf.get("prometheus").and_then(|p| dec.bool(p, &mf.path("prometheus"))))
+                .unwrap_or(true)
         }
     };
     if let (Some(eg), None) = (&envoy_gateway, environment) {
@@ -423,7 +466,12 @@ fn read_istio(
     if let (Some(cp), Some(_)) = (&control_plane, &knative) {
         if !cp.gateway_api {
             let n = f.get("controlPlane").and_then(|c| c.get("gatewayAPI")).unwrap_or(f.node);
-            dec.error(n.pos, "components.istio.controlPlane.gatewayAPI", "Knative's net-gateway-api needs Istio's Gateway API support, which is switched off", "set `gatewayAPI: true`, or switch Knative off");
+            dec.error(
+                n.pos,
+                "components.istio.controlPlane.gatewayAPI",
+                "Knative's net-gateway-api needs Istio's Gateway API support, which is switched off",
+                "set `gatewayAPI: true`, or switch Knative off",
+            );
         }
     }
     if let (MtlsMode::Disable, Some(apps_list)) = (mtls, &apps) {
@@ -481,7 +529,12 @@ fn read_metadata(node: Option<&Node>, path: &str, dec: &mut Decoder) -> ExtraMet
             let name = k.as_scalar().unwrap_or_default().to_string();
             let vpath = mf.path(&name);
             if let Some(problem) = decode::qualified_name_problem(&name) {
-                dec.error(k.pos, &vpath, format!("`{name}` is not a valid {} key: {problem}", &key[..key.len() - 1]), "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`");
+                dec.error(
+                    k.pos,
+                    &vpath,
+                    format!("`{name}` is not a valid {} key: {problem}", &key[..key.len() - 1]),
+                    "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
+                );
                 continue;
             }
             if RESERVED_LABELS.contains(&name.as_str()) || name.starts_with("mesh-render/") {
@@ -491,7 +544,12 @@ fn read_metadata(node: Option<&Node>, path: &str, dec: &mut Decoder) -> ExtraMet
             let Some(value) = dec.string(v, &vpath) else { continue };
             if key == "labels" {
                 if let Some(problem) = decode::label_value_problem(&value) {
-                    dec.error(v.pos, &vpath, format!("`{value}` is not a valid label value: {problem}"), "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
+                    dec.error(
+                        v.pos,
+                        &vpath,
+                        format!("`{value}` is not a valid label value: {problem}"),
+                        "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
+                    );
                     continue;
                 }
             }
@@ -511,7 +569,10 @@ fn default_proxy_resources() -> Resources {
 
 /// Upstream pilot `resources` (no limits).
 fn default_pilot_resources() -> Resources {
-    Resources { requests: [("cpu", "500m"), ("memory", "2048Mi")].map(|(k, v)| (k.to_string(), v.to_string())).into(), limits: BTreeMap::new() }
+    Resources {
+        requests: [("cpu", "500m"), ("memory", "2048Mi")].map(|(k, v)| (k.to_string(), v.to_string())).into(),
+        limits: BTreeMap::new(),
+    }
 }
 
 fn read_resources(node: &Node, path: &str, dec: &mut Decoder) -> Resources {
@@ -555,7 +616,12 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
         let max = af.get("max").and_then(|e| dec.int(e, &af.path("max"), 1, 100)).unwrap_or(5) as u32;
         let cpu = af.get("targetCPUUtilization").and_then(|e| dec.int(e, &af.path("targetCPUUtilization"), 1, 100)).unwrap_or(80) as u32;
         if min > max {
-            dec.error(af.get("min").map_or(n.pos, |m| m.pos), &af.path("min"), format!("min ({min}) is greater than max ({max})"), "make `min` at most `max`");
+            dec.error(
+                af.get("min").map_or(n.pos, |m| m.pos),
+                &af.path("min"),
+                format!("min ({min}) is greater than max ({max})"),
+                "make `min` at most `max`",
+            );
         }
         cp.autoscaling = enabled.then_some(Autoscaling { min, max, target_cpu_percent: cpu });
         if enabled && f.get("replicas").is_some() {
@@ -579,7 +645,12 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
             !part.contains(':') || !levels.contains(&lvl)
         });
         if let Some(bad) = bad {
-            dec.error(n.pos, &lpath, format!("`{bad}` is not a `scope:level` pair"), format!("write e.g. `default:info` or `default:info,ads:debug`; levels: {}", levels.join(", ")));
+            dec.error(
+                n.pos,
+                &lpath,
+                format!("`{bad}` is not a `scope:level` pair"),
+                format!("write e.g. `default:info` or `default:info,ads:debug`; levels: {}", levels.join(", ")),
+            );
         } else {
             cp.log_level = Some(level);
         }
@@ -598,18 +669,33 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
                 let name = k.as_scalar().unwrap_or_default();
                 let vpath = ef.path(name);
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || name.as_bytes()[0].is_ascii_digit() {
-                    dec.error(k.pos, &vpath, format!("`{name}` is not an environment variable name"), "use letters, digits and `_`, not starting with a digit");
+                    dec.error(
+                        k.pos,
+                        &vpath,
+                        format!("`{name}` is not an environment variable name"),
+                        "use letters, digits and `_`, not starting with a digit",
+                    );
                     continue;
                 }
                 if managed_env(name) {
-                    dec.error(k.pos, &vpath, format!("`{name}` is set by mesh-render from another key"), "use `controlPlane.gatewayAPI` or `controlPlane.inferenceExtension` instead");
+                    dec.error(
+                        k.pos,
+                        &vpath,
+                        format!("`{name}` is set by mesh-render from another key"),
+                        "use `controlPlane.gatewayAPI` or `controlPlane.inferenceExtension` instead",
+                    );
                     continue;
                 }
                 let value = match &v.value {
                     Value::Scalar { text, .. } => text.clone(),
                     Value::Null => String::new(),
                     _ => {
-                        dec.error(v.pos, &vpath, format!("expected a string, found {}", v.kind_name()), "environment variable values are strings");
+                        dec.error(
+                            v.pos,
+                            &vpath,
+                            format!("expected a string, found {}", v.kind_name()),
+                            "environment variable values are strings",
+                        );
                         continue;
                     }
                 };
@@ -641,9 +727,19 @@ fn read_namespaces(node: Option<&Node>, path: &str, root_ns: &str, knative: Opti
         let ipath = format!("{apath}[{i}]");
         let Some(name) = dec.dns_label(item, &ipath) else { continue };
         if reserved.contains(&name) {
-            dec.error(item.pos, &ipath, format!("`{name}` is a system namespace, not an app namespace"), "list only the namespaces where your Knative Services and event consumers run");
+            dec.error(
+                item.pos,
+                &ipath,
+                format!("`{name}` is a system namespace, not an app namespace"),
+                "list only the namespaces where your Knative Services and event consumers run",
+            );
         } else if let Some(first) = seen.get(&name) {
-            dec.error(item.pos, &ipath, format!("`{name}` is listed twice (first at line {}, column {})", first.line, first.column), "remove the duplicate");
+            dec.error(
+                item.pos,
+                &ipath,
+                format!("`{name}` is listed twice (first at line {}, column {})", first.line, first.column),
+                "remove the duplicate",
+            );
         } else {
             seen.insert(name, item.pos);
         }
@@ -652,7 +748,8 @@ fn read_namespaces(node: Option<&Node>, path: &str, root_ns: &str, knative: Opti
 }
 
 fn read_gateways(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<Gateways> {
-    let mut gw = Gateways { external: "knative-gateway".into(), external_service_type: "LoadBalancer", local: "knative-local-gateway".into() };
+    let mut gw =
+        Gateways { external: "knative-gateway".into(), external_service_type: "LoadBalancer", local: "knative-local-gateway".into() };
     let Some(node) = node else { return Some(gw) };
     let f = dec.map(node, path, Some(&["external", "local"]))?;
     if let Some(n) = f.get("external") {
@@ -701,13 +798,23 @@ fn read_tracing(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<Op
         Some(n) => {
             let s = dec.string(n, &f.path("service"))?;
             if s.is_empty() || s.contains(['/', ':', ' ']) {
-                dec.error(n.pos, &f.path("service"), format!("`{s}` is not a Service host name"), "write the collector's host, e.g. `opentelemetry-collector.observability.svc.cluster.local`, and the port under `port`");
+                dec.error(
+                    n.pos,
+                    &f.path("service"),
+                    format!("`{s}` is not a Service host name"),
+                    "write the collector's host, e.g. `opentelemetry-collector.observability.svc.cluster.local`, and the port under `port`",
+                );
                 return None;
             }
             s
         }
         None if enabled => {
-            dec.error(node.pos, &f.path("service"), "tracing is enabled but no collector `service` is given", "set `service` to the OpenTelemetry collector's host, or `enabled: false`");
+            dec.error(
+                node.pos,
+                &f.path("service"),
+                "tracing is enabled but no collector `service` is given",
+                "set `service` to the OpenTelemetry collector's host, or `enabled: false`",
+            );
             return None;
         }
         None => String::new(),
@@ -773,7 +880,8 @@ fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
         selector: [(key.to_string(), value.to_string())].into(),
         port: 8443,
     };
-    let mut hooks = vec![hook(serving, "webhook", "app", "webhook"), hook(serving, "net-gateway-api-webhook", "app", "net-gateway-api-webhook")];
+    let mut hooks =
+        vec![hook(serving, "webhook", "app", "webhook"), hook(serving, "net-gateway-api-webhook", "app", "net-gateway-api-webhook")];
     if let Some(ev) = eventing {
         hooks.push(hook(ev, "eventing-webhook", "app", "eventing-webhook"));
         hooks.push(hook(ev, "imc-controller", "app.kubernetes.io/component", "imc-controller"));
@@ -799,7 +907,12 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
             let ipath = format!("{wpath}[{i}]");
             let Some(wf) = dec.map(item, &ipath, Some(&["namespace", "name", "selector", "port"])) else { continue };
             let (Some(ns), Some(name), Some(sel)) = (wf.get("namespace"), wf.get("name"), wf.get("selector")) else {
-                dec.error(item.pos, &ipath, "a webhook needs `namespace`, `name` and `selector`", "e.g. `{namespace: knative-serving, name: webhook, selector: {app: webhook}}`");
+                dec.error(
+                    item.pos,
+                    &ipath,
+                    "a webhook needs `namespace`, `name` and `selector`",
+                    "e.g. `{namespace: knative-serving, name: webhook, selector: {app: webhook}}`",
+                );
                 continue;
             };
             let namespace = dec.dns_label(ns, &wf.path("namespace"));
@@ -816,10 +929,15 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
                 }
             }
             if selector.is_empty() {
-                dec.error(sel.pos, &wf.path("selector"), "the selector is empty", "a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)");
+                dec.error(
+                    sel.pos,
+                    &wf.path("selector"),
+                    "the selector is empty",
+                    "a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)",
+                );
                 continue;
             }
-            let port = wf.get("port").map_or(Some(8443), |p| dec.int(p, &wf.path("port"), 1, 65535)) ;
+            let port = wf.get("port").map_or(Some(8443), |p| dec.int(p, &wf.path("port"), 1, 65535));
             if let (Some(namespace), Some(name), Some(port)) = (namespace, name, port) {
                 hooks.push(Webhook { namespace, name, selector, port: port as u16 });
             }

@@ -24,7 +24,8 @@ impl Case {
     }
 
     pub fn loaded(&self) -> mesh_render::Loaded {
-        mesh_render::load(&self.text(), self.env.as_deref(), Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:#?}", self.name, e.diagnostics))
+        mesh_render::load(&self.text(), self.env.as_deref(), Limits::DEFAULT)
+            .unwrap_or_else(|e| panic!("{}: {:#?}", self.name, e.diagnostics))
     }
 
     pub fn rendered(&self) -> mesh_render::Rendered {
@@ -58,7 +59,12 @@ impl Case {
 /// Every golden config, plus one case per declared environment.
 pub fn golden_cases() -> Vec<Case> {
     let mut configs = vec![("playground".to_string(), repo_root().join("config.yaml"))];
-    let mut dirs: Vec<_> = std::fs::read_dir(repo_root().join("golden")).expect("golden/").flatten().map(|e| e.path()).filter(|p| p.join("config.yaml").is_file()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(repo_root().join("golden"))
+        .expect("golden/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("config.yaml").is_file())
+        .collect();
     dirs.sort();
     for dir in dirs {
         configs.push((dir.file_name().unwrap().to_string_lossy().into_owned(), dir.join("config.yaml")));
