@@ -63,10 +63,16 @@ fn stage(staging: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()
     Ok(())
 }
 
+/// What `helm dependency build` adds next to the wrapper chart: Helm's, not mesh-render's.
+fn is_helm_build_output(rel: &str) -> bool {
+    rel == "helm/Chart.lock" || rel.starts_with("helm/charts/")
+}
+
 /// Lines describing how `out` differs from `files`: changed, missing and unexpected files.
 pub fn diff(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
     let mut on_disk = BTreeMap::new();
     collect(out, out, &mut on_disk);
+    on_disk.retain(|rel, _| !is_helm_build_output(rel));
     let mut lines = Vec::new();
     for (rel, contents) in files {
         match on_disk.get(rel) {

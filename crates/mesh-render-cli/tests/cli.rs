@@ -173,6 +173,10 @@ fn out_writes_the_tree_and_check_detects_drift() {
 
     std::fs::write(tree.join("manifests/10-security.yaml"), "tampered\n").unwrap();
     std::fs::write(tree.join("stray.yaml"), "x\n").unwrap();
+    // Helm's own build output beside the chart is not drift.
+    std::fs::create_dir_all(tree.join("helm/charts")).unwrap();
+    std::fs::write(tree.join("helm/charts/base-1.29.6.tgz"), "x").unwrap();
+    std::fs::write(tree.join("helm/Chart.lock"), "x").unwrap();
     std::fs::remove_file(tree.join("helm/values.yaml")).unwrap();
     let o = run_in(dir.path(), &["render", "--out", "deployment/rendered", "--check"]);
     assert_eq!(o.status.code(), Some(1));
@@ -181,6 +185,7 @@ fn out_writes_the_tree_and_check_detects_drift() {
     assert!(err.contains("differs:   manifests/10-security.yaml\n"), "{err}");
     assert!(err.contains("missing:   helm/values.yaml\n"), "{err}");
     assert!(err.contains("unexpected: stray.yaml\n"), "{err}");
+    assert!(!err.contains("helm/charts") && !err.contains("Chart.lock"), "{err}");
     // --check wrote nothing.
     assert_eq!(std::fs::read_to_string(tree.join("manifests/10-security.yaml")).unwrap(), "tampered\n");
 

@@ -284,7 +284,12 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
                         continue;
                     }
                     let merged = merge(istio, overlay);
-                    if let Some(config) = read_istio(&merged, Some(&name), knative.clone(), envoy_gateway.clone(), dec) {
+                    // Every environment's errors count; only the selected one's warnings are shown.
+                    let mut env_dec = Decoder::default();
+                    let config = read_istio(&merged, Some(&name), knative.clone(), envoy_gateway.clone(), &mut env_dec);
+                    let selected = environment == Some(name.as_str());
+                    dec.diags.extend(env_dec.diags.into_iter().filter(|d| selected || d.severity == Severity::Error));
+                    if let Some(config) = config {
                         environments.insert(name, config);
                     }
                 }
@@ -398,7 +403,7 @@ fn read_istio(
         Some(n) => {
             let path = f.path("proxy");
             let pf = dec.map(n, &path, Some(&["resources"]));
-            pf.and_then(|pf| pf.get("resources").map(|r| read_resources(r, &pf.path("resources"), dec)))
+            pf.and_then(|pf| pf.get("resources").map(|r| read_resources(r, &pf.path("resources"), default_proxy_resources(), dec)))
                 .unwrap_or_else(default_proxy_resources)
         }
     };
@@ -434,12 +439,30 @@ fn read_istio(
     };
     let apps = read_namespaces(f.get("namespaces"), &f.path("namespaces"), &namespace, knative.as_ref(), dec);
     let gateways = read_gateways(f.get("gateways"), &f.path("gateways"), dec);
-    let knative = knative.map(|mut k| {
-        if let Some(n) = f.get("knative") {
+    let knative = match (knative, f.get("knative")) {
+        (Some(mut k), Some(n)) => {
             read_knative_settings(n, &f.path("knative"), &mut k, dec);
+            Some(k)
         }
-        k
-    });
+        (None, Some(n)) => {
+            // Still checked, so that a typo does not wait until Knative is switched on.
+            let mut unused = Knative {
+                serving_namespace: String::new(),
+                eventing_namespace: None,
+                mesh_compatibility_mode: "auto",
+                webhooks: Vec::new(),
+            };
+            read_knative_settings(n, &f.path("knative"), &mut unused, dec);
+            dec.warning(
+                n.pos,
+                &f.path("knative"),
+                "these settings are ignored: `components.knative` is off or missing",
+                "remove them, or switch Knative on",
+            );
+            None
+        }
+        (k, None) => k,
+    };
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
@@ -575,8 +598,10 @@ fn default_pilot_resources() -> Resources {
     }
 }
 
-fn read_resources(node: &Node, path: &str, dec: &mut Decoder) -> Resources {
-    let mut out = Resources::default();
+/// Resources given in the config, over `defaults`: each quantity not given keeps its default, so
+/// `requests: {cpu: 10m}` leaves the memory request and the limits as they were.
+fn read_resources(node: &Node, path: &str, defaults: Resources, dec: &mut Decoder) -> Resources {
+    let mut out = defaults;
     let Some(f) = dec.map(node, path, Some(&["requests", "limits"])) else { return out };
     for (key, target) in [("requests", &mut out.requests), ("limits", &mut out.limits)] {
         let Some(n) = f.get(key) else { continue };
@@ -634,7 +659,7 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
         }
     }
     if let Some(n) = f.get("resources") {
-        cp.resources = read_resources(n, &f.path("resources"), dec);
+        cp.resources = read_resources(n, &f.path("resources"), default_pilot_resources(), dec);
     }
     if let Some(n) = f.get("logLevel") {
         let lpath = f.path("logLevel");
