@@ -3,26 +3,12 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 /// Runs `kubectl label --local -f FILE probe=1 -o json` (offline) and returns the objects it read,
 /// with the probe label taken off again.
 fn kubectl_read(yaml: &str) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let out = Command::new("kubectl")
-        .args(["label", "--local", "-f"])
-        .arg(&file)
-        .args(["probe=1", "-o", "json"])
-        .output()
-        .expect("kubectl on PATH");
-    assert!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
-    // One JSON object per document, one after the other.
-    let mut items: Vec<Value> =
-        serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(|v| v.expect("kubectl prints JSON")).collect();
+    let mut items = common::kubectl_read_raw(yaml).unwrap_or_else(|e| panic!("kubectl failed: {e}"));
     for item in &mut items {
         let labels = item["metadata"]["labels"].as_object_mut().unwrap();
         assert_eq!(labels.remove("probe"), Some(Value::String("1".into())));

@@ -1,8 +1,9 @@
 //! Why the output is written by serde-saphyr and not by serde_yaml (the crate first asked for):
 //! serde_yaml 0.9 leaves YAML 1.1 booleans unquoted, and kubectl reads them as booleans.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 
 fn config_map(data_yaml: &str) -> String {
     format!(
@@ -12,20 +13,7 @@ fn config_map(data_yaml: &str) -> String {
 }
 
 fn kubectl_accepts(yaml: &str) -> Result<serde_json::Value, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cm.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let out = Command::new("kubectl")
-        .args(["label", "--local", "-f"])
-        .arg(&file)
-        .args(["probe=1", "-o", "json"])
-        .output()
-        .expect("kubectl on PATH");
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    common::kubectl_read_raw(yaml).map(|mut docs| docs.remove(0))
 }
 
 fn risky() -> BTreeMap<&'static str, &'static str> {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use mesh_render::syntax::Limits;
 
@@ -92,4 +93,22 @@ pub fn snapshot_text(case: &Case) -> String {
         out.push_str(&format!("# ==> {path} <==\n{contents}"));
     }
     out
+}
+
+/// Reads YAML with kubectl's own parser, offline: `kubectl label --local -f FILE probe=1 -o json`.
+/// Returns one JSON object per document, or kubectl's error text.
+pub fn kubectl_read_raw(yaml: &str) -> Result<Vec<serde_json::Value>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("objects.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new("kubectl")
+        .args(["label", "--local", "-f"])
+        .arg(&file)
+        .args(["probe=1", "-o", "json"])
+        .output()
+        .expect("kubectl on PATH");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(|v| v.expect("kubectl prints JSON")).collect())
 }
