@@ -98,6 +98,24 @@ fn every_problem_is_reported_at_once_in_file_order() {
 }
 
 #[test]
+fn problems_inside_one_section_are_all_reported() {
+    let all = errors(&with_istio(
+        "controlPlane: {replicas: 0, gatewayAPI: on, logLevel: loud}\ntracing: {service: otel, port: 0, samplingPercent: -1}",
+    ));
+    let paths: Vec<&str> = all.iter().map(|e| e.split(": ").nth(2).unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "components.istio.controlPlane.replicas",
+            "components.istio.controlPlane.gatewayAPI",
+            "components.istio.controlPlane.logLevel",
+            "components.istio.tracing.port",
+            "components.istio.tracing.samplingPercent",
+        ]
+    );
+}
+
+#[test]
 fn unknown_environment_is_an_error_with_a_suggestion() {
     let text = with_istio("environments:\n  prod: {}");
     let e = mesh_render::load(&text, Some("prd"), Limits::DEFAULT).unwrap_err();

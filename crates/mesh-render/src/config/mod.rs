@@ -631,7 +631,7 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
     let Some(node) = node else { return Some(cp) };
     let f = dec.map(node, path, Some(CONTROL_PLANE_KEYS))?;
     if let Some(n) = f.get("replicas") {
-        cp.replicas = dec.int(n, &f.path("replicas"), 1, 100)? as u32;
+        cp.replicas = dec.int(n, &f.path("replicas"), 1, 100).map_or(cp.replicas, |r| r as u32);
     }
     if let Some(n) = f.get("autoscaling") {
         let apath = f.path("autoscaling");
@@ -663,9 +663,9 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
     }
     if let Some(n) = f.get("logLevel") {
         let lpath = f.path("logLevel");
-        let level = dec.string(n, &lpath)?;
+        let level = dec.string(n, &lpath);
         let levels = ["none", "error", "warn", "info", "debug"];
-        let bad = level.split(',').find(|part| {
+        let bad = level.as_deref().unwrap_or("default:info").split(',').find(|part| {
             let lvl = part.rsplit(':').next().unwrap_or_default();
             !part.contains(':') || !levels.contains(&lvl)
         });
@@ -677,14 +677,14 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
                 format!("write e.g. `default:info` or `default:info,ads:debug`; levels: {}", levels.join(", ")),
             );
         } else {
-            cp.log_level = Some(level);
+            cp.log_level = level;
         }
     }
     if let Some(n) = f.get("gatewayAPI") {
-        cp.gateway_api = dec.bool(n, &f.path("gatewayAPI"))?;
+        cp.gateway_api = dec.bool(n, &f.path("gatewayAPI")).unwrap_or(cp.gateway_api);
     }
     if let Some(n) = f.get("inferenceExtension") {
-        cp.inference_extension = dec.bool(n, &f.path("inferenceExtension"))?;
+        cp.inference_extension = dec.bool(n, &f.path("inferenceExtension")).unwrap_or(cp.inference_extension);
     }
     if let Some(n) = f.get("env") {
         let epath = f.path("env");
@@ -780,16 +780,17 @@ fn read_gateways(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<G
     if let Some(n) = f.get("external") {
         let ef = dec.map(n, &f.path("external"), Some(&["name", "serviceType"]))?;
         if let Some(name) = ef.get("name") {
-            gw.external = dec.dns_label(name, &ef.path("name"))?;
+            gw.external = dec.dns_label(name, &ef.path("name")).unwrap_or(gw.external);
         }
         if let Some(t) = ef.get("serviceType") {
-            gw.external_service_type = dec.one_of(t, &ef.path("serviceType"), &["LoadBalancer", "NodePort", "ClusterIP"])?;
+            gw.external_service_type =
+                dec.one_of(t, &ef.path("serviceType"), &["LoadBalancer", "NodePort", "ClusterIP"]).unwrap_or(gw.external_service_type);
         }
     }
     if let Some(n) = f.get("local") {
         let lf = dec.map(n, &f.path("local"), Some(&["name"]))?;
         if let Some(name) = lf.get("name") {
-            gw.local = dec.dns_label(name, &lf.path("name"))?;
+            gw.local = dec.dns_label(name, &lf.path("name")).unwrap_or(gw.local);
         }
     }
     if gw.external == gw.local {
@@ -804,21 +805,13 @@ fn read_tracing(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<Op
     let Some(node) = node else { return Some(None) };
     let f = dec.map(node, path, Some(&["enabled", "provider", "service", "port", "samplingPercent"]))?;
     let enabled = match f.get("enabled") {
-        Some(n) => dec.bool(n, &f.path("enabled"))?,
+        Some(n) => dec.bool(n, &f.path("enabled")).unwrap_or(true),
         None => true,
     };
-    let provider = match f.get("provider") {
-        Some(n) => dec.dns_label(n, &f.path("provider"))?,
-        None => "otel-tracing".into(),
-    };
-    let port = match f.get("port") {
-        Some(n) => dec.int(n, &f.path("port"), 1, 65535)? as u16,
-        None => 4317,
-    };
-    let sampling_percent = match f.get("samplingPercent") {
-        Some(n) => dec.number(n, &f.path("samplingPercent"), 0.0, 100.0)?,
-        None => 1.0,
-    };
+    // A bad field is reported and replaced by its default so that the rest is still checked.
+    let provider = f.get("provider").and_then(|n| dec.dns_label(n, &f.path("provider"))).unwrap_or_else(|| "otel-tracing".into());
+    let port = f.get("port").and_then(|n| dec.int(n, &f.path("port"), 1, 65535)).map_or(4317, |p| p as u16);
+    let sampling_percent = f.get("samplingPercent").and_then(|n| dec.number(n, &f.path("samplingPercent"), 0.0, 100.0)).unwrap_or(1.0);
     let service = match f.get("service") {
         Some(n) => {
             let s = dec.string(n, &f.path("service"))?;
@@ -851,13 +844,10 @@ fn read_access_logging(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Op
     let Some(node) = node else { return Some(Some("envoy".into())) };
     let f = dec.map(node, path, Some(&["enabled", "provider"]))?;
     let enabled = match f.get("enabled") {
-        Some(n) => dec.bool(n, &f.path("enabled"))?,
+        Some(n) => dec.bool(n, &f.path("enabled")).unwrap_or(true),
         None => true,
     };
-    let provider = match f.get("provider") {
-        Some(n) => dec.dns_label(n, &f.path("provider"))?,
-        None => "envoy".into(),
-    };
+    let provider = f.get("provider").and_then(|n| dec.dns_label(n, &f.path("provider"))).unwrap_or_else(|| "envoy".into());
     Some(enabled.then_some(provider))
 }
 
