@@ -45,12 +45,14 @@ Examples:
   mesh-render render --out deployment/rendered
   mesh-render render --out deployment/rendered --check")]
     Render(RenderArgs),
-    /// Check the config and print every problem (exit 0 clean, 1 problems, 2 unreadable).
+    /// Check the config, or a rendered tree or stream, and print every problem (exit 0 clean, 1 problems, 2 unreadable).
     #[command(after_help = "\
 Examples:
   mesh-render check
-  mesh-render check --config golden/minimal/config.yaml --env prod")]
-    Check,
+  mesh-render check --config golden/minimal/config.yaml --env prod
+  mesh-render check --rendered deployment/rendered
+  kustomize build overlays/prod | mesh-render check --rendered - --istio-version 1.29.6")]
+    Check(CheckArgs),
     /// Print a documented example config.
     #[command(after_help = "Example:\n  mesh-render example > config.yaml")]
     Example,
@@ -76,4 +78,18 @@ pub enum Format {
     Yaml,
     /// A JSON `List`.
     Json,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct CheckArgs {
+    /// Validate rendered objects instead of the config: a rendered tree (its manifests/), a YAML
+    /// file, or `-` for stdin. Schemas (with CEL rules) are bundled in the binary.
+    #[arg(long, value_name = "PATH")]
+    pub rendered: Option<PathBuf>,
+    /// Istio release whose CRDs to validate against (default: the tree's helm/Chart.yaml, else 1.29.0).
+    #[arg(long, value_name = "VERSION", requires = "rendered")]
+    pub istio_version: Option<String>,
+    /// Gateway API Inference Extension release of the InferencePool schemas.
+    #[arg(long, value_name = "VERSION", default_value = "v1.1.0", value_parser = ["v1.1.0", "v1.6.0"], requires = "rendered")]
+    pub inference_version: String,
 }

@@ -5,6 +5,7 @@
 mod args;
 mod error;
 mod input;
+mod rendered;
 mod tree;
 
 use std::ffi::OsString;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, Format, RenderArgs};
+pub use args::{CheckArgs, Cli, Command, Format, RenderArgs};
 pub use error::Error;
 
 /// Runs the command line and returns the exit status; `main` does nothing else.
@@ -41,7 +42,8 @@ fn execute(cli: Cli) -> Result<u8, Error> {
             print(mesh_render::example_config())?;
             Ok(0)
         }
-        Command::Check => check(&cli.global),
+        Command::Check(args) if args.rendered.is_some() => rendered::check(&args),
+        Command::Check(_) => check(&cli.global),
         Command::Render(args) => render(&cli.global, &args),
     }
 }

@@ -264,3 +264,41 @@ fn committed_deployment_rendered_is_up_to_date() {
     let o = run_in(&repo_root(), &["render", "--out", "deployment/rendered", "--check"]);
     assert_eq!(o.status.code(), Some(0), "deployment/rendered is stale; run `make render`:\n{}", stderr(&o));
 }
+
+#[test]
+fn check_rendered_validates_a_tree_and_a_stream() {
+    let dir = workdir(&playground());
+    assert_eq!(run_in(dir.path(), &["render", "--out", "out"]).status.code(), Some(0));
+    let o = run_in(dir.path(), &["check", "--rendered", "out"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("validated against istio-1.29.6, gateway-api-v1.4.0"), "{err}");
+    assert!(err.contains("security.istio.io/v1/PeerAuthentication: 6 object(s), 26 CEL rule(s) evaluated"), "{err}");
+    assert!(err.ends_with("out: 20 objects valid\n"), "{err}");
+
+    // Break one field of each class in the rendered files.
+    let security = dir.path().join("out/manifests/10-security.yaml");
+    let text = std::fs::read_to_string(&security).unwrap();
+    let broken =
+        text.replacen("mode: STRICT", "mode: STRICTEST", 1).replacen("  selector:\n    matchLabels:\n      app: eventing-webhook\n", "", 1);
+    std::fs::write(&security, broken).unwrap();
+    let o = run_in(dir.path(), &["check", "--rendered", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let err = stderr(&o);
+    assert!(err.contains("PeerAuthentication istio-system/default: /spec/mtls/mode: schema: \"STRICTEST\" is not one of"), "{err}");
+    assert!(
+        err.contains("PeerAuthentication knative-eventing/eventing-webhook: /spec: CEL rule: portLevelMtls requires selector"),
+        "{err}"
+    );
+    assert!(err.ends_with("out: 2 problem(s)\n"), "{err}");
+
+    let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
+        .current_dir(dir.path())
+        .args(["check", "--rendered", "-", "--istio-version", "1.30.3"])
+        .stdin(std::fs::File::open(dir.path().join("out/manifests/30-gateways.yaml")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("validated against istio-1.30.3"));
+}

@@ -24,6 +24,7 @@ pub mod output;
 pub mod security;
 pub mod syntax;
 pub mod telemetry;
+pub mod validate;
 pub mod versions;
 
 use std::collections::BTreeMap;

@@ -92,13 +92,18 @@ impl Node {
     }
 }
 
-/// Reads one YAML document. `None` with diagnostics when the text is not a usable document.
-pub fn parse(text: &str, limits: Limits) -> Result<Node, Vec<Diagnostic>> {
+/// Reads every document of a YAML stream (comment-only and empty documents are dropped).
+pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    Ok(read_documents(text, limits)?.into_iter().map(|(node, _)| node).filter(|d| d.value != Value::Null).collect())
+}
+
+/// Every document with the position of its start, null documents included.
+fn read_documents(text: &str, limits: Limits) -> Result<Vec<(Node, Pos)>, Vec<Diagnostic>> {
     if text.len() > limits.max_bytes {
         return Err(vec![Diagnostic::error(
             Pos::START,
             "",
-            format!("the config is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
+            format!("the input is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
             "a mesh config is a few kilobytes; check that the right file was given",
         )]);
     }
@@ -113,14 +118,15 @@ pub fn parse(text: &str, limits: Limits) -> Result<Node, Vec<Diagnostic>> {
             }
             Ok(None) => break,
             Ok(Some((Event::DocumentStart(_), span))) => {
-                let node = match reader.node(&mut parser, None) {
-                    Ok(node) => node,
+                // Anchors are scoped to their document.
+                reader.anchors.clear();
+                match reader.node(&mut parser, None) {
+                    Ok(node) => documents.push((node, pos_of(span))),
                     Err(diag) => {
                         reader.errors.push(diag);
                         return Err(reader.errors);
                     }
-                };
-                documents.push((node, pos_of(span)));
+                }
             }
             Ok(Some(_)) => {}
         }
@@ -128,31 +134,67 @@ pub fn parse(text: &str, limits: Limits) -> Result<Node, Vec<Diagnostic>> {
     if !reader.errors.is_empty() {
         return Err(reader.errors);
     }
+    Ok(documents)
+}
+
+/// Reads a config: exactly one YAML document that is not empty.
+pub fn parse(text: &str, limits: Limits) -> Result<Node, Vec<Diagnostic>> {
+    let mut documents = read_documents(text, limits).map_err(|mut e| {
+        for d in &mut e {
+            d.message = d.message.replace("the input is", "the config is");
+        }
+        e
+    })?;
     match documents.len() {
+        1 if documents[0].0.value == Value::Null => Err(vec![Diagnostic::error(
+            documents[0].0.pos,
+            "",
+            "the config holds no settings (the document is null)",
+            "start from `mesh-render example`, which prints a documented config",
+        )]),
         0 => Err(vec![Diagnostic::error(
             Pos::START,
             "",
             "the config is empty",
             "start from `mesh-render example`, which prints a documented config",
         )]),
-        1 => {
-            let (node, _) = documents.remove(0);
-            if node.value == Value::Null {
-                return Err(vec![Diagnostic::error(
-                    node.pos,
-                    "",
-                    "the config holds no settings (the document is null)",
-                    "start from `mesh-render example`, which prints a documented config",
-                )]);
-            }
-            Ok(node)
-        }
-        _ => Err(vec![Diagnostic::error(
+        1 => Ok(documents.remove(0).0),
+        n => Err(vec![Diagnostic::error(
             documents[1].1,
             "",
-            format!("the config holds {} YAML documents; exactly one is expected", documents.len()),
+            format!("the config holds {n} YAML documents; exactly one is expected"),
             "remove the `---` separators and merge the documents into one",
         )]),
+    }
+}
+
+impl Node {
+    /// The node as JSON, resolving plain scalars by the YAML 1.2 core schema (what a config or a
+    /// rendered manifest means), quoted scalars always as strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Scalar { text, quoted: true } => J::String(text.clone()),
+            Value::Scalar { text, quoted: false } => match text.as_str() {
+                "true" | "True" | "TRUE" => J::Bool(true),
+                "false" | "False" | "FALSE" => J::Bool(false),
+                t => {
+                    let numeric = t.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b'.');
+                    if let (true, Ok(i)) = (numeric, t.parse::<i64>()) {
+                        J::from(i)
+                    } else if let (true, Some(f)) = (numeric, t.parse::<f64>().ok().filter(|f| f.is_finite())) {
+                        J::from(f)
+                    } else {
+                        J::String(t.to_string())
+                    }
+                }
+            },
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                J::Object(entries.iter().map(|(k, v)| (k.as_scalar().unwrap_or_default().to_string(), v.to_json())).collect())
+            }
+        }
     }
 }
 

@@ -110,6 +110,14 @@ pub fn newest_patch(version: Version) -> &'static Release {
     RELEASES.iter().rfind(|r| r.version.major == version.major && r.version.minor == version.minor).unwrap_or(&RELEASES[RELEASES.len() - 1])
 }
 
+/// The release whose reference data (charts, CRDs) stands in for `version`: itself if it has
+/// some, else the newest older patch of the same line that does, else the oldest one of the line.
+pub fn reference_release(version: Version) -> &'static Release {
+    let line =
+        || RELEASES.iter().filter(move |r| r.reference_charts && r.version.major == version.major && r.version.minor == version.minor);
+    line().rfind(|r| r.version <= version).or_else(|| line().next()).unwrap_or(&RELEASES[0])
+}
+
 /// `1.29.0 … 1.29.9, 1.30.0 … 1.30.4`, for error messages.
 pub fn supported_summary() -> String {
     let mut lines: Vec<(u32, u32, u32)> = Vec::new();
@@ -143,6 +151,16 @@ mod tests {
     fn validation_failure_policy_starts_at_1_29_2() {
         assert!(!release(Version::new(1, 29, 1)).unwrap().validation_failure_policy);
         assert!(release(Version::new(1, 29, 2)).unwrap().validation_failure_policy);
+    }
+
+    #[test]
+    fn reference_release_is_the_nearest_older_patch_with_data() {
+        let r = |p| reference_release(Version::new(1, 29, p)).version;
+        assert_eq!(
+            (r(0), r(5), r(6), r(9)),
+            (Version::new(1, 29, 0), Version::new(1, 29, 0), Version::new(1, 29, 6), Version::new(1, 29, 6))
+        );
+        assert_eq!(reference_release(Version::new(1, 30, 1)).version, Version::new(1, 30, 3));
     }
 
     #[test]

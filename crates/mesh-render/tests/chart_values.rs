@@ -6,18 +6,15 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use mesh_render::syntax::{self, Limits, Node};
-use mesh_render::versions::{Version, RELEASES};
+use mesh_render::versions::Version;
 use serde_json::Value as Json;
 
 /// Subtrees the charts pass through whole (`toYaml`), so any key below them is the chart's to read.
 const FREE_FORM: &[&str] = &["env", "meshConfig", "resources", "global.proxy.resources"];
 
-/// The reference charts for `version`, or the newest older patch of the same line that has them.
+/// The reference charts for `version` (or the release that stands in for it).
 fn chart_dir(version: Version) -> PathBuf {
-    let rel = RELEASES
-        .iter()
-        .rfind(|r| r.reference_charts && r.version.minor == version.minor && r.version <= version)
-        .unwrap_or_else(|| panic!("no reference charts for the {} line", version.minor_line()));
+    let rel = mesh_render::versions::reference_release(version);
     common::repo_root().join("../shared/reference").join(format!("istio-{}", rel.version)).join("charts")
 }
 

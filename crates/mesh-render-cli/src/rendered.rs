@@ -1,0 +1,96 @@
+//! `check --rendered`: validate objects that mesh-render (or anything else) rendered.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use mesh_render::syntax::{self, Limits};
+use mesh_render::validate::{Sources, Validator};
+use mesh_render::versions::{self, Version};
+
+use crate::args::CheckArgs;
+use crate::error::Error;
+
+/// Rendered output can be far larger than a config.
+const LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 128, max_nodes: 5_000_000 };
+
+pub fn check(args: &CheckArgs) -> Result<u8, Error> {
+    let path = args.rendered.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let shown = path.display().to_string();
+    let unreadable = |message: String| Error::ConfigUnreadable {
+        path: shown.clone(),
+        message,
+        hint: "pass a rendered tree, a YAML file, or - for stdin".into(),
+    };
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    let mut chart_version = None;
+    if shown == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| unreadable(format!("cannot read stdin: {e}")))?;
+        inputs.push(("<stdin>".into(), text));
+    } else if path.is_dir() {
+        let manifests = if path.join("manifests").is_dir() { path.join("manifests") } else { path.clone() };
+        let mut files = Vec::new();
+        yaml_files(&manifests, &mut files);
+        files.sort();
+        if files.is_empty() {
+            return Err(unreadable("no YAML files found".into()));
+        }
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| unreadable(format!("{}: {e}", f.display())))?;
+            inputs.push((f.strip_prefix(&path).unwrap_or(&f).display().to_string(), text));
+        }
+        chart_version = std::fs::read_to_string(path.join("helm/Chart.yaml"))
+            .ok()
+            .and_then(|t| syntax::parse(&t, Limits::DEFAULT).ok())
+            .and_then(|n| n.get("appVersion").and_then(|v| v.as_scalar().map(str::to_string)));
+    } else {
+        let text = std::fs::read_to_string(&path).map_err(|e| unreadable(format!("cannot read it: {e}")))?;
+        inputs.push((shown.clone(), text));
+    }
+
+    let version_text = args.istio_version.clone().or(chart_version).unwrap_or_else(|| versions::DEFAULT_VERSION.to_string());
+    let version = Version::parse(&version_text).filter(|v| versions::release(*v).is_some()).ok_or_else(|| {
+        unreadable(format!("`{version_text}` is not a supported Istio version (supported: {})", versions::supported_summary()))
+    })?;
+
+    let mut objects = Vec::new();
+    for (name, text) in &inputs {
+        let docs = syntax::parse_documents(text, LIMITS).map_err(|d| Error::ConfigInvalid {
+            path: name.clone(),
+            diagnostics: d,
+            unreadable: true,
+        })?;
+        objects.extend(docs.iter().map(syntax::Node::to_json));
+    }
+    if objects.is_empty() {
+        return Err(unreadable("it holds no Kubernetes objects".into()));
+    }
+    let sources = Sources::for_release(version, &args.inference_version);
+    let report = Validator::new(sources.clone()).validate(&objects);
+    for p in &report.problems {
+        eprintln!("{p}");
+    }
+    eprintln!("validated against {}, {}, {} and {}:", sources.istio, sources.gateway_api, sources.inference, sources.argocd);
+    for (kind, c) in &report.counts {
+        eprintln!("  {kind}: {} object(s), {} CEL rule(s) evaluated", c.objects, c.cel_rules);
+    }
+    if report.problems.is_empty() {
+        eprintln!("{shown}: {} objects valid", objects.len());
+        Ok(0)
+    } else {
+        eprintln!("{shown}: {} problem(s)", report.problems.len());
+        Ok(1)
+    }
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
