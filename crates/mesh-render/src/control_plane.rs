@@ -176,7 +176,7 @@ pub fn chart(config: &Config) -> Chart {
 /// The wrapper chart's values for one environment's settings.
 pub fn values(config: &Config) -> Values {
     let cp = &config.control_plane;
-    let webhook = config.release.validation_failure_policy.then_some(WebhookValues { validation_failure_policy: "Fail" });
+    let webhook = cp.validation_failure_policy.map(|p| WebhookValues { validation_failure_policy: p });
     let mut env = cp.env.clone();
     env.insert("PILOT_ENABLE_GATEWAY_API".into(), cp.gateway_api.to_string());
     if cp.inference_extension {

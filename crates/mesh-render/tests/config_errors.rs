@@ -84,11 +84,14 @@ rule!(invalid_label_value, with_istio("metadata: {labels: {team: \"a b\"}}"),
 rule!(wrong_type, with_istio("namespaces: {apps: demo}"),
     "c.yaml:6:24: error: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)");
 rule!(unknown_environment_key_points_into_the_environment, with_istio("environments:\n  prod:\n    controlPlane: {replica: 2}"),
-    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, env");
+    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, validationFailurePolicy, env");
 rule!(nested_environments, with_istio("environments:\n  prod:\n    environments: {}"),
     "c.yaml:8:23: error: components.istio.environments.prod.environments: environments cannot be nested\n  hint: move this environment up to `components.istio.environments`");
 rule!(webhook_without_selector, with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {}}"),
     "c.yaml:8:65: error: components.istio.knative.webhooks[0].selector: the selector is empty\n  hint: a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)");
+
+rule!(feature_missing_from_the_release, with_istio("version: \"1.29.1\"\ncontrolPlane: {validationFailurePolicy: Fail}"),
+    "c.yaml:7:45: error: components.istio.controlPlane.validationFailurePolicy: Istio 1.29.1 has no `base.validationFailurePolicy` (it arrived in 1.29.2)\n  hint: use Istio 1.29.2 or later, or remove the key (GitOps tools then need ignoreDifferences on the webhook's failurePolicy)");
 
 #[test]
 fn every_problem_is_reported_at_once_in_file_order() {
@@ -152,4 +155,15 @@ fn the_example_config_is_valid() {
     let loaded = mesh_render::load(mesh_render::example_config(), Some("prod"), Limits::DEFAULT).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.selected().control_plane.autoscaling.unwrap().min, 2);
+}
+
+#[test]
+fn every_release_in_the_table_renders_with_what_it_offers() {
+    for rel in mesh_render::versions::RELEASES {
+        let text = with_istio(&format!("version: \"{}\"", rel.version));
+        let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", rel.version, e.diagnostics));
+        let values = mesh_render::control_plane::values(loaded.selected());
+        assert_eq!(values.istiod.base.is_some(), rel.validation_failure_policy, "{}", rel.version);
+        assert_eq!(mesh_render::render(&loaded).chart.dependencies[1].version, rel.version.to_string());
+    }
 }

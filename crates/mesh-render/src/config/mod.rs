@@ -59,6 +59,11 @@ pub struct ControlPlane {
     pub inference_extension: bool,
     /// Extra istiod environment variables, sorted by name.
     pub env: BTreeMap<String, String>,
+    /// `base.validationFailurePolicy`: `Some("Fail")` renders it (1.29.2 and later); `None` leaves
+    /// the chart's Ignore-then-flip behaviour.
+    pub validation_failure_policy: Option<&'static str>,
+    /// Whether the config set `validationFailurePolicy` itself (then a release without it is an error).
+    pub validation_failure_policy_pos: Option<Pos>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -486,6 +491,21 @@ fn read_istio(
         }
     }
 
+    // A feature the release lacks is an error when asked for, and silently off when defaulted.
+    let mut control_plane = control_plane;
+    if let (Some(cp), Some(rel)) = (&mut control_plane, release) {
+        if !rel.validation_failure_policy && cp.validation_failure_policy.is_some() {
+            if let Some(pos) = cp.validation_failure_policy_pos {
+                dec.error(
+                    pos,
+                    "components.istio.controlPlane.validationFailurePolicy",
+                    format!("Istio {} has no `base.validationFailurePolicy` (it arrived in 1.29.2)", rel.version),
+                    "use Istio 1.29.2 or later, or remove the key (GitOps tools then need ignoreDifferences on the webhook's failurePolicy)",
+                );
+            }
+            cp.validation_failure_policy = None;
+        }
+    }
     if let (Some(cp), Some(_)) = (&control_plane, &knative) {
         if !cp.gateway_api {
             let n = f.get("controlPlane").and_then(|c| c.get("gatewayAPI")).unwrap_or(f.node);
@@ -616,7 +636,8 @@ fn read_resources(node: &Node, path: &str, defaults: Resources, dec: &mut Decode
     out
 }
 
-const CONTROL_PLANE_KEYS: &[&str] = &["replicas", "autoscaling", "resources", "logLevel", "gatewayAPI", "inferenceExtension", "env"];
+const CONTROL_PLANE_KEYS: &[&str] =
+    &["replicas", "autoscaling", "resources", "logLevel", "gatewayAPI", "inferenceExtension", "validationFailurePolicy", "env"];
 
 fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<ControlPlane> {
     let mut cp = ControlPlane {
@@ -627,6 +648,8 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
         gateway_api: true,
         inference_extension: false,
         env: BTreeMap::new(),
+        validation_failure_policy: Some("Fail"),
+        validation_failure_policy_pos: None,
     };
     let Some(node) = node else { return Some(cp) };
     let f = dec.map(node, path, Some(CONTROL_PLANE_KEYS))?;
@@ -678,6 +701,12 @@ fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Opt
             );
         } else {
             cp.log_level = level;
+        }
+    }
+    if let Some(n) = f.get("validationFailurePolicy") {
+        if let Some(policy) = dec.one_of(n, &f.path("validationFailurePolicy"), &["Fail", "Ignore"]) {
+            cp.validation_failure_policy = (policy == "Fail").then_some("Fail");
+            cp.validation_failure_policy_pos = Some(n.pos);
         }
     }
     if let Some(n) = f.get("gatewayAPI") {
