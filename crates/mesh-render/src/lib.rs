@@ -12,10 +12,12 @@
 
 #![warn(clippy::unwrap_used)]
 
+pub mod ai_serving;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
 pub mod gateways;
+pub mod inference_api;
 pub mod istio_api;
 pub mod knative;
 pub mod manifest;
@@ -59,6 +61,7 @@ pub fn render(loaded: &Loaded) -> Rendered {
     manifests.extend(security::render(config));
     manifests.extend(telemetry::render(config));
     manifests.extend(gateways::render(config));
+    manifests.extend(ai_serving::render(config));
     manifests.extend(knative::render(config));
     for m in manifests.iter_mut().filter(|m| !m.object.is_partial()) {
         let meta = m.object.metadata_mut();

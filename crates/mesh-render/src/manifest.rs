@@ -2,11 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Serialize, Serializer};
 
-use crate::istio_api::{AuthorizationPolicy, PeerAuthentication, Telemetry};
+use crate::inference_api::{InferenceObjective, InferencePool};
+use crate::istio_api::{AuthorizationPolicy, DestinationRule, PeerAuthentication, Telemetry};
 
 /// Label and annotation keys mesh-render writes.
 pub mod keys {
@@ -22,87 +26,79 @@ pub const FIELD_MANAGER: &str = "mesh-render";
 /// Value of `app.kubernetes.io/part-of` on every object mesh-render owns.
 pub const PART_OF: &str = "knative-playground-mesh";
 
-/// One rendered object of any kind mesh-render emits.
-// A render holds tens of objects; boxing the larger kinds would buy nothing measurable.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq)]
-pub enum Object {
-    Namespace(Namespace),
-    ConfigMap(ConfigMap),
-    PeerAuthentication(PeerAuthentication),
-    AuthorizationPolicy(AuthorizationPolicy),
-    Telemetry(Telemetry),
-    Gateway(gateway_api::apis::standard::gateways::Gateway),
+macro_rules! objects {
+    ($($(#[$doc:meta])* $kind:ident($ty:ty) = $api:literal;)*) => {
+        /// One rendered object of any kind mesh-render emits. The order of the variants is the
+        /// apply order of kinds inside one concern: what others refer to comes first.
+        // A render holds tens of objects; boxing the larger kinds would buy nothing measurable.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Object {
+            $($(#[$doc])* $kind($ty),)*
+        }
+
+        impl Serialize for Object {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Object::$kind(o) => o.serialize(s),)*
+                }
+            }
+        }
+
+        impl Object {
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$kind(o) => &o.metadata,)*
+                }
+            }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(Object::$kind(o) => &mut o.metadata,)*
+                }
+            }
+
+            /// The Kubernetes kind.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => stringify!($kind),)*
+                }
+            }
+
+            pub fn api_version(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => $api,)*
+                }
+            }
+
+            fn kind_rank(&self) -> usize {
+                let kinds = [$(stringify!($kind)),*];
+                kinds.iter().position(|k| *k == self.kind()).unwrap_or(kinds.len())
+            }
+        }
+    };
 }
 
-impl Serialize for Object {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Object::Namespace(o) => o.serialize(s),
-            Object::ConfigMap(o) => o.serialize(s),
-            Object::PeerAuthentication(o) => o.serialize(s),
-            Object::AuthorizationPolicy(o) => o.serialize(s),
-            Object::Telemetry(o) => o.serialize(s),
-            Object::Gateway(o) => o.serialize(s),
-        }
-    }
+objects! {
+    CustomResourceDefinition(CustomResourceDefinition) = "apiextensions.k8s.io/v1";
+    Namespace(Namespace) = "v1";
+    ServiceAccount(ServiceAccount) = "v1";
+    Role(Role) = "rbac.authorization.k8s.io/v1";
+    RoleBinding(RoleBinding) = "rbac.authorization.k8s.io/v1";
+    ConfigMap(ConfigMap) = "v1";
+    Service(Service) = "v1";
+    Deployment(Deployment) = "apps/v1";
+    PeerAuthentication(PeerAuthentication) = "security.istio.io/v1";
+    AuthorizationPolicy(AuthorizationPolicy) = "security.istio.io/v1";
+    DestinationRule(DestinationRule) = "networking.istio.io/v1";
+    Telemetry(Telemetry) = "telemetry.istio.io/v1";
+    Gateway(gateway_api::apis::standard::gateways::Gateway) = "gateway.networking.k8s.io/v1";
+    InferencePool(InferencePool) = "inference.networking.k8s.io/v1";
+    InferenceObjective(InferenceObjective) = "inference.networking.x-k8s.io/v1alpha2";
+    HTTPRoute(gateway_api::apis::standard::httproutes::HttpRoute) = "gateway.networking.k8s.io/v1";
 }
 
 impl Object {
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Object::Namespace(o) => &o.metadata,
-            Object::ConfigMap(o) => &o.metadata,
-            Object::PeerAuthentication(o) => &o.metadata,
-            Object::AuthorizationPolicy(o) => &o.metadata,
-            Object::Telemetry(o) => &o.metadata,
-            Object::Gateway(o) => &o.metadata,
-        }
-    }
-
-    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        match self {
-            Object::Namespace(o) => &mut o.metadata,
-            Object::ConfigMap(o) => &mut o.metadata,
-            Object::PeerAuthentication(o) => &mut o.metadata,
-            Object::AuthorizationPolicy(o) => &mut o.metadata,
-            Object::Telemetry(o) => &mut o.metadata,
-            Object::Gateway(o) => &mut o.metadata,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Object::Namespace(_) => "Namespace",
-            Object::ConfigMap(_) => "ConfigMap",
-            Object::PeerAuthentication(_) => "PeerAuthentication",
-            Object::AuthorizationPolicy(_) => "AuthorizationPolicy",
-            Object::Telemetry(_) => "Telemetry",
-            Object::Gateway(_) => "Gateway",
-        }
-    }
-
-    pub fn api_version(&self) -> &'static str {
-        match self {
-            Object::Namespace(_) | Object::ConfigMap(_) => "v1",
-            Object::PeerAuthentication(_) | Object::AuthorizationPolicy(_) => "security.istio.io/v1",
-            Object::Telemetry(_) => "telemetry.istio.io/v1",
-            Object::Gateway(_) => "gateway.networking.k8s.io/v1",
-        }
-    }
-
-    /// Order of kinds inside one concern: what others refer to comes first.
-    fn kind_rank(&self) -> u8 {
-        match self {
-            Object::Namespace(_) => 0,
-            Object::ConfigMap(_) => 1,
-            Object::PeerAuthentication(_) => 2,
-            Object::AuthorizationPolicy(_) => 3,
-            Object::Telemetry(_) => 4,
-            Object::Gateway(_) => 5,
-        }
-    }
-
     /// Whether the object belongs to another installer (mesh-render owns only some of its fields).
     pub fn is_partial(&self) -> bool {
         self.metadata().annotations.as_ref().is_some_and(|a| a.contains_key(keys::PARTIAL))
@@ -114,33 +110,56 @@ impl Object {
 pub enum Concern {
     /// Namespaces and their injection labels: before anything namespaced.
     Namespaces,
+    /// Inference Extension CRDs (when asked for): established before any InferencePool.
+    InferenceCrds,
     /// PeerAuthentications and AuthorizationPolicies.
     Security,
     /// The mesh-wide Telemetry.
     Telemetry,
     /// The Knative Gateways and their options.
     Gateways,
+    /// InferencePools, their endpoint pickers, routes and access.
+    AiServing,
     /// Keys in Knative's ConfigMaps: last, once the Gateways they point at exist.
     Knative,
 }
 
 impl Concern {
-    pub const ALL: [Concern; 5] = [Concern::Namespaces, Concern::Security, Concern::Telemetry, Concern::Gateways, Concern::Knative];
+    pub const ALL: [Concern; 7] = [
+        Concern::Namespaces,
+        Concern::InferenceCrds,
+        Concern::Security,
+        Concern::Telemetry,
+        Concern::Gateways,
+        Concern::AiServing,
+        Concern::Knative,
+    ];
 
     /// The `app.kubernetes.io/component` value and file stem.
     pub fn name(self) -> &'static str {
         match self {
             Concern::Namespaces => "namespaces",
+            Concern::InferenceCrds => "inference-crds",
             Concern::Security => "security",
             Concern::Telemetry => "telemetry",
             Concern::Gateways => "gateways",
+            Concern::AiServing => "ai-serving",
             Concern::Knative => "knative-patch",
         }
     }
 
     /// File name in the rendered tree; the number prefix keeps `kubectl apply -f DIR` in apply order.
     pub fn file_name(self) -> String {
-        format!("{:02}-{}.yaml", (self as usize) * 10, self.name())
+        let number = match self {
+            Concern::Namespaces => 0,
+            Concern::InferenceCrds => 5,
+            Concern::Security => 10,
+            Concern::Telemetry => 20,
+            Concern::Gateways => 30,
+            Concern::AiServing => 35,
+            Concern::Knative => 40,
+        };
+        format!("{number:02}-{}.yaml", self.name())
     }
 }
 
@@ -152,7 +171,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    fn sort_key(&self) -> (Concern, u8, &str, &str) {
+    fn sort_key(&self) -> (Concern, usize, &str, &str) {
         let meta = self.object.metadata();
         (self.concern, self.object.kind_rank(), meta.namespace.as_deref().unwrap_or(""), meta.name.as_deref().unwrap_or(""))
     }

@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use crate::config::Config;
 use crate::manifest::{owned_meta, partial_meta, Concern, Manifest, Object};
 
-/// Every namespace whose pods get a sidecar: Knative's system namespaces, then the apps.
+/// Every namespace whose pods get a sidecar: Knative's system namespaces, the apps, and the
+/// namespaces of inference pools.
 pub fn mesh_namespaces(config: &Config) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if let Some(k) = &config.knative {
@@ -15,6 +16,11 @@ pub fn mesh_namespaces(config: &Config) -> Vec<String> {
         out.extend(k.eventing_namespace.clone());
     }
     out.extend(config.apps.iter().cloned());
+    for pool in config.ai_serving.iter().flat_map(|a| &a.pools) {
+        if !out.contains(&pool.namespace) && pool.namespace != config.namespace {
+            out.push(pool.namespace.clone());
+        }
+    }
     out
 }
 

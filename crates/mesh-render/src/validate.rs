@@ -82,6 +82,12 @@ impl Sources {
         Sources { istio, gateway_api: "gateway-api-v1.4.0".into(), inference: format!("gie-{inference}"), argocd: "argo-cd-v3.5.1".into() }
     }
 
+    /// The sources for what a config renders.
+    pub fn for_config(config: &crate::Config) -> Sources {
+        let inference = config.ai_serving.as_ref().map_or(crate::config::ai_serving::RELEASES[0], |a| a.release);
+        Sources::for_release(config.release.version, inference)
+    }
+
     fn source_for(&self, api_version: &str) -> &str {
         let group = api_version.split('/').next().unwrap_or_default();
         if group.ends_with("istio.io") {
@@ -299,6 +305,7 @@ fn count_rules(schema: &Value, value: &Value) -> usize {
 /// `None` when the kind is not a built-in kind mesh-render knows.
 fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String, String)>> {
     use k8s_openapi::api::{apps, core, rbac};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     fn check<T: serde::de::DeserializeOwned>(object: &Value) -> Vec<(String, String)> {
         let mut unknown = Vec::new();
         let result: Result<T, _> = serde_ignored::deserialize(object, |path| unknown.push(path.to_string()));
@@ -322,6 +329,7 @@ fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String,
         ("apps/v1", "Deployment") => check::<apps::v1::Deployment>(object),
         ("rbac.authorization.k8s.io/v1", "Role") => check::<rbac::v1::Role>(object),
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => check::<rbac::v1::RoleBinding>(object),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => check::<apiextensions::v1::CustomResourceDefinition>(object),
         _ => return None,
     })
 }

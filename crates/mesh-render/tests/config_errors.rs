@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, environments");
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, environments");
 rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
     "c.yaml:3:14: error: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
 rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
@@ -92,6 +92,19 @@ rule!(webhook_without_selector, with_istio("knative:\n  webhooks:\n    - {namesp
 
 rule!(feature_missing_from_the_release, with_istio("version: \"1.29.1\"\ncontrolPlane: {validationFailurePolicy: Fail}"),
     "c.yaml:7:45: error: components.istio.controlPlane.validationFailurePolicy: Istio 1.29.1 has no `base.validationFailurePolicy` (it arrived in 1.29.2)\n  hint: use Istio 1.29.2 or later, or remove the key (GitOps tools then need ignoreDifferences on the webhook's failurePolicy)");
+
+rule!(inference_model_is_explained, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], inferenceModels: []}"),
+    "c.yaml:8:77: error: components.istio.aiServing.pools[0].inferenceModels: InferenceModel no longer exists: it became InferenceObjective (inference.networking.x-k8s.io/v1alpha2, `priority` and `poolRef`), which only the endpoint picker reads\n  hint: list `objectives: [{name, priority}]` under the pool (Inference Extension v1.1.0; from v1.6.0 objectives live in the llm-d project)");
+rule!(too_many_target_ports, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [1, 2, 3, 4, 5, 6, 7, 8, 9]}"),
+    "c.yaml:8:69: error: components.istio.aiServing.pools[0].targetPorts: 9 target ports given; an InferencePool takes 1 to 8\n  hint: list the model servers' ports");
+rule!(duplicate_target_port, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000, 8000]}"),
+    "c.yaml:8:76: error: components.istio.aiServing.pools[0].targetPorts[1]: port 8000 is listed twice\n  hint: target ports must be unique");
+rule!(objectives_need_v1_1_0, with_istio("aiServing:\n  inferenceExtension: v1.6.0\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], objectives: [{name: o}]}"),
+    "c.yaml:9:89: error: components.istio.aiServing.pools[0].objectives: Inference Extension v1.6.0 has no InferenceObjective (it moved to the llm-d project in v1.6.0)\n  hint: use `inferenceExtension: v1.1.0`, or manage objectives with llm-d");
+rule!(pools_need_the_istiod_switch, with_istio("controlPlane: {inferenceExtension: false}\naiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000]}"),
+    "c.yaml:6:40: error: components.istio.controlPlane.inferenceExtension: 1 inference pool(s) are declared, but istiod's Inference Extension support is switched off\n  hint: remove `inferenceExtension: false` (pools switch it on), or remove `aiServing`");
+rule!(pool_without_selector, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, targetPorts: [8000]}"),
+    "c.yaml:8:11: error: components.istio.aiServing.pools[0].selector: `selector` is required\n  hint: see `mesh-render example` for a complete pool");
 
 #[test]
 fn every_problem_is_reported_at_once_in_file_order() {

@@ -80,7 +80,7 @@ fn every_golden_render_is_valid_and_rules_are_counted() {
     for case in common::golden_cases() {
         let loaded = case.loaded();
         let objects: Vec<Value> = mesh_render::render(&loaded).manifests.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect();
-        let mut v = Validator::new(Sources::for_release(loaded.selected().release.version, "v1.1.0"));
+        let mut v = Validator::new(Sources::for_config(loaded.selected()));
         let report = v.validate(&objects);
         assert!(report.problems.is_empty(), "{}: {:#?}", case.snapshot_name(), report.problems);
         for (kind, c) in report.counts {
@@ -152,4 +152,39 @@ fn an_unbundled_kind_is_reported() {
     let mut v = Validator::new(Sources::for_release(mesh_render::versions::Version::new(1, 29, 0), "v1.1.0"));
     let report = v.validate(&[obj]);
     assert_eq!(report.problems[0].check, Check::UnknownKind);
+}
+
+/// The Inference Extension CRDs that `aiServing.installCRDs` renders, kept equal to the reference.
+#[test]
+fn bundled_inference_crds_match_the_reference() {
+    let update = std::env::var_os("MESH_RENDER_UPDATE_SCHEMAS").is_some();
+    let expected = [
+        ("v1.1.0", "inferencepools.inference.networking.k8s.io"),
+        ("v1.1.0", "inferenceobjectives.inference.networking.x-k8s.io"),
+        ("v1.6.0", "inferencepools.inference.networking.k8s.io"),
+    ];
+    let bundled: Vec<_> = mesh_render::ai_serving::bundled_crds().collect();
+    assert_eq!(bundled.len(), expected.len());
+    let mut stale = Vec::new();
+    for ((release, name), (bundled_release, bundled_json)) in expected.iter().zip(bundled) {
+        assert_eq!(*release, bundled_release);
+        let mut fresh = None;
+        for file in reference_files(&format!("gie-{release}")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let crd = <Value as serde::Deserialize>::deserialize(doc).unwrap();
+                if crd["metadata"]["name"] == *name {
+                    fresh = Some(serde_json::to_string(&crd).unwrap() + "\n");
+                }
+            }
+        }
+        let fresh = fresh.unwrap_or_else(|| panic!("gie-{release}: no CRD {name}"));
+        if fresh != bundled_json {
+            if update {
+                std::fs::write(common::repo_root().join(format!("crates/mesh-render/crds/gie-{release}/{name}.json")), &fresh).unwrap();
+            }
+            stale.push(format!("gie-{release}/{name}"));
+        }
+    }
+    assert!(update || stale.is_empty(), "stale bundled CRDs (run `make schemas`): {stale:?}");
 }

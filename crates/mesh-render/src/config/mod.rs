@@ -4,6 +4,7 @@
 //! keys of `components.knative` and `components.envoyGateway` and ignores the rest of the file,
 //! which belongs to the playground's other components.
 
+pub mod ai_serving;
 pub mod decode;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ pub struct Config {
     pub envoy_gateway: Option<EnvoyGateway>,
     /// Extra labels and annotations on every object mesh-render owns (not on partial objects).
     pub metadata: ExtraMetadata,
+    /// LLM routing through the Gateway API Inference Extension (off when absent).
+    pub ai_serving: Option<ai_serving::AiServing>,
 }
 
 /// `components.istio.metadata`.
@@ -180,6 +183,7 @@ const ISTIO_KEYS: &[&str] = &[
     "accessLogging",
     "metrics",
     "metadata",
+    "aiServing",
     "environments",
 ];
 
@@ -470,6 +474,7 @@ fn read_istio(
     };
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
+    let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -493,6 +498,18 @@ fn read_istio(
 
     // A feature the release lacks is an error when asked for, and silently off when defaulted.
     let mut control_plane = control_plane;
+    if let (Some(cp), Some(ai)) = (&mut control_plane, &ai_serving) {
+        let explicit = f.get("controlPlane").and_then(|c| c.get("inferenceExtension"));
+        match explicit {
+            Some(n) if !cp.inference_extension => dec.error(
+                n.pos,
+                "components.istio.controlPlane.inferenceExtension",
+                format!("{} inference pool(s) are declared, but istiod's Inference Extension support is switched off", ai.pools.len()),
+                "remove `inferenceExtension: false` (pools switch it on), or remove `aiServing`",
+            ),
+            _ => cp.inference_extension = true,
+        }
+    }
     if let (Some(cp), Some(rel)) = (&mut control_plane, release) {
         if !rel.validation_failure_policy && cp.validation_failure_policy.is_some() {
             if let Some(pos) = cp.validation_failure_policy_pos {
@@ -554,6 +571,7 @@ fn read_istio(
         prometheus,
         envoy_gateway,
         metadata,
+        ai_serving,
     })
 }
 

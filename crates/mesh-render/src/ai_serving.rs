@@ -1,0 +1,366 @@
+//! AI serving: InferencePools with their endpoint pickers, routes, TLS and access, for LLM routing
+//! through the Gateway API Inference Extension on Istio.
+//!
+//! Istio 1.29 watches InferencePool `inference.networking.k8s.io/v1` only. Per pool: the pool, an
+//! HTTPRoute to it, the endpoint picker (EPP: Deployment, Service, ServiceAccount, Role and
+//! RoleBinding), TLS towards the picker (its own self-signed certificate through a DestinationRule,
+//! or plaintext inside mesh mTLS, never a mix), and an AuthorizationPolicy for the gateway.
+
+use std::collections::BTreeMap;
+
+use gateway_api::apis::standard::gateways::*;
+use gateway_api::apis::standard::httproutes::*;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, GRPCAction, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service, ServiceAccount, ServicePort,
+    ServiceSpec,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::config::ai_serving::{AiServing, PickerTls, Pool};
+use crate::config::{Config, Resources};
+use crate::gateways::GATEWAY_CLASS;
+use crate::inference_api::*;
+use crate::istio_api::*;
+use crate::manifest::{owned_meta, Concern, Manifest, Object};
+use crate::namespaces::mesh_namespaces;
+
+/// ext_proc (gRPC) port of the endpoint picker.
+pub const EXT_PROC_PORT: i32 = 9002;
+/// gRPC health port of the endpoint picker.
+pub const HEALTH_PORT: i32 = 9003;
+/// Prometheus metrics port of the endpoint picker.
+pub const METRICS_PORT: i32 = 9090;
+/// API group of InferencePool v1.
+pub const POOL_GROUP: &str = "inference.networking.k8s.io";
+
+/// The Inference Extension CRDs of each bundled release, as JSON (from the shared reference data;
+/// the schema tests keep them in sync).
+const CRDS: &[(&str, &str)] = &[
+    ("v1.1.0", include_str!("../crds/gie-v1.1.0/inferencepools.inference.networking.k8s.io.json")),
+    ("v1.1.0", include_str!("../crds/gie-v1.1.0/inferenceobjectives.inference.networking.x-k8s.io.json")),
+    ("v1.6.0", include_str!("../crds/gie-v1.6.0/inferencepools.inference.networking.k8s.io.json")),
+];
+
+/// The bundled CRD files, for the sync test: (release, file name, contents).
+pub fn bundled_crds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CRDS.iter().copied()
+}
+
+/// Name of a pool's endpoint picker (Deployment, Service, ServiceAccount, Role).
+pub fn picker_name(pool: &Pool) -> String {
+    format!("{}-epp", pool.name)
+}
+
+pub fn render(config: &Config) -> Vec<Manifest> {
+    let Some(ai) = &config.ai_serving else { return Vec::new() };
+    let mut out = Vec::new();
+    if ai.install_crds {
+        for (release, json) in CRDS.iter().filter(|(r, _)| *r == ai.release) {
+            let crd: CustomResourceDefinition =
+                serde_json::from_str(json).unwrap_or_else(|e| unreachable!("bundled CRD of {release} is a CustomResourceDefinition: {e}"));
+            out.push(Manifest { concern: Concern::InferenceCrds, object: Object::CustomResourceDefinition(crd) });
+        }
+    }
+    if ai.gateway.create {
+        out.push(gateway(ai));
+    }
+    let injected = mesh_namespaces(config);
+    for pool in &ai.pools {
+        let in_mesh = injected.contains(&pool.namespace);
+        out.extend(render_pool(ai, pool, in_mesh));
+    }
+    out
+}
+
+fn manifest(object: Object) -> Manifest {
+    Manifest { concern: Concern::AiServing, object }
+}
+
+fn meta(name: &str, namespace: &str) -> ObjectMeta {
+    owned_meta(name, Some(namespace), Concern::AiServing)
+}
+
+fn gateway(ai: &AiServing) -> Manifest {
+    let listener = GatewayListeners {
+        name: "http".into(),
+        port: 80,
+        protocol: "HTTP".into(),
+        allowed_routes: Some(GatewayListenersAllowedRoutes {
+            kinds: None,
+            namespaces: Some(GatewayListenersAllowedRoutesNamespaces {
+                from: Some(GatewayListenersAllowedRoutesNamespacesFrom::All),
+                selector: None,
+            }),
+        }),
+        hostname: None,
+        tls: None,
+    };
+    let spec = GatewaySpec { gateway_class_name: GATEWAY_CLASS.into(), listeners: vec![listener], ..Default::default() };
+    let mut gw = Gateway::new(&ai.gateway.name, spec);
+    gw.metadata = meta(&ai.gateway.name, &ai.gateway.namespace);
+    manifest(Object::Gateway(gw))
+}
+
+fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
+    let ns = pool.namespace.as_str();
+    let epp = picker_name(pool);
+    let mut out = Vec::new();
+
+    let mut ip = InferencePool::new(
+        &pool.name,
+        InferencePoolSpec {
+            selector: crate::inference_api::LabelSelector { match_labels: pool.selector.clone() },
+            target_ports: pool.target_ports.iter().map(|p| Port { number: i32::from(*p) }).collect(),
+            endpoint_picker_ref: Some(EndpointPickerRef {
+                group: String::new(),
+                kind: "Service".into(),
+                name: epp.clone(),
+                port: Port { number: EXT_PROC_PORT },
+                failure_mode: pool.picker.failure_mode.into(),
+            }),
+        },
+    );
+    ip.metadata = meta(&pool.name, ns);
+    out.push(manifest(Object::InferencePool(ip)));
+
+    for objective in &pool.objectives {
+        let mut o = InferenceObjective::new(
+            &objective.name,
+            InferenceObjectiveSpec {
+                priority: objective.priority,
+                pool_ref: PoolRef { group: POOL_GROUP.into(), kind: "InferencePool".into(), name: pool.name.clone() },
+            },
+        );
+        o.metadata = meta(&objective.name, ns);
+        out.push(manifest(Object::InferenceObjective(o)));
+    }
+
+    out.push(manifest(Object::HTTPRoute(route(ai, pool))));
+    out.extend(picker(pool, ai, in_mesh));
+
+    // TLS towards the picker: the picker's self-signed certificate, or the mesh's mTLS. Never both.
+    if pool.picker.tls == PickerTls::SelfSigned {
+        let mut dr = DestinationRule::new(
+            &epp,
+            DestinationRuleSpec {
+                host: format!("{epp}.{ns}.svc.cluster.local"),
+                traffic_policy: Some(TrafficPolicy { tls: ClientTls { mode: "SIMPLE".into(), insecure_skip_verify: Some(true) } }),
+            },
+        );
+        dr.metadata = meta(&epp, ns);
+        out.push(manifest(Object::DestinationRule(dr)));
+    }
+
+    out.extend(access_policies(ai, pool).into_iter().map(|p| manifest(Object::AuthorizationPolicy(p))));
+    out
+}
+
+/// An HTTPRoute from the inference Gateway to the pool. Group, kind and weight are written out so
+/// that Gateway API defaulting does not show as drift; a port does not apply to an InferencePool
+/// (its `targetPorts` say where the model servers listen).
+fn route(ai: &AiServing, pool: &Pool) -> HttpRoute {
+    let parent = HttpRouteParentRefs {
+        group: Some("gateway.networking.k8s.io".into()),
+        kind: Some("Gateway".into()),
+        name: ai.gateway.name.clone(),
+        namespace: Some(ai.gateway.namespace.clone()),
+        port: None,
+        section_name: None,
+    };
+    let rule = HttpRouteRules {
+        matches: Some(vec![HttpRouteRulesMatches {
+            path: Some(HttpRouteRulesMatchesPath {
+                r#type: Some(HttpRouteRulesMatchesPathType::PathPrefix),
+                value: Some(pool.path_prefix.clone()),
+            }),
+            ..Default::default()
+        }]),
+        backend_refs: Some(vec![HttpRouteRulesBackendRefs {
+            group: Some(POOL_GROUP.into()),
+            kind: Some("InferencePool".into()),
+            name: pool.name.clone(),
+            weight: Some(1),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    let spec = HttpRouteSpec {
+        hostnames: (!pool.hostnames.is_empty()).then(|| pool.hostnames.clone()),
+        parent_refs: Some(vec![parent]),
+        rules: Some(vec![rule]),
+    };
+    let mut r = HttpRoute::new(&pool.name, spec);
+    r.metadata = meta(&pool.name, &pool.namespace);
+    r
+}
+
+fn resources(r: &Resources) -> ResourceRequirements {
+    let q = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), Quantity(v.clone()))).collect());
+    ResourceRequirements { requests: q(&r.requests), limits: q(&r.limits), ..Default::default() }
+}
+
+fn picker(pool: &Pool, ai: &AiServing, in_mesh: bool) -> Vec<Manifest> {
+    let ns = pool.namespace.as_str();
+    let epp = picker_name(pool);
+    let labels = BTreeMap::from([("app".to_string(), epp.clone())]);
+    let secure = pool.picker.tls == PickerTls::SelfSigned;
+    let mut args: Vec<String> = [
+        "--pool-name",
+        &pool.name,
+        "--pool-namespace",
+        ns,
+        "--pool-group",
+        POOL_GROUP,
+        "--grpc-port",
+        &EXT_PROC_PORT.to_string(),
+        "--grpc-health-port",
+        &HEALTH_PORT.to_string(),
+        "--zap-encoder",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--secure-serving={secure}"));
+
+    let grpc_probe = |initial| Probe {
+        grpc: Some(GRPCAction { port: HEALTH_PORT, service: Some("inference-extension".into()) }),
+        initial_delay_seconds: Some(initial),
+        period_seconds: Some(10),
+        ..Default::default()
+    };
+    let port = |name: &str, number| ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let container = Container {
+        name: "epp".into(),
+        image: Some(format!("{}:{}", pool.picker.image, pool.picker.version)),
+        image_pull_policy: Some("IfNotPresent".into()),
+        args: Some(args),
+        ports: Some(vec![port("grpc", EXT_PROC_PORT), port("grpc-health", HEALTH_PORT), port("metrics", METRICS_PORT)]),
+        liveness_probe: Some(grpc_probe(5)),
+        readiness_probe: Some(grpc_probe(2)),
+        resources: Some(resources(&pool.picker.resources)),
+        ..Default::default()
+    };
+    // With its own TLS in an injected namespace, the sidecar must not capture the ext_proc port.
+    let annotations = (secure && in_mesh)
+        .then(|| BTreeMap::from([("traffic.sidecar.istio.io/excludeInboundPorts".to_string(), EXT_PROC_PORT.to_string())]));
+    let deployment = Deployment {
+        metadata: meta(&epp, ns),
+        spec: Some(DeploymentSpec {
+            replicas: Some(pool.picker.replicas as i32),
+            selector: LabelSelector { match_labels: Some(labels.clone()), ..Default::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(labels.clone()), annotations, ..Default::default() }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(epp.clone()),
+                    containers: vec![container],
+                    termination_grace_period_seconds: Some(130),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let svc_port = |name: &str, number, app: Option<&str>| ServicePort {
+        name: Some(name.into()),
+        port: number,
+        target_port: Some(IntOrString::Int(number)),
+        protocol: Some("TCP".into()),
+        app_protocol: app.map(str::to_string),
+        ..Default::default()
+    };
+    let service = Service {
+        metadata: meta(&epp, ns),
+        spec: Some(ServiceSpec {
+            selector: Some(labels),
+            type_: Some("ClusterIP".into()),
+            ports: Some(vec![
+                svc_port("grpc-ext-proc", EXT_PROC_PORT, Some("http2")),
+                svc_port("grpc-health", HEALTH_PORT, None),
+                svc_port("http-metrics", METRICS_PORT, None),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let account = ServiceAccount { metadata: meta(&epp, ns), ..Default::default() };
+    let read = |group: &str, resource: &str| PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(vec![resource.into()]),
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        ..Default::default()
+    };
+    let mut rules = vec![read(POOL_GROUP, "inferencepools"), read("", "pods")];
+    if ai.release == "v1.1.0" {
+        rules.push(read("inference.networking.x-k8s.io", "inferenceobjectives"));
+    }
+    let role = Role { metadata: meta(&epp, ns), rules: Some(rules) };
+    let binding = RoleBinding {
+        metadata: meta(&epp, ns),
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: epp.clone() },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: epp.clone(),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        }]),
+    };
+    vec![
+        manifest(Object::ServiceAccount(account)),
+        manifest(Object::Role(role)),
+        manifest(Object::RoleBinding(binding)),
+        manifest(Object::Service(service)),
+        manifest(Object::Deployment(deployment)),
+    ]
+}
+
+/// Who may call the pool's workloads: the gateway (its namespace) reaches the model servers'
+/// target ports and the picker's ext_proc port; the picker (same namespace) scrapes the model
+/// servers; probes and scrapers reach the picker's health and metrics ports. Two policies, because
+/// a selector names one set of pods; a selector-free ALLOW policy would close the whole namespace.
+fn access_policies(ai: &AiServing, pool: &Pool) -> Vec<AuthorizationPolicy> {
+    let from = |namespace: &str, ports: Vec<String>| AuthorizationRule {
+        from: vec![RuleFrom { source: Source { namespaces: vec![namespace.to_string()], ..Default::default() } }],
+        to: if ports.is_empty() { Vec::new() } else { vec![RuleTo { operation: Operation { ports, ..Default::default() } }] },
+    };
+    let to_ports = |ports: Vec<String>| AuthorizationRule {
+        from: Vec::new(),
+        to: vec![RuleTo { operation: Operation { ports, ..Default::default() } }],
+    };
+    let policy = |name: String, selector: BTreeMap<String, String>, rules| {
+        let mut p = AuthorizationPolicy::new(
+            &name,
+            AuthorizationPolicySpec { selector: Some(WorkloadSelector { match_labels: selector }), action: Some("ALLOW".into()), rules },
+        );
+        p.metadata = meta(&name, &pool.namespace);
+        p
+    };
+    let model_ports: Vec<String> = pool.target_ports.iter().map(u16::to_string).collect();
+    let epp = picker_name(pool);
+    vec![
+        policy(
+            format!("{}-model-servers", pool.name),
+            pool.selector.clone(),
+            vec![from(&ai.gateway.namespace, model_ports), from(&pool.namespace, Vec::new())],
+        ),
+        policy(
+            epp.clone(),
+            BTreeMap::from([("app".to_string(), epp)]),
+            vec![
+                from(&ai.gateway.namespace, vec![EXT_PROC_PORT.to_string()]),
+                to_ports(vec![HEALTH_PORT.to_string(), METRICS_PORT.to_string()]),
+            ],
+        ),
+    ]
+}
