@@ -4,7 +4,7 @@ CONFIG ?= config.yaml
 OUT ?= deployment/rendered
 MESH_RENDER = $(CARGO) run --quiet --locked -p mesh-render-cli --
 
-.PHONY: render check-rendered tools test lint fmt snapshots clean
+.PHONY: render check-rendered tools test lint fmt schemas snapshots clean
 
 ## Render config.yaml into deployment/rendered/ (replaced atomically).
 render:
@@ -31,6 +31,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Re-extract the bundled CRD schemas and Inference Extension CRDs from ../shared/reference.
+schemas:
+	MESH_RENDER_UPDATE_SCHEMAS=1 $(CARGO) test --locked -p mesh-render --test schemas bundled
+	$(CARGO) test --locked -p mesh-render --test schemas
 
 ## Re-record golden snapshots after an intended change; review with `git diff golden/`.
 snapshots:

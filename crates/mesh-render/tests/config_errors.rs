@@ -180,3 +180,20 @@ fn every_release_in_the_table_renders_with_what_it_offers() {
         assert_eq!(mesh_render::render(&loaded).chart.dependencies[1].version, rel.version.to_string());
     }
 }
+
+#[test]
+fn the_example_ai_serving_block_is_valid_when_uncommented() {
+    let example = mesh_render::example_config();
+    let mut in_block = false;
+    let text: String = example
+        .lines()
+        .map(|line| {
+            in_block = (in_block || line.starts_with("    # aiServing:")) && !line.starts_with("    environments:");
+            let out = if in_block { line.replacen("# ", "", 1) } else { line.to_string() };
+            out + "\n"
+        })
+        .collect();
+    assert!(text.contains("\n    aiServing:"), "{text}");
+    let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+    assert_eq!(loaded.selected().ai_serving.as_ref().unwrap().pools[0].name, "llama3-8b");
+}
