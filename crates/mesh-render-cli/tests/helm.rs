@@ -732,7 +732,6 @@ fn the_checks_catch_wrong_expectations() {
 /// webhook has `failurePolicy: Fail`, so every Istio resource would be rejected. Passing
 /// `base.defaultRevision: <revision>` in the wrapper values points it at `istiod-<revision>`.
 #[test]
-#[ignore = "known mesh-render bug: with a revision, istiod-default-validator calls a Service that does not exist"]
 fn a_revisioned_control_plane_has_webhooks_that_reach_istiod() {
     let helm = Helm::new(4);
     let version = "1.29.6";

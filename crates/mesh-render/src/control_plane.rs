@@ -46,6 +46,11 @@ pub struct Values {
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct BaseValues {
+    /// With a revisioned control plane, the default validating webhook must call `istiod-<revision>`:
+    /// with `failurePolicy: Fail` and the default `default`, it would call a Service that does not
+    /// exist and every Istio resource would be rejected.
+    #[serde(rename = "defaultRevision", skip_serializing_if = "Option::is_none")]
+    pub default_revision: Option<String>,
     pub global: BaseGlobal,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<WebhookValues>,
@@ -191,7 +196,11 @@ pub fn values(config: &Config) -> Values {
         })
         .collect();
     Values {
-        base: BaseValues { global: BaseGlobal { istio_namespace: config.namespace.clone() }, base: webhook.clone() },
+        base: BaseValues {
+            default_revision: config.revision.clone(),
+            global: BaseGlobal { istio_namespace: config.namespace.clone() },
+            base: webhook.clone(),
+        },
         istiod: IstiodValues {
             revision: config.revision.clone(),
             autoscale_enabled: cp.autoscaling.is_some(),
