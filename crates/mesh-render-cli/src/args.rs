@@ -57,6 +57,9 @@ Examples:
     /// Print a documented example config.
     #[command(after_help = "Example:\n  mesh-render example > config.yaml")]
     Example,
+    /// Explain a check code (`mesh-render explain MR104`), or list every check.
+    #[command(after_help = "Examples:\n  mesh-render explain MR104\n  mesh-render explain --list")]
+    Explain(ExplainArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -93,7 +96,35 @@ pub enum Format {
 }
 
 #[derive(Args, Debug, Default)]
+pub struct ExplainArgs {
+    /// A check code such as MR104.
+    #[arg(required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every check: code, severity, summary.
+    #[arg(long, conflicts_with = "code")]
+    pub list: bool,
+}
+
+/// How `check` prints its findings.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FindingsFormat {
+    /// Lines with the config position, for people.
+    #[default]
+    Human,
+    /// A JSON array, for machines.
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+}
+
+#[derive(Args, Debug, Default)]
 pub struct CheckArgs {
+    /// Output format of the findings.
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
+    pub format: FindingsFormat,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
     /// Validate rendered objects instead of the config: a rendered tree (its manifests/), a YAML
     /// file, or `-` for stdin. Schemas (with CEL rules) are bundled in the binary.
     #[arg(long, value_name = "PATH")]

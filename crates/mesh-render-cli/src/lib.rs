@@ -7,6 +7,7 @@ mod error;
 mod expand;
 mod input;
 mod rendered;
+mod report;
 mod tree;
 
 use std::ffi::OsString;
@@ -43,18 +44,26 @@ fn execute(cli: Cli) -> Result<u8, Error> {
             print(mesh_render::example_config())?;
             Ok(0)
         }
+        Command::Explain(args) => report::explain(args.code.as_deref(), args.list),
         Command::Check(args) if args.rendered.is_some() => rendered::check(&args),
-        Command::Check(_) => check(&cli.global),
+        Command::Check(args) => check(&cli.global, &args),
         Command::Render(args) => render(&cli.global, &args),
     }
 }
 
-fn check(global: &args::GlobalArgs) -> Result<u8, Error> {
+fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<u8, Error> {
     match input::load(global) {
         Ok(loaded) => {
             let path = input::display(&global.config);
             input::print_warnings(&path, &loaded.warnings);
-            eprintln!("{path}: no problems found{}", if loaded.warnings.is_empty() { "" } else { " (warnings only)" });
+            let findings = mesh_render::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+            let failed = report::findings(&findings, &path, args.format, args.strict)?;
+            let warned = !loaded.warnings.is_empty() || !findings.is_empty();
+            if failed || (args.strict && !loaded.warnings.is_empty()) {
+                eprintln!("{path}: {}", report::summary(&findings));
+                return Ok(1);
+            }
+            eprintln!("{path}: no problems found{}", if warned { " (warnings only)" } else { "" });
             Ok(0)
         }
         // A config that was read but has problems is what `check` is for: exit 1, not 2.
@@ -70,6 +79,13 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     let loaded = input::load(global)?;
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
+    // The analyzers run on every render: errors stop it before anything is printed or written.
+    let findings = mesh_render::analyzers::analyze(&loaded, &rendered);
+    let config_path = input::display(&global.config);
+    if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {
+        eprintln!("{config_path}: {}; nothing was rendered", report::summary(&findings));
+        return Ok(1);
+    }
     let mut files = rendered.tree();
     if args.expand_charts {
         let helm = args

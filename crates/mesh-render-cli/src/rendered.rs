@@ -3,12 +3,14 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use mesh_render::analyzers::{self, Subject};
 use mesh_render::syntax::{self, Limits};
 use mesh_render::validate::{Sources, Validator};
 use mesh_render::versions::{self, Version};
 
 use crate::args::CheckArgs;
 use crate::error::Error;
+use crate::report;
 
 /// Rendered output can be far larger than a config.
 const LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 128, max_nodes: 5_000_000 };
@@ -23,6 +25,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     };
     let mut inputs: Vec<(String, String)> = Vec::new();
     let mut chart_version = None;
+    let mut values = None;
     if shown == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map_err(|e| unreadable(format!("cannot read stdin: {e}")))?;
@@ -39,6 +42,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
             let text = std::fs::read_to_string(&f).map_err(|e| unreadable(format!("{}: {e}", f.display())))?;
             inputs.push((f.strip_prefix(&path).unwrap_or(&f).display().to_string(), text));
         }
+        values = std::fs::read_to_string(path.join("helm/values.yaml")).ok();
         chart_version = std::fs::read_to_string(path.join("helm/Chart.yaml"))
             .ok()
             .and_then(|t| syntax::parse(&t, Limits::DEFAULT).ok())
@@ -54,13 +58,14 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     })?;
 
     let mut objects = Vec::new();
+    let mut subjects = Vec::new();
     for (name, text) in &inputs {
-        let docs = syntax::parse_documents(text, LIMITS).map_err(|d| Error::ConfigInvalid {
-            path: name.clone(),
-            diagnostics: d,
-            unreadable: true,
-        })?;
-        objects.extend(docs.iter().map(syntax::Node::to_json));
+        let docs = syntax::parse_documents(text, LIMITS).map_err(|d| Error::ConfigInvalid { path: name.clone(), diagnostics: d, unreadable: true })?;
+        for (i, doc) in docs.iter().enumerate() {
+            let json = doc.to_json();
+            subjects.push(Subject { json: json.clone(), origin: format!("{name}#{i}") });
+            objects.push(json);
+        }
     }
     if objects.is_empty() {
         return Err(unreadable("it holds no Kubernetes objects".into()));
@@ -74,11 +79,15 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     for (kind, c) in &report.counts {
         eprintln!("  {kind}: {} object(s), {} CEL rule(s) evaluated", c.objects, c.cel_rules);
     }
-    if report.problems.is_empty() {
+    // The analyzers too, with the tree's Helm values when there are some.
+    let values = values.and_then(|t| syntax::parse(&t, Limits::DEFAULT).ok()).map(|n| n.to_json());
+    let findings = analyzers::run(&analyzers::Input { config: None, objects: &subjects, values: values.as_ref() });
+    let failed = report::findings(&findings, &shown, args.format, args.strict)?;
+    if report.problems.is_empty() && !failed {
         eprintln!("{shown}: {} objects valid", objects.len());
         Ok(0)
     } else {
-        eprintln!("{shown}: {} problem(s)", report.problems.len());
+        eprintln!("{shown}: {} problem(s); {}", report.problems.len(), report::summary(&findings));
         Ok(1)
     }
 }

@@ -364,7 +364,7 @@ fn check_rendered_validates_a_tree_and_a_stream() {
         err.contains("PeerAuthentication knative-eventing/eventing-webhook: /spec: CEL rule: portLevelMtls requires selector"),
         "{err}"
     );
-    assert!(err.ends_with("out: 2 problem(s)\n"), "{err}");
+    assert!(err.ends_with("out: 2 problem(s); 0 error(s), 0 warning(s) from the mesh analyzers\n"), "{err}");
 
     let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
         .current_dir(dir.path())
@@ -428,4 +428,53 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (Object(x), Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
         _ => a == b,
     }
+}
+
+fn webhook_gap_config() -> String {
+    "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    version: \"1.30.4\"\n    knative:\n      webhooks:\n        - {namespace: knative-serving, name: webhook, selector: {app: webhook}}\n".to_string()
+}
+
+#[test]
+fn analyzer_errors_stop_the_render_with_exit_1_and_nothing_written() {
+    let dir = workdir(&webhook_gap_config());
+    let o = run_in(dir.path(), &["render", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(!dir.path().join("out").exists());
+    let err = stderr(&o);
+    assert!(err.starts_with("config.yaml:8:9: error[MR104]: webhook `net-gateway-api-webhook` in knative-serving (app=net-gateway-api-webhook) gets no port-level PERMISSIVE exception on 8443"), "{err}");
+    assert!(err.ends_with("config.yaml: 1 error(s), 0 warning(s) from the mesh analyzers; nothing was rendered\n"), "{err}");
+    assert_eq!(run_in(dir.path(), &["render"]).stdout.len(), 0);
+}
+
+#[test]
+fn check_reports_findings_as_text_json_and_sarif() {
+    let dir = workdir(&webhook_gap_config());
+    let o = run_in(dir.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[MR104]"));
+    let o = run_in(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json[0]["code"], "MR104");
+    let o = run_in(dir.path(), &["check", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "MR104");
+
+    // Warnings alone pass, unless --strict. The playground's Istio 1.29 is end-of-life (MR113).
+    let play = workdir(&playground());
+    let o = run_in(play.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning[MR113]: Istio 1.29.6: Istio 1.29 is end-of-life; 1.29.9 is the newest patch of the line"));
+    assert_eq!(run_in(play.path(), &["check", "--strict"]).status.code(), Some(1));
+}
+
+#[test]
+fn explain_prints_a_rule_and_the_list() {
+    let o = run_in(&repo_root(), &["explain", "mr104"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("MR104 webhook-without-permissive-port (error)\n"));
+    let o = run_in(&repo_root(), &["explain", "--list"]);
+    assert_eq!(stdout(&o).lines().count(), mesh_render::analyzers::rules().len());
+    assert_eq!(run_in(&repo_root(), &["explain", "MR999"]).status.code(), Some(2));
 }

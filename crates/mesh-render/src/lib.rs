@@ -13,6 +13,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod ai_serving;
+pub mod analyzers;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;

@@ -158,6 +158,44 @@ pub struct Loaded {
     /// Non-fatal problems (weakened security, a controller still installed, …).
     pub warnings: Vec<Diagnostic>,
     selected: Option<String>,
+    /// The document as read, for pointing analyzer findings at the line that set a value.
+    root: Node,
+}
+
+impl Loaded {
+    /// The name of the selected environment, if any.
+    pub fn environment(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Where a dotted key path (`components.istio.mtls.mode`) is set: in the selected environment's
+    /// overrides when it sets it, else in the base section; the nearest enclosing key that exists
+    /// when the path itself is not in the file (a default).
+    pub fn position(&self, path: &str) -> Pos {
+        let parts: Vec<&str> = path.split('.').collect();
+        if let (Some(env), Some(rest)) = (&self.selected, path.strip_prefix("components.istio.")) {
+            let env_path: Vec<&str> = ["components", "istio", "environments", env.as_str()].into_iter().chain(rest.split('.')).collect();
+            if let Some(node) = lookup(&self.root, &env_path) {
+                return node.pos;
+            }
+        }
+        let mut best = self.root.pos;
+        let mut node = &self.root;
+        for part in parts {
+            match node.get(part) {
+                Some(next) => {
+                    node = next;
+                    best = next.pos;
+                }
+                None => break,
+            }
+        }
+        best
+    }
+}
+
+fn lookup<'n>(root: &'n Node, path: &[&str]) -> Option<&'n Node> {
+    path.iter().try_fold(root, |node, key| node.get(key))
 }
 
 impl Loaded {
@@ -317,7 +355,7 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
         }
     }
     let base = base?;
-    Some(Loaded { base, environments, warnings: Vec::new(), selected: environment.map(str::to_string) })
+    Some(Loaded { base, environments, warnings: Vec::new(), selected: environment.map(str::to_string), root: root.clone() })
 }
 
 fn root_keys(root: &Node) -> Vec<String> {
@@ -935,7 +973,7 @@ fn read_knative(node: &Node, dec: &mut Decoder) -> Option<Knative> {
 
 /// Knative's webhooks, which kube-apiserver calls on 8443 without a client certificate.
 /// Serving's labels are upstream's; Eventing's follow its deployment names (derived, overridable).
-fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
+pub fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
     let hook = |ns: &str, name: &str, key: &str, value: &str| Webhook {
         namespace: ns.to_string(),
         name: name.to_string(),

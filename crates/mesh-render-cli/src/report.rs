@@ -1,0 +1,49 @@
+//! Printing analyzer findings: for people on stderr, for machines (JSON, SARIF) on stdout.
+
+use mesh_render::analyzers::{self, Finding};
+use mesh_render::Severity;
+
+use crate::args::FindingsFormat;
+use crate::error::Error;
+
+/// Prints findings; returns whether they fail the check (errors, or warnings with `strict`).
+pub fn findings(findings: &[Finding], file: &str, format: FindingsFormat, strict: bool) -> Result<bool, Error> {
+    match format {
+        FindingsFormat::Human => {
+            for f in findings {
+                eprintln!("{}", f.to_string_in(file));
+            }
+        }
+        FindingsFormat::Json => crate::print(&analyzers::to_json(findings, file))?,
+        FindingsFormat::Sarif => crate::print(&analyzers::to_sarif(findings, file))?,
+    }
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = findings.len() - errors;
+    Ok(errors > 0 || (strict && warnings > 0))
+}
+
+/// One line summing findings up.
+pub fn summary(findings: &[Finding]) -> String {
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    format!("{errors} error(s), {} warning(s) from the mesh analyzers", findings.len() - errors)
+}
+
+/// `mesh-render explain`.
+pub fn explain(code: Option<&str>, list: bool) -> Result<u8, Error> {
+    if list || code.is_none() {
+        let mut out = String::new();
+        for r in analyzers::rules() {
+            out.push_str(&format!("{}  {:<7}  {:<34} {}\n", r.code, r.severity.to_string(), r.name, r.summary));
+        }
+        crate::print(&out)?;
+        return Ok(0);
+    }
+    let code = code.unwrap_or_default();
+    match analyzers::rule(code) {
+        Some(r) => {
+            crate::print(&format!("{} {} ({})\n\n{}.\n\n{}\n", r.code, r.name, r.severity, r.summary, r.explanation))?;
+            Ok(0)
+        }
+        None => Err(Error::ConfigUnreadable { path: code.to_string(), message: "no such check code".into(), hint: "`mesh-render explain --list` lists them".into() }),
+    }
+}

@@ -1,0 +1,70 @@
+//! Annotations removed or deprecated by the target Istio release.
+
+use super::{Finding, Input, Rule, Subject};
+use crate::diagnostics::Severity;
+use crate::versions::Version;
+
+/// Annotation, the release that removed (or deprecated) it, removed?, what replaces it.
+const CHANGED: &[(&str, Version, bool, &str)] = &[
+    ("sidecar.istio.io/statsCompression", Version::new(1, 29, 0), true, "the proxyConfig option `statsCompression` (per pod: `proxy.istio.io/config`)"),
+    ("networking.istio.io/service-type", Version::new(1, 25, 0), false, "a Gateway `spec.infrastructure.parametersRef` ConfigMap with a `service` overlay"),
+];
+
+pub const REMOVED_ANNOTATION: Rule = Rule {
+    code: "MR109",
+    name: "removed-annotation",
+    severity: Severity::Error,
+    summary: "An annotation that the target Istio release removed (error) or deprecated (warning)",
+    explanation: "Istio ignores an annotation it removed, so the setting silently stops working after the \
+        upgrade. 1.29 removed `sidecar.istio.io/statsCompression` (use the proxyConfig option \
+        `statsCompression`); `networking.istio.io/service-type` on Gateways is deprecated in favour of \
+        `spec.infrastructure.parametersRef`.",
+    check: removed_annotation,
+};
+
+fn annotations_of(o: &Subject) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    for (path, value) in [("metadata", &o.json["metadata"]["annotations"]), ("spec.template.metadata", &o.json["spec"]["template"]["metadata"]["annotations"])] {
+        for (k, _) in value.as_object().into_iter().flatten() {
+            out.push((path.to_string(), k.as_str()));
+        }
+    }
+    out
+}
+
+fn removed_annotation(input: &Input) -> Vec<Finding> {
+    let target = input.config.map_or(crate::versions::DEFAULT_VERSION, |c| c.release.version);
+    let mut out = Vec::new();
+    let mut report = |key: &str, subject: Option<&Subject>, config_path: Option<&str>| {
+        for (name, since, removed, instead) in CHANGED {
+            if key == *name && target >= *since {
+                let what = if *removed { "removed" } else { "deprecated" };
+                let mut f = Finding::new(&REMOVED_ANNOTATION, format!("annotation `{key}` was {what} in Istio {}", since.minor_line()), format!("use {instead}"));
+                if !removed {
+                    f = f.severity(Severity::Warning);
+                }
+                if let Some(s) = subject {
+                    f = f.on(s);
+                }
+                if let Some(p) = config_path {
+                    f = f.at(p);
+                }
+                out.push(f);
+            }
+        }
+    };
+    if let Some(c) = input.config {
+        for key in c.metadata.annotations.keys() {
+            report(key, None, Some(&format!("components.istio.metadata.annotations.{key}")));
+        }
+    }
+    for o in input.objects {
+        for (_, key) in annotations_of(o) {
+            if input.config.is_some_and(|c| c.metadata.annotations.contains_key(key)) {
+                continue;
+            }
+            report(key, Some(o), None);
+        }
+    }
+    out
+}

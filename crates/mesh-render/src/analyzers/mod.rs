@@ -1,0 +1,344 @@
+//! Mesh analyzers: checks with stable codes that catch what breaks Knative under Istio before
+//! anything is applied. They look at the whole intended mesh: the config (when there is one), the
+//! objects (rendered by mesh-render or read from files) and the wrapper chart's Helm values.
+//!
+//! Codes are stable: a code is never reused for another check. One module per family of checks.
+
+mod annotations;
+mod inference;
+mod injection;
+mod knative;
+mod security;
+mod telemetry;
+mod versions;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::diagnostics::{Pos, Severity};
+use crate::Loaded;
+
+/// One check.
+pub struct Rule {
+    /// Stable code, `MR` + three digits.
+    pub code: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// What goes wrong in the cluster, and how to fix it (`mesh-render explain CODE`).
+    pub explanation: &'static str,
+    check: fn(&Input) -> Vec<Finding>,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule").field("code", &self.code).field("name", &self.name).finish()
+    }
+}
+
+/// An object under analysis and where it came from.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub json: Value,
+    /// `file` or `file#3` (the fourth document); empty for objects mesh-render rendered.
+    pub origin: String,
+}
+
+impl Subject {
+    pub fn kind(&self) -> &str {
+        self.json["kind"].as_str().unwrap_or_default()
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.json["metadata"]["namespace"].as_str().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.json["metadata"]["name"].as_str().unwrap_or_default()
+    }
+
+    /// `Kind namespace/name`.
+    pub fn id(&self) -> String {
+        match self.namespace() {
+            "" => format!("{} {}", self.kind(), self.name()),
+            ns => format!("{} {ns}/{}", self.kind(), self.name()),
+        }
+    }
+
+    pub fn labels(&self) -> Vec<(&str, &str)> {
+        self.json["metadata"]["labels"].as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect()).unwrap_or_default()
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.json["metadata"]["labels"][key].as_str()
+    }
+}
+
+/// What the analyzers look at.
+pub struct Input<'a> {
+    /// The config, when the mesh was rendered from one.
+    pub config: Option<&'a Config>,
+    pub objects: &'a [Subject],
+    /// The wrapper chart's values (`{base: …, istiod: …}`), when known.
+    pub values: Option<&'a Value>,
+}
+
+impl Input<'_> {
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Subject> + 's {
+        self.objects.iter().filter(move |o| o.kind() == kind)
+    }
+
+    /// Istio's root namespace: the config's, else where a `default` PeerAuthentication or istiod lives.
+    pub fn root_namespace(&self) -> String {
+        if let Some(c) = self.config {
+            return c.namespace.clone();
+        }
+        self.of_kind("PeerAuthentication").find(|p| p.name() == "default" && p.json["spec"].get("selector").is_none()).map_or_else(|| "istio-system".into(), |p| p.namespace().to_string())
+    }
+
+    /// The mesh-wide mTLS mode: the root namespace's selector-less PeerAuthentication.
+    pub fn mesh_mtls(&self) -> Option<String> {
+        let root = self.root_namespace();
+        self.of_kind("PeerAuthentication")
+            .find(|p| p.namespace() == root && p.json["spec"].get("selector").is_none())
+            .and_then(|p| p.json["spec"]["mtls"]["mode"].as_str().map(str::to_string))
+            .or_else(|| self.config.map(|c| c.mtls.as_str().to_string()))
+    }
+
+    /// Knative's system namespaces: from the config, else the upstream defaults that appear.
+    pub fn knative_namespaces(&self) -> Option<(String, Option<String>)> {
+        if let Some(c) = self.config {
+            return c.knative.as_ref().map(|k| (k.serving_namespace.clone(), k.eventing_namespace.clone()));
+        }
+        let present = |ns: &str| self.objects.iter().any(|o| o.namespace() == ns || (o.kind() == "Namespace" && o.name() == ns));
+        present("knative-serving").then(|| ("knative-serving".into(), present("knative-eventing").then(|| "knative-eventing".into())))
+    }
+
+    /// Every namespace the input declares: config namespaces, Namespace objects and object namespaces.
+    pub fn declared_namespaces(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(c) = self.config {
+            out.push(c.namespace.clone());
+            out.extend(crate::namespaces::mesh_namespaces(c));
+        }
+        for o in self.objects {
+            if o.kind() == "Namespace" {
+                out.push(o.name().to_string());
+            } else if !o.namespace().is_empty() {
+                out.push(o.namespace().to_string());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Where a finding points.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    #[serde(serialize_with = "severity_name")]
+    pub severity: Severity,
+    pub message: String,
+    pub hint: String,
+    /// `Kind namespace/name` of the object concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Where that object came from (`file#doc`), if read from files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The config key the finding is about, if any (`components.istio.knative.webhooks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// Its position in the config, filled in by [`locate`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<Pos>,
+}
+
+fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&s.to_string())
+}
+
+impl Finding {
+    fn new(rule: &Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Finding { code: rule.code, severity: rule.severity, message: message.into(), hint: hint.into(), object: None, origin: None, config_path: None, pos: None }
+    }
+
+    fn on(mut self, subject: &Subject) -> Self {
+        self.object = Some(subject.id());
+        self.origin = (!subject.origin.is_empty()).then(|| subject.origin.clone());
+        self
+    }
+
+    fn at(mut self, config_path: &str) -> Self {
+        self.config_path = Some(config_path.to_string());
+        self
+    }
+
+    fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// The finding as printed for a config named `file`.
+    pub fn to_string_in(&self, file: &str) -> String {
+        let mut out = String::new();
+        match (&self.pos, &self.origin) {
+            (Some(p), _) => out.push_str(&format!("{file}:{}:{}: ", p.line, p.column)),
+            (None, Some(origin)) => out.push_str(&format!("{origin}: ")),
+            (None, None) => {}
+        }
+        out.push_str(&format!("{}[{}]: {}", self.severity, self.code, self.message));
+        if let Some(o) = &self.object {
+            out.push_str(&format!("\n  object: {o}"));
+        }
+        if !self.hint.is_empty() {
+            out.push_str(&format!("\n  hint: {}", self.hint));
+        }
+        out
+    }
+}
+
+macro_rules! registry {
+    ($($module:ident :: $rule:ident),* $(,)?) => {
+        /// Every check, by code.
+        pub fn rules() -> &'static [Rule] {
+            static RULES: &[Rule] = &[$($module::$rule),*];
+            RULES
+        }
+    };
+}
+
+registry! {
+    security::UNDECLARED_NAMESPACE,
+    injection::NOT_INJECTED,
+    injection::BOTH_INJECTION_LABELS,
+    security::WEBHOOK_WITHOUT_EXCEPTION,
+    telemetry::PROMETHEUS_LOST,
+    telemetry::UNDECLARED_PROVIDER,
+    telemetry::SEVERAL_MESH_TELEMETRIES,
+    security::SELECTOR_ON_GATEWAY_PODS,
+    annotations::REMOVED_ANNOTATION,
+    injection::AMBIENT_WITH_KNATIVE,
+    inference::SWITCH_OFF,
+    inference::INFERENCE_MODEL,
+    versions::OUTDATED_RELEASE,
+    knative::UNPARSEABLE_CONFIG_GATEWAY,
+}
+
+/// The check with this code (case-insensitive).
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    rules().iter().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// Runs every check; findings sorted by severity, code and object.
+pub fn run(input: &Input) -> Vec<Finding> {
+    let mut out: Vec<Finding> = rules().iter().flat_map(|r| (r.check)(input)).collect();
+    out.sort_by(|a, b| (a.severity, a.code, &a.object, &a.message).cmp(&(b.severity, b.code, &b.object, &b.message)));
+    out.dedup();
+    out
+}
+
+/// The objects of a render as analyzer subjects.
+pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject> {
+    manifests.iter().map(|m| Subject { json: serde_json::to_value(&m.object).unwrap_or_default(), origin: String::new() }).collect()
+}
+
+/// Runs every check on what a loaded config renders, with config positions filled in.
+pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Finding> {
+    let config = loaded.selected();
+    let objects = subjects(&rendered.manifests);
+    let values = serde_json::to_value(crate::control_plane::values(config)).unwrap_or_default();
+    let mut findings = run(&Input { config: Some(config), objects: &objects, values: Some(&values) });
+    for f in &mut findings {
+        locate(f, loaded);
+    }
+    findings
+}
+
+/// Fills in the config position of a finding that names a config key.
+pub fn locate(finding: &mut Finding, loaded: &Loaded) {
+    if let Some(path) = &finding.config_path {
+        finding.pos = Some(loaded.position(path));
+    }
+}
+
+/// Findings as a JSON array.
+pub fn to_json(findings: &[Finding], file: &str) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        file: &'a str,
+        #[serde(flatten)]
+        finding: &'a Finding,
+    }
+    let items: Vec<Out> = findings.iter().map(|finding| Out { file, finding }).collect();
+    serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
+}
+
+/// Findings as SARIF 2.1.0 for code-scanning UIs.
+pub fn to_sarif(findings: &[Finding], file: &str) -> String {
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let rules: Vec<Value> = rules()
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.explanation},
+                "defaultConfiguration": {"level": level(r.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let uri = f.origin.as_deref().map_or(file, |o| o.split('#').next().unwrap_or(o));
+            let region = f.pos.map_or(serde_json::json!({"startLine": 1}), |p| serde_json::json!({"startLine": p.line, "startColumn": p.column}));
+            let text = match &f.object {
+                Some(o) => format!("{} ({o}). {}", f.message, f.hint),
+                None => format!("{}. {}", f.message, f.hint),
+            };
+            serde_json::json!({
+                "ruleId": f.code,
+                "level": level(f.severity),
+                "message": {"text": text},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
+            })
+        })
+        .collect();
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "mesh-render", "version": env!("CARGO_PKG_VERSION"), "rules": rules}}, "results": results}],
+    });
+    serde_json::to_string_pretty(&sarif).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_well_formed() {
+        let codes: Vec<&str> = rules().iter().map(|r| r.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        for r in rules() {
+            assert!(r.code.len() == 5 && r.code.starts_with("MR") && r.code[2..].bytes().all(|b| b.is_ascii_digit()), "{}", r.code);
+            assert!(!r.summary.ends_with('.') && !r.explanation.is_empty(), "{}", r.code);
+        }
+        assert_eq!(rule("mr104").map(|r| r.code), Some("MR104"));
+    }
+}

@@ -1,0 +1,97 @@
+//! Every analyzer, with a fixture that fires it and one that does not; the findings of each fixture
+//! are pinned by a snapshot next to it (`tests/fixtures/analyzers/<CODE>-<name>/{fires,clean}/`).
+//!
+//! A fixture folder holds a `config.yaml` (rendered, then analyzed like `mesh-render check`), an
+//! `objects.yaml` (objects read from files, like `check --rendered`), or both, and optionally the
+//! wrapper chart's `values.yaml`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use mesh_render::analyzers::{self, Finding, Input, Subject};
+use mesh_render::syntax::{self, Limits};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyzers")
+}
+
+fn analyze(dir: &Path) -> Vec<Finding> {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    let loaded = read("config.yaml").map(|t| mesh_render::load(&t, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.diagnostics)));
+    let rendered = loaded.as_ref().map(mesh_render::render);
+    let mut objects: Vec<Subject> = rendered.as_ref().map(|r| analyzers::subjects(&r.manifests)).unwrap_or_default();
+    if let Some(text) = read("objects.yaml") {
+        for (i, doc) in syntax::parse_documents(&text, Limits::DEFAULT).unwrap().iter().enumerate() {
+            objects.push(Subject { json: doc.to_json(), origin: format!("objects.yaml#{i}") });
+        }
+    }
+    let values = match (read("values.yaml"), &loaded) {
+        (Some(t), _) => Some(syntax::parse(&t, Limits::DEFAULT).unwrap().to_json()),
+        (None, Some(l)) => Some(serde_json::to_value(mesh_render::control_plane::values(l.selected())).unwrap()),
+        (None, None) => None,
+    };
+    let mut findings = analyzers::run(&Input { config: loaded.as_ref().map(|l| l.selected()), objects: &objects, values: values.as_ref() });
+    if let Some(l) = &loaded {
+        for f in &mut findings {
+            analyzers::locate(f, l);
+        }
+    }
+    findings
+}
+
+#[test]
+fn every_rule_fires_on_its_fixture_and_not_on_its_clean_twin() {
+    for rule in analyzers::rules() {
+        let dir = fixtures().join(format!("{}-{}", rule.code, rule.name));
+        for case in ["fires", "clean"] {
+            let case_dir = dir.join(case);
+            assert!(case_dir.is_dir(), "{} has no `{case}` fixture at {}", rule.code, case_dir.display());
+            let findings = analyze(&case_dir);
+            let own: Vec<&Finding> = findings.iter().filter(|f| f.code == rule.code).collect();
+            match case {
+                "fires" => assert!(!own.is_empty(), "{} did not fire on its fixture: {findings:#?}", rule.code),
+                _ => assert!(own.is_empty(), "{} fired on its clean fixture: {own:#?}", rule.code),
+            }
+            let text: String = findings.iter().map(|f| f.to_string_in("config.yaml") + "\n").collect();
+            insta::with_settings!({ snapshot_path => case_dir.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
+                insta::assert_snapshot!("findings", text);
+            });
+        }
+    }
+}
+
+#[test]
+fn every_fixture_folder_belongs_to_a_rule() {
+    for entry in std::fs::read_dir(fixtures()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(analyzers::rules().iter().any(|r| name == format!("{}-{}", r.code, r.name)), "fixture {name} has no rule");
+    }
+}
+
+#[test]
+fn the_golden_configs_have_no_analyzer_errors() {
+    for case in common::golden_cases() {
+        let loaded = case.loaded();
+        let findings = analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+        let errors: Vec<_> = findings.iter().filter(|f| f.severity == mesh_render::Severity::Error).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", case.snapshot_name());
+    }
+}
+
+#[test]
+fn json_and_sarif_carry_code_level_and_position() {
+    let findings = analyze(&fixtures().join("MR104-webhook-without-permissive-port/fires"));
+    let json: serde_json::Value = serde_json::from_str(&analyzers::to_json(&findings, "config.yaml")).unwrap();
+    assert_eq!(json[0]["code"], "MR104");
+    assert_eq!(json[0]["severity"], "error");
+    assert_eq!(json[0]["file"], "config.yaml");
+    assert_eq!(json[0]["pos"], serde_json::json!({"line": 10, "column": 9}));
+    let sarif: serde_json::Value = serde_json::from_str(&analyzers::to_sarif(&findings, "config.yaml")).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "MR104");
+    assert_eq!(result["level"], "error");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"], serde_json::json!({"startLine": 10, "startColumn": 9}));
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), analyzers::rules().len());
+}
