@@ -478,3 +478,43 @@ fn explain_prints_a_rule_and_the_list() {
     assert_eq!(stdout(&o).lines().count(), mesh_render::analyzers::rules().len());
     assert_eq!(run_in(&repo_root(), &["explain", "MR999"]).status.code(), Some(2));
 }
+
+/// The YAML 1.1 risky strings survive the Helm values form too: the real Helm reads the rendered
+/// `values.yaml` and puts each istiod env value into the Deployment unchanged.
+#[test]
+fn risky_strings_survive_the_helm_values() {
+    let (helm, charts) = (helm4(), reference_charts());
+    let text = std::fs::read_to_string(repo_root().join("golden/yaml11-strings/config.yaml")).unwrap();
+    let dir = workdir(&text);
+    let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let deployment = std::fs::read_to_string(dir.path().join("out/expanded/istiod/deployment-istiod.yaml")).unwrap();
+    let docs = mesh_render::syntax::parse_documents(&deployment, mesh_render::syntax::Limits::DEFAULT).unwrap();
+    let json = docs[0].to_json();
+    let env: std::collections::BTreeMap<String, serde_json::Value> = json["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].clone())))
+        .collect();
+    for (name, value) in [
+        ("FLAG_ON", "on"),
+        ("FLAG_YES", "yes"),
+        ("FLAG_N", "n"),
+        ("HEX", "0X1F"),
+        ("UNDERSCORE", "1_000"),
+        ("DATE", "2024-01-01"),
+        ("TILDE", "~"),
+        ("NULL_WORD", "null"),
+        ("OCTAL", "0755"),
+        ("FLOATISH", "1e3"),
+        ("SEXAGESIMAL", "1:20"),
+        ("EMPTY", ""),
+    ] {
+        assert_eq!(env.get(name), Some(&serde_json::Value::String(value.into())), "{name}");
+    }
+    // And kubectl reads the expanded Deployment the same way.
+    let out = Command::new("kubectl").args(["label", "--local", "-o", "json", "probe=1", "-f"]).arg(dir.path().join("out/expanded/istiod/deployment-istiod.yaml")).output().unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs["spec"]["template"]["spec"]["containers"][0]["env"], json["spec"]["template"]["spec"]["containers"][0]["env"]);
+}
