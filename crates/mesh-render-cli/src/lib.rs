@@ -2,10 +2,12 @@
 
 #![warn(clippy::unwrap_used)]
 
+mod argocd_env;
 mod args;
 mod error;
 mod expand;
 mod input;
+mod plan;
 mod rendered;
 mod report;
 mod tree;
@@ -38,8 +40,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-fn execute(cli: Cli) -> Result<u8, Error> {
+fn execute(mut cli: Cli) -> Result<u8, Error> {
+    argocd_env::apply(&mut cli.global)?;
     match cli.command.unwrap_or(Command::Render(RenderArgs::default())) {
+        Command::Plan(args) => plan::plan(&cli.global, &args),
         Command::Example => {
             print(mesh_render::example_config())?;
             Ok(0)

@@ -14,6 +14,8 @@
 
 pub mod ai_serving;
 pub mod analyzers;
+pub mod argocd;
+pub mod argocd_api;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
@@ -25,6 +27,7 @@ pub mod knative;
 pub mod manifest;
 pub mod namespaces;
 pub mod output;
+pub mod plans;
 pub mod security;
 pub mod syntax;
 pub mod telemetry;
@@ -53,6 +56,14 @@ pub struct Rendered {
     /// Per environment, the Helm overlay onto `values` (`helm/values-<env>.yaml`); `None` when the
     /// environment changes no value.
     pub environment_values: BTreeMap<String, Option<serde_json::Value>>,
+    /// Argo CD Applications (with `components.istio.argocd`): written to `argocd/applications.yaml`,
+    /// never part of the stream, so that the plugin's output cannot contain its own Application.
+    pub applications: Vec<Manifest>,
+    /// Values of the selected environment, per chart (`lifecycle/{base,istiod}-values.yaml`), for
+    /// installing the official charts directly (`mesh-render plan apply`).
+    pub selected_values: control_plane::Values,
+    /// Knative's ConfigMaps as before Istio (`lifecycle/knative-restore.yaml`, `plan destroy`).
+    pub knative_restore: Vec<Manifest>,
 }
 
 /// Renders the selected environment of a loaded config.
@@ -65,7 +76,9 @@ pub fn render(loaded: &Loaded) -> Rendered {
     manifests.extend(gateways::render(config));
     manifests.extend(ai_serving::render(config));
     manifests.extend(knative::render(config));
-    for m in manifests.iter_mut().filter(|m| !m.object.is_partial()) {
+    argocd::protect(config, &mut manifests);
+    let mut applications = argocd::render(config);
+    for m in manifests.iter_mut().chain(applications.iter_mut()).filter(|m| !m.object.is_partial()) {
         let meta = m.object.metadata_mut();
         if !config.metadata.labels.is_empty() {
             meta.labels.get_or_insert_with(Default::default).extend(config.metadata.labels.clone());
@@ -83,7 +96,15 @@ pub fn render(loaded: &Loaded) -> Rendered {
         .iter()
         .map(|(name, env)| (name.clone(), control_plane::overlay(&base_json, &json(&control_plane::values(env)))))
         .collect();
-    Rendered { manifests, chart: control_plane::chart(config), values, environment_values }
+    Rendered {
+        manifests,
+        chart: control_plane::chart(config),
+        values,
+        environment_values,
+        applications,
+        selected_values: control_plane::values(config),
+        knative_restore: plans::knative_restore(config),
+    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -118,6 +139,14 @@ impl Rendered {
                 None => "{}\n".to_string(),
             };
             files.insert(format!("helm/values-{env}.yaml"), body);
+        }
+        files.insert(plans::BASE_VALUES.into(), output::yaml_value(&self.selected_values.base));
+        files.insert(plans::ISTIOD_VALUES.into(), output::yaml_value(&self.selected_values.istiod));
+        if !self.knative_restore.is_empty() {
+            files.insert(plans::KNATIVE_RESTORE.into(), output::yaml_stream(&self.knative_restore));
+        }
+        if !self.applications.is_empty() {
+            files.insert("argocd/applications.yaml".into(), output::yaml_stream(&self.applications));
         }
         files
     }

@@ -96,6 +96,7 @@ objects! {
     InferencePool(InferencePool) = "inference.networking.k8s.io/v1";
     InferenceObjective(InferenceObjective) = "inference.networking.x-k8s.io/v1alpha2";
     HTTPRoute(gateway_api::apis::standard::httproutes::HttpRoute) = "gateway.networking.k8s.io/v1";
+    Application(crate::argocd_api::Application) = "argoproj.io/v1alpha1";
 }
 
 impl Object {
@@ -122,10 +123,12 @@ pub enum Concern {
     AiServing,
     /// Keys in Knative's ConfigMaps: last, once the Gateways they point at exist.
     Knative,
+    /// Argo CD Applications (`argocd/applications.yaml`, never in `manifests/` or the stream).
+    Argocd,
 }
 
 impl Concern {
-    pub const ALL: [Concern; 7] = [
+    pub const ALL: [Concern; 8] = [
         Concern::Namespaces,
         Concern::InferenceCrds,
         Concern::Security,
@@ -133,6 +136,7 @@ impl Concern {
         Concern::Gateways,
         Concern::AiServing,
         Concern::Knative,
+        Concern::Argocd,
     ];
 
     /// The `app.kubernetes.io/component` value and file stem.
@@ -145,6 +149,7 @@ impl Concern {
             Concern::Gateways => "gateways",
             Concern::AiServing => "ai-serving",
             Concern::Knative => "knative-patch",
+            Concern::Argocd => "argocd",
         }
     }
 
@@ -158,6 +163,7 @@ impl Concern {
             Concern::Gateways => 30,
             Concern::AiServing => 35,
             Concern::Knative => 40,
+            Concern::Argocd => 50,
         };
         format!("{number:02}-{}.yaml", self.name())
     }

@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, environments");
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, environments");
 rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
     "c.yaml:3:14: error: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
 rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",

@@ -79,7 +79,10 @@ fn every_golden_render_is_valid_and_rules_are_counted() {
     let mut totals: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for case in common::golden_cases() {
         let loaded = case.loaded();
-        let objects: Vec<Value> = mesh_render::render(&loaded).manifests.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect();
+        let rendered = mesh_render::render(&loaded);
+        // The Argo CD Applications too (argocd/applications.yaml), against Argo CD's CRD.
+        let objects: Vec<Value> =
+            rendered.manifests.iter().chain(&rendered.applications).map(|m| serde_json::to_value(&m.object).unwrap()).collect();
         let mut v = Validator::new(Sources::for_config(loaded.selected()));
         let report = v.validate(&objects);
         assert!(report.problems.is_empty(), "{}: {:#?}", case.snapshot_name(), report.problems);
@@ -92,6 +95,7 @@ fn every_golden_render_is_valid_and_rules_are_counted() {
     eprintln!("objects and CEL rules validated per kind: {totals:#?}");
     assert!(totals["gateway.networking.k8s.io/v1/Gateway"].1 > 0, "no Gateway CEL rule was evaluated");
     assert!(totals["security.istio.io/v1/PeerAuthentication"].1 > 0, "no PeerAuthentication CEL rule was evaluated");
+    assert!(totals["argoproj.io/v1alpha1/Application"].0 >= 6, "the app-of-apps golden config's Applications were not validated");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 pub mod ai_serving;
 pub mod decode;
+pub mod gitops;
 
 use std::collections::BTreeMap;
 
@@ -41,6 +42,8 @@ pub struct Config {
     pub metadata: ExtraMetadata,
     /// LLM routing through the Gateway API Inference Extension (off when absent).
     pub ai_serving: Option<ai_serving::AiServing>,
+    /// Argo CD Applications for the charts and the mesh resources (off when absent).
+    pub argocd: Option<gitops::ArgoCd>,
 }
 
 /// `components.istio.metadata`.
@@ -147,6 +150,9 @@ pub struct EnvoyGateway {
     pub installed: bool,
     /// Where `enabled` is set, for the reminder to remove it.
     pub pos: Pos,
+    /// Knative's `config-gateway` entries under Envoy Gateway (what the destroy plan restores).
+    pub external: gitops::PreviousGateway,
+    pub local: gitops::PreviousGateway,
 }
 
 /// A config read and checked: the base settings, every environment, and the one selected.
@@ -222,6 +228,7 @@ const ISTIO_KEYS: &[&str] = &[
     "metrics",
     "metadata",
     "aiServing",
+    "argocd",
     "environments",
 ];
 
@@ -513,6 +520,7 @@ fn read_istio(
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
+    let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -610,6 +618,7 @@ fn read_istio(
         envoy_gateway,
         metadata,
         ai_serving,
+        argocd,
     })
 }
 
@@ -1048,10 +1057,5 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
 }
 
 fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
-    let f = dec.map(node, "components.envoyGateway", None)?;
-    let (installed, pos) = match f.get("enabled") {
-        Some(n) => (dec.bool(n, &f.path("enabled"))?, n.pos),
-        None => (false, node.pos),
-    };
-    Some(EnvoyGateway { installed, pos })
+    gitops::read_envoy_gateway(node, dec)
 }

@@ -1,0 +1,129 @@
+//! The environment selection when Argo CD's repo-server runs mesh-render as a config management
+//! plugin (`argocd/plugin.yaml`).
+//!
+//! Only under Argo CD (`ARGOCD_APP_NAME` is set, as the CMP server always sets it) are these read,
+//! first match wins:
+//!
+//! 1. `--env NAME` on the command line;
+//! 2. the `env` parameter in `ARGOCD_APP_PARAMETERS` (JSON: `[{"name": "env", "string": "prod"}]`);
+//! 3. `PARAM_ENV` (the same parameter as Argo CD also passes it);
+//! 4. `ARGOCD_ENV_MESH_ENV` (`spec.source.plugin.env: [{name: MESH_ENV, value: prod}]`);
+//! 5. the default the plugin announces, which Argo CD does not send: empty, the base settings.
+//!
+//! `KUBE_VERSION` (the destination cluster's version) only selects a warning on stderr when the
+//! Istio release does not support that Kubernetes version; it never reaches the output.
+
+use mesh_render::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE};
+
+use crate::args::GlobalArgs;
+use crate::error::Error;
+
+/// Where the selection came from, for the log line on stderr.
+fn select(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Option<String>, &'static str), Error> {
+    if let Some(json) = lookup("ARGOCD_APP_PARAMETERS").filter(|v| !v.trim().is_empty()) {
+        let bad = |message: String| Error::ConfigUnreadable {
+            path: "ARGOCD_APP_PARAMETERS".into(),
+            message,
+            hint: format!("the plugin's `{ENV_PARAMETER}` parameter takes one string, the environment's name"),
+        };
+        let params: serde_json::Value = serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let list = params.as_array().ok_or_else(|| bad("expected a JSON list of parameters".into()))?;
+        for p in list {
+            if p["name"] == ENV_PARAMETER {
+                let value = p["string"].as_str().ok_or_else(|| bad(format!("parameter `{ENV_PARAMETER}` must be a string")))?;
+                return Ok((Some(value.to_string()), "ARGOCD_APP_PARAMETERS"));
+            }
+        }
+    }
+    let param = format!("PARAM_{}", ENV_PARAMETER.to_ascii_uppercase());
+    if let Some(v) = lookup(&param) {
+        return Ok((Some(v), "PARAM_ENV"));
+    }
+    if let Some(v) = lookup(ENV_VARIABLE) {
+        return Ok((Some(v), "ARGOCD_ENV_MESH_ENV"));
+    }
+    Ok((Some(ENV_DEFAULT.to_string()), "the plugin's default"))
+}
+
+/// Fills `global.env` from Argo CD's variables when running under Argo CD and no `--env` was given.
+pub fn apply(global: &mut GlobalArgs) -> Result<(), Error> {
+    apply_with(global, &|name| std::env::var(name).ok())
+}
+
+pub fn apply_with(global: &mut GlobalArgs, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    let Some(app) = lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()) else { return Ok(()) };
+    let source = if global.env.is_some() {
+        "--env"
+    } else {
+        let (env, source) = select(lookup)?;
+        global.env = env.filter(|e| !e.is_empty());
+        source
+    };
+    let shown = global.env.as_deref().map_or("the base settings".to_string(), |e| format!("environment `{e}`"));
+    eprintln!("mesh-render: Argo CD Application {app}: rendering {shown} (from {source})");
+    if let Some(kube) = lookup("KUBE_VERSION").filter(|v| !v.is_empty()) {
+        warn_on_unsupported_kubernetes(global, &kube);
+    }
+    Ok(())
+}
+
+/// `KUBE_VERSION` looks like `1.34` or `v1.34.1+k3s1`.
+fn warn_on_unsupported_kubernetes(global: &GlobalArgs, kube: &str) {
+    let mut parts = kube.trim_start_matches('v').split(['.', '+', '-']);
+    let (Some(Ok(major)), Some(Ok(minor))) = (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>)) else {
+        return;
+    };
+    // A broken config is reported by the command itself.
+    let Ok(loaded) = crate::input::load(global) else { return };
+    let release = loaded.selected().release;
+    let ((lo_major, lo_minor), (hi_major, hi_minor)) = release.kubernetes;
+    if (major, minor) < (lo_major, lo_minor) || (major, minor) > (hi_major, hi_minor) {
+        eprintln!(
+            "mesh-render: warning: the destination runs Kubernetes {major}.{minor}; Istio {} supports {lo_major}.{lo_minor} to {hi_major}.{hi_minor}",
+            release.version
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn env_for(vars: &[(&str, &str)], flag: Option<&str>) -> Result<Option<String>, String> {
+        let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut global = GlobalArgs { config: "does-not-exist.yaml".into(), env: flag.map(str::to_string) };
+        apply_with(&mut global, &|name| vars.get(name).cloned()).map_err(|e| e.to_string())?;
+        Ok(global.env)
+    }
+
+    #[test]
+    fn precedence_flag_parameters_param_env_default() {
+        let all = [
+            ("ARGOCD_APP_NAME", "mesh"),
+            ("ARGOCD_APP_PARAMETERS", r#"[{"name":"other","string":"x"},{"name":"env","string":"from-json"}]"#),
+            ("PARAM_ENV", "from-param"),
+            ("ARGOCD_ENV_MESH_ENV", "from-env"),
+        ];
+        assert_eq!(env_for(&all, Some("flag")), Ok(Some("flag".into())));
+        assert_eq!(env_for(&all, None), Ok(Some("from-json".into())));
+        assert_eq!(env_for(&[all[0], all[2], all[3]], None), Ok(Some("from-param".into())));
+        assert_eq!(env_for(&[all[0], all[3]], None), Ok(Some("from-env".into())));
+        assert_eq!(env_for(&[all[0]], None), Ok(None), "the announced default: the base settings");
+        assert_eq!(env_for(&[all[0], ("ARGOCD_APP_PARAMETERS", r#"[{"name":"env","string":""}]"#), all[2]], None), Ok(None));
+    }
+
+    #[test]
+    fn outside_argo_cd_nothing_is_read() {
+        assert_eq!(env_for(&[("PARAM_ENV", "x"), ("ARGOCD_ENV_MESH_ENV", "y")], None), Ok(None));
+    }
+
+    #[test]
+    fn malformed_parameters_are_errors() {
+        let app = ("ARGOCD_APP_NAME", "mesh");
+        for bad in ["{", r#"{"name":"env"}"#, r#"[{"name":"env","array":["a"]}]"#] {
+            let e = env_for(&[app, ("ARGOCD_APP_PARAMETERS", bad)], None).unwrap_err();
+            assert!(e.starts_with("ARGOCD_APP_PARAMETERS: error: "), "{e}");
+        }
+    }
+}

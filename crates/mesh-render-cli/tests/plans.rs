@@ -1,0 +1,408 @@
+//! The plans and the lifecycle scripts, run against fake `kubectl` and `helm` that record every
+//! call: the exact order and arguments of `plan apply`, that a failing step stops a plan, that
+//! `plan destroy` undoes everything `plan apply` did, what `test-mesh.sh` checks, and shellcheck.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mesh-render"))
+}
+
+/// A folder with `config.yaml`, its rendered tree in `deployment/rendered`, and fake tools.
+struct Bench {
+    dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new(config: &str, env: Option<&str>) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+        let tools = dir.path().join("fake-bin");
+        std::fs::create_dir(&tools).unwrap();
+        let fake = repo_root().join("crates/mesh-render-cli/tests/support/fake-tool.sh");
+        for tool in ["kubectl", "helm"] {
+            std::os::unix::fs::symlink(&fake, tools.join(tool)).unwrap();
+        }
+        std::os::unix::fs::symlink(bin(), tools.join("mesh-render")).unwrap();
+        let bench = Bench { dir };
+        let mut args = vec!["render", "--out", "deployment/rendered"];
+        if let Some(env) = env {
+            args.extend(["--env", env]);
+        }
+        let o = bench.mesh_render(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        bench
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log(&self) -> PathBuf {
+        self.path().join("calls.log")
+    }
+
+    fn mesh_render(&self, args: &[&str]) -> Output {
+        Command::new(bin()).current_dir(self.path()).args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn plan(&self, kind: &str, env: Option<&str>) -> String {
+        let mut args = vec!["plan", kind];
+        if let Some(env) = env {
+            args.extend(["--env", env]);
+        }
+        let o = self.mesh_render(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Runs a command with the fake tools first on PATH; returns its output and the calls made.
+    fn run(&self, mut cmd: Command, fail: Option<&str>, responses: &str) -> (Output, Vec<String>) {
+        let _ = std::fs::remove_file(self.log());
+        std::fs::write(self.path().join("responses"), responses).unwrap();
+        let path = format!("{}:{}", self.path().join("fake-bin").display(), std::env::var("PATH").unwrap_or_default());
+        cmd.current_dir(self.path())
+            .env("PATH", path)
+            .env("FAKE_LOG", self.log())
+            .env("FAKE_RESPONSES", self.path().join("responses"))
+            .env("TMPDIR", self.path())
+            .env_remove("MESH_RENDER_RENDERED")
+            .env_remove("FAKE_FAIL")
+            .stdin(Stdio::null());
+        if let Some(f) = fail {
+            cmd.env("FAKE_FAIL", f);
+        }
+        let out = cmd.output().unwrap();
+        let calls = std::fs::read_to_string(self.log()).unwrap_or_default().lines().map(str::to_string).collect();
+        (out, calls)
+    }
+
+    /// Runs a plan's text with `sh`.
+    fn run_plan(&self, script: &str, fail: Option<&str>) -> (Output, Vec<String>) {
+        let file = self.path().join("plan.sh");
+        std::fs::write(&file, script).unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.arg(&file);
+        self.run(cmd, fail, "")
+    }
+}
+
+fn playground() -> String {
+    std::fs::read_to_string(repo_root().join("config.yaml")).unwrap()
+}
+
+const R: &str = "deployment/rendered";
+const REPO: &str = "https://istio-release.storage.googleapis.com/charts";
+
+fn apply_calls() -> Vec<String> {
+    let crds = "gatewayclasses.gateway.networking.k8s.io gateways.gateway.networking.k8s.io httproutes.gateway.networking.k8s.io";
+    let ssa = "kubectl apply --server-side --field-manager=mesh-render";
+    let mut calls = vec![
+        format!("kubectl get crd {crds}"),
+        format!("helm upgrade --install istio-base base --repo {REPO} --version 1.29.6 --namespace istio-system --create-namespace --values {R}/lifecycle/base-values.yaml --wait"),
+        format!("helm upgrade --install istiod istiod --repo {REPO} --version 1.29.6 --namespace istio-system --values {R}/lifecycle/istiod-values.yaml --wait"),
+        "kubectl --namespace istio-system rollout status deployment/istiod --timeout=300s".into(),
+        format!("{ssa} --filename {R}/manifests/00-namespaces.yaml"),
+    ];
+    for ns in ["knative-serving", "knative-eventing", "demo", "event-demo"] {
+        calls.push(format!("kubectl rollout restart deployment --namespace {ns}"));
+    }
+    calls.extend([
+        format!("{ssa} --filename {R}/manifests/20-telemetry.yaml"),
+        format!("{ssa} --filename {R}/manifests/30-gateways.yaml"),
+        "kubectl --namespace istio-system wait --for=condition=Programmed gateway/knative-gateway gateway/knative-local-gateway --timeout=300s".into(),
+        format!("{ssa} --force-conflicts --filename {R}/manifests/40-knative-patch.yaml"),
+        format!("{ssa} --filename {R}/manifests/10-security.yaml"),
+    ]);
+    calls
+}
+
+#[test]
+fn apply_runs_every_step_in_order_with_exact_arguments() {
+    let bench = Bench::new(&playground(), None);
+    let plan = bench.plan("apply", None);
+    let (out, calls) = bench.run_plan(&plan, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(calls, apply_calls());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The reminder to remove Envoy Gateway comes only after the Gateways are Programmed.
+    let reminder = stderr.find("next: remove Envoy Gateway").expect("a reminder to remove Envoy Gateway");
+    assert!(stderr.find("wait until the Gateways are Programmed").unwrap() < reminder, "{stderr}");
+    assert!(stderr.contains("eg-external/eg-external and eg-internal/eg-internal"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_failing_step_stops_the_plan() {
+    let bench = Bench::new(&playground(), None);
+    let plan = bench.plan("apply", None);
+    let (out, calls) = bench.run_plan(&plan, Some("helm upgrade --install istiod"));
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(calls, apply_calls()[..3], "nothing runs after the failed step");
+
+    let (out, calls) = bench.run_plan(&plan, Some("kubectl --namespace istio-system wait --for=condition=Programmed"));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!calls.iter().any(|c| c.contains("40-knative-patch")), "Knative is not swapped to Gateways that are not Programmed");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("remove Envoy Gateway"));
+
+    // A missing tree file stops the plan before any call.
+    std::fs::remove_file(bench.path().join(R).join("lifecycle/istiod-values.yaml")).unwrap();
+    let (out, calls) = bench.run_plan(&plan, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("deployment/rendered/lifecycle/istiod-values.yaml is missing"));
+}
+
+/// Objects of a rendered file, as JSON, read by mesh-render's own YAML reader.
+fn objects(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    mesh_render::syntax::parse_documents(&text, mesh_render::syntax::Limits::DEFAULT).unwrap().iter().map(|n| n.to_json()).collect()
+}
+
+fn destroy_undoes_apply(config: &str, env: Option<&str>) {
+    let bench = Bench::new(config, env);
+    let (out, applied) = bench.run_plan(&bench.plan("apply", env), None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, destroyed) = bench.run_plan(&bench.plan("destroy", env), None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let loaded = mesh_render::load(config, env, mesh_render::syntax::Limits::DEFAULT).unwrap();
+    let cfg = loaded.selected();
+    let ns = &cfg.namespace;
+    let position = |needle: &str| destroyed.iter().position(|c| c == needle).unwrap_or_else(|| panic!("no `{needle}` in {destroyed:#?}"));
+
+    // Helm releases: every one installed is uninstalled, in reverse order.
+    let releases: Vec<&str> =
+        applied.iter().filter_map(|c| c.strip_prefix("helm upgrade --install ")).map(|r| r.split(' ').next().unwrap()).collect();
+    assert_eq!(releases, ["istio-base", "istiod"]);
+    let uninstall = |r: &str| position(&format!("helm uninstall {r} --namespace {ns} --ignore-not-found --wait"));
+    assert!(uninstall("istiod") < uninstall("istio-base"));
+
+    // CRDs the base chart installed (and `keep` leaves), and the namespace helm created.
+    let crd_call = &destroyed[position(&destroyed.iter().find(|c| c.starts_with("kubectl delete crd")).unwrap().clone())];
+    let deleted_crds: BTreeSet<&str> = crd_call.split(' ').skip(4).collect();
+    let reference = std::fs::read_to_string(repo_root().join(format!(
+        "../shared/reference/istio-{}/charts/base/files/crd-all.gen.yaml",
+        mesh_render::versions::reference_release(cfg.release.version).version
+    )))
+    .unwrap();
+    for crd in reference.lines().filter_map(|l| l.strip_prefix("  name: ")).filter(|n| n.ends_with(".istio.io")) {
+        assert!(deleted_crds.contains(crd), "CRD {crd} is left behind");
+    }
+    let ns_deleted = position(&format!("kubectl delete namespace {ns} --ignore-not-found --wait=true"));
+    assert!(uninstall("istio-base") < ns_deleted);
+
+    // Every object applied: owned ones deleted (their file, or the root namespace), partial ones
+    // undone (injection labels removed, Knative's ConfigMaps restored).
+    let restore_file = bench.path().join(R).join("lifecycle/knative-restore.yaml");
+    let restore = if restore_file.is_file() { objects(&restore_file) } else { Vec::new() };
+    let (label, _) = mesh_render::namespaces::injection_label(cfg);
+    for call in applied.iter().filter(|c| c.starts_with("kubectl apply")) {
+        let file = call.rsplit(' ').next().unwrap();
+        for object in objects(&bench.path().join(file)) {
+            let kind = object["kind"].as_str().unwrap();
+            let name = object["metadata"]["name"].as_str().unwrap();
+            let partial = object["metadata"]["annotations"]["mesh-render/partial"].is_string();
+            match (kind, partial) {
+                ("Namespace", true) => {
+                    let unlabel = position(&format!("kubectl label namespace {name} {label}-"));
+                    assert!(unlabel > uninstall("istiod"), "sidecars are injected until istiod is gone");
+                    assert!(position(&format!("kubectl rollout restart deployment --namespace {name}")) > unlabel);
+                }
+                ("Namespace", false) => assert_eq!(name, ns),
+                ("ConfigMap", true) => {
+                    assert!(
+                        restore
+                            .iter()
+                            .any(|r| r["metadata"]["name"] == name && r["metadata"]["namespace"] == object["metadata"]["namespace"]),
+                        "{name} is not restored"
+                    );
+                    assert!(destroyed.contains(&format!(
+                        "kubectl apply --server-side --field-manager=mesh-render --filename {R}/lifecycle/knative-restore.yaml"
+                    )));
+                }
+                (_, false) => {
+                    position(&format!("kubectl delete --ignore-not-found --wait=true --filename {file}"));
+                }
+                (_, true) => panic!("unexpected partial {kind} {name}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn destroy_removes_everything_apply_created() {
+    destroy_undoes_apply(&playground(), None);
+    destroy_undoes_apply(&playground(), Some("shared"));
+    for case in ["many-apps-eventing", "ai-serving-one-pool", "minimal", "permissive-no-tracing", "argocd-app-of-apps"] {
+        let text = std::fs::read_to_string(repo_root().join(format!("golden/{case}/config.yaml"))).unwrap();
+        destroy_undoes_apply(&text, None);
+    }
+}
+
+#[test]
+fn destroy_restores_envoy_gateway_or_knative_defaults() {
+    let with_eg = Bench::new(&playground(), None);
+    let restore = std::fs::read_to_string(with_eg.path().join(R).join("lifecycle/knative-restore.yaml")).unwrap();
+    assert!(restore.contains("gateway: eg-external/eg-external\n      service: eg-external/knative-external"), "{restore}");
+    assert!(restore.contains("gateway: eg-internal/eg-internal\n      service: eg-internal/knative-internal"), "{restore}");
+    assert!(with_eg
+        .plan("destroy", None)
+        .contains("point Knative back at Envoy Gateway (eg-external/eg-external, eg-internal/eg-internal)"));
+
+    let without = playground().replace("  envoyGateway:\n    # Knative's Gateway API controller before the swap to Istio; set false once it is removed.\n    enabled: true", "  envoyGateway:\n    enabled: false");
+    assert_ne!(without, playground());
+    let bench = Bench::new(&without, None);
+    let objects = objects(&bench.path().join(R).join("lifecycle/knative-restore.yaml"));
+    assert_eq!(objects.len(), 3);
+    assert!(objects.iter().all(|o| o.get("data").is_none()), "no data: server-side apply removes mesh-render's keys");
+    let plan = bench.plan("destroy", None);
+    assert!(plan.contains("remove mesh-render's keys from Knative's ConfigMaps"));
+    let apply = bench.plan("apply", None);
+    assert!(!apply.contains("--force-conflicts") && !apply.contains("remove Envoy Gateway"), "{apply}");
+}
+
+#[test]
+fn build_and_destroy_scripts_render_then_run_the_plans() {
+    let bench = Bench::new(&playground(), None);
+    let config = bench.path().join("config.yaml");
+    let script = |name: &str, fail: Option<&str>| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("scripts").join(name)).env("CONFIG", &config).env_remove("MESH_ENV").env_remove("MESH_RENDER");
+        bench.run(cmd, fail, "")
+    };
+    // The scripts render into a fresh folder under TMPDIR; name it like the plan's default.
+    let normalize = |calls: Vec<String>| -> Vec<String> {
+        calls
+            .into_iter()
+            .map(|c| {
+                c.split(' ')
+                    .map(|w| match w.find("/rendered/") {
+                        Some(i) if w.starts_with(bench.path().to_str().unwrap()) => format!("{R}{}", &w[i + "/rendered".len()..]),
+                        _ => w.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    let (out, calls) = script("build.sh", None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(normalize(calls), apply_calls());
+    let (_, plan_destroy) = bench.run_plan(&bench.plan("destroy", None), None);
+    let (out, calls) = script("destroy.sh", None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(normalize(calls), plan_destroy);
+    // The temporary tree is gone, and the failing step fails the script.
+    assert!(!std::fs::read_dir(bench.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("mesh-render.")));
+    let (out, calls) = script("build.sh", Some("helm upgrade --install istio-base"));
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    // An invalid config renders nothing and runs nothing.
+    std::fs::write(&config, "components:\n  istio:\n    enabled: true\n    bogus: 1\n").unwrap();
+    let (out, calls) = script("build.sh", None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(calls.is_empty());
+}
+
+#[test]
+fn test_mesh_checks_the_live_cluster() {
+    let bench = Bench::new(&playground(), None);
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/test/test-mesh.sh")).env("CONFIG", bench.path().join("config.yaml")).env_remove("MESH_ENV");
+    let healthy = "get peerauthentication default\tSTRICT\nget ksvc mesh-render-probe\thttp://mesh-render-probe.demo.example.com\nrun mesh-render-client-gateway\t200\nrun mesh-render-client-plaintext\tcurl-exit=56\n";
+    let (out, calls) = bench.run(cmd, None, healthy);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let expect_in_order = [
+        "kubectl --namespace istio-system rollout status deployment/istiod",
+        "kubectl wait --for=condition=Accepted gatewayclass/istio",
+        "kubectl --namespace istio-system wait --for=condition=Programmed gateway/knative-gateway gateway/knative-local-gateway",
+        "kubectl --namespace istio-system get peerauthentication default --output=jsonpath={.spec.mtls.mode}",
+        "kubectl apply --namespace demo --filename -",
+        "kubectl wait ksvc/mesh-render-probe --namespace demo --for=condition=Ready",
+        "kubectl run mesh-render-client-gateway --namespace mesh-render-verify",
+        "kubectl run mesh-render-client-plaintext --namespace mesh-render-verify",
+        "kubectl delete ksvc mesh-render-probe --namespace demo",
+        "kubectl delete namespace mesh-render-verify",
+    ];
+    let mut at = 0;
+    for want in expect_in_order {
+        let found =
+            calls[at..].iter().position(|c| c.starts_with(want)).unwrap_or_else(|| panic!("no `{want}` after call {at}: {calls:#?}"));
+        at += found + 1;
+    }
+    let gateway = calls.iter().find(|c| c.contains("mesh-render-client-gateway")).unwrap();
+    assert!(
+        gateway.contains("-H 'Host: mesh-render-probe.demo.example.com' http://knative-gateway-istio.istio-system.svc.cluster.local/"),
+        "{gateway}"
+    );
+    assert!(calls.iter().any(|c| c.contains("http://mesh-render-echo.demo.svc.cluster.local/")));
+
+    // Each check fails the script: mTLS not STRICT, the gateway not answering, plaintext accepted.
+    for (broken, message) in [
+        (healthy.replace("\tSTRICT", "\tPERMISSIVE"), "has mode 'PERMISSIVE', expected STRICT"),
+        (healthy.replace("\t200", "\t503"), "the Istio gateway answered '503'"),
+        (healthy.replace("curl-exit=56", "curl-exit=0"), "the plaintext request was not reset by the sidecar"),
+    ] {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("scripts/test/test-mesh.sh")).env("CONFIG", bench.path().join("config.yaml"));
+        let (out, calls) = bench.run(cmd, None, &broken);
+        assert_ne!(out.status.code(), Some(0), "{message}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(calls.last().unwrap().starts_with("kubectl delete namespace mesh-render-verify"), "cleanup runs: {calls:#?}");
+    }
+}
+
+fn shellcheck(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new("shellcheck");
+    cmd.current_dir(repo_root()).args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child =
+        cmd.spawn().unwrap_or_else(|e| panic!("shellcheck is required (Debian package `shellcheck`; `make tools` installs it): {e}"));
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn shellcheck_passes_on_the_scripts_and_every_plan() {
+    let o = shellcheck(
+        &[
+            "-x",
+            "scripts/build.sh",
+            "scripts/destroy.sh",
+            "scripts/test/test-mesh.sh",
+            "scripts/lib/mesh-render.sh",
+            "crates/mesh-render-cli/tests/support/fake-tool.sh",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let mut checked = 0;
+    let mut configs = vec![repo_root().join("config.yaml")];
+    configs.extend(
+        std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path().join("config.yaml")).filter(|p| p.is_file()),
+    );
+    for config in configs {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let loaded = mesh_render::load(&text, None, mesh_render::syntax::Limits::DEFAULT).unwrap();
+        let envs: Vec<Option<String>> = std::iter::once(None).chain(loaded.environments.keys().cloned().map(Some)).collect();
+        for env in envs {
+            let loaded = mesh_render::load(&text, env.as_deref(), mesh_render::syntax::Limits::DEFAULT).unwrap();
+            for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
+                let plan = mesh_render::plans::render(kind, &loaded, "deployment/rendered").unwrap();
+                let o = shellcheck(&["--shell=sh", "-"], Some(&plan));
+                assert!(o.status.success(), "{} {env:?} {}: {}", config.display(), kind.name(), String::from_utf8_lossy(&o.stdout));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked} plans checked");
+}

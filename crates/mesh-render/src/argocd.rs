@@ -1,0 +1,157 @@
+//! Argo CD: the Applications of an app-of-apps layout, and what the config management plugin shares
+//! with the CLI.
+//!
+//! Three Applications in Argo CD's namespace, synced in waves: `istio-base` (wave 0: CRDs and the
+//! default validating webhook), `istiod` (wave 1), and `istio-mesh` (wave 2: the objects of
+//! `manifests/`, through the `mesh-render` plugin or a directory of the committed tree). Once
+//! istiod's validating webhook serves, it rejects Istio resources sent before it, hence the order;
+//! the retries cover the time the CRDs and the webhook need to come up.
+
+use std::collections::BTreeMap;
+
+use crate::argocd_api::*;
+use crate::config::gitops::{ArgoCd, MeshSource};
+use crate::config::Config;
+use crate::control_plane::{self, CHART_REPOSITORY};
+use crate::manifest::{owned_meta, Concern, Manifest, Object};
+
+/// The plugin's name (`metadata.name` in `argocd/plugin.yaml`; it has no `spec.version`).
+pub const PLUGIN_NAME: &str = "mesh-render";
+/// The plugin parameter that selects the environment.
+pub const ENV_PARAMETER: &str = "env";
+/// The environment rendered when no parameter is given: the announced default (the base settings).
+pub const ENV_DEFAULT: &str = "";
+/// Application env variable (`spec.source.plugin.env`) that selects the environment too.
+pub const ENV_VARIABLE: &str = "ARGOCD_ENV_MESH_ENV";
+
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Deleting an Application deletes its objects (cascade).
+pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
+/// Application names.
+pub const BASE_APP: &str = "istio-base";
+pub const ISTIOD_APP: &str = "istiod";
+pub const MESH_APP: &str = "istio-mesh";
+
+/// What istiod changes at runtime in the validating webhooks of releases without
+/// `base.validationFailurePolicy`: not drift.
+pub const WEBHOOK_DRIFT_PATHS: [&str; 2] = [".webhooks[]?.clientConfig.caBundle", ".webhooks[]?.failurePolicy"];
+
+/// The Applications for a config with `components.istio.argocd` on; none otherwise.
+pub fn render(config: &Config) -> Vec<Manifest> {
+    let Some(a) = &config.argocd else { return Vec::new() };
+    let values = control_plane::values(config);
+    let chart_app = |name: &str, chart: &str, wave: i32, values: serde_json::Value, create_namespace: bool| {
+        let mut options = Vec::new();
+        if create_namespace {
+            options.push("CreateNamespace=true".to_string());
+        }
+        // The base chart's CRDs are too large for client-side apply's last-applied annotation.
+        options.push("ServerSideApply=true".to_string());
+        let drift = webhook_drift(config);
+        if !drift.is_empty() {
+            options.push("RespectIgnoreDifferences=true".to_string());
+        }
+        let source = ApplicationSource {
+            repo_url: CHART_REPOSITORY.into(),
+            target_revision: config.release.version.to_string(),
+            chart: Some(chart.into()),
+            helm: Some(HelmSource { release_name: name.into(), values_object: values }),
+            ..Default::default()
+        };
+        application(config, a, name, wave, source, options, drift)
+    };
+    let mesh_source = match a.mesh_source {
+        MeshSource::Plugin => ApplicationSource {
+            repo_url: a.repo_url.clone(),
+            target_revision: a.target_revision.clone(),
+            path: Some(a.path.clone()),
+            plugin: Some(PluginSource {
+                name: PLUGIN_NAME.into(),
+                parameters: config
+                    .environment
+                    .iter()
+                    .map(|env| PluginParameter { name: ENV_PARAMETER.into(), string: env.clone() })
+                    .collect(),
+            }),
+            ..Default::default()
+        },
+        MeshSource::Directory => ApplicationSource {
+            repo_url: a.repo_url.clone(),
+            target_revision: a.target_revision.clone(),
+            path: Some(a.path.clone()),
+            directory: Some(DirectorySource { recurse: true }),
+            ..Default::default()
+        },
+    };
+    vec![
+        chart_app(BASE_APP, "base", 0, json(&values.base), true),
+        chart_app(ISTIOD_APP, "istiod", 1, json(&values.istiod), false),
+        // Partial objects must be applied server-side, or Argo CD would replace the whole object.
+        application(config, a, MESH_APP, 2, mesh_source, vec!["ServerSideApply=true".into()], Vec::new()),
+    ]
+}
+
+/// `ignoreDifferences` for the validating webhooks, on releases whose charts cannot start them as
+/// `Fail` (before 1.29.2, or with `validationFailurePolicy: Ignore`). The group must be
+/// `admissionregistration.k8s.io`: a wrong group matches nothing and silently does nothing.
+pub fn webhook_drift(config: &Config) -> Vec<ResourceIgnoreDifferences> {
+    if config.control_plane.validation_failure_policy.is_some() {
+        return Vec::new();
+    }
+    vec![ResourceIgnoreDifferences {
+        group: "admissionregistration.k8s.io".into(),
+        kind: "ValidatingWebhookConfiguration".into(),
+        jq_path_expressions: WEBHOOK_DRIFT_PATHS.map(String::from).to_vec(),
+    }]
+}
+
+fn application(
+    config: &Config,
+    a: &ArgoCd,
+    name: &str,
+    wave: i32,
+    source: ApplicationSource,
+    sync_options: Vec<String>,
+    ignore_differences: Vec<ResourceIgnoreDifferences>,
+) -> Manifest {
+    let mut meta = owned_meta(name, Some(&a.namespace), Concern::Argocd);
+    meta.annotations = Some(BTreeMap::from([(SYNC_WAVE.to_string(), wave.to_string())]));
+    meta.finalizers = Some(vec![FINALIZER.to_string()]);
+    let spec = ApplicationSpec {
+        project: a.project.clone(),
+        source,
+        destination: ApplicationDestination { server: a.destination_server.clone(), namespace: config.namespace.clone() },
+        sync_policy: Some(SyncPolicy {
+            automated: a.automated.then_some(Automated { prune: true, self_heal: true }),
+            sync_options,
+            retry: Some(Retry { limit: 5, backoff: Backoff { duration: "10s".into(), factor: 2, max_duration: "3m".into() } }),
+        }),
+        ignore_differences,
+    };
+    let mut app = Application::new(name, spec);
+    app.metadata = meta;
+    Manifest { concern: Concern::Argocd, object: Object::Application(app) }
+}
+
+/// With Argo CD on, objects the mesh Application must never delete or prune carry
+/// `Prune=false,Delete=false`: the partial objects (Knative's namespaces and ConfigMaps belong to
+/// the Knative install) and the root Namespace (istiod, managed by another Application, runs there).
+pub fn protect(config: &Config, manifests: &mut [Manifest]) {
+    if config.argocd.is_none() {
+        return;
+    }
+    for m in manifests.iter_mut().filter(|m| m.object.is_partial() || m.object.kind() == "Namespace") {
+        m.object
+            .metadata_mut()
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(SYNC_OPTIONS.into(), "Prune=false,Delete=false".into());
+    }
+}
+
+/// Typed values as the JSON of `helm.valuesObject`.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_else(|e| unreachable!("JSON of plain data: {e}"))
+}

@@ -1,0 +1,191 @@
+//! GitOps and lifecycle settings: `components.istio.argocd` (rendered Argo CD Applications) and
+//! `components.envoyGateway` (the controller Knative used before Istio, for the swap and its undo).
+
+use super::decode::{self, Decoder};
+use super::EnvoyGateway;
+use crate::syntax::Node;
+
+/// Keys of `components.istio.argocd`.
+pub const ARGOCD_KEYS: &[&str] =
+    &["enabled", "namespace", "project", "destinationServer", "repoURL", "targetRevision", "path", "meshSource", "automated"];
+
+/// Where the mesh Application gets its objects from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeshSource {
+    /// The `mesh-render` config management plugin renders the config at `path` in the repo-server.
+    Plugin,
+    /// A directory of the committed rendered tree (`path` points at its `manifests/`).
+    Directory,
+}
+
+/// `components.istio.argocd`: render Argo CD Applications for the charts and the mesh resources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArgoCd {
+    /// Namespace of the Application objects (Argo CD's own namespace).
+    pub namespace: String,
+    pub project: String,
+    pub destination_server: String,
+    /// The Git repository holding this config (plugin) or the rendered tree (directory).
+    pub repo_url: String,
+    pub target_revision: String,
+    /// Folder in `repo_url`: of `config.yaml` (plugin), or of the rendered `manifests/` (directory).
+    pub path: String,
+    pub mesh_source: MeshSource,
+    /// Automated sync (prune and self-heal); `false` leaves syncing to a person.
+    pub automated: bool,
+}
+
+/// `None` when absent, switched off, or wrong (then with problems reported).
+pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd> {
+    let f = dec.map(node, path, Some(ARGOCD_KEYS))?;
+    let enabled = match f.get("enabled") {
+        Some(n) => dec.bool(n, &f.path("enabled")).unwrap_or(true),
+        None => true,
+    };
+    let namespace = f.get("namespace").and_then(|n| dec.dns_label(n, &f.path("namespace"))).unwrap_or_else(|| "argocd".into());
+    let project = f.get("project").and_then(|n| dec.dns_label(n, &f.path("project"))).unwrap_or_else(|| "default".into());
+    let destination_server = match f.get("destinationServer") {
+        Some(n) => url(n, &f.path("destinationServer"), &["https://"], dec),
+        None => Some("https://kubernetes.default.svc".into()),
+    };
+    let mesh_source = match f.get("meshSource") {
+        Some(n) => match dec.one_of(n, &f.path("meshSource"), &["plugin", "directory"]) {
+            Some("directory") => MeshSource::Directory,
+            _ => MeshSource::Plugin,
+        },
+        None => MeshSource::Plugin,
+    };
+    let repo_url = match f.get("repoURL") {
+        Some(n) => url(n, &f.path("repoURL"), &["https://", "http://", "ssh://", "git@"], dec),
+        None if enabled => {
+            dec.error(
+                node.pos,
+                &f.path("repoURL"),
+                "the Applications need the Git repository that holds this config",
+                "set `repoURL`, e.g. `https://github.com/example/playground.git`",
+            );
+            None
+        }
+        None => Some(String::new()),
+    };
+    let target_revision = match f.get("targetRevision") {
+        Some(n) => plain(n, &f.path("targetRevision"), dec),
+        None => Some("HEAD".into()),
+    };
+    let repo_path = match f.get("path") {
+        Some(n) => plain(n, &f.path("path"), dec).and_then(|p| {
+            if p.starts_with('/') || p.split('/').any(|part| part == "..") {
+                dec.error(
+                    n.pos,
+                    &f.path("path"),
+                    format!("`{p}` is not a path inside the repository"),
+                    "write a relative path without `..`",
+                );
+                None
+            } else {
+                Some(p)
+            }
+        }),
+        None if mesh_source == MeshSource::Directory => Some("deployment/rendered/manifests".into()),
+        None => Some(".".into()),
+    };
+    let automated = match f.get("automated") {
+        Some(n) => dec.bool(n, &f.path("automated")).unwrap_or(true),
+        None => true,
+    };
+    let argocd = ArgoCd {
+        namespace,
+        project,
+        destination_server: destination_server?,
+        repo_url: repo_url?,
+        target_revision: target_revision?,
+        path: repo_path?,
+        mesh_source,
+        automated,
+    };
+    enabled.then_some(argocd)
+}
+
+/// A single-line value without blanks.
+fn plain(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
+    let text = dec.string(node, path)?;
+    if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        dec.error(node.pos, path, format!("`{text}` is empty or contains blanks"), "write one word, e.g. `main` or `deployment/rendered`");
+        return None;
+    }
+    Some(text)
+}
+
+fn url(node: &Node, path: &str, schemes: &[&str], dec: &mut Decoder) -> Option<String> {
+    let text = plain(node, path, dec)?;
+    if !schemes.iter().any(|s| text.starts_with(s) && text.len() > s.len()) {
+        dec.error(node.pos, path, format!("`{text}` is not a URL here"), format!("start it with {}", schemes.join(" or ")));
+        return None;
+    }
+    Some(text)
+}
+
+/// One `config-gateway` entry of the Envoy Gateway setup Knative used before Istio.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousGateway {
+    pub class: String,
+    /// `namespace/name` of the Gateway.
+    pub gateway: String,
+    /// `namespace/name` of the Service net-gateway-api probes.
+    pub service: String,
+}
+
+/// Upstream net-gateway-api's Envoy Gateway layout (DOMAIN §4).
+pub fn default_previous() -> (PreviousGateway, PreviousGateway) {
+    let entry = |class: &str, ns: &str, svc: &str| PreviousGateway {
+        class: class.into(),
+        gateway: format!("{ns}/{ns}"),
+        service: format!("{ns}/{svc}"),
+    };
+    (entry("eg-external", "eg-external", "knative-external"), entry("eg-internal", "eg-internal", "knative-internal"))
+}
+
+/// Reads `components.envoyGateway`, which belongs to the Envoy Gateway component: `enabled` and the
+/// `knativeGateways` section are read (that section strictly); other keys are ignored.
+pub fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
+    let f = dec.map(node, "components.envoyGateway", None)?;
+    let (installed, pos) = match f.get("enabled") {
+        Some(n) => (dec.bool(n, &f.path("enabled"))?, n.pos),
+        None => (false, node.pos),
+    };
+    let (mut external, mut local) = default_previous();
+    if let Some(n) = f.get("knativeGateways") {
+        let kf = dec.map(n, &f.path("knativeGateways"), Some(&["external", "local"]))?;
+        for (key, entry) in [("external", &mut external), ("local", &mut local)] {
+            if let Some(e) = kf.get(key) {
+                read_previous(e, &kf.path(key), entry, dec)?;
+            }
+        }
+    }
+    Some(EnvoyGateway { installed, pos, external, local })
+}
+
+fn read_previous(node: &Node, path: &str, entry: &mut PreviousGateway, dec: &mut Decoder) -> Option<()> {
+    let f = dec.map(node, path, Some(&["class", "gateway", "service"]))?;
+    if let Some(n) = f.get("class") {
+        entry.class = plain(n, &f.path("class"), dec)?;
+    }
+    for (key, target) in [("gateway", &mut entry.gateway), ("service", &mut entry.service)] {
+        if let Some(n) = f.get(key) {
+            *target = namespaced_name(n, &f.path(key), dec)?;
+        }
+    }
+    Some(())
+}
+
+/// `namespace/name`, both DNS labels.
+fn namespaced_name(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
+    let text = dec.string(node, path)?;
+    let ok =
+        text.split_once('/').is_some_and(|(ns, name)| decode::dns_label_problem(ns).is_none() && decode::dns_label_problem(name).is_none());
+    if !ok {
+        dec.error(node.pos, path, format!("`{text}` is not `namespace/name`"), "write e.g. `eg-external/eg-external`");
+        return None;
+    }
+    Some(text)
+}
