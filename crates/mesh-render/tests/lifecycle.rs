@@ -235,3 +235,25 @@ fn lifecycle_and_argocd_files_read_back_unchanged_in_kubectl() {
         }
     }
 }
+
+/// The example config's commented `argocd` and `knativeGateways` blocks are valid when uncommented.
+#[test]
+fn the_example_gitops_blocks_are_valid_when_uncommented() {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in mesh_render::example_config().lines() {
+        if line.starts_with("    # argocd:") || line.starts_with("    # knativeGateways:") {
+            inside = true;
+            out.push(line.replacen("# ", "", 1));
+        } else if inside && line.starts_with("    #   ") {
+            out.push(line.replacen("#   ", "  ", 1));
+        } else {
+            inside = false;
+            out.push(line.to_string());
+        }
+    }
+    let text = out.join("\n");
+    let loaded = load(&text, None);
+    assert_eq!(mesh_render::render(&loaded).applications.len(), 3);
+    assert_eq!(loaded.selected().envoy_gateway.as_ref().unwrap().local.gateway, "eg-internal/eg-internal");
+}
