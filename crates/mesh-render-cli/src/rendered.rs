@@ -60,7 +60,11 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     let mut objects = Vec::new();
     let mut subjects = Vec::new();
     for (name, text) in &inputs {
-        let docs = syntax::parse_documents(text, LIMITS).map_err(|d| Error::ConfigInvalid { path: name.clone(), diagnostics: d, unreadable: true })?;
+        let docs = syntax::parse_documents(text, LIMITS).map_err(|d| Error::ConfigInvalid {
+            path: name.clone(),
+            diagnostics: d,
+            unreadable: true,
+        })?;
         for (i, doc) in docs.iter().enumerate() {
             let json = doc.to_json();
             subjects.push(Subject { json: json.clone(), origin: format!("{name}#{i}") });

@@ -44,6 +44,10 @@ pub fn explain(code: Option<&str>, list: bool) -> Result<u8, Error> {
             crate::print(&format!("{} {} ({})\n\n{}.\n\n{}\n", r.code, r.name, r.severity, r.summary, r.explanation))?;
             Ok(0)
         }
-        None => Err(Error::ConfigUnreadable { path: code.to_string(), message: "no such check code".into(), hint: "`mesh-render explain --list` lists them".into() }),
+        None => Err(Error::ConfigUnreadable {
+            path: code.to_string(),
+            message: "no such check code".into(),
+            hint: "`mesh-render explain --list` lists them".into(),
+        }),
     }
 }

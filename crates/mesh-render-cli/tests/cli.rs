@@ -526,7 +526,11 @@ fn risky_strings_survive_the_helm_values() {
         assert_eq!(env.get(name), Some(&serde_json::Value::String(value.into())), "{name}");
     }
     // And kubectl reads the expanded Deployment the same way.
-    let out = Command::new("kubectl").args(["label", "--local", "-o", "json", "probe=1", "-f"]).arg(dir.path().join("out/expanded/istiod/deployment-istiod.yaml")).output().unwrap();
+    let out = Command::new("kubectl")
+        .args(["label", "--local", "-o", "json", "probe=1", "-f"])
+        .arg(dir.path().join("out/expanded/istiod/deployment-istiod.yaml"))
+        .output()
+        .unwrap();
     let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(theirs["spec"]["template"]["spec"]["containers"][0]["env"], json["spec"]["template"]["spec"]["containers"][0]["env"]);
 }

@@ -18,7 +18,8 @@ fn fixtures() -> PathBuf {
 
 fn analyze(dir: &Path) -> Vec<Finding> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-    let loaded = read("config.yaml").map(|t| mesh_render::load(&t, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.diagnostics)));
+    let loaded = read("config.yaml")
+        .map(|t| mesh_render::load(&t, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.diagnostics)));
     let rendered = loaded.as_ref().map(mesh_render::render);
     let mut objects: Vec<Subject> = rendered.as_ref().map(|r| analyzers::subjects(&r.manifests)).unwrap_or_default();
     if let Some(text) = read("objects.yaml") {

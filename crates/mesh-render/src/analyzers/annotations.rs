@@ -6,8 +6,18 @@ use crate::versions::Version;
 
 /// Annotation, the release that removed (or deprecated) it, removed?, what replaces it.
 const CHANGED: &[(&str, Version, bool, &str)] = &[
-    ("sidecar.istio.io/statsCompression", Version::new(1, 29, 0), true, "the proxyConfig option `statsCompression` (per pod: `proxy.istio.io/config`)"),
-    ("networking.istio.io/service-type", Version::new(1, 25, 0), false, "a Gateway `spec.infrastructure.parametersRef` ConfigMap with a `service` overlay"),
+    (
+        "sidecar.istio.io/statsCompression",
+        Version::new(1, 29, 0),
+        true,
+        "the proxyConfig option `statsCompression` (per pod: `proxy.istio.io/config`)",
+    ),
+    (
+        "networking.istio.io/service-type",
+        Version::new(1, 25, 0),
+        false,
+        "a Gateway `spec.infrastructure.parametersRef` ConfigMap with a `service` overlay",
+    ),
 ];
 
 pub const REMOVED_ANNOTATION: Rule = Rule {
@@ -24,7 +34,10 @@ pub const REMOVED_ANNOTATION: Rule = Rule {
 
 fn annotations_of(o: &Subject) -> Vec<(String, &str)> {
     let mut out = Vec::new();
-    for (path, value) in [("metadata", &o.json["metadata"]["annotations"]), ("spec.template.metadata", &o.json["spec"]["template"]["metadata"]["annotations"])] {
+    for (path, value) in [
+        ("metadata", &o.json["metadata"]["annotations"]),
+        ("spec.template.metadata", &o.json["spec"]["template"]["metadata"]["annotations"]),
+    ] {
         for (k, _) in value.as_object().into_iter().flatten() {
             out.push((path.to_string(), k.as_str()));
         }
@@ -39,7 +52,11 @@ fn removed_annotation(input: &Input) -> Vec<Finding> {
         for (name, since, removed, instead) in CHANGED {
             if key == *name && target >= *since {
                 let what = if *removed { "removed" } else { "deprecated" };
-                let mut f = Finding::new(&REMOVED_ANNOTATION, format!("annotation `{key}` was {what} in Istio {}", since.minor_line()), format!("use {instead}"));
+                let mut f = Finding::new(
+                    &REMOVED_ANNOTATION,
+                    format!("annotation `{key}` was {what} in Istio {}", since.minor_line()),
+                    format!("use {instead}"),
+                );
                 if !removed {
                     f = f.severity(Severity::Warning);
                 }

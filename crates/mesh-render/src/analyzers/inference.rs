@@ -20,7 +20,15 @@ fn switch_off(input: &Input) -> Vec<Finding> {
     input
         .of_kind("InferencePool")
         .filter(|_| !on)
-        .map(|p| Finding::new(&SWITCH_OFF, "istiod does not watch InferencePools (ENABLE_GATEWAY_API_INFERENCE_EXTENSION is not \"true\")", "set components.istio.controlPlane.inferenceExtension: true").on(p).at("components.istio.controlPlane.inferenceExtension"))
+        .map(|p| {
+            Finding::new(
+                &SWITCH_OFF,
+                "istiod does not watch InferencePools (ENABLE_GATEWAY_API_INFERENCE_EXTENSION is not \"true\")",
+                "set components.istio.controlPlane.inferenceExtension: true",
+            )
+            .on(p)
+            .at("components.istio.controlPlane.inferenceExtension")
+        })
         .collect()
 }
 
@@ -39,6 +47,13 @@ pub const INFERENCE_MODEL: Rule = Rule {
 fn inference_model(input: &Input) -> Vec<Finding> {
     input
         .of_kind("InferenceModel")
-        .map(|m| Finding::new(&INFERENCE_MODEL, "InferenceModel no longer exists", "replace it with an InferenceObjective (components.istio.aiServing.pools[].objectives)").on(m))
+        .map(|m| {
+            Finding::new(
+                &INFERENCE_MODEL,
+                "InferenceModel no longer exists",
+                "replace it with an InferenceObjective (components.istio.aiServing.pools[].objectives)",
+            )
+            .on(m)
+        })
         .collect()
 }

@@ -36,7 +36,11 @@ fn not_injected(input: &Input) -> Vec<Finding> {
     for ns in namespaces {
         if let Some(false) = injected(input, &ns) {
             let subject = input.of_kind("Namespace").find(|n| n.name() == ns).cloned();
-            let mut f = Finding::new(&NOT_INJECTED, format!("namespace `{ns}` is not labelled for sidecar injection"), "label it `istio-injection=enabled` (or `istio.io/rev=<revision>`) and restart its pods");
+            let mut f = Finding::new(
+                &NOT_INJECTED,
+                format!("namespace `{ns}` is not labelled for sidecar injection"),
+                "label it `istio-injection=enabled` (or `istio.io/rev=<revision>`) and restart its pods",
+            );
             if let Some(s) = &subject {
                 f = f.on(s);
             }
@@ -62,7 +66,14 @@ fn both_labels(input: &Input) -> Vec<Finding> {
     input
         .of_kind("Namespace")
         .filter(|n| n.label("istio-injection").is_some() && n.label("istio.io/rev").is_some())
-        .map(|n| Finding::new(&BOTH_INJECTION_LABELS, format!("namespace `{}` has both injection labels", n.name()), "remove `istio-injection` (revisioned control plane) or `istio.io/rev`").on(n))
+        .map(|n| {
+            Finding::new(
+                &BOTH_INJECTION_LABELS,
+                format!("namespace `{}` has both injection labels", n.name()),
+                "remove `istio-injection` (revisioned control plane) or `istio.io/rev`",
+            )
+            .on(n)
+        })
         .collect()
 }
 
@@ -85,6 +96,13 @@ fn ambient_with_knative(input: &Input) -> Vec<Finding> {
     input
         .of_kind("Namespace")
         .filter(|n| n.label("istio.io/dataplane-mode") == Some("ambient"))
-        .map(|n| Finding::new(&AMBIENT_WITH_KNATIVE, format!("namespace `{}` is in ambient mode", n.name()), "remove the `istio.io/dataplane-mode` label and use sidecar injection").on(n))
+        .map(|n| {
+            Finding::new(
+                &AMBIENT_WITH_KNATIVE,
+                format!("namespace `{}` is in ambient mode", n.name()),
+                "remove the `istio.io/dataplane-mode` label and use sidecar injection",
+            )
+            .on(n)
+        })
         .collect()
 }

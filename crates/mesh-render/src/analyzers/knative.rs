@@ -67,8 +67,16 @@ mod tests {
 
     #[test]
     fn config_gateway_parsing() {
-        assert!(problems("- class: istio\n  gateway: istio-system/knative-gateway\n  service: istio-system/knative-gateway-istio\n").is_empty());
-        assert_eq!(problems("- gateway: a/b\n- class: x\n  gateway: c\n"), ["2 entries; exactly one is expected", "entry 0 has no `class`", "entry 1: `gateway: c` is not `namespace/name`"]);
-        assert_eq!(problems("- name: knative-gateway\n  namespace: istio-system\n  class: istio\n"), ["entry 0 uses the old `name`/`namespace` format", "entry 0 has no `gateway`"]);
+        assert!(
+            problems("- class: istio\n  gateway: istio-system/knative-gateway\n  service: istio-system/knative-gateway-istio\n").is_empty()
+        );
+        assert_eq!(
+            problems("- gateway: a/b\n- class: x\n  gateway: c\n"),
+            ["2 entries; exactly one is expected", "entry 0 has no `class`", "entry 1: `gateway: c` is not `namespace/name`"]
+        );
+        assert_eq!(
+            problems("- name: knative-gateway\n  namespace: istio-system\n  class: istio\n"),
+            ["entry 0 uses the old `name`/`namespace` format", "entry 0 has no `gateway`"]
+        );
     }
 }

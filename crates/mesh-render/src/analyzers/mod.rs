@@ -71,7 +71,10 @@ impl Subject {
     }
 
     pub fn labels(&self) -> Vec<(&str, &str)> {
-        self.json["metadata"]["labels"].as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect()).unwrap_or_default()
+        self.json["metadata"]["labels"]
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect())
+            .unwrap_or_default()
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
@@ -98,7 +101,9 @@ impl Input<'_> {
         if let Some(c) = self.config {
             return c.namespace.clone();
         }
-        self.of_kind("PeerAuthentication").find(|p| p.name() == "default" && p.json["spec"].get("selector").is_none()).map_or_else(|| "istio-system".into(), |p| p.namespace().to_string())
+        self.of_kind("PeerAuthentication")
+            .find(|p| p.name() == "default" && p.json["spec"].get("selector").is_none())
+            .map_or_else(|| "istio-system".into(), |p| p.namespace().to_string())
     }
 
     /// The mesh-wide mTLS mode: the root namespace's selector-less PeerAuthentication.
@@ -167,7 +172,16 @@ fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S:
 
 impl Finding {
     fn new(rule: &Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Finding { code: rule.code, severity: rule.severity, message: message.into(), hint: hint.into(), object: None, origin: None, config_path: None, pos: None }
+        Finding {
+            code: rule.code,
+            severity: rule.severity,
+            message: message.into(),
+            hint: hint.into(),
+            object: None,
+            origin: None,
+            config_path: None,
+            pos: None,
+        }
     }
 
     fn on(mut self, subject: &Subject) -> Self {
@@ -303,7 +317,8 @@ pub fn to_sarif(findings: &[Finding], file: &str) -> String {
         .iter()
         .map(|f| {
             let uri = f.origin.as_deref().map_or(file, |o| o.split('#').next().unwrap_or(o));
-            let region = f.pos.map_or(serde_json::json!({"startLine": 1}), |p| serde_json::json!({"startLine": p.line, "startColumn": p.column}));
+            let region =
+                f.pos.map_or(serde_json::json!({"startLine": 1}), |p| serde_json::json!({"startLine": p.line, "startColumn": p.column}));
             let text = match &f.object {
                 Some(o) => format!("{} ({o}). {}", f.message, f.hint),
                 None => format!("{}. {}", f.message, f.hint),

@@ -78,17 +78,26 @@ fn webhook_without_exception(input: &Input) -> Vec<Finding> {
     for hook in crate::config::default_webhooks(&serving, eventing.as_deref()) {
         let covered = input.of_kind("PeerAuthentication").any(|pa| {
             let labels = pa.json["spec"]["selector"]["matchLabels"].as_object();
-            let selects = labels.is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| hook.selector.get(k).map(String::as_str) == v.as_str()));
+            let selects =
+                labels.is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| hook.selector.get(k).map(String::as_str) == v.as_str()));
             let mode = pa.json["spec"]["portLevelMtls"][hook.port.to_string()]["mode"].as_str();
             pa.namespace() == hook.namespace && selects && matches!(mode, Some("PERMISSIVE") | Some("DISABLE"))
         });
         // A sidecar opt-out on the webhook's namespace (no injection label) also works.
-        let injected = input.of_kind("Namespace").any(|n| n.name() == hook.namespace && (n.label("istio-injection") == Some("enabled") || n.label("istio.io/rev").is_some()));
+        let injected = input
+            .of_kind("Namespace")
+            .any(|n| n.name() == hook.namespace && (n.label("istio-injection") == Some("enabled") || n.label("istio.io/rev").is_some()));
         if !covered && injected {
             out.push(
                 Finding::new(
                     &WEBHOOK_WITHOUT_EXCEPTION,
-                    format!("webhook `{}` in {} ({}) gets no port-level PERMISSIVE exception on {}", hook.name, hook.namespace, selector_text(&hook.selector), hook.port),
+                    format!(
+                        "webhook `{}` in {} ({}) gets no port-level PERMISSIVE exception on {}",
+                        hook.name,
+                        hook.namespace,
+                        selector_text(&hook.selector),
+                        hook.port
+                    ),
                     "add it to components.istio.knative.webhooks, or leave that key out to get the built-in list",
                 )
                 .at("components.istio.knative.webhooks"),
@@ -119,7 +128,10 @@ fn selector_on_gateway_pods(input: &Input) -> Vec<Finding> {
     let mut out = Vec::new();
     for o in input.objects.iter().filter(|o| kinds.contains(&o.kind())) {
         let labels = o.json["spec"]["selector"]["matchLabels"].as_object();
-        if let Some(gw) = labels.and_then(|m| m.get("gateway.networking.k8s.io/gateway-name").or_else(|| m.get("istio.io/gateway-name"))).and_then(|v| v.as_str()) {
+        if let Some(gw) = labels
+            .and_then(|m| m.get("gateway.networking.k8s.io/gateway-name").or_else(|| m.get("istio.io/gateway-name")))
+            .and_then(|v| v.as_str())
+        {
             out.push(
                 Finding::new(
                     &SELECTOR_ON_GATEWAY_PODS,

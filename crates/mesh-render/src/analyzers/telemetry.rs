@@ -29,7 +29,12 @@ fn prometheus_lost(input: &Input) -> Vec<Finding> {
     if metrics.contains(&"prometheus") {
         return Vec::new();
     }
-    vec![Finding::new(&PROMETHEUS_LOST, format!("defaultProviders.metrics is [{}]", metrics.join(", ")), "set components.istio.metrics.prometheus: true unless L7 metrics are meant to be off").at("components.istio.metrics.prometheus")]
+    vec![Finding::new(
+        &PROMETHEUS_LOST,
+        format!("defaultProviders.metrics is [{}]", metrics.join(", ")),
+        "set components.istio.metrics.prometheus: true unless L7 metrics are meant to be off",
+    )
+    .at("components.istio.metrics.prometheus")]
 }
 
 pub const UNDECLARED_PROVIDER: Rule = Rule {
@@ -45,7 +50,8 @@ pub const UNDECLARED_PROVIDER: Rule = Rule {
 
 fn undeclared_provider(input: &Input) -> Vec<Finding> {
     let Some(values) = input.values else { return Vec::new() };
-    let declared: Vec<&str> = values["istiod"]["meshConfig"]["extensionProviders"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    let declared: Vec<&str> =
+        values["istiod"]["meshConfig"]["extensionProviders"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
     let mut out = Vec::new();
     for t in input.of_kind("Telemetry") {
         for section in ["tracing", "accessLogging", "metrics"] {
@@ -53,9 +59,13 @@ fn undeclared_provider(input: &Input) -> Vec<Finding> {
                 for name in entry["providers"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()) {
                     if !declared.contains(&name) && !BUILT_IN_PROVIDERS.contains(&name) {
                         out.push(
-                            Finding::new(&UNDECLARED_PROVIDER, format!("{section} provider `{name}` is not declared"), format!("declared: {}", if declared.is_empty() { "none".to_string() } else { declared.join(", ") }))
-                                .on(t)
-                                .at("components.istio.tracing.provider"),
+                            Finding::new(
+                                &UNDECLARED_PROVIDER,
+                                format!("{section} provider `{name}` is not declared"),
+                                format!("declared: {}", if declared.is_empty() { "none".to_string() } else { declared.join(", ") }),
+                            )
+                            .on(t)
+                            .at("components.istio.tracing.provider"),
                         );
                     }
                 }
@@ -89,7 +99,12 @@ fn several_telemetries(input: &Input) -> Vec<Finding> {
         .filter(|(_, ts)| ts.len() > 1)
         .map(|(ns, ts)| {
             let names: Vec<&str> = ts.iter().map(|t| t.name()).collect();
-            Finding::new(&SEVERAL_MESH_TELEMETRIES, format!("namespace `{ns}` has {} selector-less Telemetries: {}", ts.len(), names.join(", ")), "merge them into one").on(ts[1])
+            Finding::new(
+                &SEVERAL_MESH_TELEMETRIES,
+                format!("namespace `{ns}` has {} selector-less Telemetries: {}", ts.len(), names.join(", ")),
+                "merge them into one",
+            )
+            .on(ts[1])
         })
         .collect()
 }
