@@ -9,7 +9,7 @@ CHARTS ?= ../shared/reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots clean
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean
 
 ## Render config.yaml into deployment/rendered/ (replaced atomically), with the expanded charts.
 render: tools
@@ -46,6 +46,10 @@ schemas:
 ## Re-record golden snapshots after an intended change; review with `git diff golden/`.
 snapshots:
 	INSTA_UPDATE=always $(CARGO) test --workspace --locked --test golden
+
+## Regenerate docs/*.md from config.yaml and the README's check-code table (tests fail when stale).
+docs:
+	$(MESH_RENDER) --config $(CONFIG) docs --out docs --readme README.md
 
 clean:
 	$(CARGO) clean

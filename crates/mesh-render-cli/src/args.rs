@@ -64,6 +64,21 @@ Examples:
     /// Print a documented example config.
     #[command(after_help = "Example:\n  mesh-render example > config.yaml")]
     Example,
+    /// List the upgrade notes that apply between the configured Istio release and VERSION, and diff the render.
+    #[command(after_help = "\
+Examples:
+  mesh-render upgrade --to 1.30.4
+  mesh-render upgrade --to 1.30.4 --format json
+  mesh-render --env shared upgrade --to 1.29.9
+
+Exit status: 0 report printed, 2 unreadable config or a target that is unknown, equal or older.")]
+    Upgrade(crate::upgrade_cmd::UpgradeArgs),
+    /// Write the generated docs (architecture, AI serving, upgrade notes) for the config.
+    #[command(after_help = "\
+Examples:
+  mesh-render docs --out docs
+  mesh-render docs --out docs --check   exit 1 if docs/ is stale")]
+    Docs(crate::docs_cmd::DocsArgs),
     /// Explain a check code (`mesh-render explain MR104`), or list every check.
     #[command(after_help = "Examples:\n  mesh-render explain MR104\n  mesh-render explain --list")]
     Explain(ExplainArgs),

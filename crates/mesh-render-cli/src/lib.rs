@@ -4,6 +4,7 @@
 
 mod argocd_env;
 mod args;
+mod docs_cmd;
 mod error;
 mod expand;
 mod input;
@@ -11,6 +12,7 @@ mod plan;
 mod rendered;
 mod report;
 mod tree;
+mod upgrade_cmd;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -52,6 +54,8 @@ fn execute(mut cli: Cli) -> Result<u8, Error> {
         Command::Check(args) if args.rendered.is_some() => rendered::check(&args),
         Command::Check(args) => check(&cli.global, &args),
         Command::Render(args) => render(&cli.global, &args),
+        Command::Upgrade(args) => upgrade_cmd::run(&cli.global, &args),
+        Command::Docs(args) => docs_cmd::run(&cli.global, &args),
     }
 }
 

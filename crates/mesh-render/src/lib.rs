@@ -19,6 +19,7 @@ pub mod argocd_api;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
+pub mod docs;
 pub mod expanded;
 pub mod gateways;
 pub mod inference_api;
@@ -31,6 +32,7 @@ pub mod plans;
 pub mod security;
 pub mod syntax;
 pub mod telemetry;
+pub mod upgrade;
 pub mod validate;
 pub mod versions;
 

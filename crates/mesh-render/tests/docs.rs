@@ -1,0 +1,144 @@
+//! The generated docs (`docs/*.md`): rendered from templates and the real config, and committed.
+//! A test fails when the committed files are stale (`make docs` regenerates them).
+
+mod common;
+
+use common::repo_root;
+use mesh_render::syntax::Limits;
+
+fn playground() -> mesh_render::Loaded {
+    let text = std::fs::read_to_string(repo_root().join("config.yaml")).unwrap();
+    mesh_render::load(&text, None, Limits::DEFAULT).unwrap()
+}
+
+fn golden(name: &str) -> mesh_render::Loaded {
+    let text = std::fs::read_to_string(repo_root().join("golden").join(name).join("config.yaml")).unwrap();
+    mesh_render::load(&text, None, Limits::DEFAULT).unwrap()
+}
+
+/// `make docs` writes exactly these files; a change to the config, the templates or the upgrade
+/// table without regenerating them fails here.
+#[test]
+fn committed_docs_are_up_to_date_with_config_yaml() {
+    let docs = mesh_render::docs::docs(&playground());
+    assert_eq!(docs.keys().collect::<Vec<_>>(), ["ai-serving.md", "architecture.md", "upgrade-notes.md"]);
+    let mut stale = Vec::new();
+    for (name, text) in &docs {
+        let path = repo_root().join("docs").join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(format!("docs/{name}"));
+        }
+    }
+    assert!(stale.is_empty(), "stale: {stale:?}; run `make docs` and commit the result");
+}
+
+/// The README's check-code table is the analyzer registry's (`make docs` regenerates it).
+#[test]
+fn readme_check_codes_are_up_to_date_with_the_registry() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let fresh = mesh_render::docs::readme_with_check_codes(&readme).expect("README has the check-codes markers");
+    assert!(fresh == readme, "the README's check-code table is stale; run `make docs` and commit the result");
+    let table = mesh_render::docs::check_codes_table();
+    for rule in mesh_render::analyzers::rules() {
+        assert!(table.contains(&format!("| `{}` | {} |", rule.code, rule.severity)), "{}", rule.code);
+    }
+    assert_eq!(table.lines().count(), mesh_render::analyzers::rules().len() + 2);
+}
+
+/// GitHub renders the diagram only if it is valid Mermaid: alphanumeric ids, quoted labels,
+/// balanced subgraphs, and edges between declared nodes.
+#[test]
+fn mermaid_diagrams_are_well_formed() {
+    for (name, loaded) in [
+        ("playground", playground()),
+        ("ai-serving-pools", golden("ai-serving-pools")),
+        ("ai-serving-one-pool", golden("ai-serving-one-pool")),
+        ("minimal", golden("minimal")),
+        ("permissive-no-tracing", golden("permissive-no-tracing")),
+        ("many-apps-eventing", golden("many-apps-eventing")),
+    ] {
+        let diagram = mesh_render::docs::diagram(loaded.selected());
+        check_mermaid(name, &diagram);
+        let doc = &mesh_render::docs::docs(&loaded)["architecture.md"];
+        assert!(doc.contains(&format!("```mermaid\n{diagram}```\n")), "{name}: the diagram is in architecture.md");
+    }
+}
+
+fn check_mermaid(name: &str, diagram: &str) {
+    let mut lines = diagram.lines();
+    assert_eq!(lines.next(), Some("flowchart LR"), "{name}");
+    let id_ok = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) && id != "end";
+    let mut nodes = std::collections::BTreeSet::new();
+    let mut depth = 0;
+    let mut edges = Vec::new();
+    for line in lines {
+        let line = line.trim();
+        if line == "end" {
+            depth -= 1;
+            assert!(depth >= 0, "{name}: `end` without subgraph");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("subgraph ") {
+            let (id, label) = rest.split_once('[').unwrap_or_else(|| panic!("{name}: {line}"));
+            assert!(id_ok(id), "{name}: subgraph id `{id}`");
+            assert!(label.starts_with('"') && label.ends_with("\"]"), "{name}: quoted subgraph label: {line}");
+            depth += 1;
+            continue;
+        }
+        if let Some((from, rest)) = line.split_once(" -->|").or_else(|| line.split_once(" -.->|")) {
+            let (label, to) = rest.rsplit_once("| ").unwrap_or_else(|| panic!("{name}: {line}"));
+            assert!(label.starts_with('"') && label.ends_with('"') && label.matches('"').count() == 2, "{name}: edge label: {line}");
+            edges.push((from.to_string(), to.to_string()));
+            continue;
+        }
+        let id: String = line.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        assert!(id_ok(&id), "{name}: node id in `{line}`");
+        let shape = &line[id.len()..];
+        let quoted = ["[\"", "([\"", "[(\""].iter().any(|open| shape.starts_with(open));
+        assert!(quoted && shape.matches('"').count() == 2, "{name}: quoted node label: {line}");
+        assert!(nodes.insert(id.clone()), "{name}: node `{id}` declared twice");
+    }
+    assert_eq!(depth, 0, "{name}: unbalanced subgraphs");
+    for (from, to) in edges {
+        assert!(nodes.contains(&from) && nodes.contains(&to), "{name}: edge {from} -> {to} between undeclared nodes");
+    }
+}
+
+/// What DOMAIN.md says about AI serving: InferencePool v1 and InferenceObjective; InferenceModel only
+/// as what no longer exists.
+#[test]
+fn ai_serving_doc_describes_inference_pool_v1_and_objectives() {
+    let doc = &mesh_render::docs::docs(&playground())["ai-serving.md"];
+    assert!(doc.contains("InferencePool `inference.networking.k8s.io/v1`"));
+    assert!(doc.contains("InferenceObjective"));
+    assert!(doc.contains("`inference.networking.x-k8s.io/v1alpha2`, `spec.priority`, `spec.poolRef`"));
+    for line in doc.lines().filter(|l| l.contains("InferenceModel")) {
+        assert!(line.contains("no longer exists") || line.contains("`InferenceModel` (`models`"), "{line}");
+    }
+    assert!(doc.contains("has no `aiServing` section"), "the playground has no pools");
+    assert!(doc.contains("(../golden/ai-serving-one-pool/config.yaml)"));
+
+    let pools = &mesh_render::docs::docs(&golden("ai-serving-pools"))["ai-serving.md"];
+    assert!(pools.contains("declares 2 inference pool(s) with Inference Extension **v1.6.0**"), "{pools}");
+    assert!(pools.contains("| `qwen-coder` | `models` (injected) |"));
+}
+
+/// The architecture doc states what the config and the render say.
+#[test]
+fn architecture_doc_follows_the_config() {
+    let doc = &mesh_render::docs::docs(&playground())["architecture.md"];
+    for expected in [
+        "| Istio | 1.29.6 |",
+        "| Gateway API | v1.4.1 |",
+        "| Kubernetes | 1.31–1.35 |",
+        "| `demo` | `demo`, `knative-serving`, `knative-eventing`, `istio-system` | `/healthz`, `/metrics` | 8022 |",
+        "| `knative-serving` | `webhook` | `app: webhook` | 8443 PERMISSIVE |",
+        "`opentelemetry-collector.observability.svc.cluster.local:4317`",
+        "`knative-gateway-istio` (LoadBalancer)",
+    ] {
+        assert!(doc.contains(expected), "missing {expected:?}");
+    }
+    let minimal = &mesh_render::docs::docs(&golden("minimal"))["architecture.md"];
+    assert!(minimal.contains("Knative is off in this"), "{minimal}");
+    assert!(!minimal.contains("**activator**") && !minimal.contains("subgraph serving"));
+}
