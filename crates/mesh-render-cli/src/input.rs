@@ -1,5 +1,6 @@
 //! Reading the config file.
 
+use std::io::Read;
 use std::path::Path;
 
 use mesh_render::syntax::Limits;
@@ -45,8 +46,18 @@ fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
             "a mesh config is a few kilobytes; check that the right file was given",
         ));
     }
-    let bytes =
-        std::fs::read(file).map_err(|e| unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"))?;
+    // Read at most one byte past the limit: a device or pipe (`/dev/zero`, `/dev/stdin`) has no
+    // size in its metadata and could otherwise be read until memory runs out.
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(limits.max_bytes as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| unreadable(format!("cannot read the config file: {e}"), "check the path and its permissions"))?;
+    if bytes.len() > limits.max_bytes {
+        return Err(unreadable(
+            format!("the config is more than the limit of {} bytes", limits.max_bytes),
+            "a mesh config is a few kilobytes; check that the right file was given",
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
