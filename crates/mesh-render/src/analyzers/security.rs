@@ -1,5 +1,7 @@
 //! Authorization and mTLS exceptions.
 
+use std::collections::HashSet;
+
 use super::{Finding, Input, Rule};
 use crate::diagnostics::Severity;
 
@@ -30,13 +32,15 @@ pub fn istio_match(pattern: &str, value: &str) -> bool {
 
 fn undeclared_namespace(input: &Input) -> Vec<Finding> {
     let declared = input.declared_namespaces();
+    // Exact patterns are looked up; only wildcards scan (10,000 policies × 10,000 namespaces took seconds).
+    let exact: HashSet<&str> = declared.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     for policy in input.of_kind("AuthorizationPolicy") {
         for rule in policy.json["spec"]["rules"].as_array().into_iter().flatten() {
             for from in rule["from"].as_array().into_iter().flatten() {
                 for key in ["namespaces", "notNamespaces"] {
                     for pattern in from["source"][key].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
-                        if !declared.iter().any(|ns| istio_match(pattern, ns)) {
+                        if !exact.contains(pattern) && !declared.iter().any(|ns| istio_match(pattern, ns)) {
                             out.push(
                                 Finding::new(
                                     &UNDECLARED_NAMESPACE,
