@@ -86,20 +86,7 @@ fn meta(name: &str, namespace: &str) -> ObjectMeta {
 }
 
 fn gateway(ai: &AiServing) -> Manifest {
-    let listener = GatewayListeners {
-        name: "http".into(),
-        port: 80,
-        protocol: "HTTP".into(),
-        allowed_routes: Some(GatewayListenersAllowedRoutes {
-            kinds: None,
-            namespaces: Some(GatewayListenersAllowedRoutesNamespaces {
-                from: Some(GatewayListenersAllowedRoutesNamespacesFrom::All),
-                selector: None,
-            }),
-        }),
-        hostname: None,
-        tls: None,
-    };
+    let listener = crate::gateways::listener("http", 80, "HTTP", None);
     let spec = GatewaySpec { gateway_class_name: GATEWAY_CLASS.into(), listeners: vec![listener], ..Default::default() };
     let mut gw = Gateway::new(&ai.gateway.name, spec);
     gw.metadata = meta(&ai.gateway.name, &ai.gateway.namespace);

@@ -66,7 +66,8 @@ fn options(config: &Config, gateway: &str, service_type: &'static str) -> Manife
     Manifest { concern: Concern::Gateways, object: Object::ConfigMap(cm) }
 }
 
-fn listener(name: &str, port: i32, protocol: &str, tls: Option<GatewayListenersTls>) -> GatewayListeners {
+/// A listener open to routes from every namespace (Knative and inference routes live in app namespaces).
+pub(crate) fn listener(name: &str, port: i32, protocol: &str, tls: Option<GatewayListenersTls>) -> GatewayListeners {
     GatewayListeners {
         name: name.into(),
         port,
