@@ -53,3 +53,27 @@ docs:
 
 clean:
 	$(CARGO) clean
+
+.PHONY: fuzz bench
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= parse_config render
+
+## Fuzz each target for FUZZ_SECONDS (default 60) from a corpus seeded with config.yaml and golden/.
+## cargo-fuzz needs nightly-only rustc flags (sanitizer coverage); RUSTC_BOOTSTRAP=1 lets the stable
+## toolchain accept them. No sanitizer: the library forbids unsafe code; the hunt is for panics,
+## hangs (-timeout) and memory blow-ups (-rss_limit_mb). Crashes land in fuzz/artifacts/<target>/.
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	fuzz/seed-corpus.sh $(FUZZ_TARGETS)
+	for t in $(FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --release -s none $$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/config.dict -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    || exit 1; \
+	done
+
+## Library benchmark (divan), then cold CLI render vs `helm template` and `kubectl kustomize` (bench/run.sh).
+bench: tools
+	command -v hyperfine >/dev/null || apt-get install -y hyperfine
+	$(CARGO) bench --locked -p mesh-render --bench render
+	$(CARGO) build --locked --release -p mesh-render-cli
+	bench/run.sh
