@@ -94,6 +94,15 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
         eprintln!("{config_path}: {}; nothing was rendered", report::summary(&findings));
         return Ok(1);
     }
+    // Printing to stdout needs no tree: building it would write every object a second time.
+    let Some(out) = &args.out else {
+        let text = match args.format {
+            Format::Yaml => rendered.stream_yaml(),
+            Format::Json => rendered.json_list(),
+        };
+        print(&text)?;
+        return Ok(0);
+    };
     let mut files = rendered.tree();
     if args.expand_charts {
         let helm = args
@@ -104,30 +113,17 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
         let source = expand::ChartsSource { local: args.charts.clone(), helm };
         expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &source)?;
     }
-    match &args.out {
-        Some(out) if args.check => {
-            let differences = tree::diff(out, &files);
-            if differences.is_empty() {
-                eprintln!("{}: up to date", out.display());
-                Ok(0)
-            } else {
-                Err(Error::Stale { out: out.clone(), differences })
-            }
+    if args.check {
+        let differences = tree::diff(out, &files);
+        if !differences.is_empty() {
+            return Err(Error::Stale { out: out.clone(), differences });
         }
-        Some(out) => {
-            tree::write(out, &files)?;
-            eprintln!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
-            Ok(0)
-        }
-        None => {
-            let text = match args.format {
-                Format::Yaml => rendered.stream_yaml(),
-                Format::Json => rendered.json_list(),
-            };
-            print(&text)?;
-            Ok(0)
-        }
+        eprintln!("{}: up to date", out.display());
+        return Ok(0);
     }
+    tree::write(out, &files)?;
+    eprintln!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
+    Ok(0)
 }
 
 /// Writes all of `text` to stdout at once. A closed pipe (`mesh-render | head -1`) is not an error.
