@@ -1,6 +1,6 @@
 //! Reading the config file.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use mesh_render::syntax::Limits;
@@ -66,9 +66,11 @@ fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
     })
 }
 
-/// Prints warnings to stderr, where Argo CD shows them without mixing them into the objects.
+/// Prints warnings to stderr, where Argo CD shows them without mixing them into the objects. A closed
+/// stderr (`mesh-render 2>&1 | head -1`) is not an error: `eprintln!` would panic (exit 101).
 pub fn print_warnings(path: &str, warnings: &[Diagnostic]) {
+    let mut stderr = std::io::stderr().lock();
     for w in warnings {
-        eprintln!("{}", w.to_string_in(path));
+        let _ = writeln!(stderr, "{}", w.to_string_in(path));
     }
 }

@@ -1,5 +1,7 @@
 //! Printing analyzer findings: for people on stderr, for machines (JSON, SARIF) on stdout.
 
+use std::io::Write;
+
 use mesh_render::analyzers::{self, Finding};
 use mesh_render::Severity;
 
@@ -10,8 +12,10 @@ use crate::error::Error;
 pub fn findings(findings: &[Finding], file: &str, format: FindingsFormat, strict: bool) -> Result<bool, Error> {
     match format {
         FindingsFormat::Human => {
+            // Like the warnings: a closed stderr must not panic (exit 101).
+            let mut stderr = std::io::stderr().lock();
             for f in findings {
-                eprintln!("{}", f.to_string_in(file));
+                let _ = writeln!(stderr, "{}", f.to_string_in(file));
             }
         }
         FindingsFormat::Json => crate::print(&analyzers::to_json(findings, file))?,

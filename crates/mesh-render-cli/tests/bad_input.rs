@@ -430,3 +430,21 @@ fn closed_pipe_after_the_first_line() {
         assert!(!stderr(&o).contains("error"), "{args}: {}", stderr(&o));
     }
 }
+
+/// Regression: warnings and analyzer findings were printed with `eprintln!`, which panics when stderr
+/// is a closed pipe (`mesh-render 2>&1 | head -1` once `head` has gone), so the run exited 101 before
+/// writing the objects. A closed stderr is now ignored like a closed stdout.
+#[test]
+fn closed_stderr_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo_root().join("config.yaml"), dir.path().join("config.yaml")).unwrap();
+    let expected = Command::new(BIN).current_dir(dir.path()).arg("render").output().unwrap();
+    assert_eq!(expected.status.code(), Some(0));
+    assert!(stderr(&expected).contains("warning"), "the playground config has warnings to print");
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(BIN).current_dir(dir.path()).arg("render").stderr(writer).stdout(Stdio::piped()).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.stdout, expected.stdout);
+}
