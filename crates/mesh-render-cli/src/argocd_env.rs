@@ -60,7 +60,7 @@ pub fn apply_with(global: &mut GlobalArgs, lookup: &dyn Fn(&str) -> Option<Strin
         source
     };
     let shown = global.env.as_deref().map_or("the base settings".to_string(), |e| format!("environment `{e}`"));
-    eprintln!("mesh-render: Argo CD Application {app}: rendering {shown} (from {source})");
+    note!("mesh-render: Argo CD Application {app}: rendering {shown} (from {source})");
     if let Some(kube) = lookup("KUBE_VERSION").filter(|v| !v.is_empty()) {
         warn_on_unsupported_kubernetes(global, &kube);
     }
@@ -78,7 +78,7 @@ fn warn_on_unsupported_kubernetes(global: &GlobalArgs, kube: &str) {
     let release = loaded.selected().release;
     let ((lo_major, lo_minor), (hi_major, hi_minor)) = release.kubernetes;
     if (major, minor) < (lo_major, lo_minor) || (major, minor) > (hi_major, hi_minor) {
-        eprintln!(
+        note!(
             "mesh-render: warning: the destination runs Kubernetes {major}.{minor}; Istio {} supports {lo_major}.{lo_minor} to {hi_major}.{hi_minor}",
             release.version
         );

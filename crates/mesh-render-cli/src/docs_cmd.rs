@@ -47,20 +47,20 @@ pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<u8, Error> {
             .map(|(path, _)| format!("differs:   {}", path.display()))
             .collect();
         if differences.is_empty() {
-            eprintln!("{}: up to date", args.out.display());
+            note!("{}: up to date", args.out.display());
             return Ok(0);
         }
         for d in &differences {
-            eprintln!("{d}");
+            note!("{d}");
         }
-        eprintln!("{}: {} file(s) are stale; run `make docs` and commit the result", args.out.display(), differences.len());
+        note!("{}: {} file(s) are stale; run `make docs` and commit the result", args.out.display(), differences.len());
         return Ok(1);
     }
     std::fs::create_dir_all(&args.out).map_err(|e| output_error(&args.out, format!("cannot create the folder: {e}")))?;
     for (path, text) in &files {
         write_atomically(path, text)?;
     }
-    eprintln!("{}: wrote {} files", args.out.display(), files.len());
+    note!("{}: wrote {} files", args.out.display(), files.len());
     Ok(0)
 }
 

@@ -2,6 +2,15 @@
 
 #![warn(clippy::unwrap_used)]
 
+/// Like `eprintln!`, but a closed stderr (`mesh-render 2>&1 | head -1`) is not a panic: the message
+/// is dropped, and the exit status still says what happened.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod argocd_env;
 mod args;
 mod docs_cmd;
@@ -36,7 +45,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("{e}");
+            note!("{e}");
             ExitCode::from(e.code())
         }
     }
@@ -68,15 +77,15 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<u8, Error>
             let failed = report::findings(&findings, &path, args.format, args.strict)?;
             let warned = !loaded.warnings.is_empty() || !findings.is_empty();
             if failed || (args.strict && !loaded.warnings.is_empty()) {
-                eprintln!("{path}: {}", report::summary(&findings));
+                note!("{path}: {}", report::summary(&findings));
                 return Ok(1);
             }
-            eprintln!("{path}: no problems found{}", if warned { " (warnings only)" } else { "" });
+            note!("{path}: no problems found{}", if warned { " (warnings only)" } else { "" });
             Ok(0)
         }
         // A config that was read but has problems is what `check` is for: exit 1, not 2.
         Err(Error::ConfigInvalid { path, diagnostics, unreadable: false }) => {
-            eprintln!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
+            note!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
             Ok(1)
         }
         Err(e) => Err(e),
@@ -91,7 +100,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     let findings = mesh_render::analyzers::analyze(&loaded, &rendered);
     let config_path = input::display(&global.config);
     if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {
-        eprintln!("{config_path}: {}; nothing was rendered", report::summary(&findings));
+        note!("{config_path}: {}; nothing was rendered", report::summary(&findings));
         return Ok(1);
     }
     // Printing to stdout needs no tree: building it would write every object a second time.
@@ -118,11 +127,11 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
         if !differences.is_empty() {
             return Err(Error::Stale { out: out.clone(), differences });
         }
-        eprintln!("{}: up to date", out.display());
+        note!("{}: up to date", out.display());
         return Ok(0);
     }
     tree::write(out, &files)?;
-    eprintln!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
+    note!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
     Ok(0)
 }
 

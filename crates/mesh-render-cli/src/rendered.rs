@@ -77,21 +77,21 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     let sources = Sources::for_release(version, &args.inference_version);
     let report = Validator::new(sources.clone()).validate(&objects);
     for p in &report.problems {
-        eprintln!("{p}");
+        note!("{p}");
     }
-    eprintln!("validated against {}, {}, {} and {}:", sources.istio, sources.gateway_api, sources.inference, sources.argocd);
+    note!("validated against {}, {}, {} and {}:", sources.istio, sources.gateway_api, sources.inference, sources.argocd);
     for (kind, c) in &report.counts {
-        eprintln!("  {kind}: {} object(s), {} CEL rule(s) evaluated", c.objects, c.cel_rules);
+        note!("  {kind}: {} object(s), {} CEL rule(s) evaluated", c.objects, c.cel_rules);
     }
     // The analyzers too, with the tree's Helm values when there are some.
     let values = values.and_then(|t| syntax::parse(&t, Limits::DEFAULT).ok()).map(|n| n.to_json());
     let findings = analyzers::run(&analyzers::Input { config: None, objects: &subjects, values: values.as_ref() });
     let failed = report::findings(&findings, &shown, args.format, args.strict)?;
     if report.problems.is_empty() && !failed {
-        eprintln!("{shown}: {} objects valid", objects.len());
+        note!("{shown}: {} objects valid", objects.len());
         Ok(0)
     } else {
-        eprintln!("{shown}: {} problem(s); {}", report.problems.len(), report::summary(&findings));
+        note!("{shown}: {} problem(s); {}", report.problems.len(), report::summary(&findings));
         Ok(1)
     }
 }

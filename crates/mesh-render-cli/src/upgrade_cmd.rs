@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
             Ok(0)
         }
         Err(e) => {
-            eprintln!("{}: upgrade --to {}: {e}", crate::input::display(&global.config), args.to);
+            note!("{}: upgrade --to {}: {e}", crate::input::display(&global.config), args.to);
             Ok(2)
         }
     }

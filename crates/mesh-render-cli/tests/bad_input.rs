@@ -448,3 +448,16 @@ fn closed_stderr_is_not_an_error() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(o.stdout, expected.stdout);
 }
+
+#[test]
+fn closed_stderr_keeps_the_exit_status_of_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, code) in [(&["--config", "nope.yaml"][..], 2), (&["check", "--config", "nope.yaml"][..], 2), (&["explain", "MR999"][..], 2)]
+    {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(BIN).current_dir(dir.path()).args(args).stderr(writer).stdout(Stdio::piped()).output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}

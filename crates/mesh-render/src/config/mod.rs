@@ -378,16 +378,20 @@ fn root_keys(root: &Node) -> Vec<String> {
 pub fn merge(base: &Node, overlay: &Node) -> Node {
     match (&base.value, &overlay.value) {
         (Value::Map(base_entries), Value::Map(over_entries)) => {
+            // Keys are unique per mapping (the reader refuses duplicates): index them, so that merging
+            // stays linear in the number of keys.
+            let over: std::collections::HashMap<&str, &Node> = over_entries.iter().filter_map(|(k, v)| Some((k.as_scalar()?, v))).collect();
+            let in_base: std::collections::HashSet<&str> = base_entries.iter().filter_map(|(k, _)| k.as_scalar()).collect();
             let mut entries: Vec<(Node, Node)> = base_entries
                 .iter()
                 .filter(|(k, _)| k.as_scalar() != Some("environments"))
-                .map(|(k, v)| match over_entries.iter().find(|(ok, _)| ok.as_scalar() == k.as_scalar()) {
-                    Some((_, ov)) => (k.clone(), merge(v, ov)),
+                .map(|(k, v)| match k.as_scalar().and_then(|name| over.get(name)) {
+                    Some(ov) => (k.clone(), merge(v, ov)),
                     None => (k.clone(), v.clone()),
                 })
                 .collect();
             for (ok, ov) in over_entries {
-                if !base_entries.iter().any(|(k, _)| k.as_scalar() == ok.as_scalar()) {
+                if !ok.as_scalar().is_some_and(|name| in_base.contains(name)) {
                     entries.push((ok.clone(), ov.clone()));
                 }
             }
@@ -1058,4 +1062,22 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
 
 fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
     gitops::read_envoy_gateway(node, dec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_base_order_overrides_deeply_and_appends_new_keys() {
+        let base = syntax::parse("a: {x: 1, y: 2}\nl: [1, 2]\nenvironments: {e: {}}\nb: 3\n", Limits::DEFAULT).unwrap();
+        let over = syntax::parse("b: 4\na: {y: 5, z: 6}\nl: [9]\nc: 7\n", Limits::DEFAULT).unwrap();
+        let merged = merge(&base, &over);
+        assert_eq!(merged.to_json(), serde_json::json!({"a": {"x": 1, "y": 5, "z": 6}, "l": [9], "b": 4, "c": 7}));
+        let keys: Vec<&str> = match &merged.value {
+            Value::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_scalar()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys, ["a", "l", "b", "c"]);
+    }
 }
