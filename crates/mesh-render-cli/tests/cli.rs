@@ -1,24 +1,11 @@
 //! The `mesh-render` binary, driven as users, CI and Argo CD drive it.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// Runs `mesh-render ARGS` in `dir`.
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesh-render")).current_dir(dir).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use support::{repo_root, run_in, stderr, stdout};
 
 /// A temporary folder holding `config.yaml` with `text`.
 fn workdir(text: &str) -> tempfile::TempDir {

@@ -2,24 +2,9 @@
 //! config. The upgrade reports are snapshots (`tests/snapshots/upgrade/`): stdout only, byte for
 //! byte, nothing filtered (the report holds no path of this machine).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesh-render")).current_dir(dir).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use support::{repo_root, run_in, stderr, stdout};
 
 /// The playground's config.yaml with `components.istio.version` set to `version`, in a temp folder.
 fn playground_at(version: &str) -> tempfile::TempDir {
