@@ -9,7 +9,13 @@ CHARTS ?= ../shared/reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release
+
+## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
+## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
+## README "Performance"); it also runs in any image. Needs glibc's static libraries (libc6-dev).
+release:
+	$(CARGO) rustc --locked --release -p mesh-render-cli --bin mesh-render -- -C relocation-model=static -C target-feature=+crt-static
 
 ## Render config.yaml into deployment/rendered/ (replaced atomically), with the expanded charts.
 render: tools
@@ -75,5 +81,5 @@ fuzz:
 bench: tools
 	command -v hyperfine >/dev/null || apt-get install -y hyperfine
 	$(CARGO) bench --locked -p mesh-render --bench render
-	$(CARGO) build --locked --release -p mesh-render-cli
+	$(MAKE) release
 	bench/run.sh

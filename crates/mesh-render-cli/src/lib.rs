@@ -105,11 +105,13 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     }
     // Printing to stdout needs no tree: building it would write every object a second time.
     let Some(out) = &args.out else {
-        let text = match args.format {
-            Format::Yaml => rendered.stream_yaml(),
-            Format::Json => rendered.json_list(),
-        };
-        print(&text)?;
+        match args.format {
+            Format::Yaml => print_all(rendered.stream_yaml_documents())?,
+            Format::Json => print(&rendered.json_list())?,
+        }
+        // The process ends here: freeing 10,000s of objects one by one would only cost time.
+        std::mem::forget(rendered);
+        std::mem::forget(loaded);
         return Ok(0);
     };
     let mut files = rendered.tree();
@@ -137,8 +139,14 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
 
 /// Writes all of `text` to stdout at once. A closed pipe (`mesh-render | head -1`) is not an error.
 fn print(text: &str) -> Result<(), Error> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    print_all(std::iter::once(text))
+}
+
+/// Writes the pieces to stdout through one buffer, as they come.
+fn print_all<S: AsRef<str>>(pieces: impl IntoIterator<Item = S>) -> Result<(), Error> {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = pieces.into_iter().try_for_each(|p| stdout.write_all(p.as_ref().as_bytes())).and_then(|()| stdout.flush());
+    match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Stdout(e)),

@@ -67,7 +67,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
         })?;
         for (i, doc) in docs.iter().enumerate() {
             let json = doc.to_json();
-            subjects.push(Subject { json: json.clone(), origin: format!("{name}#{i}") });
+            subjects.push(Subject::read(json.clone(), format!("{name}#{i}")));
             objects.push(json);
         }
     }

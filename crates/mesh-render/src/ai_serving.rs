@@ -63,7 +63,7 @@ pub fn render(config: &Config) -> Vec<Manifest> {
         for (release, json) in CRDS.iter().filter(|(r, _)| *r == ai.release) {
             let crd: CustomResourceDefinition =
                 serde_json::from_str(json).unwrap_or_else(|e| unreachable!("bundled CRD of {release} is a CustomResourceDefinition: {e}"));
-            out.push(Manifest { concern: Concern::InferenceCrds, object: Object::CustomResourceDefinition(crd) });
+            out.push(Manifest { concern: Concern::InferenceCrds, object: Object::from(crd) });
         }
     }
     if ai.gateway.create {
@@ -90,7 +90,7 @@ fn gateway(ai: &AiServing) -> Manifest {
     let spec = GatewaySpec { gateway_class_name: GATEWAY_CLASS.into(), listeners: vec![listener], ..Default::default() };
     let mut gw = Gateway::new(&ai.gateway.name, spec);
     gw.metadata = meta(&ai.gateway.name, &ai.gateway.namespace);
-    manifest(Object::Gateway(gw))
+    manifest(Object::from(gw))
 }
 
 fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
@@ -113,7 +113,7 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
         },
     );
     ip.metadata = meta(&pool.name, ns);
-    out.push(manifest(Object::InferencePool(ip)));
+    out.push(manifest(Object::from(ip)));
 
     for objective in &pool.objectives {
         let mut o = InferenceObjective::new(
@@ -124,10 +124,10 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
             },
         );
         o.metadata = meta(&objective.name, ns);
-        out.push(manifest(Object::InferenceObjective(o)));
+        out.push(manifest(Object::from(o)));
     }
 
-    out.push(manifest(Object::HTTPRoute(route(ai, pool))));
+    out.push(manifest(Object::from(route(ai, pool))));
     out.extend(picker(pool, ai, in_mesh));
 
     // TLS towards the picker: the picker's self-signed certificate, or the mesh's mTLS. Never both.
@@ -140,10 +140,10 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
             },
         );
         dr.metadata = meta(&epp, ns);
-        out.push(manifest(Object::DestinationRule(dr)));
+        out.push(manifest(Object::from(dr)));
     }
 
-    out.extend(access_policies(ai, pool).into_iter().map(|p| manifest(Object::AuthorizationPolicy(p))));
+    out.extend(access_policies(ai, pool).into_iter().map(|p| manifest(Object::from(p))));
     out
 }
 
@@ -304,11 +304,11 @@ fn picker(pool: &Pool, ai: &AiServing, in_mesh: bool) -> Vec<Manifest> {
         }]),
     };
     vec![
-        manifest(Object::ServiceAccount(account)),
-        manifest(Object::Role(role)),
-        manifest(Object::RoleBinding(binding)),
-        manifest(Object::Service(service)),
-        manifest(Object::Deployment(deployment)),
+        manifest(Object::from(account)),
+        manifest(Object::from(role)),
+        manifest(Object::from(binding)),
+        manifest(Object::from(service)),
+        manifest(Object::from(deployment)),
     ]
 }
 

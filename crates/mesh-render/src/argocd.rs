@@ -132,7 +132,7 @@ fn application(
     };
     let mut app = Application::new(name, spec);
     app.metadata = meta;
-    Manifest { concern: Concern::Argocd, object: Object::Application(app) }
+    Manifest { concern: Concern::Argocd, object: Object::from(app) }
 }
 
 /// With Argo CD on, objects the mesh Application must never delete or prune carry

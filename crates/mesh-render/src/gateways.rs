@@ -63,7 +63,7 @@ fn options(config: &Config, gateway: &str, service_type: &'static str) -> Manife
         data: Some(BTreeMap::from([("service".to_string(), output::yaml_value(&overlay))])),
         ..Default::default()
     };
-    Manifest { concern: Concern::Gateways, object: Object::ConfigMap(cm) }
+    Manifest { concern: Concern::Gateways, object: Object::from(cm) }
 }
 
 /// A listener open to routes from every namespace (Knative and inference routes live in app namespaces).
@@ -92,5 +92,5 @@ fn gateway(config: &Config, name: &str, listeners: Vec<GatewayListeners>, option
     let spec = GatewaySpec { gateway_class_name: GATEWAY_CLASS.into(), listeners, infrastructure, ..Default::default() };
     let mut gateway = Gateway::new(name, spec);
     gateway.metadata = owned_meta(name, Some(&config.namespace), Concern::Gateways);
-    Manifest { concern: Concern::Gateways, object: Object::Gateway(gateway) }
+    Manifest { concern: Concern::Gateways, object: Object::from(gateway) }
 }

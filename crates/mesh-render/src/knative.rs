@@ -73,5 +73,5 @@ fn patch<const N: usize>(namespace: &str, name: &str, data: [(&str, String); N])
         data: Some(data.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
         ..Default::default()
     };
-    Manifest { concern: Concern::Knative, object: Object::ConfigMap(cm) }
+    Manifest { concern: Concern::Knative, object: Object::from(cm) }
 }

@@ -35,6 +35,7 @@ pub mod telemetry;
 pub mod upgrade;
 pub mod validate;
 pub mod versions;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 
@@ -117,6 +118,12 @@ impl Rendered {
     /// Every object as one YAML stream (`mesh-render render`).
     pub fn stream_yaml(&self) -> String {
         output::yaml_stream(&self.manifests)
+    }
+
+    /// The documents of [`Rendered::stream_yaml`] one at a time, for writing a large stream without
+    /// holding all of it.
+    pub fn stream_yaml_documents(&self) -> impl Iterator<Item = String> + '_ {
+        self.manifests.iter().map(output::yaml_document)
     }
 
     /// Every object as a JSON `List` (`mesh-render render -o json`).

@@ -34,12 +34,12 @@ pub fn injection_label(config: &Config) -> (String, String) {
 
 pub fn render(config: &Config) -> Vec<Manifest> {
     let root = Namespace { metadata: owned_meta(&config.namespace, None, Concern::Namespaces), ..Default::default() };
-    let mut out = vec![Manifest { concern: Concern::Namespaces, object: Object::Namespace(root) }];
+    let mut out = vec![Manifest { concern: Concern::Namespaces, object: Object::from(root) }];
     let (key, value) = injection_label(config);
     for ns in mesh_namespaces(config) {
         let labels = BTreeMap::from([(key.clone(), value.clone())]);
         let object = Namespace { metadata: partial_meta(&ns, None, labels), ..Default::default() };
-        out.push(Manifest { concern: Concern::Namespaces, object: Object::Namespace(object) });
+        out.push(Manifest { concern: Concern::Namespaces, object: Object::from(object) });
     }
     out
 }

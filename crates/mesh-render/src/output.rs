@@ -1,32 +1,25 @@
 //! Bytes out: YAML that kubectl reads back unchanged, JSON, and the rendered tree.
 //!
-//! YAML is written by serde-saphyr, not serde_yaml: serde_yaml 0.9 (archived) writes `on`, `yes`,
-//! `y` and `n` unquoted, which kubectl's YAML 1.1 parser turns into booleans. serde-saphyr quotes
-//! every YAML 1.1 spelling; the kubectl round-trip tests prove it on every rendered file.
+//! YAML is written by [`crate::yaml`] in serde-saphyr's layout and quoting, not by serde_yaml:
+//! serde_yaml 0.9 (archived) writes `on`, `yes`, `y` and `n` unquoted, which kubectl's YAML 1.1
+//! parser turns into booleans. The kubectl round-trip tests prove it on every rendered file.
 
 use serde::Serialize;
 
 use crate::manifest::{Manifest, FIELD_MANAGER};
 
-fn options() -> serde_saphyr::SerializerOptions {
-    let mut opts = serde_saphyr::SerializerOptions::default();
-    // Long one-line strings stay on one line; multi-line strings (config-gateway) stay literal blocks.
-    opts.folded_wrap_chars = usize::MAX;
-    opts.min_fold_chars = usize::MAX;
-    opts
-}
-
 /// One value as a YAML document body (no `---`), ending in a newline.
 pub fn yaml_value<T: Serialize>(value: &T) -> String {
     let mut out = String::new();
-    if let Err(e) = serde_saphyr::to_fmt_writer_with_options(&mut out, value, options()) {
+    write_yaml_value(&mut out, value);
+    out
+}
+
+fn write_yaml_value<T: Serialize>(out: &mut String, value: &T) {
+    if let Err(e) = crate::yaml::write(out, value) {
         // Every type rendered here is plain data (strings, numbers, maps, lists): unreachable.
         unreachable!("serializing rendered data cannot fail: {e}");
     }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
 }
 
 /// Comment line put above partial objects in YAML output.
@@ -34,17 +27,19 @@ pub fn partial_comment() -> String {
     format!("# Partial object: apply with `kubectl apply --server-side --field-manager={FIELD_MANAGER}`; its installer owns the rest.\n")
 }
 
+/// One manifest as a document of a YAML stream: `---`, the partial-object comment if any, the body.
+pub fn yaml_document(manifest: &Manifest) -> String {
+    let mut out = String::from("---\n");
+    if manifest.object.is_partial() {
+        out.push_str(&partial_comment());
+    }
+    write_yaml_value(&mut out, &manifest.object);
+    out
+}
+
 /// Manifests as one multi-document YAML stream.
 pub fn yaml_stream<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> String {
-    let mut out = String::new();
-    for m in manifests {
-        out.push_str("---\n");
-        if m.object.is_partial() {
-            out.push_str(&partial_comment());
-        }
-        out.push_str(&yaml_value(&m.object));
-    }
-    out
+    manifests.into_iter().map(yaml_document).collect()
 }
 
 /// Manifests as a JSON `List`, pretty-printed, ending in a newline.

@@ -138,7 +138,7 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
             data: (!data.is_empty()).then_some(data),
             ..Default::default()
         };
-        Manifest { concern: Concern::Knative, object: Object::ConfigMap(object) }
+        Manifest { concern: Concern::Knative, object: Object::from(object) }
     };
     let mut network = BTreeMap::new();
     let mut gateway = BTreeMap::new();

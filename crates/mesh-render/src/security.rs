@@ -37,7 +37,7 @@ pub fn render(config: &Config) -> Vec<Manifest> {
     for app in &config.apps {
         let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, app));
         policy.metadata = owned_meta(APP_POLICY, Some(app), Concern::Security);
-        out.push(Manifest { concern: Concern::Security, object: Object::AuthorizationPolicy(policy) });
+        out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
 }
@@ -45,7 +45,7 @@ pub fn render(config: &Config) -> Vec<Manifest> {
 fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest {
     let name = pa.metadata.name.clone().unwrap_or_default();
     pa.metadata = owned_meta(&name, Some(namespace), Concern::Security);
-    Manifest { concern: Concern::Security, object: Object::PeerAuthentication(pa) }
+    Manifest { concern: Concern::Security, object: Object::from(pa) }
 }
 
 /// Namespaces allowed to call into an app namespace: itself, Knative's system namespaces, and the

@@ -26,5 +26,5 @@ pub fn render(config: &Config) -> Vec<Manifest> {
     }
     let mut telemetry = Telemetry::new(MESH_TELEMETRY, TelemetrySpec { tracing, access_logging });
     telemetry.metadata = owned_meta(MESH_TELEMETRY, Some(&config.namespace), Concern::Telemetry);
-    vec![Manifest { concern: Concern::Telemetry, object: Object::Telemetry(telemetry) }]
+    vec![Manifest { concern: Concern::Telemetry, object: Object::from(telemetry) }]
 }

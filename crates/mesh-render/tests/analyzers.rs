@@ -24,7 +24,7 @@ fn analyze(dir: &Path) -> Vec<Finding> {
     let mut objects: Vec<Subject> = rendered.as_ref().map(|r| analyzers::subjects(&r.manifests)).unwrap_or_default();
     if let Some(text) = read("objects.yaml") {
         for (i, doc) in syntax::parse_documents(&text, Limits::DEFAULT).unwrap().iter().enumerate() {
-            objects.push(Subject { json: doc.to_json(), origin: format!("objects.yaml#{i}") });
+            objects.push(Subject::read(doc.to_json(), format!("objects.yaml#{i}")));
         }
     }
     let values = match (read("values.yaml"), &loaded) {

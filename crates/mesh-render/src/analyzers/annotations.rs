@@ -32,19 +32,6 @@ pub const REMOVED_ANNOTATION: Rule = Rule {
     check: removed_annotation,
 };
 
-fn annotations_of(o: &Subject) -> Vec<(String, &str)> {
-    let mut out = Vec::new();
-    for (path, value) in [
-        ("metadata", &o.json["metadata"]["annotations"]),
-        ("spec.template.metadata", &o.json["spec"]["template"]["metadata"]["annotations"]),
-    ] {
-        for (k, _) in value.as_object().into_iter().flatten() {
-            out.push((path.to_string(), k.as_str()));
-        }
-    }
-    out
-}
-
 fn removed_annotation(input: &Input) -> Vec<Finding> {
     let target = input.config.map_or(crate::versions::DEFAULT_VERSION, |c| c.release.version);
     let mut out = Vec::new();
@@ -76,7 +63,7 @@ fn removed_annotation(input: &Input) -> Vec<Finding> {
         }
     }
     for o in input.objects {
-        for (_, key) in annotations_of(o) {
+        for (_, key) in o.annotation_keys() {
             if input.config.is_some_and(|c| c.metadata.annotations.contains_key(key)) {
                 continue;
             }

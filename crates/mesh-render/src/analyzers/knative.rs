@@ -21,7 +21,7 @@ fn unparseable(input: &Input) -> Vec<Finding> {
     let mut out = Vec::new();
     for cm in input.of_kind("ConfigMap").filter(|c| c.name() == "config-gateway") {
         for key in ["external-gateways", "local-gateways"] {
-            let Some(text) = cm.json["data"][key].as_str() else { continue };
+            let Some(text) = cm.json()["data"][key].as_str() else { continue };
             for problem in problems(text) {
                 out.push(Finding::new(&UNPARSEABLE_CONFIG_GATEWAY, format!("{key}: {problem}"), "write one entry: `- {class: istio, gateway: ns/name, service: ns/name-istio, supported-features: [HTTPRouteRequestTimeout]}`").on(cm));
             }

@@ -12,14 +12,17 @@ mod security;
 mod telemetry;
 mod versions;
 
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::fmt;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::diagnostics::{Pos, Severity};
-use crate::Loaded;
+use crate::{Loaded, Object};
 
 /// One check.
 pub struct Rule {
@@ -42,24 +45,57 @@ impl fmt::Debug for Rule {
 }
 
 /// An object under analysis and where it came from.
+///
+/// Objects mesh-render rendered stay typed: the checks read their metadata and the few fields they
+/// need directly, and the JSON form is built only for the objects a check reads by path (at 10,000
+/// app namespaces, converting every object to JSON was 40% of a render and most of its memory).
 #[derive(Clone, Debug)]
-pub struct Subject {
-    pub json: Value,
+pub struct Subject<'a> {
+    typed: Option<&'a Object>,
+    json: OnceCell<Value>,
     /// `file` or `file#3` (the fourth document); empty for objects mesh-render rendered.
     pub origin: String,
 }
 
-impl Subject {
+impl<'a> Subject<'a> {
+    /// An object read from a file (`check --rendered`), as JSON.
+    pub fn read(json: Value, origin: impl Into<String>) -> Self {
+        Subject { typed: None, json: OnceCell::from(json), origin: origin.into() }
+    }
+
+    /// An object mesh-render rendered.
+    pub fn rendered(object: &'a Object) -> Self {
+        Subject { typed: Some(object), json: OnceCell::new(), origin: String::new() }
+    }
+
+    /// The object as JSON (built on first use for rendered objects).
+    pub fn json(&self) -> &Value {
+        self.json.get_or_init(|| self.typed.map(|o| serde_json::to_value(o).unwrap_or_default()).unwrap_or_default())
+    }
+
+    fn meta(&self) -> Option<&'a ObjectMeta> {
+        self.typed.map(Object::metadata)
+    }
+
     pub fn kind(&self) -> &str {
-        self.json["kind"].as_str().unwrap_or_default()
+        match self.typed {
+            Some(o) => o.kind(),
+            None => self.json()["kind"].as_str().unwrap_or_default(),
+        }
     }
 
     pub fn namespace(&self) -> &str {
-        self.json["metadata"]["namespace"].as_str().unwrap_or_default()
+        match self.meta() {
+            Some(m) => m.namespace.as_deref().unwrap_or_default(),
+            None => self.json()["metadata"]["namespace"].as_str().unwrap_or_default(),
+        }
     }
 
     pub fn name(&self) -> &str {
-        self.json["metadata"]["name"].as_str().unwrap_or_default()
+        match self.meta() {
+            Some(m) => m.name.as_deref().unwrap_or_default(),
+            None => self.json()["metadata"]["name"].as_str().unwrap_or_default(),
+        }
     }
 
     /// `Kind namespace/name`.
@@ -71,28 +107,89 @@ impl Subject {
     }
 
     pub fn labels(&self) -> Vec<(&str, &str)> {
-        self.json["metadata"]["labels"]
-            .as_object()
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect())
-            .unwrap_or_default()
+        match self.meta() {
+            Some(m) => string_map(m.labels.as_ref()),
+            None => json_string_map(&self.json()["metadata"]["labels"]),
+        }
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.json["metadata"]["labels"][key].as_str()
+        match self.meta() {
+            Some(m) => m.labels.as_ref()?.get(key).map(String::as_str),
+            None => self.json()["metadata"]["labels"][key].as_str(),
+        }
     }
+
+    /// Annotation keys on the object (`metadata`) and on its pod template (`spec.template.metadata`).
+    pub fn annotation_keys(&self) -> Vec<(&'static str, &str)> {
+        let (own, template) = match self.typed {
+            Some(o) => {
+                let template = match o {
+                    Object::Deployment(d) => {
+                        d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()).and_then(|m| m.annotations.as_ref())
+                    }
+                    _ => None,
+                };
+                (string_map(o.metadata().annotations.as_ref()), string_map(template))
+            }
+            None => {
+                let json = self.json();
+                (json_string_map(&json["metadata"]["annotations"]), json_string_map(&json["spec"]["template"]["metadata"]["annotations"]))
+            }
+        };
+        let own = own.into_iter().map(|(k, _)| ("metadata", k));
+        own.chain(template.into_iter().map(|(k, _)| ("spec.template.metadata", k))).collect()
+    }
+
+    /// `spec.selector.matchLabels`, if the object has a workload selector.
+    pub fn selector_labels(&self) -> Option<Vec<(&str, &str)>> {
+        let selector = match self.typed {
+            Some(Object::PeerAuthentication(p)) => p.spec.selector.as_ref(),
+            Some(Object::AuthorizationPolicy(p)) => p.spec.selector.as_ref(),
+            Some(_) => None,
+            None => return self.json()["spec"].get("selector").map(|s| json_string_map(&s["matchLabels"])),
+        };
+        selector.map(|s| string_map(Some(&s.match_labels)))
+    }
+
+    /// The namespace patterns of an AuthorizationPolicy's sources: (`namespaces` or `notNamespaces`, pattern).
+    pub fn source_namespaces(&self) -> Vec<(&'static str, &str)> {
+        if let Some(o) = self.typed {
+            let Object::AuthorizationPolicy(p) = o else { return Vec::new() };
+            let sources = p.spec.rules.iter().flat_map(|r| &r.from).map(|f| &f.source);
+            return sources.flat_map(|s| s.namespaces.iter().map(|n| ("namespaces", n.as_str()))).collect();
+        }
+        let mut out = Vec::new();
+        for rule in self.json()["spec"]["rules"].as_array().into_iter().flatten() {
+            for from in rule["from"].as_array().into_iter().flatten() {
+                for key in ["namespaces", "notNamespaces"] {
+                    out.extend(from["source"][key].as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(|p| (key, p)));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn string_map(map: Option<&BTreeMap<String, String>>) -> Vec<(&str, &str)> {
+    map.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn json_string_map(value: &Value) -> Vec<(&str, &str)> {
+    value.as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect()).unwrap_or_default()
 }
 
 /// What the analyzers look at.
 pub struct Input<'a> {
     /// The config, when the mesh was rendered from one.
     pub config: Option<&'a Config>,
-    pub objects: &'a [Subject],
+    pub objects: &'a [Subject<'a>],
     /// The wrapper chart's values (`{base: …, istiod: …}`), when known.
     pub values: Option<&'a Value>,
 }
 
-impl Input<'_> {
-    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Subject> + 's {
+impl<'a> Input<'a> {
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Subject<'a>> + 's {
         self.objects.iter().filter(move |o| o.kind() == kind)
     }
 
@@ -102,7 +199,7 @@ impl Input<'_> {
             return c.namespace.clone();
         }
         self.of_kind("PeerAuthentication")
-            .find(|p| p.name() == "default" && p.json["spec"].get("selector").is_none())
+            .find(|p| p.name() == "default" && p.selector_labels().is_none())
             .map_or_else(|| "istio-system".into(), |p| p.namespace().to_string())
     }
 
@@ -110,8 +207,8 @@ impl Input<'_> {
     pub fn mesh_mtls(&self) -> Option<String> {
         let root = self.root_namespace();
         self.of_kind("PeerAuthentication")
-            .find(|p| p.namespace() == root && p.json["spec"].get("selector").is_none())
-            .and_then(|p| p.json["spec"]["mtls"]["mode"].as_str().map(str::to_string))
+            .find(|p| p.namespace() == root && p.selector_labels().is_none())
+            .and_then(|p| p.json()["spec"]["mtls"]["mode"].as_str().map(str::to_string))
             .or_else(|| self.config.map(|c| c.mtls.as_str().to_string()))
     }
 
@@ -260,8 +357,8 @@ pub fn run(input: &Input) -> Vec<Finding> {
 }
 
 /// The objects of a render as analyzer subjects.
-pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject> {
-    manifests.iter().map(|m| Subject { json: serde_json::to_value(&m.object).unwrap_or_default(), origin: String::new() }).collect()
+pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject<'_>> {
+    manifests.iter().map(|m| Subject::rendered(&m.object)).collect()
 }
 
 /// Runs every check on what a loaded config renders, with config positions filled in.

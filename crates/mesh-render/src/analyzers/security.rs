@@ -36,23 +36,17 @@ fn undeclared_namespace(input: &Input) -> Vec<Finding> {
     let exact: HashSet<&str> = declared.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     for policy in input.of_kind("AuthorizationPolicy") {
-        for rule in policy.json["spec"]["rules"].as_array().into_iter().flatten() {
-            for from in rule["from"].as_array().into_iter().flatten() {
-                for key in ["namespaces", "notNamespaces"] {
-                    for pattern in from["source"][key].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
-                        if !exact.contains(pattern) && !declared.iter().any(|ns| istio_match(pattern, ns)) {
-                            out.push(
-                                Finding::new(
-                                    &UNDECLARED_NAMESPACE,
-                                    format!("source.{key} `{pattern}` matches no namespace of the mesh"),
-                                    format!("declared namespaces: {}", declared.join(", ")),
-                                )
-                                .on(policy)
-                                .at("components.istio.namespaces.apps"),
-                            );
-                        }
-                    }
-                }
+        for (key, pattern) in policy.source_namespaces() {
+            if !exact.contains(pattern) && !declared.iter().any(|ns| istio_match(pattern, ns)) {
+                out.push(
+                    Finding::new(
+                        &UNDECLARED_NAMESPACE,
+                        format!("source.{key} `{pattern}` matches no namespace of the mesh"),
+                        format!("declared namespaces: {}", declared.join(", ")),
+                    )
+                    .on(policy)
+                    .at("components.istio.namespaces.apps"),
+                );
             }
         }
     }
@@ -81,10 +75,10 @@ fn webhook_without_exception(input: &Input) -> Vec<Finding> {
     let mut out = Vec::new();
     for hook in crate::config::default_webhooks(&serving, eventing.as_deref()) {
         let covered = input.of_kind("PeerAuthentication").any(|pa| {
-            let labels = pa.json["spec"]["selector"]["matchLabels"].as_object();
+            let labels = pa.selector_labels();
             let selects =
-                labels.is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| hook.selector.get(k).map(String::as_str) == v.as_str()));
-            let mode = pa.json["spec"]["portLevelMtls"][hook.port.to_string()]["mode"].as_str();
+                labels.is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| hook.selector.get(*k).map(String::as_str) == Some(*v)));
+            let mode = pa.json()["spec"]["portLevelMtls"][hook.port.to_string()]["mode"].as_str();
             pa.namespace() == hook.namespace && selects && matches!(mode, Some("PERMISSIVE") | Some("DISABLE"))
         });
         // A sidecar opt-out on the webhook's namespace (no injection label) also works.
@@ -131,11 +125,9 @@ fn selector_on_gateway_pods(input: &Input) -> Vec<Finding> {
     let kinds = ["AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "Telemetry", "WasmPlugin"];
     let mut out = Vec::new();
     for o in input.objects.iter().filter(|o| kinds.contains(&o.kind())) {
-        let labels = o.json["spec"]["selector"]["matchLabels"].as_object();
-        if let Some(gw) = labels
-            .and_then(|m| m.get("gateway.networking.k8s.io/gateway-name").or_else(|| m.get("istio.io/gateway-name")))
-            .and_then(|v| v.as_str())
-        {
+        let labels = o.selector_labels().unwrap_or_default();
+        let label = |key: &str| labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        if let Some(gw) = label("gateway.networking.k8s.io/gateway-name").or_else(|| label("istio.io/gateway-name")) {
             out.push(
                 Finding::new(
                     &SELECTOR_ON_GATEWAY_PODS,

@@ -55,7 +55,7 @@ fn undeclared_provider(input: &Input) -> Vec<Finding> {
     let mut out = Vec::new();
     for t in input.of_kind("Telemetry") {
         for section in ["tracing", "accessLogging", "metrics"] {
-            for entry in t.json["spec"][section].as_array().into_iter().flatten() {
+            for entry in t.json()["spec"][section].as_array().into_iter().flatten() {
                 for name in entry["providers"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()) {
                     if !declared.contains(&name) && !BUILT_IN_PROVIDERS.contains(&name) {
                         out.push(
@@ -89,7 +89,7 @@ pub const SEVERAL_MESH_TELEMETRIES: Rule = Rule {
 fn several_telemetries(input: &Input) -> Vec<Finding> {
     let mut by_ns: std::collections::BTreeMap<&str, Vec<&super::Subject>> = Default::default();
     for t in input.of_kind("Telemetry") {
-        let spec = &t.json["spec"];
+        let spec = &t.json()["spec"];
         if spec.get("selector").is_none() && spec.get("targetRefs").is_none() && spec.get("targetRef").is_none() {
             by_ns.entry(t.namespace()).or_default().push(t);
         }
