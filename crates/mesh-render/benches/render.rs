@@ -1,5 +1,6 @@
 //! Library render time (divan): the playground config, and configs with 10 to 10,000 app namespaces.
-//! Each iteration is the whole library path: load (parse + check), render, and the YAML stream.
+//! Each iteration is the whole library path of `mesh-render render`: load (parse + check), render,
+//! the analyzers, and the YAML stream.
 //!
 //! `cargo bench -p mesh-render --bench render` (or `make bench`, which also times the CLI against
 //! `helm template`; see bench/run.sh).
@@ -21,7 +22,9 @@ fn with_apps(n: usize) -> String {
 
 fn load_render_stream(text: &str) -> String {
     let loaded = mesh_render::load(text, None, Limits::DEFAULT).expect("a valid config");
-    mesh_render::render(&loaded).stream_yaml()
+    let rendered = mesh_render::render(&loaded);
+    assert!(mesh_render::analyzers::analyze(&loaded, &rendered).iter().all(|f| f.severity != mesh_render::Severity::Error));
+    rendered.stream_yaml()
 }
 
 #[divan::bench]
@@ -50,6 +53,13 @@ mod phases_10_000 {
     fn render(bencher: divan::Bencher) {
         let loaded = mesh_render::load(&with_apps(10_000), None, Limits::DEFAULT).expect("valid");
         bencher.bench(|| mesh_render::render(divan::black_box(&loaded)));
+    }
+
+    #[divan::bench(sample_count = 10)]
+    fn analyze(bencher: divan::Bencher) {
+        let loaded = mesh_render::load(&with_apps(10_000), None, Limits::DEFAULT).expect("valid");
+        let rendered = mesh_render::render(&loaded);
+        bencher.bench(|| mesh_render::analyzers::analyze(divan::black_box(&loaded), &rendered));
     }
 
     #[divan::bench(sample_count = 10)]
