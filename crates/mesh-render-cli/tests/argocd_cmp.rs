@@ -2,18 +2,17 @@
 //! (working directory = the app path, Argo CD's environment, no TTY, stdin closed), the shipped
 //! `argocd/plugin.yaml` executed as written, and the repo-server patch built with kustomize.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use mesh_render::syntax::{self, Limits};
 use serde_json::Value;
+use support::repo_root;
 
 const REVISION: &str = "4f2c9a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39";
 const KUBE_VERSION: &str = "1.34.2";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn bin_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mesh-render")).parent().unwrap().to_path_buf()

@@ -5,24 +5,19 @@
 //! `cli.rs` covers the rows it already had (out is a file, a closed stdout at the first write); this
 //! file adds the rest and the `--out` tree check to every config row.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{repo_root, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mesh-render");
 
 /// Rows that could hang or blow up if a limit were missing must answer within this time (debug build;
 /// they take well under a second).
 const PROMPT: Duration = Duration::from_secs(20);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 /// Every file below `dir`, with its bytes, and every entry of `dir` itself (staging leftovers show up).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -14,12 +14,15 @@
 //! never skipped. Helm runs with an empty environment apart from `PATH`, and with `HOME`, the XDG
 //! folders and `KUBECONFIG` inside a temporary folder, so no Helm settings of the machine leak in.
 
+mod support;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use mesh_render::syntax::{self, Limits, Node, Value};
 use serde_json::Value as Json;
+use support::repo_root;
 
 /// Istio versions with reference charts in `../shared/reference/istio-<version>/charts/`.
 const VERSIONS: [&str; 3] = ["1.29.0", "1.29.6", "1.30.3"];
@@ -33,10 +36,6 @@ const EXPECTED_LINT_WARNINGS: &[&str] = &["[WARNING] templates/: directory does 
 
 /// Generous limits: the base chart's CRDs are large and deep.
 const HELM_OUTPUT_LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 256, max_nodes: 5_000_000 };
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn reference_charts(version: &str) -> PathBuf {
     let dir = repo_root().join("../shared/reference").join(format!("istio-{version}")).join("charts");

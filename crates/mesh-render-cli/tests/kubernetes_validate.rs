@@ -5,10 +5,13 @@
 //! `make tools` installs it into `.cache/tools/venv/`; `MESH_RENDER_KUBERNETES_VALIDATE` overrides the
 //! path. A missing validator fails the test; it is never skipped.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use support::repo_root;
 
 /// The Kubernetes version the playground targets (Knative 1.23 needs 1.34 or later).
 const KUBERNETES: &str = "1.34.0";
@@ -16,10 +19,6 @@ const KUBERNETES: &str = "1.34.0";
 /// API groups served by Kubernetes itself.
 const BUILTIN_GROUPS: &[&str] =
     &["", "apps", "autoscaling", "policy", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io"];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn validator() -> PathBuf {
     let path = std::env::var("MESH_RENDER_KUBERNETES_VALIDATE")

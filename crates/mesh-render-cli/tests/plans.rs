@@ -2,13 +2,12 @@
 //! call: the exact order and arguments of `plan apply`, that a failing step stops a plan, that
 //! `plan destroy` undoes everything `plan apply` did, what `test-mesh.sh` checks, and shellcheck.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::repo_root;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mesh-render"))
