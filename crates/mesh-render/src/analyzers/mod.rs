@@ -141,13 +141,18 @@ impl<'a> Subject<'a> {
         own.chain(template.into_iter().map(|(k, _)| ("spec.template.metadata", k))).collect()
     }
 
-    /// `spec.selector.matchLabels`, if the object has a workload selector.
+    /// `spec.selector.matchLabels` of an Istio object with a workload selector (`None`: no selector,
+    /// or not an Istio kind: a Service's `spec.selector` is something else).
     pub fn selector_labels(&self) -> Option<Vec<(&str, &str)>> {
         let selector = match self.typed {
             Some(Object::PeerAuthentication(p)) => p.spec.selector.as_ref(),
             Some(Object::AuthorizationPolicy(p)) => p.spec.selector.as_ref(),
             Some(_) => None,
-            None => return self.json()["spec"].get("selector").map(|s| json_string_map(&s["matchLabels"])),
+            None => {
+                let json = self.json();
+                let istio = json["apiVersion"].as_str().is_some_and(|v| v.split('/').next().is_some_and(|g| g.ends_with(".istio.io")));
+                return json["spec"].get("selector").filter(|_| istio).map(|s| json_string_map(&s["matchLabels"]));
+            }
         };
         selector.map(|s| string_map(Some(&s.match_labels)))
     }
