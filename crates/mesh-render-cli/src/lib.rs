@@ -137,12 +137,12 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// Writes all of `text` to stdout at once. A closed pipe (`mesh-render | head -1`) is not an error.
+/// Writes `text` to stdout. A closed pipe (`mesh-render | head -1`) is not an error.
 fn print(text: &str) -> Result<(), Error> {
     print_all(std::iter::once(text))
 }
 
-/// Writes the pieces to stdout through one buffer, as they come.
+/// Writes the pieces to stdout through one buffer, as they come; a closed pipe is not an error.
 fn print_all<S: AsRef<str>>(pieces: impl IntoIterator<Item = S>) -> Result<(), Error> {
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = pieces.into_iter().try_for_each(|p| stdout.write_all(p.as_ref().as_bytes())).and_then(|()| stdout.flush());
