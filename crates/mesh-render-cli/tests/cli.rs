@@ -260,7 +260,7 @@ fn helm4() -> String {
 }
 
 fn reference_charts() -> String {
-    repo_root().join("../shared/reference/istio-{version}/charts").display().to_string()
+    repo_root().join("reference/istio-{version}/charts").display().to_string()
 }
 
 /// The CI gate: the committed `deployment/rendered/` (expanded charts included) is what
@@ -328,7 +328,7 @@ fn expand_without_helm_fails_clearly_and_writes_nothing() {
     );
     assert!(!dir.path().join("out").exists());
     // Charts of another version are refused rather than silently rendered.
-    let charts = repo_root().join("../shared/reference/istio-1.29.0/charts").display().to_string();
+    let charts = repo_root().join("reference/istio-1.29.0/charts").display().to_string();
     let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm4()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is the `base` chart 1.29.0, but the config asks for Istio 1.29.6"), "{}", stderr(&o));

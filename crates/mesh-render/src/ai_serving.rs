@@ -38,7 +38,7 @@ pub const METRICS_PORT: i32 = 9090;
 /// API group of InferencePool v1.
 pub const POOL_GROUP: &str = "inference.networking.k8s.io";
 
-/// The Inference Extension CRDs of each bundled release, as JSON (from the shared reference data;
+/// The Inference Extension CRDs of each bundled release, as JSON (from the vendored reference data (`reference/`);
 /// the schema tests keep them in sync).
 const CRDS: &[(&str, &str)] = &[
     ("v1.1.0", include_str!("../crds/gie-v1.1.0/inferencepools.inference.networking.k8s.io.json")),

@@ -2,7 +2,7 @@
 //!
 //! Hand-written like [`crate::istio_api`]: the generated type of the full CRD is thousands of lines
 //! for the few fields used here. Names and shapes follow `application-crd.yaml` of Argo CD v3.5.1 in
-//! the shared reference data; the schema tests validate every rendered Application against it.
+//! the vendored reference data (`reference/`); the schema tests validate every rendered Application against it.
 
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};

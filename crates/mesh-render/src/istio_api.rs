@@ -2,7 +2,7 @@
 //!
 //! Hand-written rather than generated: the full kopium output of Istio's 14 CRDs is ~20k lines for
 //! the handful of fields used here. Field names and shapes follow `crd-all.gen.yaml` of the charts
-//! in the shared reference data; the schema tests validate every rendered object against it.
+//! in the vendored reference data (`reference/`); the schema tests validate every rendered object against it.
 
 use std::collections::BTreeMap;
 

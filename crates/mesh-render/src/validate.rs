@@ -1,7 +1,7 @@
 //! Validation of rendered objects against the schemas the cluster will apply.
 //!
 //! Custom resources are checked against the `openAPIV3Schema` of their upstream CRD, bundled under
-//! `schemas/` (extracted from the shared reference data; a test keeps them in sync), in strict
+//! `schemas/` (extracted from `reference/`; a test keeps them in sync), in strict
 //! mode: unknown fields, wrong types, enum violations and missing required fields all fail. The
 //! CRDs' CEL rules (`x-kubernetes-validations`) are evaluated too, with kube-cel. Built-in kinds are
 //! read into their k8s-openapi types; any field the type does not know, or a wrong type, fails.
@@ -16,7 +16,7 @@ use crate::versions::Version;
 /// One bundled CRD schema.
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
-    /// Where it came from, e.g. `istio-1.29.6` (a folder of the shared reference data).
+    /// Where it came from, e.g. `istio-1.29.6` (a folder of `reference/`).
     pub source: &'static str,
     pub api_version: &'static str,
     pub kind: &'static str,

@@ -60,7 +60,7 @@ pub struct Release {
     pub inference_extension: bool,
     /// The release line is past its end of life.
     pub end_of_life: bool,
-    /// Reference charts for this exact release ship in the shared reference data (tests use them).
+    /// Reference charts for this exact release ship in the vendored reference data (`reference/`) (tests use them).
     pub reference_charts: bool,
 }
 

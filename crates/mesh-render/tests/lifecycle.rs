@@ -179,7 +179,7 @@ fn the_tree_holds_per_chart_values_of_the_selected_environment() {
 #[test]
 fn istio_crd_list_matches_the_reference_charts() {
     for release in mesh_render::versions::RELEASES.iter().filter(|r| r.reference_charts) {
-        let file = common::repo_root().join(format!("../shared/reference/istio-{}/charts/base/files/crd-all.gen.yaml", release.version));
+        let file = common::repo_root().join(format!("reference/istio-{}/charts/base/files/crd-all.gen.yaml", release.version));
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut names = Vec::new();
         for doc in

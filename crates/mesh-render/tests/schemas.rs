@@ -1,4 +1,4 @@
-//! The bundled CRD schemas, their sync with the shared reference data, and proof that each
+//! The bundled CRD schemas, their sync with the vendored reference data (`reference/`), and proof that each
 //! validator catches its class of mistake.
 
 mod common;
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// The reference files a bundled source was extracted from.
 fn reference_files(source: &str) -> Vec<PathBuf> {
-    let reference = common::repo_root().join("../shared/reference");
+    let reference = common::repo_root().join("reference");
     let dir = if let Some(v) = source.strip_prefix("istio-") {
         return vec![reference.join(format!("istio-{v}/charts/base/files/crd-all.gen.yaml"))];
     } else if let Some(v) = source.strip_prefix("gie-") {

@@ -32,7 +32,7 @@ fn note(id: &str) -> &'static upgrade::Note {
 /// same title, the file as its source, and the release line of its folder.
 #[test]
 fn every_upstream_note_has_exactly_one_entry() {
-    let dir = repo_root().join("../shared/reference/istio-upgrade-notes");
+    let dir = repo_root().join("reference/istio-upgrade-notes");
     let mut upstream = Vec::new();
     for line in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
         let line_name = line.file_name().to_string_lossy().into_owned();

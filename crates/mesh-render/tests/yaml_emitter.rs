@@ -51,7 +51,7 @@ fn golden_renders_are_written_exactly_as_serde_saphyr_writes_them() {
 /// quotes, colons and `#`, numbers and booleans; byte-identical to serde-saphyr.
 #[test]
 fn upstream_documents_are_written_exactly_as_serde_saphyr_writes_them() {
-    let reference = common::repo_root().join("../shared/reference");
+    let reference = common::repo_root().join("reference");
     let files = [
         "istio-1.29.6/charts/base/files/crd-all.gen.yaml",
         "istio-1.29.6/charts/istiod/values.yaml",
