@@ -36,7 +36,7 @@ test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
 test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
 test: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
 test: tools
-	INSTA_UPDATE=no $(CARGO) test --workspace --locked
+	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast
 
 ## Formatting and clippy, warnings as errors.
 lint:
