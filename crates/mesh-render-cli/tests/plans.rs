@@ -187,7 +187,7 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
     let deleted_crds: BTreeSet<&str> = crd_call.split(' ').skip(4).collect();
     let reference = std::fs::read_to_string(repo_root().join(format!(
         "reference/istio-{}/charts/base/files/crd-all.gen.yaml",
-        mesh_render::versions::reference_release(cfg.release.version).version
+        mesh_render::versions::reference_charts(cfg.release.version)
     )))
     .unwrap();
     for crd in reference.lines().filter_map(|l| l.strip_prefix("  name: ")).filter(|n| n.ends_with(".istio.io")) {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::argocd_api::*;
 use crate::config::gitops::{ArgoCd, MeshSource};
 use crate::config::Config;
-use crate::control_plane::{self, CHART_REPOSITORY};
+use crate::control_plane;
 use crate::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// The plugin's name (`metadata.name` in `argocd/plugin.yaml`; it has no `spec.version`).
@@ -53,10 +53,12 @@ pub fn render(config: &Config) -> Vec<Manifest> {
         if !drift.is_empty() {
             options.push("RespectIgnoreDifferences=true".to_string());
         }
+        let (repo_url, chart, path) = config.charts.argocd_source(chart);
         let source = ApplicationSource {
-            repo_url: CHART_REPOSITORY.into(),
+            repo_url,
             target_revision: config.release.version.to_string(),
-            chart: Some(chart.into()),
+            chart,
+            path,
             helm: Some(HelmSource { release_name: name.into(), values_object: values }),
             ..Default::default()
         };

@@ -12,7 +12,54 @@ use serde::Serialize;
 use crate::config::{Config, Resources};
 
 /// Where `helm` finds the official charts.
-pub const CHART_REPOSITORY: &str = "https://istio-release.storage.googleapis.com/charts";
+pub const CHART_REPOSITORY: &str = "https://blob.istio.io/istio-release/charts";
+/// The same charts as OCI artifacts (`oci://ghcr.io/istio/release/charts/base`, …).
+pub const OCI_CHART_REPOSITORY: &str = "oci://ghcr.io/istio/release/charts";
+/// Istio's retired homes: charts and images there are removed in December 2026 for every version,
+/// and 1.31 was never published there (istio.io blog "An update on our move to AWS", 2026-08-21,
+/// istio/istio.io `content/en/blog/2026/retirement-of-gcp/index.md`). MR115 refuses them.
+pub const RETIRED_HOSTS: [&str; 2] = ["istio-release.storage.googleapis.com", "gcr.io/istio-release"];
+
+/// Where the `base` and `istiod` charts come from: an HTTPS chart repository (an `index.yaml`) or
+/// an OCI registry path holding one artifact per chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartRepository {
+    /// The URL as configured, without a trailing `/`.
+    pub url: String,
+}
+
+impl Default for ChartRepository {
+    fn default() -> Self {
+        ChartRepository { url: CHART_REPOSITORY.into() }
+    }
+}
+
+impl ChartRepository {
+    pub fn is_oci(&self) -> bool {
+        self.url.starts_with("oci://")
+    }
+
+    /// The chart argument of `helm install`: `base --repo URL` for a chart repository,
+    /// `oci://…/base` for a registry.
+    pub fn helm_chart_args(&self, chart: &str) -> String {
+        if self.is_oci() {
+            format!("{}/{chart}", self.url)
+        } else {
+            format!("{chart} --repo {}", self.url)
+        }
+    }
+
+    /// An Argo CD Application source for `chart`: `repoURL` + `chart` for a chart repository;
+    /// Argo CD's native OCI form for a registry (`repoURL: oci://…/<chart>`, `path: .`, Argo CD
+    /// 3.1 and later; Argo CD's "OCI" user guide).
+    pub fn argocd_source(&self, chart: &str) -> (String, Option<String>, Option<String>) {
+        if self.is_oci() {
+            (format!("{}/{chart}", self.url), None, Some(".".into()))
+        } else {
+            (self.url.clone(), Some(chart.into()), None)
+        }
+    }
+}
 /// The wrapper chart's name; also the Helm release name the plans use.
 pub const CHART_NAME: &str = "istio-mesh";
 
@@ -34,7 +81,7 @@ pub struct Chart {
 pub struct ChartDependency {
     pub name: &'static str,
     pub version: String,
-    pub repository: &'static str,
+    pub repository: String,
 }
 
 /// `values.yaml` of the wrapper chart.
@@ -166,7 +213,7 @@ pub struct OpenTelemetryProvider {
 /// The wrapper chart for the configured release.
 pub fn chart(config: &Config) -> Chart {
     let version = config.release.version.to_string();
-    let dep = |name| ChartDependency { name, version: version.clone(), repository: CHART_REPOSITORY };
+    let dep = |name| ChartDependency { name, version: version.clone(), repository: config.charts.url.clone() };
     Chart {
         api_version: "v2",
         name: CHART_NAME,

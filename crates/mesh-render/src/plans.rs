@@ -12,7 +12,6 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::control_plane::CHART_REPOSITORY;
 use crate::gateways::service_name;
 use crate::knative::{self, GatewayEntry};
 use crate::manifest::{partial_meta, Concern, Manifest, Object, FIELD_MANAGER};
@@ -164,7 +163,9 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
 #[derive(Serialize)]
 struct Release {
     name: &'static str,
-    chart: &'static str,
+    /// `base --repo URL` or `oci://…/base`; the URL's characters need no shell quoting (the config
+    /// reader allows only `[A-Za-z0-9._~:/@%+-]`).
+    chart: String,
     values: &'static str,
 }
 
@@ -191,7 +192,7 @@ struct Context {
     /// ` --env NAME` or empty, for the regenerate hints.
     env_flag: String,
     rendered: String,
-    repository: &'static str,
+    repository: String,
     namespace: String,
     field_manager: &'static str,
     releases: Vec<Release>,
@@ -285,12 +286,12 @@ impl Context {
             environment: config.environment.clone(),
             env_flag: config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default(),
             rendered: rendered.to_string(),
-            repository: CHART_REPOSITORY,
+            repository: config.charts.url.clone(),
             namespace: config.namespace.clone(),
             field_manager: FIELD_MANAGER,
             releases: vec![
-                Release { name: BASE_RELEASE, chart: "base", values: BASE_VALUES },
-                Release { name: ISTIOD_RELEASE, chart: "istiod", values: ISTIOD_VALUES },
+                Release { name: BASE_RELEASE, chart: config.charts.helm_chart_args("base"), values: BASE_VALUES },
+                Release { name: ISTIOD_RELEASE, chart: config.charts.helm_chart_args("istiod"), values: ISTIOD_VALUES },
             ],
             istiod_deployment: match &config.revision {
                 Some(rev) => format!("istiod-{rev}"),

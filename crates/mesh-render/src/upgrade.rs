@@ -1,8 +1,9 @@
 //! The upgrade assistant: every breaking change or action-required note between two Istio releases,
 //! whether it applies to a config, and what the rendered tree looks like after the upgrade.
 //!
-//! [`NOTES`] is the one table of upgrade data. It holds the upstream upgrade notes of Istio 1.29 and
-//! 1.30 (the `upgradeNotes` of the release-note files added between 1.28.0 and 1.30.0; the tests
+//! [`NOTES`] is the one table of upgrade data. It holds the upstream upgrade notes of Istio 1.29,
+//! 1.30 and 1.31 (the `upgradeNotes` of the release-note files added between 1.28.0 and 1.31.0-rc.0,
+//! vendored in `reference/istio-upgrade-notes/`; the tests
 //! check that each upstream file has exactly one entry here) and mesh-render's own changes that
 //! follow from the version table. `mesh-render upgrade`, the generated `docs/upgrade-notes.md` and
 //! the analyzers all read it.
@@ -173,6 +174,39 @@ fn kubernetes_range(_: &Config) -> Applicability {
     Applicability::Check("the config does not say which Kubernetes version the cluster runs".into())
 }
 
+fn unhealthy_endpoints(config: &Config) -> Applicability {
+    match env_is_set(config, "PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS") {
+        Some(why) => Applicability::NotApplicable(why),
+        None => Applicability::Check(
+            "it changes load balancing for Services whose pods fail readiness; mesh-render renders no DestinationRule with outlier detection, your apps might"
+                .into(),
+        ),
+    }
+}
+
+fn workload_entries(_: &Config) -> Applicability {
+    Applicability::Check("it matters only for VMs auto-registered as WorkloadEntries, which the config cannot tell".into())
+}
+
+fn spawn_upstream_span(config: &Config) -> Applicability {
+    match config.control_plane.env.get("PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY") {
+        Some(value) => Applicability::Applies(format!(
+            "`controlPlane.env.PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY` is set to \"{value}\", which Istio 1.31 no longer reads"
+        )),
+        None if config.tracing.is_some() => Applicability::Check(
+            "tracing is on and the flag is not set, so nothing changes unless an override outside this config set it".into(),
+        ),
+        None => Applicability::NotApplicable("tracing is off and the flag is not set".into()),
+    }
+}
+
+fn xds_api_generator_auth(config: &Config) -> Applicability {
+    match env_is_set(config, "ENABLE_XDS_API_GENERATOR_AUTH") {
+        Some(why) => Applicability::NotApplicable(why),
+        None => Applicability::Check("it matters only for custom MCP consumers of istiod's config, which the config cannot tell".into()),
+    }
+}
+
 /// Every upgrade note, sorted by release. Upstream titles are word for word; `summary` and `change`
 /// are mesh-render's words, in terms of its config keys.
 pub static NOTES: &[Note] = &[
@@ -243,9 +277,9 @@ pub static NOTES: &[Note] = &[
         id: "gateway-api-v1.4.1",
         origin: Origin::MeshRender,
         title: "Gateway API pin moves from v1.4.0 to v1.4.1",
-        release: v(29, 6),
+        release: v(29, 3),
         ambient_or_cni_only: false,
-        summary: "istiod is built against Gateway API v1.4.1 from Istio 1.29.6 on.",
+        summary: "istiod is built against Gateway API v1.4.1 from Istio 1.29.3 on (go.mod of tag 1.29.3; its release notes: \"Added support to Gateway API v1.4.1\").",
         change: "Apply the Gateway API v1.4.1 standard-channel CRDs before upgrading istiod.",
         condition: gateway_api_pin,
     },
@@ -258,6 +292,16 @@ pub static NOTES: &[Note] = &[
         summary: "Istio 1.30 supports Kubernetes 1.32 to 1.36 (1.29: 1.31 to 1.35).",
         change: "Make sure the cluster runs Kubernetes 1.32 to 1.36 before upgrading (Knative 1.23 needs 1.34 or later anyway).",
         condition: kubernetes_range,
+    },
+    Note {
+        id: "gateway-api-v1.5.1",
+        origin: Origin::MeshRender,
+        title: "Gateway API pin moves from v1.4.1 to v1.5.1",
+        release: v(30, 0),
+        ambient_or_cni_only: false,
+        summary: "istiod is built against Gateway API v1.5.1 from Istio 1.30.0 on (go.mod of tag 1.30.0), reads TLSRoute and ReferenceGrant only as v1, and ignores a TLSRoute CRD whose bundle-version is below 1.5.0 (`pkg/kube/kclient/crdwatcher.go` at 1.30.0). With an older bundle, TLS passthrough (the Knative external Gateway's `tls` listener) breaks silently (istio/istio.io#17394, istio/istio#60357).",
+        change: "Apply the Gateway API v1.5.1 standard-channel CRDs before upgrading istiod; `plan apply` stops when the installed bundle is older.",
+        condition: gateway_api_pin,
     },
     Note {
         id: "cni-config-permissions",
@@ -308,6 +352,66 @@ pub static NOTES: &[Note] = &[
         summary: "The xDS debug endpoints (`syncz`, `config_dump`) on istiod's plaintext port 15010 require authentication, which breaks `istioctl --plaintext` and custom plaintext xDS clients.",
         change: "Drop `--plaintext` from `istioctl` calls, or set `controlPlane.env.ENABLE_DEBUG_ENDPOINT_AUTH: \"false\"` (that also opens the 15014 debug endpoints again).",
         condition: xds_debug_auth,
+    },
+    Note {
+        id: "gateway-api-v1.6.0",
+        origin: Origin::MeshRender,
+        title: "Gateway API pin moves from v1.5.1 to v1.6.0",
+        release: v(31, 0),
+        ambient_or_cni_only: false,
+        summary: "istiod is built against Gateway API v1.6.0 from Istio 1.31 on (go.mod of tag 1.31.0-rc.0; the 1.31.0 tag was not read) and requires TCPRoute's bundle-version 1.6.0 or later (`pkg/config/schema/gatewayapi/minimumversions.go`). v1.6 installs a ValidatingAdmissionPolicy that refuses an older bundle over a newer one.",
+        change: "Apply the Gateway API v1.6.x standard-channel CRDs (v1.6.1 changes no API) before upgrading istiod.",
+        condition: gateway_api_pin,
+    },
+    Note {
+        id: "unhealthy-endpoints",
+        origin: Origin::Upstream { file: "1.31/60690.yaml" },
+        title: "Default behavior for sending unhealthy endpoints",
+        release: v(31, 0),
+        ambient_or_cni_only: false,
+        summary: "istiod now sends unhealthy endpoints to the proxies unless a DestinationRule's `outlierDetection.minHealthPercent` is set for the Service.",
+        change: "To keep the old behaviour, set `controlPlane.env.PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS: \"false\"`.",
+        condition: unhealthy_endpoints,
+    },
+    Note {
+        id: "workloadentry-hbone-label",
+        origin: Origin::Upstream { file: "1.31/60788.yaml" },
+        title: "Existing auto-registered WorkloadEntries need re-registration or a manual label for HBONE",
+        release: v(31, 0),
+        ambient_or_cni_only: false,
+        summary: "The HBONE tunnel label is set only when a WorkloadEntry is auto-created: VMs auto-registered before the upgrade stay on plaintext until they re-register or get `networking.istio.io/tunnel=http`.",
+        change: "Nothing in this config (mesh-render renders no WorkloadEntry). For auto-registered VMs that use HBONE, restart them or add the label.",
+        condition: workload_entries,
+    },
+    Note {
+        id: "spawn-upstream-span-removed",
+        origin: Origin::Upstream { file: "1.31/remove-spawn-upstream-span-for-gateway.yaml" },
+        title: "PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY feature flag removed",
+        release: v(31, 0),
+        ambient_or_cni_only: false,
+        summary: "Gateways always spawn a separate upstream span per request under the Telemetry API; the opt-out `PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY=false` is gone.",
+        change: "Remove `controlPlane.env.PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY`; expect one more span per gateway request in traces.",
+        condition: spawn_upstream_span,
+    },
+    Note {
+        id: "wds-reconnect-size",
+        origin: Origin::Upstream { file: "1.31/wds-reconnect-version-skip.yaml" },
+        title: "WDS reconnect requests are larger in big ambient meshes",
+        release: v(31, 0),
+        ambient_or_cni_only: true,
+        summary: "ztunnel's reconnect request names every workload resource with its version and can exceed istiod's 4 MiB gRPC receive limit from about 40,000 workloads.",
+        change: "Nothing in sidecar mode. In a large ambient mesh, raise `ISTIO_GPRC_MAXRECVMSGSIZE` on istiod.",
+        condition: ambient_only,
+    },
+    Note {
+        id: "xds-api-generator-auth",
+        origin: Origin::Upstream { file: "1.31/xds-api-generator-auth.yaml" },
+        title: "The XDS api generator now requires a control-plane identity",
+        release: v(31, 0),
+        ambient_or_cni_only: false,
+        summary: "istiod's xDS `api` generator (MCP config serving) rejects clients without a control-plane identity: custom MCP consumers outside the system namespace stop receiving config. Sidecars, gateways and ztunnel are unaffected.",
+        change: "If a custom MCP consumer reads istiod's config, move it into the root namespace, or set `controlPlane.env.ENABLE_XDS_API_GENERATOR_AUTH: \"false\"`.",
+        condition: xds_api_generator_auth,
     },
 ];
 
@@ -656,8 +760,10 @@ mod tests {
     fn notes_between_excludes_from_and_includes_to() {
         let ids = |a, b| notes_between(a, b).iter().map(|n| n.id).collect::<Vec<_>>();
         assert_eq!(ids(v(29, 0), v(29, 2)), ["validation-failure-policy"]);
-        assert_eq!(ids(v(29, 2), v(29, 5)), Vec::<&str>::new());
-        assert_eq!(ids(v(29, 6), v(30, 0)).len(), 6);
+        assert_eq!(ids(v(29, 3), v(29, 5)), Vec::<&str>::new());
+        assert_eq!(ids(v(29, 2), v(29, 3)), ["gateway-api-v1.4.1"]);
+        assert_eq!(ids(v(29, 6), v(30, 0)).len(), 7);
+        assert_eq!(ids(v(30, 5), v(31, 1)).len(), 6);
     }
 
     #[test]
@@ -667,7 +773,7 @@ mod tests {
         for (to, message) in [
             ("1.29.0", "older than the configured 1.29.6"),
             ("1.29.6", "already uses Istio 1.29.6"),
-            ("1.31.0", "not in mesh-render's version table"),
+            ("1.32.0", "not in mesh-render's version table"),
             ("v1.30.0", "is not an Istio version"),
         ] {
             let err = target(from, to).expect_err(to);

@@ -49,11 +49,15 @@ macro_rules! istio_schemas {
     };
 }
 
-const ISTIO: [Bundled; 12] = istio_schemas!("istio-1.29.0", "istio-1.29.6", "istio-1.30.3");
+const ISTIO: [Bundled; 16] = istio_schemas!("istio-1.29.0", "istio-1.29.6", "istio-1.30.3", "istio-1.31.0-rc.0");
 
-const OTHERS: [Bundled; 6] = [
+const OTHERS: [Bundled; 10] = [
     bundled!("gateway-api-v1.4.0", "gateway.networking.k8s.io/v1", "Gateway", "gateway.v1.json"),
     bundled!("gateway-api-v1.4.0", "gateway.networking.k8s.io/v1", "HTTPRoute", "httproute.v1.json"),
+    bundled!("gateway-api-v1.5.1", "gateway.networking.k8s.io/v1", "Gateway", "gateway.v1.json"),
+    bundled!("gateway-api-v1.5.1", "gateway.networking.k8s.io/v1", "HTTPRoute", "httproute.v1.json"),
+    bundled!("gateway-api-v1.6.1", "gateway.networking.k8s.io/v1", "Gateway", "gateway.v1.json"),
+    bundled!("gateway-api-v1.6.1", "gateway.networking.k8s.io/v1", "HTTPRoute", "httproute.v1.json"),
     bundled!("gie-v1.1.0", "inference.networking.k8s.io/v1", "InferencePool", "inferencepool.v1.json"),
     bundled!("gie-v1.1.0", "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", "inferenceobjective.v1alpha2.json"),
     bundled!("gie-v1.6.0", "inference.networking.k8s.io/v1", "InferencePool", "inferencepool.v1.json"),
@@ -75,11 +79,13 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The sources for an Istio release: its own CRDs, or those of the newest older patch of the
-    /// same line that is bundled; Gateway API v1.4.0 (the standard-channel schemas Istio 1.29 pins).
+    /// The sources for an Istio release: the CRDs of its vendored charts
+    /// ([`crate::versions::reference_charts`]), and the Gateway API schemas of the minor release it
+    /// pins (v1.4.x: v1.4.0; v1.5.x: v1.5.1; v1.6.x: v1.6.1, which changes no API over v1.6.0).
     pub fn for_release(version: Version, inference: &str) -> Sources {
-        let istio = format!("istio-{}", crate::versions::reference_release(version).version);
-        Sources { istio, gateway_api: "gateway-api-v1.4.0".into(), inference: format!("gie-{inference}"), argocd: "argo-cd-v3.5.1".into() }
+        let istio = format!("istio-{}", crate::versions::reference_charts(version));
+        let pin = crate::versions::release(version).map_or("v1.4.0", |r| r.gateway_api);
+        Sources { istio, gateway_api: gateway_api_schemas(pin).into(), inference: format!("gie-{inference}"), argocd: "argo-cd-v3.5.1".into() }
     }
 
     /// The sources for what a config renders.
@@ -99,6 +105,15 @@ impl Sources {
         } else {
             &self.gateway_api
         }
+    }
+}
+
+/// The bundled Gateway API schemas for a pin: the vendored release of the same minor.
+pub fn gateway_api_schemas(pin: &str) -> &'static str {
+    match pin.trim_start_matches('v').split('.').nth(1) {
+        Some("5") => "gateway-api-v1.5.1",
+        Some("6") => "gateway-api-v1.6.1",
+        _ => "gateway-api-v1.4.0",
     }
 }
 

@@ -1,9 +1,8 @@
 //! The Istio releases mesh-render supports and what each one offers.
 //!
-//! One table, read by the config checks, the renderers and the docs. Read from upstream tags:
-//! 1.29.0 pins Gateway API v1.4.0 and 1.29.6 pins v1.4.1; `base.validationFailurePolicy` exists from
-//! 1.29.2; 1.29 serves Kubernetes 1.31 to 1.35. Not read, and carried over from the nearest known
-//! row: the pins of 1.29.1 to 1.29.5 and of 1.30.x, and 1.30's Kubernetes range (one minor later).
+//! One table, read by the config checks, the renderers and the docs. Each fact names its source in
+//! [`RELEASES`]; rows whose pins were not read say so ([`PinSource::Unread`]), and a test ties every
+//! other row to `reference/istio-upstream-pins.tsv`.
 
 use std::fmt;
 
@@ -46,12 +45,29 @@ impl fmt::Display for Version {
     }
 }
 
+/// Where a row's Gateway API and Inference Extension pins come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinSource {
+    /// The tag's `go.mod` (`git show TAG:go.mod`), recorded in `reference/istio-upstream-pins.tsv`;
+    /// a test ties each such row to that file.
+    GoMod,
+    /// Not read: the tag is newer than the snapshot the pins file was made from. The row carries the
+    /// pins of the newest read patch of the same line (patch releases of a line have kept their
+    /// pins so far, but nobody checked this one).
+    Unread,
+}
+
 /// What one Istio release offers that mesh-render depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Release {
     pub version: Version,
-    /// Gateway API release the control plane is built against.
+    /// Release date (`publishdate` of the istio.io release announcement); `None`: not read.
+    pub date: Option<&'static str>,
+    /// Gateway API release the control plane is built against (`sigs.k8s.io/gateway-api` in go.mod).
     pub gateway_api: &'static str,
+    /// `sigs.k8s.io/gateway-api-inference-extension` in go.mod (a pseudo-version before 1.30).
+    pub inference_extension_pin: &'static str,
+    pub pins: PinSource,
     /// Oldest and newest Kubernetes minor versions the release supports.
     pub kubernetes: ((u32, u32), (u32, u32)),
     /// Charts accept `base.validationFailurePolicy` (no webhook flip-flop under GitOps).
@@ -60,45 +76,110 @@ pub struct Release {
     pub inference_extension: bool,
     /// The release line is past its end of life.
     pub end_of_life: bool,
-    /// Reference charts for this exact release ship in the vendored reference data (`reference/`) (tests use them).
+    /// A known defect of this release that a newer patch fixes: (what goes wrong, the fix release).
+    pub known_issue: Option<(&'static str, Version)>,
+    /// Reference charts for this exact release are vendored in `reference/` (tests use them).
     pub reference_charts: bool,
 }
 
-const fn r(patch_minor: (u32, u32), gateway_api: &'static str, vfp: bool, eol: bool, charts: bool) -> Release {
-    let (minor, patch) = patch_minor;
-    let kubernetes = if minor == 29 { ((1, 31), (1, 35)) } else { ((1, 32), (1, 36)) };
+/// Kubernetes ranges per line (istio.io `data/compatibility/supportStatus.yml`, see the rows below).
+const K8S_1_29: ((u32, u32), (u32, u32)) = ((1, 31), (1, 35));
+const K8S_1_30: ((u32, u32), (u32, u32)) = ((1, 32), (1, 36));
+const K8S_1_31: ((u32, u32), (u32, u32)) = ((1, 32), (1, 36));
+
+/// Gateway API and Inference Extension pins of each line's `go.mod` (reference/istio-upstream-pins.tsv).
+const GIE_1_29: &str = "v0.0.0-20250926182816-0a3bb2010751";
+const GIE_1_30: &str = "v1.4.0";
+const GIE_1_31: &str = "v1.5.0";
+
+/// istio/istio#60629: 1.30.0 to 1.30.2 push every metadata-only change to all proxies.
+const METADATA_PUSH: (&str, Version) = (
+    "istiod pushes every metadata-only change of a VirtualService (an Argo CD tracking label, a Helm annotation) to all proxies (istio/istio#60629)",
+    Version::new(1, 30, 3),
+);
+
+struct Row {
+    minor: u32,
+    patch: u32,
+    date: Option<&'static str>,
+    gateway_api: &'static str,
+    pins: PinSource,
+    vfp: bool,
+    charts: bool,
+}
+
+const fn r(minor: u32, patch: u32, date: Option<&'static str>, gateway_api: &'static str, pins: PinSource, vfp: bool, charts: bool) -> Row {
+    Row { minor, patch, date, gateway_api, pins, vfp, charts }
+}
+
+const fn release_of(row: Row) -> Release {
+    let (kubernetes, inference_extension_pin, end_of_life) = match row.minor {
+        29 => (K8S_1_29, GIE_1_29, true),
+        30 => (K8S_1_30, GIE_1_30, false),
+        _ => (K8S_1_31, GIE_1_31, false),
+    };
+    let known_issue = if row.minor == 30 && row.patch < 3 { Some(METADATA_PUSH) } else { None };
     Release {
-        version: Version::new(1, minor, patch),
-        gateway_api,
+        version: Version::new(1, row.minor, row.patch),
+        date: row.date,
+        gateway_api: row.gateway_api,
+        inference_extension_pin,
+        pins: row.pins,
         kubernetes,
-        validation_failure_policy: vfp,
+        validation_failure_policy: row.vfp,
         inference_extension: true,
-        end_of_life: eol,
-        reference_charts: charts,
+        end_of_life,
+        known_issue,
+        reference_charts: row.charts,
     }
 }
 
-/// Every supported release, oldest first. 1.29 reached end of life in October 2026.
+use PinSource::{GoMod, Unread};
+
+/// Every supported release, oldest first. Sources:
+/// - pins: each tag's go.mod (reference/istio-upstream-pins.tsv). `Unread` rows are tags newer than
+///   that snapshot; they carry the pins their release branch had at the snapshot's end
+///   (release-1.29: v1.4.1; release-1.30: v1.5.1 / v1.4.0; release-1.31: v1.6.0 / v1.5.0), unchecked.
+/// - dates: `publishdate` of istio/istio.io `content/en/news/releases/1.N.x/announcing-1.N.P/`.
+///   1.29.9 has no announcement in the pages read (date `None`; the row stays because the
+///   playground's users were told of it as a security release: unconfirmed). 1.31.0: the
+///   announcement's front matter says 2026-08-20, the 1.29 end-of-life notice says 2026-08-31, which
+///   matches the tags (1.31.0-rc.0 on 2026-08-19); the table says 2026-08-31.
+/// - Kubernetes ranges: the x.0 announcements ("officially supported on Kubernetes versions 1.31 to
+///   1.35" for 1.29; "1.32 to 1.36" for 1.30 and 1.31).
+/// - end of life: 1.29 on 2026-10-12 (istio.io `content/en/news/support/announcing-1.29-eol/`);
+///   1.30 and 1.31 are supported (no end-of-life notice).
+/// - `base.validationFailurePolicy`: the charts, from 1.29.2 on.
+/// - known issue: istio/istio#60629, "introduced in Istio 1.30", fixed in 1.30.3 (its release notes).
 pub const RELEASES: &[Release] = &[
-    r((29, 0), "v1.4.0", false, true, true),
-    r((29, 1), "v1.4.0", false, true, false),
-    r((29, 2), "v1.4.0", true, true, false),
-    r((29, 3), "v1.4.0", true, true, false),
-    r((29, 4), "v1.4.0", true, true, false),
-    r((29, 5), "v1.4.0", true, true, false),
-    r((29, 6), "v1.4.1", true, true, true),
-    r((29, 7), "v1.4.1", true, true, false),
-    r((29, 8), "v1.4.1", true, true, false),
-    r((29, 9), "v1.4.1", true, true, false),
-    r((30, 0), "v1.4.1", true, false, false),
-    r((30, 1), "v1.4.1", true, false, false),
-    r((30, 2), "v1.4.1", true, false, false),
-    r((30, 3), "v1.4.1", true, false, true),
-    r((30, 4), "v1.4.1", true, false, false),
+    release_of(r(29, 0, Some("2026-02-12"), "v1.4.0", GoMod, false, true)),
+    release_of(r(29, 1, Some("2026-03-10"), "v1.4.0", GoMod, false, false)),
+    release_of(r(29, 2, Some("2026-04-13"), "v1.4.0", GoMod, true, false)),
+    release_of(r(29, 3, Some("2026-05-13"), "v1.4.1", GoMod, true, false)),
+    release_of(r(29, 4, Some("2026-06-04"), "v1.4.1", GoMod, true, false)),
+    release_of(r(29, 5, Some("2026-06-23"), "v1.4.1", GoMod, true, false)),
+    release_of(r(29, 6, Some("2026-07-16"), "v1.4.1", GoMod, true, true)),
+    release_of(r(29, 7, Some("2026-08-26"), "v1.4.1", Unread, true, false)),
+    release_of(r(29, 8, Some("2026-09-21"), "v1.4.1", Unread, true, false)),
+    release_of(r(29, 9, None, "v1.4.1", Unread, true, false)),
+    release_of(r(30, 0, Some("2026-05-14"), "v1.5.1", GoMod, true, false)),
+    release_of(r(30, 1, Some("2026-06-04"), "v1.5.1", GoMod, true, false)),
+    release_of(r(30, 2, Some("2026-06-23"), "v1.5.1", GoMod, true, false)),
+    release_of(r(30, 3, Some("2026-07-16"), "v1.5.1", GoMod, true, true)),
+    release_of(r(30, 4, Some("2026-08-26"), "v1.5.1", Unread, true, false)),
+    release_of(r(30, 5, Some("2026-09-21"), "v1.5.1", Unread, true, false)),
+    release_of(r(31, 0, Some("2026-08-31"), "v1.6.0", Unread, true, false)),
+    release_of(r(31, 1, Some("2026-09-21"), "v1.6.0", Unread, true, false)),
 ];
 
-/// The version used when the config names none.
-pub const DEFAULT_VERSION: Version = Version::new(1, 29, 0);
+/// The version used when the config names none: the newest patch of the newest line, so that a
+/// config without `version` never gets a release past its end of life.
+pub const DEFAULT_VERSION: Version = RELEASES[RELEASES.len() - 1].version;
+
+/// Vendored charts that stand in for releases without charts of their own. The 1.31 line has only
+/// a release candidate (`reference/istio-1.31.0-rc.0/`): good for checking that values fit the 1.31
+/// chart structure, not for `--expand-charts` (which refuses charts of another version).
+pub const PRERELEASE_CHARTS: &[(u32, u32, &str)] = &[(1, 31, "1.31.0-rc.0")];
 
 /// Looks a release up in the table.
 pub fn release(version: Version) -> Option<&'static Release> {
@@ -110,15 +191,22 @@ pub fn newest_patch(version: Version) -> &'static Release {
     RELEASES.iter().rfind(|r| r.version.major == version.major && r.version.minor == version.minor).unwrap_or(&RELEASES[RELEASES.len() - 1])
 }
 
-/// The release whose reference data (charts, CRDs) stands in for `version`: itself if it has
-/// some, else the newest older patch of the same line that does, else the oldest one of the line.
-pub fn reference_release(version: Version) -> &'static Release {
+/// The vendored charts (`reference/istio-<this>/`) that stand in for `version`: its own if vendored,
+/// else the newest older patch of the same line that is, else the line's oldest vendored release,
+/// else the line's release candidate ([`PRERELEASE_CHARTS`]), else the oldest vendored release.
+pub fn reference_charts(version: Version) -> String {
     let line =
         || RELEASES.iter().filter(move |r| r.reference_charts && r.version.major == version.major && r.version.minor == version.minor);
-    line().rfind(|r| r.version <= version).or_else(|| line().next()).unwrap_or(&RELEASES[0])
+    if let Some(r) = line().rfind(|r| r.version <= version).or_else(|| line().next()) {
+        return r.version.to_string();
+    }
+    if let Some((_, _, rc)) = PRERELEASE_CHARTS.iter().find(|(major, minor, _)| *major == version.major && *minor == version.minor) {
+        return (*rc).to_string();
+    }
+    RELEASES[0].version.to_string()
 }
 
-/// `1.29.0 … 1.29.9, 1.30.0 … 1.30.4`, for error messages.
+/// `1.29.0 to 1.29.9, 1.30.0 to 1.30.5, …`, for error messages.
 pub fn supported_summary() -> String {
     let mut lines: Vec<(u32, u32, u32)> = Vec::new();
     for rel in RELEASES {
@@ -154,19 +242,30 @@ mod tests {
     }
 
     #[test]
-    fn reference_release_is_the_nearest_older_patch_with_data() {
-        let r = |p| reference_release(Version::new(1, 29, p)).version;
-        assert_eq!(
-            (r(0), r(5), r(6), r(9)),
-            (Version::new(1, 29, 0), Version::new(1, 29, 0), Version::new(1, 29, 6), Version::new(1, 29, 6))
-        );
-        assert_eq!(reference_release(Version::new(1, 30, 1)).version, Version::new(1, 30, 3));
+    fn reference_charts_are_the_nearest_older_vendored_patch_or_the_release_candidate() {
+        let r = |minor, p| reference_charts(Version::new(1, minor, p));
+        assert_eq!((r(29, 0), r(29, 5), r(29, 6), r(29, 9)), ("1.29.0".into(), "1.29.0".into(), "1.29.6".into(), "1.29.6".into()));
+        assert_eq!(r(30, 1), "1.30.3");
+        assert_eq!((r(31, 0), r(31, 1)), ("1.31.0-rc.0".into(), "1.31.0-rc.0".into()));
+    }
+
+    #[test]
+    fn default_is_the_newest_release_and_not_end_of_life() {
+        assert_eq!(DEFAULT_VERSION, Version::new(1, 31, 1));
+        assert!(!release(DEFAULT_VERSION).unwrap().end_of_life);
+    }
+
+    #[test]
+    fn metadata_push_bug_is_flagged_on_1_30_0_to_1_30_2_only() {
+        let flagged: Vec<String> = RELEASES.iter().filter(|r| r.known_issue.is_some()).map(|r| r.version.to_string()).collect();
+        assert_eq!(flagged, ["1.30.0", "1.30.1", "1.30.2"]);
+        assert_eq!(release(Version::new(1, 30, 0)).unwrap().known_issue.unwrap().1, Version::new(1, 30, 3));
     }
 
     #[test]
     fn newest_patch_stays_on_the_line() {
         assert_eq!(newest_patch(Version::new(1, 29, 0)).version, Version::new(1, 29, 9));
-        assert_eq!(newest_patch(Version::new(1, 30, 1)).version, Version::new(1, 30, 4));
-        assert_eq!(supported_summary(), "1.29.0 to 1.29.9, 1.30.0 to 1.30.4");
+        assert_eq!(newest_patch(Version::new(1, 30, 1)).version, Version::new(1, 30, 5));
+        assert_eq!(supported_summary(), "1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
     }
 }

@@ -14,8 +14,7 @@ const FREE_FORM: &[&str] = &["env", "meshConfig", "resources", "global.proxy.res
 
 /// The reference charts for `version` (or the release that stands in for it).
 fn chart_dir(version: Version) -> PathBuf {
-    let rel = mesh_render::versions::reference_release(version);
-    common::repo_root().join("reference").join(format!("istio-{}", rel.version)).join("charts")
+    common::repo_root().join("reference").join(format!("istio-{}", mesh_render::versions::reference_charts(version))).join("charts")
 }
 
 fn defaults(chart: &Path) -> Node {

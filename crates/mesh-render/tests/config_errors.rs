@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, environments");
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, environments");
 rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
     "c.yaml:3:14: error: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
 rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
@@ -37,9 +37,13 @@ rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
 rule!(missing_istio_section, "components:\n  isito:\n    enabled: true\n",
     "c.yaml:2:3: error: components.istio: the config has no `components.istio` section\n  hint: `components.isito` is not read; did you mean `components.istio`?");
 rule!(version_outside_table, with_istio("version: \"1.28.3\""),
-    "c.yaml:6:14: error: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4");
+    "c.yaml:6:14: error: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
 rule!(version_not_a_version, with_istio("version: 1.29"),
-    "c.yaml:6:14: error: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4");
+    "c.yaml:6:14: error: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+rule!(chart_repository_must_be_a_url, with_istio("chartRepository: istio-release"),
+    "c.yaml:6:22: error: components.istio.chartRepository: `istio-release` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
+rule!(chart_repository_refuses_characters_that_need_shell_quoting, with_istio("chartRepository: \"https://mirror.example/charts;rm -rf\""),
+    "c.yaml:6:22: error: components.istio.chartRepository: `https://mirror.example/charts;rm -rf` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
 rule!(ambient_refused, with_istio("mode: ambient"),
     "c.yaml:6:11: error: components.istio.mode: ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane\n  hint: use `mode: sidecar` (the default)");
 rule!(enum_with_case_hint, with_istio("mtls: {mode: strict}"),

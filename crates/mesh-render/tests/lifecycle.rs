@@ -44,7 +44,7 @@ fn applications_sync_in_waves_from_the_official_charts_and_the_plugin() {
         let app = by_name(&apps, name);
         assert_eq!(app["metadata"]["namespace"], "argocd");
         let source = &app["spec"]["source"];
-        assert_eq!(source["repoURL"], "https://istio-release.storage.googleapis.com/charts");
+        assert_eq!(source["repoURL"], "https://blob.istio.io/istio-release/charts", "Istio's chart home since the GCP retirement");
         assert_eq!(source["chart"], chart);
         assert_eq!(source["targetRevision"], "1.29.6", "the chart version is the Istio version");
         assert_eq!(source["helm"]["releaseName"], name);
@@ -178,8 +178,12 @@ fn the_tree_holds_per_chart_values_of_the_selected_environment() {
 /// with reference charts: 14 on 1.29, 15 on 1.30 (TrafficExtension).
 #[test]
 fn istio_crd_list_matches_the_reference_charts() {
-    for release in mesh_render::versions::RELEASES.iter().filter(|r| r.reference_charts) {
-        let file = common::repo_root().join(format!("reference/istio-{}/charts/base/files/crd-all.gen.yaml", release.version));
+    let vendored = mesh_render::versions::RELEASES.iter().filter(|r| r.reference_charts).map(|r| (r.version, r.version.to_string()));
+    let prerelease = mesh_render::versions::PRERELEASE_CHARTS
+        .iter()
+        .map(|(major, minor, folder)| (mesh_render::versions::Version::new(*major, *minor, 0), folder.to_string()));
+    for (version, folder) in vendored.chain(prerelease) {
+        let file = common::repo_root().join(format!("reference/istio-{folder}/charts/base/files/crd-all.gen.yaml"));
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut names = Vec::new();
         for doc in
@@ -192,8 +196,8 @@ fn istio_crd_list_matches_the_reference_charts() {
             }
         }
         names.sort();
-        assert_eq!(names.len(), if release.version.minor == 29 { 14 } else { 15 });
-        assert_eq!(names, plans::istio_crds(release.version), "Istio {}", release.version);
+        assert_eq!(names.len(), if version.minor == 29 { 14 } else { 15 }, "{folder}");
+        assert_eq!(names, plans::istio_crds(version), "Istio {folder}");
     }
 }
 
@@ -256,4 +260,27 @@ fn the_example_gitops_blocks_are_valid_when_uncommented() {
     let loaded = load(&text, None);
     assert_eq!(mesh_render::render(&loaded).applications.len(), 3);
     assert_eq!(loaded.selected().envoy_gateway.as_ref().unwrap().local.gateway, "eg-internal/eg-internal");
+}
+
+/// `chartRepository` reaches every consumer of the charts: the wrapper chart, the Argo CD
+/// Applications (Argo CD's native OCI form for a registry) and the apply plan's `helm` calls.
+#[test]
+fn chart_repository_is_used_by_chart_applications_and_plans() {
+    let text = golden_app_of_apps().replacen("    version: \"1.29.6\"\n", "    version: \"1.29.6\"\n    chartRepository: oci://ghcr.io/istio/release/charts\n", 1);
+    assert!(text.contains("chartRepository"), "the golden config sets the version under istio");
+    let loaded = load(&text, None);
+    let rendered = mesh_render::render(&loaded);
+    assert!(rendered.chart.dependencies.iter().all(|d| d.repository == "oci://ghcr.io/istio/release/charts"));
+    let apps = applications(&text, None);
+    let base = &by_name(&apps, BASE_APP)["spec"]["source"];
+    assert_eq!(base["repoURL"], "oci://ghcr.io/istio/release/charts/base");
+    assert_eq!(base["path"], ".");
+    assert!(base.get("chart").is_none(), "the native OCI form names the chart in repoURL");
+    let apply = plans::render(Kind::Apply, &loaded, "deployment/rendered").unwrap();
+    assert!(apply.contains("helm upgrade --install istio-base oci://ghcr.io/istio/release/charts/base --version 1.29.6 "), "{apply}");
+    assert!(apply.contains("helm upgrade --install istiod oci://ghcr.io/istio/release/charts/istiod --version 1.29.6 "));
+
+    // The default: Istio's HTTPS chart repository, with `--repo`.
+    let apply = plans::render(Kind::Apply, &load(&golden_app_of_apps(), None), "deployment/rendered").unwrap();
+    assert!(apply.contains("helm upgrade --install istio-base base --repo https://blob.istio.io/istio-release/charts --version 1.29.6 "));
 }

@@ -346,6 +346,8 @@ registry! {
     inference::INFERENCE_MODEL,
     versions::OUTDATED_RELEASE,
     knative::UNPARSEABLE_CONFIG_GATEWAY,
+    versions::RETIRED_HOST,
+    versions::KNOWN_ISSUE,
 }
 
 /// The check with this code (case-insensitive).

@@ -10,6 +10,7 @@ pub mod gitops;
 
 use std::collections::BTreeMap;
 
+use crate::control_plane::{ChartRepository, CHART_REPOSITORY, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
 use crate::diagnostics::{self, Diagnostic, Pos, Severity};
 use crate::syntax::{self, Limits, Node, Value};
 use crate::versions::{self, Release, Version};
@@ -44,6 +45,11 @@ pub struct Config {
     pub ai_serving: Option<ai_serving::AiServing>,
     /// Argo CD Applications for the charts and the mesh resources (off when absent).
     pub argocd: Option<gitops::ArgoCd>,
+    /// Where the Istio charts come from (`chartRepository`).
+    pub charts: ChartRepository,
+    /// Every string of the config file that names one of Istio's retired hosts, with its key path
+    /// (MR115 refuses them).
+    pub retired_references: Vec<(String, String)>,
 }
 
 /// `components.istio.metadata`.
@@ -229,6 +235,7 @@ const ISTIO_KEYS: &[&str] = &[
     "metadata",
     "aiServing",
     "argocd",
+    "chartRepository",
     "environments",
 ];
 
@@ -361,8 +368,31 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
             dec.error(istio.pos, &fields.path("environments"), format!("environment `{wanted}` is not declared"), hint);
         }
     }
-    let base = base?;
+    let mut base = base?;
+    let retired = retired_references(root, "");
+    base.retired_references.clone_from(&retired);
+    for env in environments.values_mut() {
+        env.retired_references.clone_from(&retired);
+    }
     Some(Loaded { base, environments, warnings: Vec::new(), selected: environment.map(str::to_string), root: root.clone() })
+}
+
+/// Scalars anywhere in the document that name a retired Istio host, with their dotted key paths.
+fn retired_references(node: &Node, path: &str) -> Vec<(String, String)> {
+    match &node.value {
+        Value::Scalar { text, .. } if RETIRED_HOSTS.iter().any(|h| text.contains(h)) => vec![(path.to_string(), text.clone())],
+        Value::Seq(items) => items.iter().enumerate().flat_map(|(i, n)| retired_references(n, &format!("{path}[{i}]"))).collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .flat_map(|(k, v)| {
+                let key = k.as_scalar().unwrap_or_default();
+                let mut out = retired_references(k, path);
+                out.extend(retired_references(v, &decode::join(path, key)));
+                out
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn root_keys(root: &Node) -> Vec<String> {
@@ -522,6 +552,7 @@ fn read_istio(
         (k, None) => k,
     };
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
+    let charts = f.get("chartRepository").and_then(|n| read_chart_repository(n, &f.path("chartRepository"), dec)).unwrap_or_default();
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
@@ -623,7 +654,32 @@ fn read_istio(
         metadata,
         ai_serving,
         argocd,
+        charts,
+        retired_references: Vec::new(),
     })
+}
+
+/// `chartRepository`: an `https://` chart repository or an `oci://` registry path (a private
+/// mirror, or Istio's own: [`CHART_REPOSITORY`], [`OCI_CHART_REPOSITORY`]).
+fn read_chart_repository(node: &Node, path: &str, dec: &mut Decoder) -> Option<ChartRepository> {
+    let text = dec.string(node, path)?;
+    let url = text.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("oci://")).or_else(|| url.strip_prefix("http://"));
+    match rest {
+        // Plans put the URL in shell commands unquoted: only characters that need no quoting.
+        Some(r) if !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || "-._~:/@%+".contains(c)) => {
+            Some(ChartRepository { url: url.to_string() })
+        }
+        _ => {
+            dec.error(
+                node.pos,
+                path,
+                format!("`{text}` is not a chart repository URL"),
+                format!("write an `https://` chart repository or an `oci://` registry path, e.g. `{CHART_REPOSITORY}` (the default) or `{OCI_CHART_REPOSITORY}`"),
+            );
+            None
+        }
+    }
 }
 
 /// Keys mesh-render sets itself; a config may not override them.
