@@ -169,7 +169,7 @@ fn invalid_versions() {
     for (written, shown) in [("v1.29.0", "v1.29.0"), ("1.29", "1.29"), ("\"1.29.0-rc.1\"", "1.29.0-rc.1")] {
         assert_render_refused(
             format!("{ISTIO}    version: {written}\n"),
-            &format!("config.yaml:4:14: error: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
 }
@@ -179,13 +179,13 @@ fn versions_outside_the_table() {
     for version in ["1.28.3", "1.29.10", "1.31.0"] {
         assert_render_refused(
             format!("{ISTIO}    version: \"{version}\"\n"),
-            &format!("config.yaml:4:14: error: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
     // In an environment too, even when another environment is rendered.
     assert_render_refused(
         format!("{ISTIO}    environments:\n      prod:\n        version: \"1.28.9\"\n"),
-        "config.yaml:6:18: error: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:6:18: error: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -412,7 +412,7 @@ fn closed_pipe_after_the_first_line() {
     let apps: Vec<String> = (0..500).map(|i| format!("app-{i:05}")).collect();
     let dir = tempfile::tempdir().unwrap();
     let config =
-        format!("components:\n  istio:\n    enabled: true\n    version: \"1.30.4\"\n    namespaces:\n      apps: [{}]\n", apps.join(", "));
+        format!("components:\n  istio:\n    enabled: true\n    version: \"1.30.5\"\n    namespaces:\n      apps: [{}]\n", apps.join(", "));
     std::fs::write(dir.path().join("config.yaml"), config).unwrap();
     for (args, first) in [("render", "---"), ("render -o json", "{")] {
         let o = Command::new("bash")

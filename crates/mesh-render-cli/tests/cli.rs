@@ -430,7 +430,7 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 }
 
 fn webhook_gap_config() -> String {
-    "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    version: \"1.30.4\"\n    knative:\n      webhooks:\n        - {namespace: knative-serving, name: webhook, selector: {app: webhook}}\n".to_string()
+    "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    version: \"1.30.5\"\n    knative:\n      webhooks:\n        - {namespace: knative-serving, name: webhook, selector: {app: webhook}}\n".to_string()
 }
 
 #[test]

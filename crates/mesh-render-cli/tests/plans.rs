@@ -82,13 +82,17 @@ impl Bench {
         (out, calls)
     }
 
-    /// Runs a plan's text with `sh`.
+    /// Runs a plan's text with `sh` against a healthy cluster ([`HEALTHY`]).
     fn run_plan(&self, script: &str, fail: Option<&str>) -> (Output, Vec<String>) {
+        self.run_plan_with(script, fail, HEALTHY)
+    }
+
+    fn run_plan_with(&self, script: &str, fail: Option<&str>, responses: &str) -> (Output, Vec<String>) {
         let file = self.path().join("plan.sh");
         std::fs::write(&file, script).unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg(&file);
-        self.run(cmd, fail, "")
+        self.run(cmd, fail, responses)
     }
 }
 
@@ -97,25 +101,52 @@ fn playground() -> String {
 }
 
 const R: &str = "deployment/rendered";
-const REPO: &str = "https://istio-release.storage.googleapis.com/charts";
+
+/// What a healthy cluster answers: Gateway API CRDs of a current bundle, one Deployment per
+/// namespace, and an external Gateway that has its address.
+const HEALTHY: &str = "get crd gateways.gateway.networking.k8s.io --output=jsonpath\tv1.6.1\nget deployments,statefulsets,daemonsets --namespace\tdeployment.apps/app\nget gateway knative-gateway --output=jsonpath\tTrue\n";
+const BUNDLE: &str = "kubectl get crd gateways.gateway.networking.k8s.io --output=jsonpath={.metadata.annotations.gateway\\.networking\\.k8s\\.io/bundle-version}";
+
+/// The calls `restart_workloads NS` makes on a healthy cluster.
+fn restart_calls(ns: &str) -> Vec<String> {
+    vec![
+        format!("kubectl get deployments,statefulsets,daemonsets --namespace {ns} --output=name"),
+        format!("kubectl rollout restart deployment.apps/app --namespace {ns}"),
+        format!("kubectl rollout status deployment.apps/app --namespace {ns} --timeout=300s"),
+    ]
+}
+
+/// The calls `gateways_ready` makes for the playground's Gateways.
+fn gateway_calls() -> Vec<String> {
+    let ns = "kubectl --namespace istio-system";
+    vec![
+        format!("{ns} wait --for=create deployment/knative-gateway-istio deployment/knative-local-gateway-istio --timeout=300s"),
+        format!("{ns} rollout status deployment/knative-gateway-istio --timeout=300s"),
+        format!("{ns} rollout status deployment/knative-local-gateway-istio --timeout=300s"),
+        format!("{ns} wait --for=condition=Programmed gateway/knative-local-gateway --timeout=300s"),
+        format!("{ns} wait --for=condition=Accepted gateway/knative-gateway --timeout=300s"),
+        format!("{ns} get gateway knative-gateway --output=jsonpath={{.status.conditions[?(@.type==\"Programmed\")].status}}"),
+    ]
+}
+const REPO: &str = "https://blob.istio.io/istio-release/charts";
 
 fn apply_calls() -> Vec<String> {
     let crds = "gatewayclasses.gateway.networking.k8s.io gateways.gateway.networking.k8s.io httproutes.gateway.networking.k8s.io";
     let ssa = "kubectl apply --server-side --field-manager=mesh-render";
     let mut calls = vec![
         format!("kubectl get crd {crds}"),
+        BUNDLE.to_string(),
         format!("helm upgrade --install istio-base base --repo {REPO} --version 1.29.6 --namespace istio-system --create-namespace --values {R}/lifecycle/base-values.yaml --wait"),
         format!("helm upgrade --install istiod istiod --repo {REPO} --version 1.29.6 --namespace istio-system --values {R}/lifecycle/istiod-values.yaml --wait"),
         "kubectl --namespace istio-system rollout status deployment/istiod --timeout=300s".into(),
         format!("{ssa} --filename {R}/manifests/00-namespaces.yaml"),
     ];
     for ns in ["knative-serving", "knative-eventing", "demo", "event-demo"] {
-        calls.push(format!("kubectl rollout restart deployment --namespace {ns}"));
+        calls.extend(restart_calls(ns));
     }
+    calls.extend([format!("{ssa} --filename {R}/manifests/20-telemetry.yaml"), format!("{ssa} --filename {R}/manifests/30-gateways.yaml")]);
+    calls.extend(gateway_calls());
     calls.extend([
-        format!("{ssa} --filename {R}/manifests/20-telemetry.yaml"),
-        format!("{ssa} --filename {R}/manifests/30-gateways.yaml"),
-        "kubectl --namespace istio-system wait --for=condition=Programmed gateway/knative-gateway gateway/knative-local-gateway --timeout=300s".into(),
         format!("{ssa} --force-conflicts --filename {R}/manifests/40-knative-patch.yaml"),
         format!("{ssa} --filename {R}/manifests/10-security.yaml"),
     ]);
@@ -132,9 +163,48 @@ fn apply_runs_every_step_in_order_with_exact_arguments() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The reminder to remove Envoy Gateway comes only after the Gateways are Programmed.
     let reminder = stderr.find("next: remove Envoy Gateway").expect("a reminder to remove Envoy Gateway");
-    assert!(stderr.find("wait until the Gateways are Programmed").unwrap() < reminder, "{stderr}");
+    assert!(stderr.find("wait for the Gateways").unwrap() < reminder, "{stderr}");
+    assert!(!stderr.contains("warning"), "a healthy cluster gives no warning: {stderr}");
     assert!(stderr.contains("eg-external/eg-external and eg-internal/eg-internal"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+/// kind and minikube have no LoadBalancer implementation: the external Gateway stays
+/// `Programmed=False` (AddressNotAssigned). The plan goes on, and says why and what to do.
+#[test]
+fn apply_does_not_wait_for_an_external_address_and_warns_instead() {
+    let bench = Bench::new(&playground(), None);
+    let no_address = HEALTHY.replace("get gateway knative-gateway --output=jsonpath\tTrue", "get gateway knative-gateway --output=jsonpath\tFalse");
+    let (out, calls) = bench.run_plan_with(&bench.plan("apply", None), None, &no_address);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(calls, apply_calls(), "the same steps: nothing waits for Programmed on the external Gateway");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: gateway/knative-gateway has no address yet (Programmed=False)"), "{stderr}");
+    assert!(stderr.contains("serviceType: NodePort"), "{stderr}");
+}
+
+/// Istio is built against one Gateway API bundle; older CRDs make istiod ignore kinds (TLSRoute
+/// on 1.30: TLS passthrough breaks silently). The plans read the installed bundle and stop.
+#[test]
+fn apply_and_verify_stop_on_an_older_gateway_api_bundle() {
+    let bench = Bench::new(&playground(), None);
+    for (bundle, ok) in [("v1.4.0", false), ("", false), ("v1.4.1", true), ("v1.10.0", true)] {
+        let responses = HEALTHY.replace("--output=jsonpath\tv1.6.1", &format!("--output=jsonpath\t{bundle}"));
+        let (out, calls) = bench.run_plan_with(&bench.plan("apply", None), None, &responses);
+        assert_eq!(out.status.code() == Some(0), ok, "bundle `{bundle}`: {}", String::from_utf8_lossy(&out.stderr));
+        if !ok {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let shown = if bundle.is_empty() { "unknown" } else { bundle };
+            assert!(
+                stderr.contains(&format!("the installed Gateway API CRDs are bundle '{shown}'; Istio 1.29.6 needs v1.4.1 or newer")),
+                "{stderr}"
+            );
+            assert!(stderr.contains("releases/download/v1.4.1/standard-install.yaml"), "{stderr}");
+            assert!(!calls.iter().any(|c| c.starts_with("helm")), "nothing is installed: {calls:?}");
+            let (out, _) = bench.run_plan_with(&bench.plan("verify", None), None, &responses);
+            assert_ne!(out.status.code(), Some(0), "verify stops too");
+        }
+    }
 }
 
 #[test]
@@ -143,7 +213,7 @@ fn a_failing_step_stops_the_plan() {
     let plan = bench.plan("apply", None);
     let (out, calls) = bench.run_plan(&plan, Some("helm upgrade --install istiod"));
     assert_ne!(out.status.code(), Some(0));
-    assert_eq!(calls, apply_calls()[..3], "nothing runs after the failed step");
+    assert_eq!(calls, apply_calls()[..4], "nothing runs after the failed step");
 
     let (out, calls) = bench.run_plan(&plan, Some("kubectl --namespace istio-system wait --for=condition=Programmed"));
     assert_ne!(out.status.code(), Some(0));
@@ -195,6 +265,8 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
     }
     let ns_deleted = position(&format!("kubectl delete namespace {ns} --ignore-not-found --wait=true"));
     assert!(uninstall("istio-base") < ns_deleted);
+    // The GatewayClasses istiod created, once istiod can no longer recreate them.
+    assert!(uninstall("istiod") < position("kubectl delete gatewayclass istio istio-remote --ignore-not-found"));
 
     // Every object applied: owned ones deleted (their file, or the root namespace), partial ones
     // undone (injection labels removed, Knative's ConfigMaps restored).
@@ -210,8 +282,12 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
             match (kind, partial) {
                 ("Namespace", true) => {
                     let unlabel = position(&format!("kubectl label namespace {name} {label}-"));
-                    assert!(unlabel > uninstall("istiod"), "sidecars are injected until istiod is gone");
-                    assert!(position(&format!("kubectl rollout restart deployment --namespace {name}")) > unlabel);
+                    // Labels go and the workloads restart while istiod still serves: no old sidecar
+                    // runs on frozen config while its pod is replaced.
+                    assert!(unlabel < uninstall("istiod"), "the label is removed before istiod is uninstalled");
+                    let restart = position(&format!("kubectl rollout restart deployment.apps/app --namespace {name}"));
+                    let rolled_out = position(&format!("kubectl rollout status deployment.apps/app --namespace {name} --timeout=300s"));
+                    assert!(unlabel < restart && restart < rolled_out && rolled_out < uninstall("istiod"));
                 }
                 ("Namespace", false) => assert_eq!(name, ns),
                 ("ConfigMap", true) => {
@@ -273,7 +349,7 @@ fn build_and_destroy_scripts_render_then_run_the_plans() {
     let script = |name: &str, fail: Option<&str>| {
         let mut cmd = Command::new("bash");
         cmd.arg(repo_root().join("scripts").join(name)).env("CONFIG", &config).env_remove("MESH_ENV").env_remove("MESH_RENDER");
-        bench.run(cmd, fail, "")
+        bench.run(cmd, fail, HEALTHY)
     };
     // The scripts render into a fresh folder under TMPDIR; name it like the plan's default.
     let normalize = |calls: Vec<String>| -> Vec<String> {
@@ -301,7 +377,7 @@ fn build_and_destroy_scripts_render_then_run_the_plans() {
     assert!(!std::fs::read_dir(bench.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("mesh-render.")));
     let (out, calls) = script("build.sh", Some("helm upgrade --install istio-base"));
     assert_ne!(out.status.code(), Some(0));
-    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls.len(), 3, "{calls:?}");
     // An invalid config renders nothing and runs nothing.
     std::fs::write(&config, "components:\n  istio:\n    enabled: true\n    bogus: 1\n").unwrap();
     let (out, calls) = script("build.sh", None);
@@ -309,19 +385,71 @@ fn build_and_destroy_scripts_render_then_run_the_plans() {
     assert!(calls.is_empty());
 }
 
+/// `scripts/regenerate-rendered.sh` is `make render` under the original component's name: the tree
+/// it writes is the committed one, and `--clean` starts from an empty folder (a stray file goes).
+#[test]
+fn regenerate_rendered_writes_what_make_render_writes() {
+    let out = tempfile::tempdir().unwrap();
+    let tree = out.path().join("rendered");
+    std::fs::create_dir_all(tree.join("manifests")).unwrap();
+    std::fs::write(tree.join("manifests/99-stray.yaml"), "stray\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new("bash")
+            .arg(repo_root().join("scripts/regenerate-rendered.sh"))
+            .args(args)
+            .env("OUT", &tree)
+            .env("MESH_RENDER", bin())
+            .env_remove("CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--clean"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!tree.join("manifests/99-stray.yaml").exists(), "--clean renders from an empty folder");
+    let committed = repo_root().join("deployment/rendered");
+    let files = |root: &Path| -> BTreeSet<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    out.insert(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(root, root, &mut out);
+        out.retain(|f| !f.starts_with("helm/charts/") && f != "helm/Chart.lock");
+        out
+    };
+    assert_eq!(files(&tree), files(&committed));
+    for f in files(&tree) {
+        assert_eq!(std::fs::read(tree.join(&f)).unwrap(), std::fs::read(committed.join(&f)).unwrap(), "{f}");
+    }
+    let o = run(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn test_mesh_checks_the_live_cluster() {
     let bench = Bench::new(&playground(), None);
     let mut cmd = Command::new("bash");
     cmd.arg(repo_root().join("scripts/test/test-mesh.sh")).env("CONFIG", bench.path().join("config.yaml")).env_remove("MESH_ENV");
-    let healthy = "get peerauthentication default\tSTRICT\nget ksvc mesh-render-probe\thttp://mesh-render-probe.demo.example.com\nrun mesh-render-client-gateway\t200\nrun mesh-render-client-plaintext\tcurl-exit=56\n";
+    let healthy = "get crd gateways.gateway.networking.k8s.io --output=jsonpath\tv1.4.1\nget gateway knative-gateway --output=jsonpath\tTrue\nget peerauthentication default\tSTRICT\nget ksvc mesh-render-probe\thttp://mesh-render-probe.demo.example.com\nrun mesh-render-client-gateway\t200\nrun mesh-render-client-plaintext\tcurl-exit=56\n";
     let (out, calls) = bench.run(cmd, None, healthy);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let expect_in_order = [
         "kubectl --namespace istio-system rollout status deployment/istiod",
         "kubectl wait --for=condition=Accepted gatewayclass/istio",
-        "kubectl --namespace istio-system wait --for=condition=Programmed gateway/knative-gateway gateway/knative-local-gateway",
+        BUNDLE,
+        "kubectl --namespace istio-system wait --for=create deployment/knative-gateway-istio deployment/knative-local-gateway-istio",
+        "kubectl --namespace istio-system wait --for=condition=Programmed gateway/knative-local-gateway",
+        "kubectl --namespace istio-system wait --for=condition=Accepted gateway/knative-gateway",
         "kubectl --namespace istio-system get peerauthentication default --output=jsonpath={.spec.mtls.mode}",
+        "kubectl delete namespace mesh-render-verify --ignore-not-found --wait=true",
+        "kubectl create namespace mesh-render-verify",
         "kubectl apply --namespace demo --filename -",
         "kubectl wait ksvc/mesh-render-probe --namespace demo --for=condition=Ready",
         "kubectl run mesh-render-client-gateway --namespace mesh-render-verify",
@@ -383,6 +511,7 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
             "-x",
             "scripts/build.sh",
             "scripts/destroy.sh",
+            "scripts/regenerate-rendered.sh",
             "scripts/test/test-mesh.sh",
             "scripts/lib/mesh-render.sh",
             "crates/mesh-render-cli/tests/support/fake-tool.sh",

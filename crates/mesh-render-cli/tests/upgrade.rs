@@ -45,12 +45,12 @@ fn minor_upgrade_from_the_current_playground_release() {
 
 #[test]
 fn longest_upgrade_in_the_table() {
-    assert_upgrade_snapshot("1.29.0", "1.30.4", "text");
+    assert_upgrade_snapshot("1.29.0", "1.31.1", "text");
 }
 
 #[test]
 fn json_report() {
-    assert_upgrade_snapshot("1.29.6", "1.30.4", "json");
+    assert_upgrade_snapshot("1.29.6", "1.31.1", "json");
 }
 
 /// The config in the repo is what `upgrade` reads by default; its warnings go to stderr only.
@@ -69,7 +69,7 @@ fn downgrades_unknown_and_equal_targets_are_exit_2_with_nothing_on_stdout() {
     for (to, message) in [
         ("1.29.0", "error: Istio 1.29.0 is older than the configured 1.29.6: downgrades are not supported"),
         ("1.29.6", "error: the config already uses Istio 1.29.6"),
-        ("1.31.0", "error: Istio 1.31.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.4"),
+        ("1.31.0", "error: Istio 1.31.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"),
         ("latest", "error: `latest` is not an Istio version"),
     ] {
         let o = run_in(dir.path(), &["upgrade", "--to", to]);

@@ -119,6 +119,8 @@ pub fn render(kind: Kind, loaded: &Loaded, rendered: &str) -> Result<String, Pla
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    env.add_template("functions", include_str!("plans/functions.sh.j2"))
+        .unwrap_or_else(|e| unreachable!("the embedded functions template parses: {e:#}"));
     let text = env
         .render_str(kind.template(), &context)
         .unwrap_or_else(|e| unreachable!("the embedded {} template renders typed data: {e:#}", kind.name()));
@@ -163,9 +165,10 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
 #[derive(Serialize)]
 struct Release {
     name: &'static str,
+    chart: &'static str,
     /// `base --repo URL` or `oci://…/base`; the URL's characters need no shell quoting (the config
     /// reader allows only `[A-Za-z0-9._~:/@%+-]`).
-    chart: String,
+    source: String,
     values: &'static str,
 }
 
@@ -212,7 +215,13 @@ struct Context {
     /// Take over keys another field manager (the Envoy Gateway setup) holds in Knative's ConfigMaps.
     force_conflicts: bool,
     gateways: Vec<String>,
+    /// The Deployments istiod creates for the Gateways (`<gateway>-istio`).
+    gateway_deployments: Vec<String>,
+    /// The Gateway API bundle the release is built against: the installed CRDs must be as new.
+    gateway_api: &'static str,
     external_gateway: String,
+    local_gateway: String,
+    external_service_type: &'static str,
     external_service: String,
     envoy_gateway: Option<PreviousGateways>,
     mesh_namespaces: Vec<String>,
@@ -290,8 +299,8 @@ impl Context {
             namespace: config.namespace.clone(),
             field_manager: FIELD_MANAGER,
             releases: vec![
-                Release { name: BASE_RELEASE, chart: config.charts.helm_chart_args("base"), values: BASE_VALUES },
-                Release { name: ISTIOD_RELEASE, chart: config.charts.helm_chart_args("istiod"), values: ISTIOD_VALUES },
+                Release { name: BASE_RELEASE, chart: "base", source: config.charts.helm_chart_args("base"), values: BASE_VALUES },
+                Release { name: ISTIOD_RELEASE, chart: "istiod", source: config.charts.helm_chart_args("istiod"), values: ISTIOD_VALUES },
             ],
             istiod_deployment: match &config.revision {
                 Some(rev) => format!("istiod-{rev}"),
@@ -306,7 +315,11 @@ impl Context {
             knative_restore,
             force_conflicts: eg.is_some(),
             gateways: vec![config.gateways.external.clone(), config.gateways.local.clone()],
+            gateway_deployments: vec![service_name(&config.gateways.external), service_name(&config.gateways.local)],
+            gateway_api: config.release.gateway_api,
             external_gateway: config.gateways.external.clone(),
+            local_gateway: config.gateways.local.clone(),
+            external_service_type: config.gateways.external_service_type,
             external_service: service_name(&config.gateways.external),
             envoy_gateway: eg.map(|eg| PreviousGateways {
                 external: eg.external.gateway.clone(),
