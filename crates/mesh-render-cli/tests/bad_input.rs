@@ -176,7 +176,7 @@ fn invalid_versions() {
 
 #[test]
 fn versions_outside_the_table() {
-    for version in ["1.28.3", "1.29.10", "1.31.0"] {
+    for version in ["1.28.3", "1.29.10", "1.31.2", "1.32.0"] {
         assert_render_refused(
             format!("{ISTIO}    version: \"{version}\"\n"),
             &format!("config.yaml:4:14: error: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
