@@ -16,6 +16,7 @@ pub mod ai_serving;
 pub mod analyzers;
 pub mod argocd;
 pub mod argocd_api;
+pub mod argocd_hooks;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
@@ -80,6 +81,8 @@ pub fn render(loaded: &Loaded) -> Rendered {
     manifests.extend(ai_serving::render(config));
     manifests.extend(knative::render(config));
     argocd::protect(config, &mut manifests);
+    let hooks = argocd_hooks::render(config, &mut manifests);
+    manifests.extend(hooks);
     let mut applications = argocd::render(config);
     for m in manifests.iter_mut().chain(applications.iter_mut()).filter(|m| !m.object.is_partial()) {
         let meta = m.object.metadata_mut();

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Serialize, Serializer};
@@ -92,6 +93,8 @@ objects! {
     CustomResourceDefinition(CustomResourceDefinition) = "apiextensions.k8s.io/v1";
     Namespace(Namespace) = "v1";
     ServiceAccount(ServiceAccount) = "v1";
+    ClusterRole(ClusterRole) = "rbac.authorization.k8s.io/v1";
+    ClusterRoleBinding(ClusterRoleBinding) = "rbac.authorization.k8s.io/v1";
     Role(Role) = "rbac.authorization.k8s.io/v1";
     RoleBinding(RoleBinding) = "rbac.authorization.k8s.io/v1";
     ConfigMap(ConfigMap) = "v1";
@@ -106,6 +109,7 @@ objects! {
     InferenceObjective(InferenceObjective) = "inference.networking.x-k8s.io/v1alpha2";
     HTTPRoute(gateway_api::apis::standard::httproutes::HttpRoute) = "gateway.networking.k8s.io/v1";
     Application(crate::argocd_api::Application) = "argoproj.io/v1alpha1";
+    Job(Job) = "batch/v1";
 }
 
 impl Object {
@@ -132,12 +136,16 @@ pub enum Concern {
     AiServing,
     /// Keys in Knative's ConfigMaps: last, once the Gateways they point at exist.
     Knative,
+    /// The mesh Application's lifecycle hooks (with `components.istio.argocd`): the restart Job that
+    /// gives pods their sidecars before STRICT, the teardown Job, and their RBAC. Argo CD runs them;
+    /// the plans do the same steps themselves and skip this file.
+    ArgocdHooks,
     /// Argo CD Applications (`argocd/applications.yaml`, never in `manifests/` or the stream).
     Argocd,
 }
 
 impl Concern {
-    pub const ALL: [Concern; 8] = [
+    pub const ALL: [Concern; 9] = [
         Concern::Namespaces,
         Concern::InferenceCrds,
         Concern::Security,
@@ -145,6 +153,7 @@ impl Concern {
         Concern::Gateways,
         Concern::AiServing,
         Concern::Knative,
+        Concern::ArgocdHooks,
         Concern::Argocd,
     ];
 
@@ -158,6 +167,7 @@ impl Concern {
             Concern::Gateways => "gateways",
             Concern::AiServing => "ai-serving",
             Concern::Knative => "knative-patch",
+            Concern::ArgocdHooks => "argocd-hooks",
             Concern::Argocd => "argocd",
         }
     }
@@ -172,6 +182,7 @@ impl Concern {
             Concern::Gateways => 30,
             Concern::AiServing => 35,
             Concern::Knative => 40,
+            Concern::ArgocdHooks => 45,
             Concern::Argocd => 50,
         };
         format!("{number:02}-{}.yaml", self.name())

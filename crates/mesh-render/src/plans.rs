@@ -114,6 +114,11 @@ pub fn render(kind: Kind, loaded: &Loaded, rendered: &str) -> Result<String, Pla
         return Err(PlanError::UnsafePath(rendered.to_string()));
     }
     let context = Context::new(kind, loaded, rendered);
+    Ok(render_template(kind.name(), kind.template(), &context))
+}
+
+/// Renders one of the embedded shell templates; they can `{% include "functions" %}`.
+fn render_template<C: Serialize>(name: &str, template: &str, context: &C) -> String {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
@@ -121,10 +126,34 @@ pub fn render(kind: Kind, loaded: &Loaded, rendered: &str) -> Result<String, Pla
     env.set_lstrip_blocks(true);
     env.add_template("functions", include_str!("plans/functions.sh.j2"))
         .unwrap_or_else(|e| unreachable!("the embedded functions template parses: {e:#}"));
-    let text = env
-        .render_str(kind.template(), &context)
-        .unwrap_or_else(|e| unreachable!("the embedded {} template renders typed data: {e:#}", kind.name()));
-    Ok(text)
+    env.render_str(template, context).unwrap_or_else(|e| unreachable!("the embedded {name} template renders typed data: {e:#}"))
+}
+
+/// The scripts of the mesh Application's Argo CD hooks (`argocd_hooks`): the same steps as the
+/// plans, from the same shell functions.
+#[derive(Serialize)]
+pub(crate) struct HookContext {
+    pub gateway_checks: bool,
+    pub restarts: bool,
+    /// Namespaces labelled for injection.
+    pub mesh_namespaces: Vec<String>,
+    pub injection_key: String,
+    /// `(namespace, kind.group/name)` of every mTLS and authorization policy, for the teardown.
+    pub policies: Vec<(String, String)>,
+    pub argocd_namespace: String,
+    pub mesh_application: String,
+}
+
+/// The sync hook's script: restart the workloads of a labelled namespace while any running pod
+/// there has no sidecar (the steady state restarts nothing).
+pub(crate) fn sync_hook_script(context: &HookContext) -> String {
+    render_template("argocd-sync", include_str!("plans/argocd-sync.sh.j2"), context)
+}
+
+/// The PreDelete hook's script: policies, labels, restarts, as `plan destroy` does before it
+/// uninstalls anything.
+pub(crate) fn pre_delete_hook_script(context: &HookContext) -> String {
+    render_template("argocd-pre-delete", include_str!("plans/argocd-pre-delete.sh.j2"), context)
 }
 
 /// Knative's ConfigMaps as they were before Istio: what the destroy plan server-side applies as
@@ -190,6 +219,9 @@ struct PreviousGateways {
 #[derive(Serialize)]
 struct Context {
     plan: &'static str,
+    /// The shell functions the plan needs (`functions.sh.j2`).
+    gateway_checks: bool,
+    restarts: bool,
     version: String,
     environment: Option<String>,
     /// ` --env NAME` or empty, for the regenerate hints.
@@ -243,7 +275,9 @@ impl Context {
         let in_tree = |f: &str| tree.contains_key(f);
         let mut apply = Vec::new();
         let mut delete = Vec::new();
-        for concern in Concern::ALL.into_iter().filter(|c| !matches!(c, Concern::Knative | Concern::Argocd | Concern::Security)) {
+        for concern in
+            Concern::ALL.into_iter().filter(|c| !matches!(c, Concern::Knative | Concern::Argocd | Concern::ArgocdHooks | Concern::Security))
+        {
             let file = file_of(concern);
             if !in_tree(&file) {
                 continue;
@@ -291,6 +325,8 @@ impl Context {
         let (injection_key, injection_value) = namespaces::injection_label(config);
         Context {
             plan: kind.name(),
+            gateway_checks: kind != Kind::Destroy,
+            restarts: kind != Kind::Verify,
             version: config.release.version.to_string(),
             environment: config.environment.clone(),
             env_flag: config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default(),

@@ -85,7 +85,12 @@ impl Sources {
     pub fn for_release(version: Version, inference: &str) -> Sources {
         let istio = format!("istio-{}", crate::versions::reference_charts(version));
         let pin = crate::versions::release(version).map_or("v1.4.0", |r| r.gateway_api);
-        Sources { istio, gateway_api: gateway_api_schemas(pin).into(), inference: format!("gie-{inference}"), argocd: "argo-cd-v3.5.1".into() }
+        Sources {
+            istio,
+            gateway_api: gateway_api_schemas(pin).into(),
+            inference: format!("gie-{inference}"),
+            argocd: "argo-cd-v3.5.1".into(),
+        }
     }
 
     /// The sources for what a config renders.
@@ -319,7 +324,7 @@ fn count_rules(schema: &Value, value: &Value) -> usize {
 /// Built-in kinds: read into the k8s-openapi type; fields it ignores and type errors are problems.
 /// `None` when the kind is not a built-in kind mesh-render knows.
 fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String, String)>> {
-    use k8s_openapi::api::{apps, core, rbac};
+    use k8s_openapi::api::{apps, batch, core, rbac};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     fn check<T: serde::de::DeserializeOwned>(object: &Value) -> Vec<(String, String)> {
         let mut unknown = Vec::new();
@@ -344,6 +349,9 @@ fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String,
         ("apps/v1", "Deployment") => check::<apps::v1::Deployment>(object),
         ("rbac.authorization.k8s.io/v1", "Role") => check::<rbac::v1::Role>(object),
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => check::<rbac::v1::RoleBinding>(object),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => check::<rbac::v1::ClusterRole>(object),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => check::<rbac::v1::ClusterRoleBinding>(object),
+        ("batch/v1", "Job") => check::<batch::v1::Job>(object),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => check::<apiextensions::v1::CustomResourceDefinition>(object),
         _ => return None,
     })

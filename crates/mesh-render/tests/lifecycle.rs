@@ -123,7 +123,7 @@ fn argocd_keys_are_checked_like_the_rest_of_the_config() {
     let base = "components:\n  istio:\n    enabled: true\n    argocd:\n";
     assert_eq!(
         errors(&format!("{base}      repoURL: https://example.com/r.git\n      targetRevison: main\n")),
-        ["c.yaml:6:7: error: components.istio.argocd.targetRevison: unknown key `targetRevison`\n  hint: did you mean `targetRevision`? Known keys here: enabled, namespace, project, destinationServer, repoURL, targetRevision, path, meshSource, automated"]
+        ["c.yaml:6:7: error: components.istio.argocd.targetRevison: unknown key `targetRevison`\n  hint: did you mean `targetRevision`? Known keys here: enabled, namespace, project, destinationServer, repoURL, targetRevision, path, meshSource, automated, hookImage"]
     );
     assert_eq!(
         errors(&format!("{base}      namespace: argocd\n")),
@@ -266,7 +266,11 @@ fn the_example_gitops_blocks_are_valid_when_uncommented() {
 /// Applications (Argo CD's native OCI form for a registry) and the apply plan's `helm` calls.
 #[test]
 fn chart_repository_is_used_by_chart_applications_and_plans() {
-    let text = golden_app_of_apps().replacen("    version: \"1.29.6\"\n", "    version: \"1.29.6\"\n    chartRepository: oci://ghcr.io/istio/release/charts\n", 1);
+    let text = golden_app_of_apps().replacen(
+        "    version: \"1.29.6\"\n",
+        "    version: \"1.29.6\"\n    chartRepository: oci://ghcr.io/istio/release/charts\n",
+        1,
+    );
     assert!(text.contains("chartRepository"), "the golden config sets the version under istio");
     let loaded = load(&text, None);
     let rendered = mesh_render::render(&loaded);

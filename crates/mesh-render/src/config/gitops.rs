@@ -7,7 +7,12 @@ use crate::syntax::Node;
 
 /// Keys of `components.istio.argocd`.
 pub const ARGOCD_KEYS: &[&str] =
-    &["enabled", "namespace", "project", "destinationServer", "repoURL", "targetRevision", "path", "meshSource", "automated"];
+    &["enabled", "namespace", "project", "destinationServer", "repoURL", "targetRevision", "path", "meshSource", "automated", "hookImage"];
+
+/// The image of the mesh Application's lifecycle hooks: Kubernetes' own kubectl image (built from
+/// kubernetes/kubernetes `build/server-image/kubectl/Dockerfile`: Debian base with `sh`, `awk`, and
+/// `/bin/kubectl` as entrypoint), at the minor the playground runs (Knative 1.23 needs 1.34 or later).
+pub const DEFAULT_HOOK_IMAGE: &str = "registry.k8s.io/kubectl:v1.34.0";
 
 /// Where the mesh Application gets its objects from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub struct ArgoCd {
     pub mesh_source: MeshSource,
     /// Automated sync (prune and self-heal); `false` leaves syncing to a person.
     pub automated: bool,
+    /// Image with `sh`, `awk` and `kubectl` for the restart and teardown hooks.
+    pub hook_image: String,
 }
 
 /// `None` when absent, switched off, or wrong (then with problems reported).
@@ -93,6 +100,10 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
         Some(n) => dec.bool(n, &f.path("automated")).unwrap_or(true),
         None => true,
     };
+    let hook_image = match f.get("hookImage") {
+        Some(n) => plain(n, &f.path("hookImage"), dec),
+        None => Some(DEFAULT_HOOK_IMAGE.into()),
+    };
     let argocd = ArgoCd {
         namespace,
         project,
@@ -102,6 +113,7 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
         path: repo_path?,
         mesh_source,
         automated,
+        hook_image: hook_image?,
     };
     enabled.then_some(argocd)
 }
