@@ -116,6 +116,10 @@ fn ai_serving_doc_describes_inference_pool_v1_and_objectives() {
         assert!(line.contains("no longer exists") || line.contains("`InferenceModel` (`models`"), "{line}");
     }
     assert!(doc.contains("has no `aiServing` section"), "the playground has no pools");
+    // The real traffic paths: the metrics scrape is plaintext, and 9002 is unguarded with selfSigned.
+    assert!(doc.contains("leaves through Envoy's passthrough cluster **without mTLS**"));
+    assert!(doc.contains("**any pod that can reach the\npicker's Service can call its ext_proc port**"));
+    assert!(doc.contains("`ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0`"));
     assert!(doc.contains("(../golden/ai-serving-one-pool/config.yaml)"));
 
     let pools = &mesh_render::docs::docs(&golden("ai-serving-pools"))["ai-serving.md"];
@@ -131,7 +135,8 @@ fn architecture_doc_follows_the_config() {
         "| Istio | 1.29.6 |",
         "| Gateway API | v1.4.1 |",
         "| Kubernetes | 1.31–1.35 |",
-        "| `demo` | `demo`, `knative-serving`, `knative-eventing`, `istio-system` | `/healthz`, `/metrics` | 8022 |",
+        "| `demo` | `demo`, `knative-serving`, `knative-eventing` | `cluster.local/ns/istio-system/sa/knative-gateway-istio`, `cluster.local/ns/istio-system/sa/knative-local-gateway-istio` |",
+        "any pod, in the mesh or not, in any namespace, can call any Knative Service through the local\ngateway",
         "| `knative-serving` | `webhook` | `app: webhook` | 8443 PERMISSIVE |",
         "`opentelemetry-collector.observability.svc.cluster.local:4317`",
         "`knative-gateway-istio` (LoadBalancer)",

@@ -7,6 +7,7 @@
 pub mod ai_serving;
 pub mod decode;
 pub mod gitops;
+pub mod security;
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,8 @@ pub struct Config {
     /// Every string of the config file that names one of Istio's retired hosts, with its key path
     /// (MR115 refuses them).
     pub retired_references: Vec<(String, String)>,
+    /// Opt-in additions to the app namespaces' authorization (`components.istio.security`).
+    pub security: security::Security,
 }
 
 /// `components.istio.metadata`.
@@ -236,6 +239,7 @@ const ISTIO_KEYS: &[&str] = &[
     "aiServing",
     "argocd",
     "chartRepository",
+    "security",
     "environments",
 ];
 
@@ -556,6 +560,7 @@ fn read_istio(
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
+    let security = security::read(f.get("security"), &f.path("security"), dec);
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -656,6 +661,7 @@ fn read_istio(
         argocd,
         charts,
         retired_references: Vec::new(),
+        security,
     })
 }
 
