@@ -367,8 +367,7 @@ fn shellcheck(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(&path);
     cmd.current_dir(repo_root()).args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child =
-        cmd.spawn().unwrap_or_else(|e| panic!("shellcheck not found at {} ({e}); run `make tools`", path.display()));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("shellcheck not found at {} ({e}); run `make tools`", path.display()));
     if let Some(text) = stdin {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();

@@ -24,6 +24,8 @@ use crate::config::Config;
 use crate::diagnostics::{Pos, Severity};
 use crate::{Loaded, Object};
 
+pub use security::istio_match;
+
 /// One check.
 pub struct Rule {
     /// Stable code, `MR` + three digits.

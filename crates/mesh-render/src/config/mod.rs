@@ -6,6 +6,7 @@
 
 pub mod ai_serving;
 pub mod decode;
+pub mod flows;
 pub mod gitops;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,8 @@ pub struct Config {
     pub ai_serving: Option<ai_serving::AiServing>,
     /// Argo CD Applications for the charts and the mesh resources (off when absent).
     pub argocd: Option<gitops::ArgoCd>,
+    /// `components.istio.flows.expect`: flows the user expects allowed or denied.
+    pub flow_expectations: Vec<flows::FlowExpectation>,
 }
 
 /// `components.istio.metadata`.
@@ -229,6 +232,7 @@ const ISTIO_KEYS: &[&str] = &[
     "metadata",
     "aiServing",
     "argocd",
+    "flows",
     "environments",
 ];
 
@@ -525,6 +529,7 @@ fn read_istio(
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
+    let flow_expectations = f.get("flows").map(|n| flows::read(n, &f.path("flows"), dec)).unwrap_or_default();
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -623,6 +628,7 @@ fn read_istio(
         metadata,
         ai_serving,
         argocd,
+        flow_expectations,
     })
 }
 
