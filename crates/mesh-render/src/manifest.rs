@@ -186,13 +186,33 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    fn sort_key(&self) -> (Concern, usize, &str, &str) {
+    fn sort_key(&self) -> (Concern, usize, u8, &str, &str) {
         let meta = self.object.metadata();
-        (self.concern, self.object.kind_rank(), meta.namespace.as_deref().unwrap_or(""), meta.name.as_deref().unwrap_or(""))
+        (
+            self.concern,
+            self.object.kind_rank(),
+            self.object.scope_rank(),
+            meta.namespace.as_deref().unwrap_or(""),
+            meta.name.as_deref().unwrap_or(""),
+        )
     }
 }
 
-/// Puts manifests in apply order: concern, then kind, namespace and name.
+impl Object {
+    /// Exceptions before the rule they except: a PeerAuthentication with a workload selector (a
+    /// webhook's PERMISSIVE port) is applied before a namespace- or mesh-wide one (STRICT). The other
+    /// way round, kube-apiserver's plaintext calls to Knative's webhooks (failurePolicy Fail) are
+    /// refused for as long as the STRICT policy is alone.
+    fn scope_rank(&self) -> u8 {
+        match self {
+            Object::PeerAuthentication(pa) if pa.spec.selector.is_none() => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Puts manifests in apply order: concern, then kind, workload-scoped exceptions before
+/// namespace- and mesh-wide PeerAuthentications, then namespace and name.
 pub fn sort(manifests: &mut [Manifest]) {
     manifests.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
@@ -222,5 +242,35 @@ pub fn partial_meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String
         labels: (!labels.is_empty()).then_some(labels),
         annotations: Some(annotations),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Limits;
+
+    /// Rule: in the security concern, every webhook's PERMISSIVE exception is applied before the
+    /// mesh-wide STRICT PeerAuthentication (stream, `-o json` and `manifests/10-security.yaml`).
+    #[test]
+    fn webhook_exceptions_are_applied_before_mesh_wide_strict() {
+        let text = "components:\n  knative:\n    enabled: true\n    eventing: {enabled: true}\n  istio:\n    enabled: true\n";
+        let loaded = crate::load(text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        let rendered = crate::render(&loaded);
+        let pas: Vec<(&str, bool)> = rendered
+            .manifests
+            .iter()
+            .filter_map(|m| match &m.object {
+                Object::PeerAuthentication(pa) => Some((pa.metadata.name.as_deref().unwrap_or(""), pa.spec.selector.is_some())),
+                _ => None,
+            })
+            .collect();
+        assert!(pas.len() > 2, "{pas:?}");
+        assert_eq!(pas.last(), Some(&("default", false)), "mesh-wide STRICT must come last: {pas:?}");
+        assert!(pas[..pas.len() - 1].iter().all(|(_, scoped)| *scoped), "{pas:?}");
+        let file = &rendered.tree()["manifests/10-security.yaml"];
+        let strict = file.find("mode: STRICT").expect("STRICT");
+        let permissive = file.rfind("PERMISSIVE").expect("PERMISSIVE");
+        assert!(permissive < strict, "the file applies STRICT before an exception");
     }
 }

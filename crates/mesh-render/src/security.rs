@@ -9,10 +9,6 @@ use crate::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// Name of the per-namespace ALLOW policy.
 pub const APP_POLICY: &str = "allow-mesh-and-knative";
-/// Paths system components call without a mesh identity: kubelet probes and the autoscaler's scrape.
-pub const SYSTEM_PATHS: [&str; 2] = ["/healthz", "/metrics"];
-/// queue-proxy's drain port, which kubelet's preStop hook calls and Istio does not rewrite.
-pub const DRAIN_PORT: u16 = 8022;
 
 pub fn render(config: &Config) -> Vec<Manifest> {
     let mut out = Vec::new();
@@ -61,23 +57,77 @@ pub fn allowed_sources(config: &Config, app: &str) -> Vec<String> {
 }
 
 /// An ALLOW policy denies everything it does not match: that is what makes it least privilege.
+///
+/// There is no `to`-only rule. Knative's "allowlist by paths" (`/healthz`, `/metrics`, and port
+/// 8022) is for system pods without sidecars; here the Knative system namespaces are always injected
+/// ([`crate::namespaces::mesh_namespaces`]), so the activator's and autoscaler's calls carry their
+/// namespace and match the `from` rule. Kubelet's probes and preStop/postStart hooks are rewritten
+/// to pilot-agent (istio/istio 1.29.6 `pkg/kube/inject/app_probe.go`), which calls the app from
+/// 127.0.0.6 and bypasses the policy. A `to`-only rule would open those paths on every port, and
+/// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
 fn app_policy(config: &Config, app: &str) -> AuthorizationPolicySpec {
     let from_namespaces = AuthorizationRule {
         from: vec![RuleFrom { source: Source { namespaces: allowed_sources(config, app), ..Default::default() } }],
         to: Vec::new(),
     };
-    let system_paths = AuthorizationRule {
-        from: Vec::new(),
-        to: vec![RuleTo { operation: Operation { paths: SYSTEM_PATHS.map(String::from).to_vec(), ..Default::default() } }],
-    };
-    let drain = AuthorizationRule {
-        from: Vec::new(),
-        to: vec![RuleTo { operation: Operation { ports: vec![DRAIN_PORT.to_string()], ..Default::default() } }],
-    };
     let mut rules = vec![from_namespaces];
-    if config.knative.is_some() {
-        rules.push(system_paths);
-        rules.push(drain);
+    if let Some(scrape) = &config.security.prometheus {
+        rules.push(AuthorizationRule {
+            from: vec![RuleFrom { source: Source { principals: scrape.principals.clone(), ..Default::default() } }],
+            to: vec![RuleTo { operation: Operation { ports: scrape.ports.iter().map(u16::to_string).collect(), ..Default::default() } }],
+        });
     }
     AuthorizationPolicySpec { selector: None, action: Some("ALLOW".into()), rules }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Limits;
+
+    fn render_yaml(istio: &str) -> Vec<Manifest> {
+        let text = format!(
+            "components:\n  knative:\n    enabled: true\n    eventing: {{enabled: true}}\n  istio:\n    enabled: true\n    namespaces: {{apps: [demo]}}\n{istio}"
+        );
+        let loaded = crate::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        render(loaded.selected())
+    }
+
+    fn app_policy_of(manifests: &[Manifest]) -> AuthorizationPolicySpec {
+        manifests
+            .iter()
+            .find_map(|m| match &m.object {
+                Object::AuthorizationPolicy(p) if p.metadata.name.as_deref() == Some(APP_POLICY) => Some(p.spec.clone()),
+                _ => None,
+            })
+            .expect("app policy")
+    }
+
+    /// Rule: no `to`-only rule in `allow-mesh-and-knative` (Knative's system namespaces are injected,
+    /// probes and lifecycle hooks go through pilot-agent), and never a rule for queue-proxy's 8022.
+    #[test]
+    fn app_policy_has_no_to_only_rule_and_never_opens_the_queue_admin_port() {
+        for mtls in ["STRICT", "PERMISSIVE"] {
+            let spec = app_policy_of(&render_yaml(&format!("    mtls: {{mode: {mtls}}}\n")));
+            assert_eq!(spec.rules.len(), 1, "{mtls}: {:?}", spec.rules);
+            for rule in &spec.rules {
+                assert!(!rule.from.is_empty(), "{mtls}: a rule without `from` admits any caller: {rule:?}");
+                assert!(rule.to.iter().all(|t| t.operation.paths.is_empty() && !t.operation.ports.contains(&"8022".to_string())));
+            }
+        }
+    }
+
+    /// Rule: the opt-in Prometheus rule names the scraper's principals and only the configured ports.
+    #[test]
+    fn prometheus_rule_is_scoped_to_its_principals_and_ports() {
+        let spec = app_policy_of(&render_yaml(
+            "    security:\n      prometheus: {principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091, 8080, 9091]}\n",
+        ));
+        assert_eq!(spec.rules.len(), 2);
+        let scrape = &spec.rules[1];
+        assert_eq!(scrape.from[0].source.principals, ["cluster.local/ns/monitoring/sa/prometheus"]);
+        assert!(scrape.from[0].source.namespaces.is_empty());
+        assert_eq!(scrape.to[0].operation.ports, ["8080", "9091"]);
+        assert!(scrape.to[0].operation.paths.is_empty());
+    }
 }

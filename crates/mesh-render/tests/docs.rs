@@ -131,7 +131,7 @@ fn architecture_doc_follows_the_config() {
         "| Istio | 1.29.6 |",
         "| Gateway API | v1.4.1 |",
         "| Kubernetes | 1.31–1.35 |",
-        "| `demo` | `demo`, `knative-serving`, `knative-eventing`, `istio-system` | `/healthz`, `/metrics` | 8022 |",
+        "| `demo` | `demo`, `knative-serving`, `knative-eventing`, `istio-system` |\n",
         "| `knative-serving` | `webhook` | `app: webhook` | 8443 PERMISSIVE |",
         "`opentelemetry-collector.observability.svc.cluster.local:4317`",
         "`knative-gateway-istio` (LoadBalancer)",

@@ -79,5 +79,5 @@ fn risky_strings_survive_in_every_free_form_field() {
     assert_eq!(gateway["metadata"]["annotations"]["example.com/multiline"], "first line\nsecond: line");
     let policy = objects.iter().find(|o| o["kind"] == "AuthorizationPolicy" && o["metadata"]["namespace"] == "on").unwrap();
     assert_eq!(policy["spec"]["rules"][0]["from"][0]["source"]["namespaces"][0], "on");
-    assert_eq!(policy["spec"]["rules"][2]["to"][0]["operation"]["ports"][0], "8022");
+    assert_eq!(policy["spec"]["rules"][1]["to"][0]["operation"]["ports"][0], "9091");
 }

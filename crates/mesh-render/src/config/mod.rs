@@ -8,6 +8,7 @@ pub mod ai_serving;
 pub mod decode;
 pub mod flows;
 pub mod gitops;
+pub mod security;
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,8 @@ pub struct Config {
     pub argocd: Option<gitops::ArgoCd>,
     /// `components.istio.flows.expect`: flows the user expects allowed or denied.
     pub flow_expectations: Vec<flows::FlowExpectation>,
+    /// Opt-in additions to the app namespaces' authorization (`components.istio.security`).
+    pub security: security::Security,
 }
 
 /// `components.istio.metadata`.
@@ -233,6 +236,7 @@ const ISTIO_KEYS: &[&str] = &[
     "aiServing",
     "argocd",
     "flows",
+    "security",
     "environments",
 ];
 
@@ -530,6 +534,7 @@ fn read_istio(
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
     let flow_expectations = f.get("flows").map(|n| flows::read(n, &f.path("flows"), dec)).unwrap_or_default();
+    let security = security::read(f.get("security"), &f.path("security"), dec);
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
         None => true,
@@ -629,6 +634,7 @@ fn read_istio(
         ai_serving,
         argocd,
         flow_expectations,
+        security,
     })
 }
 
