@@ -5,6 +5,7 @@
 //! Codes are stable: a code is never reused for another check. One module per family of checks.
 
 mod annotations;
+mod flows;
 mod inference;
 mod injection;
 mod knative;
@@ -348,6 +349,10 @@ registry! {
     inference::INFERENCE_MODEL,
     versions::OUTDATED_RELEASE,
     knative::UNPARSEABLE_CONFIG_GATEWAY,
+    flows::NEEDED_FLOW_DENIED,
+    flows::REFUSED_FLOW_ALLOWED,
+    flows::PLAINTEXT_UNDER_STRICT,
+    flows::EXPECTATION_VIOLATED,
 }
 
 /// The check with this code (case-insensitive).
