@@ -157,6 +157,8 @@ struct WebhookRow {
 struct AppPolicy {
     namespace: String,
     sources: Vec<String>,
+    /// The Knative gateways' identities, the only callers admitted from the root namespace.
+    principals: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -316,7 +318,15 @@ impl Context {
         } else {
             Vec::new()
         };
-        let apps = config.apps.iter().map(|a| AppPolicy { namespace: a.clone(), sources: security::allowed_sources(config, a) }).collect();
+        let apps = config
+            .apps
+            .iter()
+            .map(|a| AppPolicy {
+                namespace: a.clone(),
+                sources: security::allowed_sources(config, a),
+                principals: security::gateway_principals(config),
+            })
+            .collect();
 
         let knative_facts = config.knative.as_ref().map(|k| {
             let (external, local) = knative::gateway_entries(config);
@@ -576,10 +586,14 @@ pub fn diagram(config: &Config) -> String {
         d.line(&format!("  gwext -->|\"{}\"| activator", mtls("via activator")));
         d.line(&format!("  gwlocal -->|\"{}\"| activator", mtls("cluster-local")));
     }
-    for (i, app) in config.apps.iter().enumerate() {
-        let sources = security::allowed_sources(config, app);
-        if sources.contains(&config.namespace) {
-            d.line(&format!("  gwext -->|\"{}\"| app{i}", mtls(&format!("ALLOW from {}", config.namespace))));
+    if config.knative.is_some() {
+        // Gateway pods carry no `security.istio.io/tlsMode` label, so callers reach them in plaintext.
+        d.line("  anypod([\"any pod, in the mesh or not\"])");
+        d.line("  anypod -->|\"plaintext HTTP 80, no identity\"| gwlocal");
+    }
+    for (i, _) in config.apps.iter().enumerate() {
+        for (node, gateway) in [("gwext", &gw.external), ("gwlocal", &gw.local)] {
+            d.line(&format!("  {node} -->|\"{}\"| app{i}", mtls(&format!("ALLOW sa {}", gateways::service_name(gateway)))));
         }
         if let Some(k) = &config.knative {
             d.line(&format!("  activator -->|\"{}\"| app{i}", mtls(&format!("ALLOW from {}", k.serving_namespace))));

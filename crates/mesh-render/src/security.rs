@@ -44,16 +44,26 @@ fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest 
     Manifest { concern: Concern::Security, object: Object::from(pa) }
 }
 
-/// Namespaces allowed to call into an app namespace: itself, Knative's system namespaces, and the
-/// gateways' namespace.
+/// Namespaces allowed to call into an app namespace: itself and Knative's system namespaces.
 pub fn allowed_sources(config: &Config, app: &str) -> Vec<String> {
     let mut sources = vec![app.to_string()];
     if let Some(k) = &config.knative {
         sources.push(k.serving_namespace.clone());
         sources.extend(k.eventing_namespace.clone());
     }
-    sources.push(config.namespace.clone());
     sources
+}
+
+/// The identities of the two Knative gateways, the only callers admitted from the root namespace
+/// (not istiod, not an inference Gateway, not whatever else runs there). istiod names a Gateway's
+/// ServiceAccount `<gateway>-<class>` (istio/istio 1.29.6 `pilot/pkg/config/kube/gateway/
+/// deploymentcontroller.go` `ServiceAccount: ... defaultName`, `conversion.go` `getDefaultName`).
+/// `cluster.local` stands for the mesh's trust domain and its aliases in Istio's principals.
+pub fn gateway_principals(config: &Config) -> Vec<String> {
+    [&config.gateways.external, &config.gateways.local]
+        .into_iter()
+        .map(|gw| format!("cluster.local/ns/{}/sa/{}", config.namespace, crate::gateways::service_name(gw)))
+        .collect()
 }
 
 /// An ALLOW policy denies everything it does not match: that is what makes it least privilege.
@@ -67,7 +77,10 @@ pub fn allowed_sources(config: &Config, app: &str) -> Vec<String> {
 /// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
 fn app_policy(config: &Config, app: &str) -> AuthorizationPolicySpec {
     let from_namespaces = AuthorizationRule {
-        from: vec![RuleFrom { source: Source { namespaces: allowed_sources(config, app), ..Default::default() } }],
+        from: vec![
+            RuleFrom { source: Source { namespaces: allowed_sources(config, app), ..Default::default() } },
+            RuleFrom { source: Source { principals: gateway_principals(config), ..Default::default() } },
+        ],
         to: Vec::new(),
     };
     let mut rules = vec![from_namespaces];
@@ -115,6 +128,20 @@ mod tests {
                 assert!(rule.to.iter().all(|t| t.operation.paths.is_empty() && !t.operation.ports.contains(&"8022".to_string())));
             }
         }
+    }
+
+    /// Rule: from the root namespace, only the two Knative gateways' identities are admitted.
+    #[test]
+    fn root_namespace_is_admitted_only_as_the_knative_gateways() {
+        let spec = app_policy_of(&render_yaml("    gateways: {external: {name: public}, local: {name: internal}}\n"));
+        let from = &spec.rules[0].from;
+        assert_eq!(from[0].source.namespaces, ["demo", "knative-serving", "knative-eventing"]);
+        assert!(from[0].source.principals.is_empty());
+        assert_eq!(
+            from[1].source.principals,
+            ["cluster.local/ns/istio-system/sa/public-istio", "cluster.local/ns/istio-system/sa/internal-istio"]
+        );
+        assert!(from[1].source.namespaces.is_empty());
     }
 
     /// Rule: the opt-in Prometheus rule names the scraper's principals and only the configured ports.
