@@ -297,8 +297,36 @@ pub fn to_table(rows: &[Row]) -> String {
     out
 }
 
+/// The rows as a Markdown table (for docs/architecture.md).
+pub fn to_markdown(rows: &[Row]) -> String {
+    let end = |e: &Endpoint| {
+        let id = if e.namespace.is_empty() { e.workload.clone() } else { format!("{}/{}", e.namespace, e.workload) };
+        format!("`{id}`{}", if e.sidecar { "+" } else { "" })
+    };
+    let mut out =
+        String::from("| Need | Verdict | Transport | From | To | Port | Purpose | Decided by |\n|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let to = match &r.via {
+            Some(v) => format!("{} via `{}/{}`", end(&r.to), v.namespace, v.workload),
+            None => end(&r.to),
+        };
+        let port = format!("{}{}", r.port, r.path.as_deref().unwrap_or_default());
+        let deciders: Vec<String> = r.decided_by.iter().map(|d| format!("`{d}`")).collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {to} | `{port}` | {} | {} |\n",
+            r.need,
+            r.verdict,
+            r.transport,
+            end(&r.from),
+            r.purpose.replace('|', "\\|"),
+            deciders.join(", ")
+        ));
+    }
+    out
+}
+
 /// A Mermaid flowchart of the allowed flows, grouped by namespace: solid arrows for mTLS, dashed
-/// for plaintext, dotted for calls the sidecar does not see.
+/// for plaintext, thick for calls the sidecar does not see.
 pub fn to_mermaid(rows: &[Row]) -> String {
     let mut nodes: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let node_id = |ns: &str, workload: &str, nodes: &mut BTreeMap<String, BTreeMap<String, String>>| {
