@@ -68,3 +68,38 @@ fn end(node: &Node, path: &str, dec: &mut Decoder) -> Option<FlowEnd> {
     };
     Some(FlowEnd { namespace, workload })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::Limits;
+
+    fn load(expect: &str) -> Result<crate::Loaded, crate::config::LoadError> {
+        let text = format!("components:\n  istio:\n    enabled: true\n    flows:\n      expect:\n{expect}");
+        crate::load(&text, None, Limits::DEFAULT)
+    }
+
+    /// Rule: each entry needs from, to, port and verdict; namespaces are DNS labels; verdict is allow or deny.
+    #[test]
+    fn expectations_are_read_with_positioned_errors() {
+        let loaded = load("        - {from: {namespace: a, workload: web}, to: {namespace: b}, port: 8080, verdict: deny}\n").unwrap();
+        let e = &loaded.selected().flow_expectations[0];
+        assert_eq!((e.from.workload.as_deref(), e.to.workload.as_deref(), e.port, e.allow), (Some("web"), None, 8080, false));
+        assert_eq!((e.pos.line, e.pos.column), (6, 11));
+
+        let err = load(
+            "        - {from: {namespace: a}, to: {namespace: B_}, port: 0, verdict: maybe, via: x}\n        - {from: {namespace: a}}\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> =
+            err.diagnostics.iter().map(|d| format!("{}:{} {} {}", d.pos.line, d.pos.column, d.path, d.message)).collect();
+        for needle in [
+            "6:50 components.istio.flows.expect[0].to.namespace",
+            "6:61 components.istio.flows.expect[0].port",
+            "6:73 components.istio.flows.expect[0].verdict",
+            "6:80 components.istio.flows.expect[0].via unknown key",
+            "7:11 components.istio.flows.expect[1] an expected flow needs",
+        ] {
+            assert!(text.iter().any(|t| t.starts_with(needle)), "{needle}: {text:#?}");
+        }
+    }
+}
