@@ -235,8 +235,8 @@ const ISTIO_KEYS: &[&str] = &[
     "metadata",
     "aiServing",
     "argocd",
-    "flows",
     "security",
+    "flows",
     "environments",
 ];
 

@@ -362,7 +362,7 @@ impl<'a> Mesh<'a> {
 
         // Authorization (istio.io concepts/security "Authorization policy precedence"): a matching
         // DENY policy denies; no ALLOW policy allows; a matching ALLOW rule allows; else deny.
-        let identity = mtls.then(|| (from.namespace.as_str(), from.service_account.as_str()));
+        let identity = mtls.then_some((from.namespace.as_str(), from.service_account.as_str()));
         let request = Request { identity, port: hop.port, path: hop.path.as_deref() };
         let policies = self.policies_for(to);
         let action = |p: &AuthorizationPolicy| p.spec.action.clone().unwrap_or_else(|| "ALLOW".into());
