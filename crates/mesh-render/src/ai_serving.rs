@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
     Container, ContainerPort, GRPCAction, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service, ServiceAccount, ServicePort,
     ServiceSpec,
 };
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -49,6 +49,47 @@ const CRDS: &[(&str, &str)] = &[
 /// The bundled CRD files, for the sync test: (release, file name, contents).
 pub fn bundled_crds() -> impl Iterator<Item = (&'static str, &'static str)> {
     CRDS.iter().copied()
+}
+
+/// The endpoint picker that goes with an Inference Extension release: where its image is, and
+/// what its upstream Helm chart passes. Each value is from the named upstream tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PickerRelease {
+    pub image: &'static str,
+    pub tag: &'static str,
+    /// Where the values come from (repository, tag, path).
+    pub source: &'static str,
+    /// Read rules (API group, resources) beyond InferencePools and Pods, as the chart's Role has them.
+    pub extra_reads: &'static [(&'static str, &'static [&'static str])],
+}
+
+/// GIE v1.1.0 builds and publishes the picker itself (`config/charts/inferencepool/values.yaml`:
+/// hub `registry.k8s.io/gateway-api-inference-extension`, name `epp`, tag `v1.1.0`). From v1.6.0
+/// the repository builds only `lwepp`, a conformance-test picker (`cmd/lwepp`; README: "EPP and
+/// associated APIs: llm-d/llm-d-router"), and no `epp:v1.6.0` image exists. llm-d-router v0.10.0
+/// (the newest release, after GIE v1.6.0; its go.mod still pins GIE v1.5.0, same InferencePool v1
+/// API) publishes `ghcr.io/llm-d/llm-d-router-endpoint-picker:<git tag>` (`.github/workflows/
+/// ci-release.yaml`, `Makefile` `EPP_IMAGE_NAME`); its chart is `config/charts/routerlib`.
+pub fn picker_release(release: &str) -> PickerRelease {
+    match release {
+        "v1.6.0" => PickerRelease {
+            image: "ghcr.io/llm-d/llm-d-router-endpoint-picker",
+            tag: "v0.10.0",
+            source: "llm-d/llm-d-router v0.10.0 config/charts/routerlib/templates/_deployment.yaml",
+            // config/charts/llm-d-router-gateway/templates/rbac.yaml
+            extra_reads: &[
+                ("inference.networking.x-k8s.io", &["inferenceobjectives", "inferencemodelrewrites"]),
+                ("llm-d.ai", &["inferenceobjectives", "inferencemodelrewrites"]),
+            ],
+        },
+        _ => PickerRelease {
+            image: "registry.k8s.io/gateway-api-inference-extension/epp",
+            tag: "v1.1.0",
+            source: "kubernetes-sigs/gateway-api-inference-extension v1.1.0 config/charts/inferencepool/templates/epp-deployment.yaml",
+            // config/charts/inferencepool/templates/rbac.yaml
+            extra_reads: &[("inference.networking.x-k8s.io", &["inferenceobjectives"])],
+        },
+    }
 }
 
 /// Name of a pool's endpoint picker (Deployment, Service, ServiceAccount, Role).
@@ -213,10 +254,13 @@ fn picker(pool: &Pool, ai: &AiServing, in_mesh: bool) -> Vec<Manifest> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    args.push(format!("--secure-serving={secure}"));
+    args.extend(picker_flags(pool));
 
-    let grpc_probe = |initial| Probe {
-        grpc: Some(GRPCAction { port: HEALTH_PORT, service: Some("inference-extension".into()) }),
+    // With leader election, liveness and readiness are separate gRPC services (readiness passes
+    // on the leader only): v1.1.0 cmd/epp/runner/health.go, and both charts' probes.
+    let ha = pool.picker.replicas > 1;
+    let grpc_probe = |initial, check: &str| Probe {
+        grpc: Some(GRPCAction { port: HEALTH_PORT, service: Some(if ha { check.into() } else { "inference-extension".into() }) }),
         initial_delay_seconds: Some(initial),
         period_seconds: Some(10),
         ..Default::default()
@@ -233,8 +277,8 @@ fn picker(pool: &Pool, ai: &AiServing, in_mesh: bool) -> Vec<Manifest> {
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(args),
         ports: Some(vec![port("grpc", EXT_PROC_PORT), port("grpc-health", HEALTH_PORT), port("metrics", METRICS_PORT)]),
-        liveness_probe: Some(grpc_probe(5)),
-        readiness_probe: Some(grpc_probe(2)),
+        liveness_probe: Some(grpc_probe(5, "liveness")),
+        readiness_probe: Some(grpc_probe(2, "readiness")),
         resources: Some(resources(&pool.picker.resources)),
         ..Default::default()
     };
@@ -289,31 +333,89 @@ fn picker(pool: &Pool, ai: &AiServing, in_mesh: bool) -> Vec<Manifest> {
         ..Default::default()
     };
     let mut rules = vec![read(POOL_GROUP, "inferencepools"), read("", "pods")];
-    if ai.release == "v1.1.0" {
-        rules.push(read("inference.networking.x-k8s.io", "inferenceobjectives"));
+    for (group, resources) in picker_release(ai.release).extra_reads {
+        for resource in *resources {
+            rules.push(read(group, resource));
+        }
     }
+    let subject = Subject { kind: "ServiceAccount".into(), name: epp.clone(), namespace: Some(ns.into()), ..Default::default() };
+    let role_ref = |kind: &str, name: &str| RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: kind.into(), name: name.into() };
     let role = Role { metadata: meta(&epp, ns), rules: Some(rules) };
-    let binding = RoleBinding {
-        metadata: meta(&epp, ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: epp.clone() },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: epp.clone(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    };
-    vec![
+    let binding = RoleBinding { metadata: meta(&epp, ns), role_ref: role_ref("Role", &epp), subjects: Some(vec![subject.clone()]) };
+    let mut out = vec![
         manifest(Object::from(account)),
         manifest(Object::from(role)),
         manifest(Object::from(binding)),
         manifest(Object::from(service)),
         manifest(Object::from(deployment)),
-    ]
+    ];
+
+    // The picker's /metrics checks the caller's token (`--metrics-endpoint-auth` defaults to true),
+    // which needs TokenReviews and SubjectAccessReviews: the GIE v1.1.0 chart's ClusterRole
+    // (config/charts/inferencepool/templates/rbac.yaml). Cluster-scoped, so the name carries the namespace.
+    let auth = metrics_auth_name(pool);
+    let create = |group: &str, resource: &str| PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(vec![resource.into()]),
+        verbs: vec!["create".into()],
+        ..Default::default()
+    };
+    let cluster_role = ClusterRole {
+        metadata: owned_meta(&auth, None, Concern::AiServing),
+        rules: Some(vec![create("authentication.k8s.io", "tokenreviews"), create("authorization.k8s.io", "subjectaccessreviews")]),
+        ..Default::default()
+    };
+    let cluster_binding = ClusterRoleBinding {
+        metadata: owned_meta(&auth, None, Concern::AiServing),
+        role_ref: role_ref("ClusterRole", &auth),
+        subjects: Some(vec![subject.clone()]),
+    };
+    out.push(manifest(Object::from(cluster_role)));
+    out.push(manifest(Object::from(cluster_binding)));
+
+    // Leader election for more than one replica: both charts' leader-election-rbac.yaml.
+    if ha {
+        let name = format!("{epp}-leader-election");
+        let rule = |group: &str, resource: &str, verbs: &[&str]| PolicyRule {
+            api_groups: Some(vec![group.into()]),
+            resources: Some(vec![resource.into()]),
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            ..Default::default()
+        };
+        let role = Role {
+            metadata: meta(&name, ns),
+            rules: Some(vec![
+                rule("coordination.k8s.io", "leases", &["get", "list", "watch", "create", "update", "patch", "delete"]),
+                rule("", "events", &["create", "patch"]),
+            ]),
+        };
+        let binding = RoleBinding { metadata: meta(&name, ns), role_ref: role_ref("Role", &name), subjects: Some(vec![subject]) };
+        out.push(manifest(Object::from(role)));
+        out.push(manifest(Object::from(binding)));
+    }
+    out
+}
+
+/// Name of the ClusterRole and ClusterRoleBinding that let a picker check metrics tokens.
+pub fn metrics_auth_name(pool: &Pool) -> String {
+    format!("{}-{}-metrics-auth", pool.namespace, picker_name(pool))
+}
+
+/// The picker's flags beyond pool and ports, as the upstream chart of the release passes them
+/// (see [`picker_release`]): leader election with more than one replica (`--ha-enable-leader-election`,
+/// both charts when `replicas > 1`), tracing off (`--tracing` defaults to true in the binary; both
+/// charts pass false unless tracing is configured), and the TLS mode. Metrics authentication stays on
+/// (the binary's default).
+pub fn picker_flags(pool: &Pool) -> Vec<String> {
+    let mut flags = vec![format!("--secure-serving={}", pool.picker.tls == PickerTls::SelfSigned), "--tracing=false".to_string()];
+    if pool.picker.replicas > 1 {
+        flags.push("--ha-enable-leader-election".into());
+    }
+    flags
 }
 
 /// Who may call the pool's workloads: the gateway (its namespace) reaches the model servers'
-/// target ports and the picker's ext_proc port; the picker (same namespace) scrapes the model
+/// target ports and (with `tls: mesh`) the picker's ext_proc port; the picker (same namespace) scrapes the model
 /// servers; probes and scrapers reach the picker's health and metrics ports. Two policies, because
 /// a selector names one set of pods; a selector-free ALLOW policy would close the whole namespace.
 fn access_policies(ai: &AiServing, pool: &Pool) -> Vec<AuthorizationPolicy> {
@@ -335,19 +437,20 @@ fn access_policies(ai: &AiServing, pool: &Pool) -> Vec<AuthorizationPolicy> {
     };
     let model_ports: Vec<String> = pool.target_ports.iter().map(u16::to_string).collect();
     let epp = picker_name(pool);
+    // With `tls: selfSigned` the picker's sidecar does not intercept 9002
+    // (`excludeInboundPorts`), so no AuthorizationPolicy rule on 9002 would ever be enforced: none
+    // is rendered, and the docs say that any pod can reach the picker's ext_proc port then.
+    let mut picker_rules = Vec::new();
+    if pool.picker.tls == PickerTls::Mesh {
+        picker_rules.push(from(&ai.gateway.namespace, vec![EXT_PROC_PORT.to_string()]));
+    }
+    picker_rules.push(to_ports(vec![HEALTH_PORT.to_string(), METRICS_PORT.to_string()]));
     vec![
         policy(
             format!("{}-model-servers", pool.name),
             pool.selector.clone(),
             vec![from(&ai.gateway.namespace, model_ports), from(&pool.namespace, Vec::new())],
         ),
-        policy(
-            epp.clone(),
-            BTreeMap::from([("app".to_string(), epp)]),
-            vec![
-                from(&ai.gateway.namespace, vec![EXT_PROC_PORT.to_string()]),
-                to_ports(vec![HEALTH_PORT.to_string(), METRICS_PORT.to_string()]),
-            ],
-        ),
+        policy(epp.clone(), BTreeMap::from([("app".to_string(), epp)]), picker_rules),
     ]
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Serialize, Serializer};
@@ -92,6 +92,8 @@ objects! {
     CustomResourceDefinition(CustomResourceDefinition) = "apiextensions.k8s.io/v1";
     Namespace(Namespace) = "v1";
     ServiceAccount(ServiceAccount) = "v1";
+    ClusterRole(ClusterRole) = "rbac.authorization.k8s.io/v1";
+    ClusterRoleBinding(ClusterRoleBinding) = "rbac.authorization.k8s.io/v1";
     Role(Role) = "rbac.authorization.k8s.io/v1";
     RoleBinding(RoleBinding) = "rbac.authorization.k8s.io/v1";
     ConfigMap(ConfigMap) = "v1";

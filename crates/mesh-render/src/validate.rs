@@ -329,6 +329,8 @@ fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String,
         ("apps/v1", "Deployment") => check::<apps::v1::Deployment>(object),
         ("rbac.authorization.k8s.io/v1", "Role") => check::<rbac::v1::Role>(object),
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => check::<rbac::v1::RoleBinding>(object),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => check::<rbac::v1::ClusterRole>(object),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => check::<rbac::v1::ClusterRoleBinding>(object),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => check::<apiextensions::v1::CustomResourceDefinition>(object),
         _ => return None,
     })

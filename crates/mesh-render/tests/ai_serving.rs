@@ -90,3 +90,104 @@ fn crds_are_rendered_first_only_when_asked() {
     assert_eq!(crds.matches("kind: CustomResourceDefinition").count(), 2);
     assert!(!render(&config("mesh", "")).iter().any(|o| o["kind"] == "CustomResourceDefinition"));
 }
+
+fn pool_config(release: &str, picker: &str) -> String {
+    format!(
+        "components:\n  istio:\n    enabled: true\n    aiServing:\n      inferenceExtension: {release}\n      pools:\n        - {{name: llm, namespace: ai, selector: {{app: vllm}}, targetPorts: [8000], endpointPicker: {picker}}}\n"
+    )
+}
+
+fn args(objects: &[Value]) -> Vec<String> {
+    let deployment = find(objects, "Deployment", "llm-epp").expect("picker Deployment");
+    deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Rule: the picker image exists for the release. GIE v1.1.0 publishes
+/// registry.k8s.io/gateway-api-inference-extension/epp:v1.1.0 (config/charts/inferencepool/values.yaml);
+/// GIE v1.6.0 builds only lwepp and the picker moved to llm-d/llm-d-router, whose release workflow
+/// (v0.10.0 .github/workflows/ci-release.yaml) tags ghcr.io/llm-d/llm-d-router-endpoint-picker with the git tag.
+#[test]
+fn picker_image_follows_the_release() {
+    for (release, image) in [
+        ("v1.1.0", "registry.k8s.io/gateway-api-inference-extension/epp:v1.1.0"),
+        ("v1.6.0", "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"),
+    ] {
+        let objects = render(&pool_config(release, "{}"));
+        let deployment = find(&objects, "Deployment", "llm-epp").unwrap();
+        assert_eq!(deployment["spec"]["template"]["spec"]["containers"][0]["image"], image, "{release}");
+        assert!(!image.ends_with("epp:v1.6.0"));
+    }
+}
+
+/// Rule: the picker's flags are the upstream chart's (GIE v1.1.0 epp-deployment.yaml, llm-d-router
+/// v0.10.0 routerlib _deployment.yaml): pool name, namespace and group, JSON logs, tracing off, and
+/// leader election only with more than one replica; every flag exists in both binaries
+/// (GIE v1.1.0 cmd/epp/runner/runner.go, llm-d-router v0.10.0 pkg/epp/server/options.go).
+#[test]
+fn picker_flags_match_the_upstream_charts() {
+    for release in ["v1.1.0", "v1.6.0"] {
+        let one = args(&render(&pool_config(release, "{replicas: 1}")));
+        for pair in
+            [["--pool-name", "llm"], ["--pool-namespace", "ai"], ["--pool-group", "inference.networking.k8s.io"], ["--zap-encoder", "json"]]
+        {
+            assert!(one.windows(2).any(|w| w == pair), "{release}: {pair:?} in {one:?}");
+        }
+        assert!(one.contains(&"--tracing=false".to_string()), "{release}");
+        assert!(!one.contains(&"--ha-enable-leader-election".to_string()), "{release}");
+        let three = args(&render(&pool_config(release, "{replicas: 3}")));
+        assert!(three.contains(&"--ha-enable-leader-election".to_string()), "{release}");
+    }
+}
+
+/// Rule: more than one picker replica gets leader election, its RBAC (leases, events) and the
+/// separate liveness/readiness health services (both upstream charts).
+#[test]
+fn several_picker_replicas_elect_a_leader() {
+    let objects = render(&pool_config("v1.1.0", "{replicas: 2}"));
+    let role = find(&objects, "Role", "llm-epp-leader-election").expect("leader election Role");
+    assert_eq!(role["rules"][0]["apiGroups"][0], "coordination.k8s.io");
+    assert_eq!(role["rules"][0]["resources"][0], "leases");
+    assert!(find(&objects, "RoleBinding", "llm-epp-leader-election").is_some());
+    let container = &find(&objects, "Deployment", "llm-epp").unwrap()["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["livenessProbe"]["grpc"]["service"], "liveness");
+    assert_eq!(container["readinessProbe"]["grpc"]["service"], "readiness");
+    let single = render(&pool_config("v1.1.0", "{replicas: 1}"));
+    assert!(find(&single, "Role", "llm-epp-leader-election").is_none());
+}
+
+/// Rule: metrics authentication (on by default in the picker) has the RBAC it needs: create
+/// TokenReviews and SubjectAccessReviews (GIE v1.1.0 config/charts/inferencepool/templates/rbac.yaml).
+#[test]
+fn picker_can_check_metrics_tokens() {
+    let objects = render(&pool_config("v1.1.0", "{}"));
+    let role = find(&objects, "ClusterRole", "ai-llm-epp-metrics-auth").expect("ClusterRole");
+    let rules: Vec<(String, String)> = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["resources"][0].as_str().unwrap().to_string(), r["verbs"][0].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(rules, [("tokenreviews".to_string(), "create".to_string()), ("subjectaccessreviews".to_string(), "create".to_string())]);
+    let binding = find(&objects, "ClusterRoleBinding", "ai-llm-epp-metrics-auth").expect("ClusterRoleBinding");
+    assert_eq!(binding["subjects"][0]["name"], "llm-epp");
+    assert_eq!(binding["subjects"][0]["namespace"], "ai");
+    assert!(!args(&objects).iter().any(|a| a.starts_with("--metrics-endpoint-auth")));
+}
+
+/// Rule: no AuthorizationPolicy rule for the ext_proc port when the sidecar does not intercept it
+/// (`tls: selfSigned` excludes 9002 from inbound capture, so such a rule is never enforced).
+#[test]
+fn ext_proc_rule_only_where_the_sidecar_enforces_it() {
+    let port_rules = |tls: &str| -> Vec<Value> {
+        let objects = render(&config(tls, ""));
+        let policy = find(&objects, "AuthorizationPolicy", "llm-epp").unwrap();
+        policy["spec"]["rules"].as_array().unwrap().iter().filter(|r| r.to_string().contains("\"9002\"")).cloned().collect()
+    };
+    assert!(port_rules("selfSigned").is_empty());
+    assert_eq!(port_rules("mesh").len(), 1);
+}

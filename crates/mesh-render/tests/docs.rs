@@ -116,6 +116,10 @@ fn ai_serving_doc_describes_inference_pool_v1_and_objectives() {
         assert!(line.contains("no longer exists") || line.contains("`InferenceModel` (`models`"), "{line}");
     }
     assert!(doc.contains("has no `aiServing` section"), "the playground has no pools");
+    // The real traffic paths: the metrics scrape is plaintext, and 9002 is unguarded with selfSigned.
+    assert!(doc.contains("leaves through Envoy's passthrough cluster **without mTLS**"));
+    assert!(doc.contains("**any pod that can reach the\npicker's Service can call its ext_proc port**"));
+    assert!(doc.contains("`ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0`"));
     assert!(doc.contains("(../golden/ai-serving-one-pool/config.yaml)"));
 
     let pools = &mesh_render::docs::docs(&golden("ai-serving-pools"))["ai-serving.md"];

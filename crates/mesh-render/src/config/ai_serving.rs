@@ -221,9 +221,10 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
 }
 
 fn read_picker(node: Option<&Node>, path: &str, release: &str, dec: &mut Decoder) -> Option<EndpointPicker> {
+    let upstream = crate::ai_serving::picker_release(release);
     let mut picker = EndpointPicker {
-        image: "registry.k8s.io/gateway-api-inference-extension/epp".into(),
-        version: release.to_string(),
+        image: upstream.image.into(),
+        version: upstream.tag.into(),
         replicas: 1,
         failure_mode: "FailClose",
         tls: PickerTls::SelfSigned,
