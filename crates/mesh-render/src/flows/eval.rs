@@ -3,7 +3,7 @@
 //! Each rule names the Istio 1.29.6 source (github.com/istio/istio, tag 1.29.6) or istio.io page it
 //! follows. What is not modelled: RequestAuthentication, CUSTOM and AUDIT policies, `notX` fields,
 //! hosts/methods/headers/when conditions (a rule using only those never matches here), Sidecar
-//! resources, ambient mode, and several namespace-wide PeerAuthentications in one namespace
+//! resources, `targetRefs`, ambient mode, and several namespace-wide PeerAuthentications in one namespace
 //! (Istio keeps the oldest; this takes the first by name).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -183,34 +183,19 @@ impl<'a> Mesh<'a> {
     }
 
     /// AuthorizationPolicies that apply to a workload's proxy: those in the root namespace and in
-    /// the workload's namespace whose selector matches (none: the whole namespace); a policy with
-    /// `targetRefs` applies to a Gateway API gateway of that name in its own namespace only, and
-    /// gateways also take selector-based policies (`ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY`
+    /// the workload's namespace whose selector matches (none: the whole namespace). Gateway API
+    /// gateway pods take selector-based policies too (`ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY`
     /// defaults to true in `pilot/pkg/features/pilot.go`) (`pilot/pkg/model/authorization.go`,
-    /// `ListAuthorizationPolicies`; `policyattachment.go`, `ShouldAttachPolicy`).
+    /// `ListAuthorizationPolicies`; `policyattachment.go`, `ShouldAttachPolicy`). `targetRefs` is not
+    /// modelled: mesh-render's typed AuthorizationPolicy has no such field and renders none.
     pub fn policies_for(&self, w: &Workload) -> Vec<&'a AuthorizationPolicy> {
-        let mut out = Vec::new();
         let namespaces: Vec<&str> = if w.namespace == self.root { vec![&self.root] } else { vec![&self.root, &w.namespace] };
-        let gateway = w.labels.get(GATEWAY_NAME_LABEL);
-        for ns in namespaces {
-            for p in self.authz.get(ns).into_iter().flatten() {
-                let target_refs = target_refs(p);
-                let attached = if target_refs.is_empty() {
-                    p.spec.selector.as_ref().is_none_or(|s| selects(&s.match_labels, &w.labels))
-                } else {
-                    gateway.is_some_and(|gw| {
-                        ns == w.namespace
-                            && target_refs
-                                .iter()
-                                .any(|(group, kind, name)| group == "gateway.networking.k8s.io" && kind == "Gateway" && name == gw)
-                    })
-                };
-                if attached {
-                    out.push(*p);
-                }
-            }
-        }
-        out
+        namespaces
+            .into_iter()
+            .flat_map(|ns| self.authz.get(ns).into_iter().flatten())
+            .filter(|p| p.spec.selector.as_ref().is_none_or(|s| selects(&s.match_labels, &w.labels)))
+            .copied()
+            .collect()
     }
 
     /// Evaluates a flow hop by hop; the first denied hop decides.
@@ -399,11 +384,6 @@ impl<'a> Mesh<'a> {
             format!("{prefix}ALLOW policies apply to {} and none matches{unknown}", to.id()),
         )
     }
-}
-
-/// `(group, kind, name)` of an AuthorizationPolicy's `targetRefs` (plus the legacy `targetRef`).
-fn target_refs(_p: &AuthorizationPolicy) -> Vec<(String, String, String)> {
-    Vec::new()
 }
 
 /// What an authorization rule sees of a call.
