@@ -79,6 +79,13 @@ Examples:
   mesh-render docs --out docs
   mesh-render docs --out docs --check   exit 1 if docs/ is stale")]
     Docs(crate::docs_cmd::DocsArgs),
+    /// List the traffic flows the mesh needs or must refuse, with the verdict the rendered policies give.
+    #[command(after_help = "\
+Examples:
+  mesh-render flows
+  mesh-render flows --format json | jq '.[] | select(.verdict == \"deny\")'
+  mesh-render flows --format mermaid > flows.mmd")]
+    Flows(crate::flows_cmd::FlowsArgs),
     /// Explain a check code (`mesh-render explain MR104`), or list every check.
     #[command(after_help = "Examples:\n  mesh-render explain MR104\n  mesh-render explain --list")]
     Explain(ExplainArgs),

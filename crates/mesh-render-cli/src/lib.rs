@@ -16,6 +16,7 @@ mod args;
 mod docs_cmd;
 mod error;
 mod expand;
+mod flows_cmd;
 mod input;
 mod plan;
 mod rendered;
@@ -65,6 +66,7 @@ fn execute(mut cli: Cli) -> Result<u8, Error> {
         Command::Render(args) => render(&cli.global, &args),
         Command::Upgrade(args) => upgrade_cmd::run(&cli.global, &args),
         Command::Docs(args) => docs_cmd::run(&cli.global, &args),
+        Command::Flows(args) => flows_cmd::run(&cli.global, &args),
     }
 }
 

@@ -91,6 +91,9 @@ struct Context {
     ai: AiFacts,
     objects: Vec<ObjectRow>,
     diagram: String,
+    /// `mesh-render flows` as a Markdown table, and its Mermaid picture.
+    flows_table: String,
+    flows_diagram: String,
     notes: Vec<NoteGroup>,
     upgrade_targets: Vec<String>,
     upgrade_example: Option<String>,
@@ -283,6 +286,7 @@ impl Context {
     fn new(loaded: &Loaded) -> Context {
         let config = loaded.selected();
         let rendered = crate::render(loaded);
+        let flow_rows = crate::flows::evaluate(config, rendered.manifests.iter().map(|m| &m.object));
         let release = config.release;
         let newest = versions::RELEASES[versions::RELEASES.len() - 1].version;
         let cp = &config.control_plane;
@@ -471,6 +475,8 @@ impl Context {
             notes,
             upgrade_targets,
             upgrade_example,
+            flows_table: crate::flows::to_markdown(&flow_rows),
+            flows_diagram: crate::flows::to_mermaid(&flow_rows),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod control_plane;
 pub mod diagnostics;
 pub mod docs;
 pub mod expanded;
+pub mod flows;
 pub mod gateways;
 pub mod inference_api;
 pub mod istio_api;

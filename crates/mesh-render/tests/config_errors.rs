@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, environments");
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
     "c.yaml:6:28: error: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
 rule!(prometheus_scrape_principal_is_an_identity, with_istio("security: {prometheus: {principals: [prometheus], ports: [9091]}}"),

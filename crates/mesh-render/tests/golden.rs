@@ -21,11 +21,35 @@ fn golden_configs_render_to_their_snapshots() {
     }
 }
 
+/// Golden snapshots of `mesh-render flows --format json` for every golden config and environment
+/// (`<case>-flows.snap` beside the render snapshot).
+#[test]
+fn golden_flows_match_their_snapshots() {
+    for case in golden_cases() {
+        let loaded = case.loaded();
+        let rendered = mesh_render::render(&loaded);
+        let rows = mesh_render::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+        insta::with_settings!({
+            snapshot_path => case.snapshot_dir(),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => format!("mesh-render --config {} {} flows --format json", case.config_display(), case.env_flag()),
+        }, {
+            insta::assert_snapshot!(format!("{}-flows", case.snapshot_name()), mesh_render::flows::to_json(&rows));
+        });
+    }
+}
+
 /// `cargo insta test --unreferenced reject` without needing cargo-insta: a snapshot whose config or
 /// environment is gone fails here.
 #[test]
 fn no_snapshot_is_unreferenced() {
-    let expected: BTreeSet<_> = golden_cases().iter().map(|c| c.snapshot_dir().join(format!("{}.snap", c.snapshot_name()))).collect();
+    let expected: BTreeSet<_> = golden_cases()
+        .iter()
+        .flat_map(|c| {
+            [format!("{}.snap", c.snapshot_name()), format!("{}-flows.snap", c.snapshot_name())].map(|name| c.snapshot_dir().join(name))
+        })
+        .collect();
     let mut found = BTreeSet::new();
     for dir in
         [repo_root().join("golden")].into_iter().chain(std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path()))

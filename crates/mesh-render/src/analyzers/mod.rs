@@ -5,6 +5,7 @@
 //! Codes are stable: a code is never reused for another check. One module per family of checks.
 
 mod annotations;
+mod flows;
 mod inference;
 mod injection;
 mod knative;
@@ -23,6 +24,8 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::diagnostics::{Pos, Severity};
 use crate::{Loaded, Object};
+
+pub use security::istio_match;
 
 /// One check.
 pub struct Rule {
@@ -348,6 +351,10 @@ registry! {
     knative::UNPARSEABLE_CONFIG_GATEWAY,
     versions::RETIRED_HOST,
     versions::KNOWN_ISSUE,
+    flows::NEEDED_FLOW_DENIED,
+    flows::REFUSED_FLOW_ALLOWED,
+    flows::PLAINTEXT_UNDER_STRICT,
+    flows::EXPECTATION_VIOLATED,
 }
 
 /// The check with this code (case-insensitive).

@@ -6,6 +6,7 @@
 
 pub mod ai_serving;
 pub mod decode;
+pub mod flows;
 pub mod gitops;
 pub mod security;
 
@@ -51,6 +52,8 @@ pub struct Config {
     /// Every string of the config file that names one of Istio's retired hosts, with its key path
     /// (MR115 refuses them).
     pub retired_references: Vec<(String, String)>,
+    /// `components.istio.flows.expect`: flows the user expects allowed or denied.
+    pub flow_expectations: Vec<flows::FlowExpectation>,
     /// Opt-in additions to the app namespaces' authorization (`components.istio.security`).
     pub security: security::Security,
 }
@@ -240,6 +243,7 @@ const ISTIO_KEYS: &[&str] = &[
     "argocd",
     "chartRepository",
     "security",
+    "flows",
     "environments",
 ];
 
@@ -560,6 +564,7 @@ fn read_istio(
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
+    let flow_expectations = f.get("flows").map(|n| flows::read(n, &f.path("flows"), dec)).unwrap_or_default();
     let security = security::read(f.get("security"), &f.path("security"), dec);
     let access_logging = read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = match f.get("metrics") {
@@ -661,6 +666,7 @@ fn read_istio(
         argocd,
         charts,
         retired_references: Vec::new(),
+        flow_expectations,
         security,
     })
 }

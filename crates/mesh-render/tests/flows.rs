@@ -1,0 +1,169 @@
+//! The flow evaluator agrees with the rendered objects: changing one policy changes exactly the
+//! rows that policy decides, and the playground keeps every needed flow and refuses every refused one.
+
+mod common;
+
+use mesh_render::flows::{self, Need, Row, Transport, Verdict};
+use mesh_render::syntax::Limits;
+use mesh_render::{Manifest, Object};
+
+const CONFIG: &str = "\
+components:
+  knative:
+    enabled: true
+    eventing: {enabled: true}
+  istio:
+    enabled: true
+    version: \"1.29.9\"
+    namespaces:
+      apps: [demo, event-demo]
+";
+
+fn render(text: &str) -> (mesh_render::Loaded, Vec<Manifest>) {
+    let loaded = mesh_render::load(text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+    let manifests = mesh_render::render(&loaded).manifests;
+    (loaded, manifests)
+}
+
+fn rows(loaded: &mesh_render::Loaded, manifests: &[Manifest]) -> Vec<Row> {
+    flows::evaluate(loaded.selected(), manifests.iter().map(|m| &m.object))
+}
+
+/// Pairs of (before, after) rows that differ in verdict, transport or deciders.
+fn changed<'a>(before: &'a [Row], after: &'a [Row]) -> Vec<(&'a Row, &'a Row)> {
+    assert_eq!(before.len(), after.len());
+    before.iter().zip(after).filter(|(b, a)| b != a).collect()
+}
+
+#[test]
+fn removing_the_gateway_principals_from_one_app_policy_changes_exactly_the_gateway_rows_into_that_namespace() {
+    let (loaded, manifests) = render(CONFIG);
+    let before = rows(&loaded, &manifests);
+    let mut edited = manifests.clone();
+    let mut touched = 0;
+    for m in &mut edited {
+        if let Object::AuthorizationPolicy(p) = &mut m.object {
+            if p.metadata.namespace.as_deref() == Some("demo") {
+                for rule in &mut p.spec.rules {
+                    touched += rule.from.iter().filter(|f| !f.source.principals.is_empty()).count();
+                    rule.from.retain(|f| f.source.principals.is_empty());
+                }
+                p.spec.rules.retain(|r| !r.from.is_empty());
+            }
+        }
+    }
+    assert!(touched > 0, "the app policy names the gateways by principal");
+    let after = rows(&loaded, &edited);
+    let diff = changed(&before, &after);
+    // Every row whose last hop comes from a gateway into demo, and only those, is now denied.
+    let expected: Vec<&Row> = before
+        .iter()
+        .filter(|r| r.to.namespace == "demo" && (r.from.namespace == "istio-system" || r.via.is_some()) && r.verdict == Verdict::Allow)
+        .collect();
+    assert!(expected.len() >= 5, "{expected:#?}");
+    assert_eq!(diff.iter().map(|(b, _)| *b).collect::<Vec<_>>(), expected);
+    for (_, a) in &diff {
+        assert_eq!(a.verdict, Verdict::Deny, "{a:#?}");
+    }
+}
+
+#[test]
+fn moving_one_webhook_exception_to_another_port_changes_exactly_that_webhook_row() {
+    let (loaded, manifests) = render(CONFIG);
+    let before = rows(&loaded, &manifests);
+    let mut edited = manifests.clone();
+    for m in &mut edited {
+        if let Object::PeerAuthentication(p) = &mut m.object {
+            if p.metadata.name.as_deref() == Some("eventing-webhook") {
+                let mode = p.spec.port_level_mtls.remove("8443").expect("8443 exception");
+                p.spec.port_level_mtls.insert("9443".into(), mode);
+            }
+        }
+    }
+    let after = rows(&loaded, &edited);
+    let diff = changed(&before, &after);
+    assert_eq!(diff.len(), 1, "{diff:#?}");
+    let (b, a) = diff[0];
+    assert_eq!((b.from.workload.as_str(), b.to.workload.as_str(), b.port), ("kube-apiserver", "eventing-webhook", 8443));
+    assert_eq!((b.verdict, a.verdict), (Verdict::Allow, Verdict::Deny));
+}
+
+#[test]
+fn dropping_injection_from_an_app_namespace_turns_its_rows_plaintext_and_unchecked() {
+    let (loaded, manifests) = render(CONFIG);
+    let before = rows(&loaded, &manifests);
+    let edited: Vec<Manifest> = manifests
+        .iter()
+        .filter(|m| !matches!(&m.object, Object::Namespace(n) if n.metadata.name.as_deref() == Some("event-demo")))
+        .cloned()
+        .collect();
+    let after = rows(&loaded, &edited);
+    for (b, _) in changed(&before, &after) {
+        assert!(b.to.namespace == "event-demo" || b.from.namespace == "event-demo", "{b:#?}");
+    }
+    let into: Vec<&Row> = after.iter().filter(|r| r.to.namespace == "event-demo").collect();
+    assert!(into.iter().all(|r| !r.to.sidecar && r.verdict == Verdict::Allow), "{into:#?}");
+}
+
+#[test]
+fn every_golden_config_keeps_its_needed_flows_and_refuses_its_refused_ones() {
+    for case in common::golden_cases() {
+        let loaded = case.loaded();
+        let rows = flows::evaluate(loaded.selected(), mesh_render::render(&loaded).manifests.iter().map(|m| &m.object));
+        for r in &rows {
+            match r.need {
+                Need::Needed => assert_eq!(r.verdict, Verdict::Allow, "{}: {r:#?}", case.snapshot_name()),
+                Need::Refused => assert_eq!(r.verdict, Verdict::Deny, "{}: {r:#?}", case.snapshot_name()),
+                Need::Info => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn the_playground_lists_every_catalogued_flow_kind() {
+    let case = common::golden_cases().into_iter().find(|c| c.name == "playground" && c.env.is_none()).expect("playground");
+    let loaded = case.loaded();
+    let rows = flows::evaluate(loaded.selected(), mesh_render::render(&loaded).manifests.iter().map(|m| &m.object));
+    for purpose in [
+        "external gateway -> revision (http1)",
+        "activator -> revision",
+        "autoscaler -> queue-proxy metrics",
+        "net-gateway-api prober -> gateway pods",
+        "kubelet probe -> queue-proxy",
+        "kubelet preStop hook -> queue-proxy drain",
+        "kube-apiserver -> admission webhook",
+        "broker filter -> Knative Service subscriber (through the local gateway)",
+        "channel dispatcher -> Knative Service subscriber (through the local gateway)",
+        "PingSource adapter -> broker ingress",
+        "pod -> Knative Service of its own namespace (through the local gateway)",
+        "pod of another app namespace -> revision",
+        "pod outside the mesh -> revision",
+        "Prometheus -> merged Istio metrics",
+    ] {
+        assert!(rows.iter().any(|r| r.purpose == purpose), "missing: {purpose}");
+    }
+    // Facts a real cluster shows: probes bypass the sidecar, webhooks take plaintext, the gateway
+    // hop is plaintext, app-to-app is refused over mTLS.
+    let find = |purpose: &str| rows.iter().find(|r| r.purpose == purpose).expect(purpose);
+    assert_eq!(find("kubelet probe -> queue-proxy").transport, Transport::Bypass);
+    assert_eq!(find("kube-apiserver -> admission webhook").transport, Transport::Plaintext);
+    assert_eq!(find("activator -> revision").transport, Transport::Mtls);
+    let cross = find("pod of another app namespace -> revision");
+    assert_eq!((cross.verdict, cross.transport), (Verdict::Deny, Transport::Mtls));
+}
+
+#[test]
+fn json_rows_have_the_documented_fields() {
+    let (loaded, manifests) = render(CONFIG);
+    let json: serde_json::Value = serde_json::from_str(&flows::to_json(&rows(&loaded, &manifests))).unwrap();
+    let row = json.as_array().unwrap().iter().find(|r| r["via"].is_object()).expect("a row through a gateway");
+    let mut keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["decided_by", "from", "need", "port", "purpose", "reason", "to", "transport", "verdict", "via"]);
+    let mut end: Vec<&str> = row["from"].as_object().unwrap().keys().map(String::as_str).collect();
+    end.sort();
+    assert_eq!(end, ["namespace", "sidecar", "workload"]);
+    assert!(json.as_array().unwrap().iter().any(|r| r["path"].is_string()));
+    assert!(json.as_array().unwrap().iter().any(|r| r["decided_by"][0]["rule"].is_number()));
+}
