@@ -107,6 +107,16 @@ pub enum MtlsMode {
 }
 
 impl MtlsMode {
+    /// A PeerAuthentication's mode; `None` for `UNSET` (inherit) and unknown spellings.
+    pub fn parse(mode: &str) -> Option<Self> {
+        match mode {
+            "STRICT" => Some(MtlsMode::Strict),
+            "PERMISSIVE" => Some(MtlsMode::Permissive),
+            "DISABLE" => Some(MtlsMode::Disable),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MtlsMode::Strict => "STRICT",
@@ -512,11 +522,7 @@ fn read_istio(
                 .and_then(|mf| mf.get("mode").map(|m| (m, dec.one_of(m, &mf.path("mode"), &["STRICT", "PERMISSIVE", "DISABLE"]))));
             match mode {
                 Some((m, Some(value))) => {
-                    let mode = match value {
-                        "PERMISSIVE" => MtlsMode::Permissive,
-                        "DISABLE" => MtlsMode::Disable,
-                        _ => MtlsMode::Strict,
-                    };
+                    let mode = MtlsMode::parse(value).unwrap_or(MtlsMode::Strict);
                     if mode != MtlsMode::Strict {
                         dec.warning(
                             m.pos,

@@ -26,25 +26,7 @@ const EXCLUDE_INBOUND: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
 const INJECT: &str = "sidecar.istio.io/inject";
 const REWRITE_PROBES: &str = "sidecar.istio.io/rewriteAppHTTPProbers";
 
-/// A PeerAuthentication mode, as Istio resolves it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MtlsMode {
-    Strict,
-    Permissive,
-    Disable,
-}
-
-impl MtlsMode {
-    /// `None` for `UNSET` (inherit) and unknown spellings.
-    fn parse(mode: &str) -> Option<Self> {
-        match mode {
-            "STRICT" => Some(MtlsMode::Strict),
-            "PERMISSIVE" => Some(MtlsMode::Permissive),
-            "DISABLE" => Some(MtlsMode::Disable),
-            _ => None,
-        }
-    }
-}
+pub use crate::config::MtlsMode;
 
 /// The rendered objects the evaluation reads, indexed by namespace.
 #[derive(Debug, Default)]
