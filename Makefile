@@ -13,7 +13,7 @@ EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
 ## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
 ## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
-## README "Performance"); it also runs in any image. Needs glibc's static libraries (libc6-dev).
+## CONTRIBUTING.md "Performance"); it also runs in any image. Needs glibc's static libraries (libc6-dev).
 release:
 	$(CARGO) rustc --locked --release -p mesh-render-cli --bin mesh-render -- -C relocation-model=static -C target-feature=+crt-static
 
@@ -63,9 +63,9 @@ schemas:
 snapshots:
 	INSTA_UPDATE=always $(CARGO) test --workspace --locked --test golden
 
-## Regenerate docs/*.md from config.yaml and the README's check-code table (tests fail when stale).
+## Regenerate docs/*.md from config.yaml, and the check-code table of docs/check-codes.md (tests fail when stale).
 docs:
-	$(MESH_RENDER) --config $(CONFIG) docs --out docs --readme README.md
+	$(MESH_RENDER) --config $(CONFIG) docs --out docs --check-codes docs/check-codes.md
 
 clean:
 	$(CARGO) clean

@@ -6,7 +6,7 @@
 //! the base values and with an environment overlay. The assertions are on the objects Helm produces:
 //! istiod's Deployment, HPA and PDB, the `istio` mesh ConfigMap, the sidecar injector's values, the
 //! validating webhooks and the CRDs. This proves that the values mesh-render writes are read by the
-//! charts the way the README says, not just that the keys exist.
+//! charts the way docs/outputs.md says, not just that the keys exist.
 //!
 //! The Helm binaries come from `make tools` (`scripts/tools/fetch-tools.sh`). Their paths are taken
 //! from `MESH_RENDER_HELM4` / `MESH_RENDER_HELM3` (the Makefile sets both), else from

@@ -1,7 +1,7 @@
 //! The YAML writer. Why not serde_yaml (the crate first asked for): serde_yaml 0.9 leaves YAML 1.1
 //! booleans unquoted, and kubectl reads them as booleans. Why mesh-render's own writer and not
 //! serde-saphyr directly: the same bytes (proven here on every golden render, on the upstream CRDs and
-//! on generated strings) in a quarter of the time (`make bench`, README "Performance").
+//! on generated strings) in a quarter of the time (`make bench`, CONTRIBUTING.md "Performance").
 
 mod common;
 
