@@ -174,7 +174,8 @@ fn apply_runs_every_step_in_order_with_exact_arguments() {
 #[test]
 fn apply_does_not_wait_for_an_external_address_and_warns_instead() {
     let bench = Bench::new(&playground(), None);
-    let no_address = HEALTHY.replace("get gateway knative-gateway --output=jsonpath\tTrue", "get gateway knative-gateway --output=jsonpath\tFalse");
+    let no_address =
+        HEALTHY.replace("get gateway knative-gateway --output=jsonpath\tTrue", "get gateway knative-gateway --output=jsonpath\tFalse");
     let (out, calls) = bench.run_plan_with(&bench.plan("apply", None), None, &no_address);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(calls, apply_calls(), "the same steps: nothing waits for Programmed on the external Gateway");
@@ -495,8 +496,7 @@ fn shellcheck(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(&path);
     cmd.current_dir(repo_root()).args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child =
-        cmd.spawn().unwrap_or_else(|e| panic!("shellcheck not found at {} ({e}); run `make tools`", path.display()));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("shellcheck not found at {} ({e}); run `make tools`", path.display()));
     if let Some(text) = stdin {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();

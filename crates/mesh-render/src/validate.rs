@@ -85,7 +85,12 @@ impl Sources {
     pub fn for_release(version: Version, inference: &str) -> Sources {
         let istio = format!("istio-{}", crate::versions::reference_charts(version));
         let pin = crate::versions::release(version).map_or("v1.4.0", |r| r.gateway_api);
-        Sources { istio, gateway_api: gateway_api_schemas(pin).into(), inference: format!("gie-{inference}"), argocd: "argo-cd-v3.5.1".into() }
+        Sources {
+            istio,
+            gateway_api: gateway_api_schemas(pin).into(),
+            inference: format!("gie-{inference}"),
+            argocd: "argo-cd-v3.5.1".into(),
+        }
     }
 
     /// The sources for what a config renders.

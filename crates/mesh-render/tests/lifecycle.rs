@@ -266,7 +266,11 @@ fn the_example_gitops_blocks_are_valid_when_uncommented() {
 /// Applications (Argo CD's native OCI form for a registry) and the apply plan's `helm` calls.
 #[test]
 fn chart_repository_is_used_by_chart_applications_and_plans() {
-    let text = golden_app_of_apps().replacen("    version: \"1.29.6\"\n", "    version: \"1.29.6\"\n    chartRepository: oci://ghcr.io/istio/release/charts\n", 1);
+    let text = golden_app_of_apps().replacen(
+        "    version: \"1.29.6\"\n",
+        "    version: \"1.29.6\"\n    chartRepository: oci://ghcr.io/istio/release/charts\n",
+        1,
+    );
     assert!(text.contains("chartRepository"), "the golden config sets the version under istio");
     let loaded = load(&text, None);
     let rendered = mesh_render::render(&loaded);

@@ -87,6 +87,10 @@ fn known_issue(input: &Input) -> Vec<Finding> {
     let Some(config) = input.config else { return Vec::new() };
     let Some((what, fixed)) = config.release.known_issue else { return Vec::new() };
     let target = versions::newest_patch(config.release.version).version.max(fixed);
-    vec![Finding::new(&KNOWN_ISSUE, format!("Istio {}: {what}; fixed in {fixed}", config.release.version), format!("set version: \"{target}\""))
-        .at("components.istio.version")]
+    vec![Finding::new(
+        &KNOWN_ISSUE,
+        format!("Istio {}: {what}; fixed in {fixed}", config.release.version),
+        format!("set version: \"{target}\""),
+    )
+    .at("components.istio.version")]
 }
