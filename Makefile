@@ -31,12 +31,14 @@ tools:
 	scripts/tools/fetch-tools.sh
 
 ## Every test: unit, golden snapshots (check mode), kubectl read-back, chart values, CLI, real Helm.
+## A plain `cargo test` needs only Rust: the tests that run kubectl, Helm, kubernetes-validate or
+## shellcheck are #[ignore]d with the reason; --include-ignored runs them here.
 test: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
 test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
 test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
 test: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
 test: tools
-	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast
+	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast -- --include-ignored
 
 ## Formatting and clippy, warnings as errors.
 lint:
