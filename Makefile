@@ -9,7 +9,7 @@ CHARTS ?= reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference doc rust-version fuzz-check
 
 ## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
 ## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
@@ -47,6 +47,21 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## API docs of the workspace, rustdoc warnings as errors (broken links, bad HTML in doc comments).
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --locked
+
+## The declared rust-version holds: rustc is at least it and no dependency declares a newer one.
+## The second line proves the check can fail: gateway-api 0.22 declares 1.92, so a 1.91 floor is refused.
+rust-version:
+	scripts/tools/check-rust-version.sh
+	scripts/tools/check-rust-version.sh --floor 1.91 2>/dev/null; test $$? -eq 1
+
+## The fuzz targets still build (fuzz/ is its own workspace with its own Cargo.lock). A plain check:
+## no nightly flags, no sanitizer; `make fuzz` runs them.
+fuzz-check:
+	$(CARGO) check --locked --manifest-path fuzz/Cargo.toml --bins
 
 ## Refresh the vendored upstream data in reference/ from a copy placed beside the repository
 ## (REFERENCE_SRC, default ../shared/reference), then re-extract the schemas. Nothing else reads outside.

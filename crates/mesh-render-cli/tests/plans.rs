@@ -517,6 +517,7 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
             "scripts/regenerate-rendered.sh",
             "scripts/test/test-mesh.sh",
             "scripts/lib/mesh-render.sh",
+            "scripts/tools/check-rust-version.sh",
             "crates/mesh-render-cli/tests/support/fake-tool.sh",
         ],
         None,
