@@ -169,6 +169,29 @@ fn apply_runs_every_step_in_order_with_exact_arguments() {
     assert!(out.stdout.is_empty());
 }
 
+/// With `aiServing.installCRDs: false` the InferencePool CRD is someone else's to install: `plan apply`
+/// asks for it together with the Gateway API CRDs, before any Helm release, and stops when it is missing.
+/// With `installCRDs: true` the plan applies the CRDs itself and does not ask.
+#[test]
+fn apply_checks_the_inference_pool_crd_when_the_config_does_not_install_it() {
+    let config = "components:\n  istio:\n    enabled: true\n    version: \"1.29.6\"\n    aiServing:\n      installCRDs: false\n      pools:\n        - {name: llm, namespace: ai, selector: {app: vllm}, targetPorts: [8000]}\n";
+    let gateway_api = "gatewayclasses.gateway.networking.k8s.io gateways.gateway.networking.k8s.io httproutes.gateway.networking.k8s.io";
+    let check = format!("kubectl get crd {gateway_api} inferencepools.inference.networking.k8s.io");
+    let bench = Bench::new(config, None);
+    let plan = bench.plan("apply", None);
+    let (out, calls) = bench.run_plan(&plan, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(calls[0], check);
+    let (out, calls) = bench.run_plan(&plan, Some(&check));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(calls, [check], "nothing runs after the failed check");
+
+    let bench = Bench::new(&config.replace("installCRDs: false", "installCRDs: true"), None);
+    let (out, calls) = bench.run_plan(&bench.plan("apply", None), None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(calls[0], format!("kubectl get crd {gateway_api}"));
+}
+
 /// kind and minikube have no LoadBalancer implementation: the external Gateway stays
 /// `Programmed=False` (AddressNotAssigned). The plan goes on, and says why and what to do.
 #[test]
