@@ -9,11 +9,11 @@ CHARTS ?= reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference doc rust-version fuzz-check
 
 ## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
 ## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
-## README "Performance"); it also runs in any image. Needs glibc's static libraries (libc6-dev).
+## CONTRIBUTING.md "Performance"); it also runs in any image. Needs glibc's static libraries (libc6-dev).
 release:
 	$(CARGO) rustc --locked --release -p mesh-render-cli --bin mesh-render -- -C relocation-model=static -C target-feature=+crt-static
 
@@ -31,12 +31,14 @@ tools:
 	scripts/tools/fetch-tools.sh
 
 ## Every test: unit, golden snapshots (check mode), kubectl read-back, chart values, CLI, real Helm.
+## A plain `cargo test` needs only Rust: the tests that run kubectl, Helm, kubernetes-validate or
+## shellcheck are #[ignore]d with the reason; --include-ignored runs them here.
 test: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
 test: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
 test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
 test: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
 test: tools
-	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast
+	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast -- --include-ignored
 
 ## Formatting and clippy, warnings as errors.
 lint:
@@ -45,6 +47,21 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## API docs of the workspace, rustdoc warnings as errors (broken links, bad HTML in doc comments).
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --locked
+
+## The declared rust-version holds: rustc is at least it and no dependency declares a newer one.
+## The second line proves the check can fail: gateway-api 0.22 declares 1.92, so a 1.91 floor is refused.
+rust-version:
+	scripts/tools/check-rust-version.sh
+	scripts/tools/check-rust-version.sh --floor 1.91 2>/dev/null; test $$? -eq 1
+
+## The fuzz targets still build (fuzz/ is its own workspace with its own Cargo.lock). A plain check:
+## no nightly flags, no sanitizer; `make fuzz` runs them.
+fuzz-check:
+	$(CARGO) check --locked --manifest-path fuzz/Cargo.toml --bins
 
 ## Refresh the vendored upstream data in reference/ from a copy placed beside the repository
 ## (REFERENCE_SRC, default ../shared/reference), then re-extract the schemas. Nothing else reads outside.
@@ -63,14 +80,14 @@ schemas:
 snapshots:
 	INSTA_UPDATE=always $(CARGO) test --workspace --locked --test golden
 
-## Regenerate docs/*.md from config.yaml and the README's check-code table (tests fail when stale).
+## Regenerate docs/*.md from config.yaml, and the check-code table of docs/check-codes.md (tests fail when stale).
 docs:
-	$(MESH_RENDER) --config $(CONFIG) docs --out docs --readme README.md
+	$(MESH_RENDER) --config $(CONFIG) docs --out docs --check-codes docs/check-codes.md
 
 clean:
 	$(CARGO) clean
 
-.PHONY: fuzz bench
+.PHONY: fuzz bench mutants
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= parse_config render
 
@@ -93,3 +110,20 @@ bench: tools
 	$(CARGO) bench --locked -p mesh-render --bench render
 	$(MAKE) release
 	bench/run.sh
+
+## Mutation testing of what this branch changed since it left MUTANTS_BASE (default main; uncommitted
+## edits included): cargo-mutants mutates only the code the diff touches (--in-diff), then runs the workspace's tests against each mutant; a mutant no
+## test catches is "missed" (target/mutants.out/missed.txt). Not run by CI (minutes per mutant here).
+## The plain, hermetic tests run; the tool tests (Helm, kubectl, ...) with
+## MUTANTS_ARGS='-- -- --include-ignored' (the tool paths are exported as for `make test`).
+MUTANTS_BASE ?= main
+MUTANTS_ARGS ?=
+mutants: export MESH_RENDER_HELM4 = $(CURDIR)/.cache/tools/helm4/helm
+mutants: export MESH_RENDER_HELM3 = $(CURDIR)/.cache/tools/helm3/helm
+mutants: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/kubernetes-validate
+mutants: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
+mutants:
+	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	mkdir -p target
+	git diff $$(git merge-base $(MUTANTS_BASE) HEAD) -- '*.rs' > target/mutants.diff
+	INSTA_UPDATE=no $(CARGO) mutants --in-diff target/mutants.diff --test-workspace=true --output target $(MUTANTS_ARGS)

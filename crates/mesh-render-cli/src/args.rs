@@ -100,7 +100,7 @@ pub struct RenderArgs {
     #[arg(long, requires = "out")]
     pub check: bool,
     /// With --out: also run `helm template` on the wrapper chart and write every control-plane object
-    /// under DIR/expanded/<chart>/ (needs Helm 3.17+ or 4).
+    /// under `DIR/expanded/<chart>/` (needs Helm 3.17+ or 4).
     #[arg(long, requires = "out")]
     pub expand_charts: bool,
     /// With --expand-charts: a folder holding unpacked `base/` and `istiod/` charts (`{version}` is

@@ -1,5 +1,6 @@
-//! `mesh-render docs --out docs [--readme README.md]`: writes the generated docs (the library renders
-//! them) and the README's check-code table, each file replaced atomically; `--check` compares instead.
+//! `mesh-render docs --out docs [--check-codes docs/check-codes.md]`: writes the generated docs (the
+//! library renders them) and the check-code table of that page, each file replaced atomically; `--check`
+//! compares instead.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +14,9 @@ pub struct DocsArgs {
     /// Folder to write `architecture.md`, `ai-serving.md` and `upgrade-notes.md` into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Also regenerate the check-code table between the `check-codes` markers of this README.
+    /// Also regenerate the check-code table between the `check-codes` markers of this Markdown page.
     #[arg(long, value_name = "PATH")]
-    pub readme: Option<PathBuf>,
+    pub check_codes: Option<PathBuf>,
     /// Write nothing; exit 1 if a file is missing or differs from a fresh render.
     #[arg(long)]
     pub check: bool,
@@ -26,11 +27,11 @@ pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<u8, Error> {
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let mut files: Vec<(PathBuf, String)> =
         mesh_render::docs::docs(&loaded).into_iter().map(|(name, text)| (args.out.join(name), text)).collect();
-    if let Some(readme) = &args.readme {
-        let text = std::fs::read_to_string(readme).map_err(|e| output_error(readme, format!("cannot read the README: {e}")))?;
-        let updated = mesh_render::docs::readme_with_check_codes(&text).ok_or_else(|| {
+    if let Some(page) = &args.check_codes {
+        let text = std::fs::read_to_string(page).map_err(|e| output_error(page, format!("cannot read the page: {e}")))?;
+        let updated = mesh_render::docs::with_check_codes_table(&text).ok_or_else(|| {
             output_error(
-                readme,
+                page,
                 format!(
                     "no `{}` … `{}` markers to put the check codes between",
                     mesh_render::docs::CHECK_CODES_START,
@@ -38,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<u8, Error> {
                 ),
             )
         })?;
-        files.push((readme.clone(), updated));
+        files.push((page.clone(), updated));
     }
     if args.check {
         let differences: Vec<String> = files

@@ -1,4 +1,4 @@
-//! The bad-input matrix (README, "Bad input"): every way a config or an output can be wrong, run
+//! The bad-input matrix (CONTRIBUTING.md, "Bad input"): every way a config or an output can be wrong, run
 //! through the real binary. Each row pins the exact message (or its first line), exit status 2, an
 //! empty stdout, and an output tree left byte for byte as it was, with no staging folder left behind.
 //!

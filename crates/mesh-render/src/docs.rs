@@ -654,7 +654,7 @@ impl Diagram {
     }
 }
 
-/// Marks the start of the README's generated check-code table.
+/// Marks the start of the generated check-code table (in `docs/check-codes.md`).
 pub const CHECK_CODES_START: &str = "<!-- check-codes:start -->";
 /// Marks its end.
 pub const CHECK_CODES_END: &str = "<!-- check-codes:end -->";
@@ -668,10 +668,10 @@ pub fn check_codes_table() -> String {
     out
 }
 
-/// `readme` with the text between the check-code markers replaced by [`check_codes_table`];
+/// `page` with the text between the check-code markers replaced by [`check_codes_table`];
 /// `None` when the markers are missing or out of order.
-pub fn readme_with_check_codes(readme: &str) -> Option<String> {
-    let start = readme.find(CHECK_CODES_START)? + CHECK_CODES_START.len();
-    let end = start + readme[start..].find(CHECK_CODES_END)?;
-    Some(format!("{}\n{}{}", &readme[..start], check_codes_table(), &readme[end..]))
+pub fn with_check_codes_table(page: &str) -> Option<String> {
+    let start = page.find(CHECK_CODES_START)? + CHECK_CODES_START.len();
+    let end = start + page[start..].find(CHECK_CODES_END)?;
+    Some(format!("{}\n{}{}", &page[..start], check_codes_table(), &page[end..]))
 }

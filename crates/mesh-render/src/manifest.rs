@@ -22,7 +22,7 @@ pub mod keys {
     pub const PARTIAL: &str = "mesh-render/partial";
 }
 
-/// Field manager for server-side apply; the plans and the README use the same name.
+/// Field manager for server-side apply; the plans and the docs use the same name.
 pub const FIELD_MANAGER: &str = "mesh-render";
 /// Value of `app.kubernetes.io/part-of` on every object mesh-render owns.
 pub const PART_OF: &str = "knative-playground-mesh";

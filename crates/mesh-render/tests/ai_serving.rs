@@ -80,6 +80,18 @@ fn pools_switch_istiod_support_on() {
     assert!(!mesh_render::control_plane::values(without.selected()).istiod.env.contains_key("ENABLE_GATEWAY_API_INFERENCE_EXTENSION"));
 }
 
+/// A pool in the root namespace does not label it for injection: istiod and the gateways run there, and
+/// the root Namespace is mesh-render's own object, rendered once and without an injection label.
+#[test]
+fn a_pool_in_the_root_namespace_does_not_label_it_for_injection() {
+    let objects = render(&config("mesh", "").replace("namespace: ai", "namespace: istio-system"));
+    assert_eq!(find(&objects, "InferencePool", "llm").unwrap()["metadata"]["namespace"], "istio-system");
+    let roots: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == "istio-system").collect();
+    assert_eq!(roots.len(), 1, "{roots:#?}");
+    let labels = roots[0]["metadata"]["labels"].as_object().unwrap();
+    assert!(!labels.contains_key("istio-injection") && !labels.contains_key("istio.io/rev"), "{labels:?}");
+}
+
 #[test]
 fn crds_are_rendered_first_only_when_asked() {
     let yaml = config("mesh", "").replace("    aiServing:\n", "    aiServing:\n      installCRDs: true\n");

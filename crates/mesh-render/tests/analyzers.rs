@@ -80,6 +80,36 @@ fn the_golden_configs_have_no_analyzer_errors() {
     }
 }
 
+/// MR104 asks whether kube-apiserver reaches the webhook, and it does on a port-level `DISABLE` as on
+/// `PERMISSIVE`: both let a non-mTLS connection through to the webhook's own TLS (istio/api 1.29.0,
+/// security/v1beta1/peer_authentication.proto: PERMISSIVE "can be either plaintext or mTLS tunnel",
+/// DISABLE "is not tunneled"). DISABLE is weaker only towards mesh callers, which is not what MR104 is
+/// about, so it is accepted; a port-level STRICT is not.
+#[test]
+fn mr104_accepts_a_disable_port_exception_and_refuses_a_strict_one() {
+    // The config's own list leaves out net-gateway-api's webhook; an object from elsewhere covers it.
+    let config = "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    knative:\n      webhooks:\n        - {namespace: knative-serving, name: webhook, selector: {app: webhook}}\n";
+    let object = |mode: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: net-gateway-api-webhook, namespace: knative-serving}}\nspec:\n  selector: {{matchLabels: {{app: net-gateway-api-webhook}}}}\n  portLevelMtls: {{\"8443\": {{mode: {mode}}}}}\n"
+        )
+    };
+    let mr104 = |objects: Option<String>| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+        if let Some(o) = objects {
+            std::fs::write(dir.path().join("objects.yaml"), o).unwrap();
+        }
+        analyze(dir.path()).into_iter().filter(|f| f.code == "MR104").map(|f| f.message).collect::<Vec<_>>()
+    };
+    let uncovered = mr104(None);
+    assert_eq!(uncovered.len(), 1, "{uncovered:?}");
+    assert!(uncovered[0].contains("`net-gateway-api-webhook`"), "{uncovered:?}");
+    assert_eq!(mr104(Some(object("DISABLE"))), Vec::<String>::new());
+    assert_eq!(mr104(Some(object("PERMISSIVE"))), Vec::<String>::new());
+    assert_eq!(mr104(Some(object("STRICT"))), uncovered);
+}
+
 #[test]
 fn json_and_sarif_carry_code_level_and_position() {
     let findings = analyze(&fixtures().join("MR104-webhook-without-permissive-port/fires"));

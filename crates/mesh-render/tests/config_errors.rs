@@ -62,6 +62,21 @@ rule!(duplicate_app_namespace, with_istio("namespaces: {apps: [a, b, a]}"),
     "c.yaml:6:31: error: components.istio.namespaces.apps[2]: `a` is listed twice (first at line 6, column 25)\n  hint: remove the duplicate");
 rule!(system_namespace_as_app, with_istio("namespaces: {apps: [knative-serving]}"),
     "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `knative-serving` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
+// The root namespace is no app namespace: an app gets a selector-less ALLOW policy in its namespace, and
+// a selector-less policy in the root namespace applies to every workload of the mesh (under PERMISSIVE, to
+// plaintext callers too). The reserved name follows `namespace`, not the default `istio-system`.
+rule!(root_namespace_as_app_is_refused_because_its_allow_policy_would_be_mesh_wide,
+    with_istio("namespace: mesh-root\nmtls: {mode: PERMISSIVE}\nnamespaces: {apps: [mesh-root]}"),
+    "c.yaml:8:25: error: components.istio.namespaces.apps[0]: `mesh-root` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
+// Port 0 is no port: the PERMISSIVE exception would name a port no webhook listens on.
+rule!(
+    webhook_port_zero_is_refused,
+    with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {app: webhook}, port: 0}"),
+    "c.yaml:8:87: error: components.istio.knative.webhooks[0].port: 0 is out of range\n  hint: use a number from 1 to 65535"
+);
+// The collector's port has its own key: `host:port` in `service` would reach Envoy as a host name.
+rule!(tracing_service_with_a_port_is_refused, with_istio("tracing: {service: \"otel-collector.observability:4317\"}"),
+    "c.yaml:6:24: error: components.istio.tracing.service: `otel-collector.observability:4317` is not a Service host name\n  hint: write the collector's host, e.g. `opentelemetry-collector.observability.svc.cluster.local`, and the port under `port`");
 rule!(invalid_quantity, with_istio("controlPlane:\n  resources:\n    requests: {memory: 500mi}"),
     "c.yaml:8:28: error: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …");
 rule!(

@@ -220,6 +220,7 @@ fn plans_name_tree_files_and_refuse_paths_that_need_quoting() {
 
 /// kubectl's own YAML 1.1 parser reads the Applications and the restore objects back unchanged.
 #[test]
+#[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn lifecycle_and_argocd_files_read_back_unchanged_in_kubectl() {
     let text = golden_app_of_apps();
     for env in [None, Some("legacy")] {

@@ -1,7 +1,7 @@
 //! The YAML writer. Why not serde_yaml (the crate first asked for): serde_yaml 0.9 leaves YAML 1.1
 //! booleans unquoted, and kubectl reads them as booleans. Why mesh-render's own writer and not
 //! serde-saphyr directly: the same bytes (proven here on every golden render, on the upstream CRDs and
-//! on generated strings) in a quarter of the time (`make bench`, README "Performance").
+//! on generated strings) in a quarter of the time (`make bench`, CONTRIBUTING.md "Performance").
 
 mod common;
 
@@ -183,6 +183,7 @@ proptest! {
 
 /// Keys that YAML 1.1 reads as booleans stay strings through kubectl.
 #[test]
+#[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn yaml_1_1_keyword_keys_stay_strings_in_kubectl() {
     let data = BTreeMap::from([("on", "x"), ("yes", "y"), ("n", "8022")]);
     let read = kubectl_accepts(&config_map(&ours(&data))).expect("kubectl reads it");
@@ -204,6 +205,7 @@ fn risky() -> BTreeMap<&'static str, &'static str> {
 }
 
 #[test]
+#[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn serde_yaml_output_changes_type_in_kubectl() {
     let emitted = serde_yaml::to_string(&risky()).unwrap();
     assert!(emitted.contains("a: on\n") && emitted.contains("c: y\n"), "serde_yaml now quotes: {emitted}");
@@ -213,6 +215,7 @@ fn serde_yaml_output_changes_type_in_kubectl() {
 }
 
 #[test]
+#[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn serde_saphyr_output_reads_back_as_strings() {
     let emitted = mesh_render::output::yaml_value(&risky());
     let read = kubectl_accepts(&config_map(&emitted)).expect("kubectl reads it");

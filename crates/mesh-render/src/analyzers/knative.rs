@@ -79,4 +79,11 @@ mod tests {
             ["entry 0 uses the old `name`/`namespace` format", "entry 0 has no `gateway`"]
         );
     }
+
+    /// net-gateway-api needs exactly one entry: an empty list leaves Knative without a gateway.
+    #[test]
+    fn an_empty_gateway_list_is_refused() {
+        assert_eq!(problems("[]"), ["0 entries; exactly one is expected"]);
+        assert_eq!(problems(""), ["not a YAML list"]);
+    }
 }
