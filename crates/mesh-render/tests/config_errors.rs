@@ -224,3 +224,22 @@ fn the_example_ai_serving_block_is_valid_when_uncommented() {
     let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
     assert_eq!(loaded.selected().ai_serving.as_ref().unwrap().pools[0].name, "llama3-8b");
 }
+
+/// Rule: under PERMISSIVE, Knative's mesh compatibility mode defaults to `enabled`: with `auto`, the
+/// activator reads the 403 its plaintext pod-IP probe gets as "no mesh" and never falls back to the
+/// revision's ClusterIP (knative-v1.23.0 `IsPotentialMeshErrorResponse` counts only 502 and 503).
+#[test]
+fn permissive_mesh_forces_knative_mesh_compatibility_mode_enabled() {
+    let mode =
+        |istio: &str| mesh_render::load(&with_istio(istio), None, Limits::DEFAULT).unwrap().base.knative.unwrap().mesh_compatibility_mode;
+    assert_eq!(mode("mtls: {mode: PERMISSIVE}"), "enabled");
+    assert_eq!(mode(""), "auto", "STRICT resets the probe's connection, which the activator takes for a mesh");
+    assert_eq!(mode("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: enabled}"), "enabled");
+    assert_eq!(mode("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), "auto", "an explicit value is kept");
+    let w = warnings(&with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"));
+    assert!(
+        w.iter().any(|w| w.starts_with("c.yaml:7:38: warning: components.istio.knative.meshCompatibilityMode: with mTLS PERMISSIVE and `auto`, the activator's plaintext probes of revision pods get 403")),
+        "{w:#?}"
+    );
+    assert!(!warnings(&with_istio("mtls: {mode: PERMISSIVE}")).iter().any(|w| w.contains("meshCompatibilityMode")));
+}

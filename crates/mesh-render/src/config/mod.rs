@@ -565,6 +565,7 @@ fn read_istio(
         }
         (k, None) => k,
     };
+    let knative = knative.map(|k| permissive_mesh_compatibility(k, mtls, f.get("knative"), &f.path("knative"), dec));
     let tracing = read_tracing(f.get("tracing"), &f.path("tracing"), dec);
     let charts = f.get("chartRepository").and_then(|n| read_chart_repository(n, &f.path("chartRepository"), dec)).unwrap_or_default();
     let metadata = read_metadata(f.get("metadata"), &f.path("metadata"), dec);
@@ -1076,6 +1077,34 @@ pub fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
     }
     hooks.sort();
     hooks
+}
+
+/// Under PERMISSIVE, the activator's plaintext probe of a revision pod's IP is accepted by the pod's
+/// sidecar and then denied by the app namespace's ALLOW policy (403: plaintext has no source
+/// namespace). With `mesh-compatibility-mode: auto` the activator takes only 502 and 503 for "mesh
+/// on" (knative-v1.23.0 `vendor/knative.dev/networking/pkg/http/error.go`,
+/// `IsPotentialMeshErrorResponse`), so a 403 makes it keep probing pod IPs and never fall back to the
+/// revision's ClusterIP (`pkg/activator/net/revision_backends.go`, `probePodIPs`): requests through the
+/// activator fail. Under STRICT the probe's connection is reset, which counts as "mesh on". So under
+/// PERMISSIVE the default becomes `enabled`, and an explicit `auto` or `disabled` gets a warning.
+fn permissive_mesh_compatibility(mut k: Knative, mtls: MtlsMode, node: Option<&Node>, path: &str, dec: &mut Decoder) -> Knative {
+    if mtls != MtlsMode::Permissive {
+        return k;
+    }
+    match node.and_then(|n| n.get("meshCompatibilityMode")) {
+        None => k.mesh_compatibility_mode = "enabled",
+        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.warning(
+            n.pos,
+            &decode::join(path, "meshCompatibilityMode"),
+            format!(
+                "with mTLS PERMISSIVE and `{}`, the activator's plaintext probes of revision pods get 403 from their policies and it never falls back to the ClusterIP: requests through the activator fail",
+                k.mesh_compatibility_mode
+            ),
+            "remove the key (mesh-render then sets `enabled` under PERMISSIVE) or set `enabled`",
+        ),
+        Some(_) => {}
+    }
+    k
 }
 
 /// `components.istio.knative`: how the mesh meets Knative.
