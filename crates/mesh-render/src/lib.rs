@@ -153,7 +153,9 @@ impl Rendered {
             files.insert(format!("helm/values-{env}.yaml"), body);
         }
         files.insert(plans::BASE_VALUES.into(), output::yaml_value(&self.selected_values.base));
-        files.insert(plans::ISTIOD_VALUES.into(), output::yaml_value(&self.selected_values.istiod));
+        for (release, values) in &self.selected_values.istiod {
+            files.insert(plans::istiod_values_file(release), output::yaml_value(values));
+        }
         if !self.knative_restore.is_empty() {
             files.insert(plans::KNATIVE_RESTORE.into(), output::yaml_stream(&self.knative_restore));
         }

@@ -47,7 +47,7 @@ fn unread_rows_are_tags_the_pins_file_does_not_have_and_carry_their_lines_pins()
         assert!(!pins.contains_key(&r.version.to_string()), "{} is in the pins file: read it", r.version);
         // The newest tag of the same line in the file (for 1.31 its release candidate).
         let line = format!("{}.", r.version.minor_line());
-        let newest = pins.iter().filter(|(t, _)| t.starts_with(&line)).map(|(_, p)| p).last().unwrap();
+        let newest = pins.iter().filter(|(t, _)| t.starts_with(&line)).map(|(_, p)| p).next_back().unwrap();
         assert_eq!((r.gateway_api, r.inference_extension_pin), (newest.0.as_str(), newest.1.as_str()), "Istio {}", r.version);
     }
 }

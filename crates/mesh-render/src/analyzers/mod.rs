@@ -176,6 +176,15 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// istiod's values in the wrapper chart's values: under `istiod`, or with revisions under the first
+/// `istiod-<revision>` alias (every revision gets the same settings but its name and tags).
+pub(crate) fn istiod_values(values: &Value) -> &Value {
+    match values.get("istiod") {
+        Some(v) => v,
+        None => values.as_object().and_then(|m| m.iter().find(|(k, _)| k.starts_with("istiod-")).map(|(_, v)| v)).unwrap_or(&Value::Null),
+    }
+}
+
 fn string_map(map: Option<&BTreeMap<String, String>>) -> Vec<(&str, &str)> {
     map.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
