@@ -218,3 +218,19 @@ fn a_fresh_revisioned_install_needs_no_version_key() {
     let loaded = load(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", ""));
     assert_eq!(loaded.selected().release.version.to_string(), "1.30.3");
 }
+
+#[test]
+fn namespaces_read_from_files_with_a_revision_or_with_both_labels_are_reported() {
+    use mesh_render::analyzers::{self, Input, Subject};
+    let loaded = step(3);
+    let ns = |name: &str, labels: Value| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}});
+    let objects = vec![
+        Subject::read(ns("demo", serde_json::json!({"istio-injection": "enabled", "istio.io/rev": "prod"})), "ns.yaml#0"),
+        Subject::read(ns("event-demo", serde_json::json!({"istio.io/rev": "1-30-3"})), "ns.yaml#1"),
+    ];
+    let findings = analyzers::run(&Input { config: Some(loaded.selected()), objects: &objects, values: None });
+    let codes: Vec<(&str, Option<&str>)> =
+        findings.iter().filter(|f| f.code == "MR103" || f.code == "MR140").map(|f| (f.code, f.object.as_deref())).collect();
+    // The injection label next to a tag label is MR103 (the existing check for both labels).
+    assert_eq!(codes, [("MR103", Some("Namespace demo")), ("MR140", Some("Namespace event-demo"))]);
+}

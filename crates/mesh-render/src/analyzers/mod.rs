@@ -8,6 +8,7 @@ mod annotations;
 mod inference;
 mod injection;
 mod knative;
+mod revisions;
 mod security;
 mod telemetry;
 mod versions;
@@ -357,6 +358,9 @@ registry! {
     knative::UNPARSEABLE_CONFIG_GATEWAY,
     versions::RETIRED_HOST,
     versions::KNOWN_ISSUE,
+    revisions::REVISION_LABEL,
+    revisions::TAG_WITHOUT_REVISION,
+    revisions::REVISION_SKEW,
 }
 
 /// The check with this code (case-insensitive).
