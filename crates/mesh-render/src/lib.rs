@@ -17,6 +17,7 @@ pub mod analyzers;
 pub mod argocd;
 pub mod argocd_api;
 pub mod argocd_hooks;
+pub mod canary;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;

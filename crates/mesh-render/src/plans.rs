@@ -202,7 +202,15 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
 /// `default`); a single `revision` keeps the release `istiod` and names the Deployment after it.
 pub fn istiod_releases(config: &Config) -> Vec<(String, String, crate::versions::Version)> {
     match (&config.revisions, &config.revision) {
-        (Some(rs), _) => rs.revisions.iter().map(|r| (r.istiod_name(), r.istiod_name(), r.release.version)).collect(),
+        (Some(rs), _) => {
+            // The stable revision last: when the stable tag moves, the release that gives up its
+            // webhook is upgraded before the one that takes it (Helm refuses an object another release
+            // owns), as the Argo CD waves do.
+            let stable = rs.stable().map(|r| r.name.as_str());
+            let mut out: Vec<_> = rs.revisions.iter().map(|r| (stable == Some(r.name.as_str()), r)).collect();
+            out.sort_by_key(|(is_stable, _)| *is_stable);
+            out.into_iter().map(|(_, r)| (r.istiod_name(), r.istiod_name(), r.release.version)).collect()
+        }
         (None, Some(rev)) => vec![(ISTIOD_RELEASE.to_string(), format!("istiod-{rev}"), config.release.version)],
         (None, None) => vec![(ISTIOD_RELEASE.to_string(), ISTIOD_RELEASE.to_string(), config.release.version)],
     }
@@ -218,6 +226,20 @@ struct Release {
     /// reader allows only `[A-Za-z0-9._~:/@%+-]`).
     source: String,
     values: String,
+}
+
+/// A revision tag as `plan verify` checks it.
+#[derive(Serialize)]
+struct TagCheck {
+    tag: String,
+    /// The chart's MutatingWebhookConfiguration for the tag (`templates/revision-tags-mwc.yaml:43-47`).
+    webhook: String,
+    /// The `istio.io/rev` label injection puts on a pod: the revision name, `default` for the
+    /// unrevisioned one (`files/injection-template.yaml:41`).
+    revision: String,
+    /// Namespaces already labelled with the tag (the stable tag's); empty for a tag no namespace
+    /// carries yet (`canary`): verify labels a temporary namespace with it.
+    namespace: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -254,6 +276,11 @@ struct Context {
     istiod_deployment: String,
     /// Every istiod Deployment (one per revision).
     istiod_deployments: Vec<String>,
+    /// With revisions: the tags to check (webhook, injection by a dry-run pod).
+    tags: Vec<TagCheck>,
+    /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
+    /// once no pod is left on them.
+    kept_releases: Option<Vec<String>>,
     required_crds: Vec<String>,
     /// Every tree file the plan reads.
     required_files: Vec<String>,
@@ -378,6 +405,23 @@ impl Context {
                 (None, None) => "istiod".into(),
             },
             istiod_deployments: istiod_releases(config).into_iter().map(|(_, deployment, _)| deployment).collect(),
+            tags: config
+                .revisions
+                .iter()
+                .flat_map(|rs| {
+                    rs.tags.iter().filter_map(|(tag, rev)| {
+                        let revision = rs.get(rev)?;
+                        let webhook = if config.namespace == "istio-system" {
+                            format!("istio-revision-tag-{tag}")
+                        } else {
+                            format!("istio-revision-tag-{tag}-{}", config.namespace)
+                        };
+                        let namespace = (*tag == rs.stable_tag).then(|| namespaces::mesh_namespaces(config).into_iter().next()).flatten();
+                        Some(TagCheck { tag: tag.clone(), webhook, revision: revision.name.clone(), namespace })
+                    })
+                })
+                .collect(),
+            kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             required_files,
             apply,

@@ -124,13 +124,13 @@ fn the_base_chart_comes_from_the_newest_revision_and_validates_through_the_stabl
 }
 
 #[test]
-fn plans_install_one_istiod_release_per_revision_at_its_own_version() {
+fn plans_install_one_istiod_release_per_revision_at_its_own_version_the_stable_one_last() {
     let plan = mesh_render::plans::render(mesh_render::plans::Kind::Apply, &step(2), "deployment/rendered").unwrap();
     let helm: Vec<&str> = plan.lines().filter(|l| l.starts_with("helm ")).collect();
     assert_eq!(helm, [
         "helm upgrade --install istio-base base --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --create-namespace --values \"$RENDERED/lifecycle/base-values.yaml\" --wait",
-        "helm upgrade --install istiod istiod --repo https://blob.istio.io/istio-release/charts --version 1.29.6 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-values.yaml\" --wait",
         "helm upgrade --install istiod-1-30-3 istiod --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-1-30-3-values.yaml\" --wait",
+        "helm upgrade --install istiod istiod --repo https://blob.istio.io/istio-release/charts --version 1.29.6 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-values.yaml\" --wait",
     ]);
     let tree = mesh_render::render(&step(2)).tree();
     assert!(tree.contains_key("lifecycle/istiod-values.yaml") && tree.contains_key("lifecycle/istiod-1-30-3-values.yaml"));
@@ -233,4 +233,39 @@ fn namespaces_read_from_files_with_a_revision_or_with_both_labels_are_reported()
         findings.iter().filter(|f| f.code == "MR103" || f.code == "MR140").map(|f| (f.code, f.object.as_deref())).collect();
     // The injection label next to a tag label is MR103 (the existing check for both labels).
     assert_eq!(codes, [("MR103", Some("Namespace demo")), ("MR140", Some("Namespace event-demo"))]);
+}
+
+/// `upgrade --to 1.30.3 --canary` on the config before step 1 prints configs that render exactly
+/// like the four golden steps.
+#[test]
+fn the_printed_steps_render_like_the_golden_steps() {
+    let one = std::fs::read_to_string(common::repo_root().join("golden/canary-1-one-revision/config.yaml")).unwrap();
+    let before: String = one
+        .lines()
+        .filter(|l| !["revisions:", "- {version:", "tags:", "prod: default"].iter().any(|k| l.trim_start().starts_with(k)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let loaded = load(&before);
+    assert!(loaded.selected().revisions.is_none());
+    let plan = mesh_render::canary::plan(&before, &loaded, "1.30.3").unwrap();
+    assert_eq!(plan.steps.len(), 4);
+    for (i, s) in plan.steps.iter().enumerate() {
+        let printed = mesh_render::render(&load(&s.config)).tree();
+        assert_eq!(printed, mesh_render::render(&step(i + 1)).tree(), "step {}", i + 1);
+    }
+}
+
+#[test]
+fn a_patch_upgrade_of_a_revisioned_config_is_three_steps_and_keeps_user_tags() {
+    let text = with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3, blue: 1-30-3}", "");
+    let plan = mesh_render::canary::plan(&text, &load(&text), "1.30.5").unwrap();
+    let slugs: Vec<&str> = plan.steps.iter().map(|s| s.slug).collect();
+    assert_eq!(slugs, ["side-by-side", "tag-moved", "old-removed"]);
+    let last = load(&plan.steps[2].config);
+    let rs = last.selected().revisions.clone().unwrap();
+    assert_eq!(
+        rs.tags.into_iter().collect::<Vec<_>>(),
+        [("blue".to_string(), "1-30-5".to_string()), ("prod".to_string(), "1-30-5".to_string())]
+    );
+    assert_eq!(rs.revisions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["1-30-5"]);
 }
