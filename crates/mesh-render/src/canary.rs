@@ -66,6 +66,55 @@ fn err(message: impl Into<String>, hint: impl Into<String>) -> UpgradeError {
 
 /// The canary path from the loaded config (whose text is `text`) to `to`.
 pub fn plan(text: &str, loaded: &Loaded, to: &str) -> Result<Canary, UpgradeError> {
+    let (mut canary, states, stable) = build(loaded, to)?;
+    for (step, st) in canary.steps.iter_mut().zip(&states) {
+        step.config = edit(text, loaded, st, &stable)?;
+    }
+    canary.original = text.to_string();
+    Ok(canary)
+}
+
+/// The path as a Mermaid flowchart: the state now, then each step with its revisions and the tags
+/// on them; a dashed edge back from each step is its rollback.
+pub fn diagram(loaded: &Loaded, to: &str) -> Result<String, UpgradeError> {
+    let (canary, states, _) = build(loaded, to)?;
+    let config = &loaded.base;
+    let node = |st: &State| -> String {
+        st.revisions
+            .iter()
+            .map(|(v, name)| {
+                let tags: Vec<&str> = st.tags.iter().filter(|(_, r)| *r == name).map(|(t, _)| t.as_str()).collect();
+                let tags = if tags.is_empty() { String::new() } else { format!(" ← {}", tags.join(", ")) };
+                format!("{name} ({v}){tags}")
+            })
+            .collect::<Vec<_>>()
+            .join("<br/>")
+    };
+    let now = match &config.revisions {
+        None => format!("now: Istio {}, one istiod<br/>namespaces istio-injection=enabled", config.release.version),
+        Some(rs) => {
+            let st = State {
+                version: config.release.version,
+                revisions: rs.revisions.iter().map(|r| (r.release.version, r.name.clone())).collect(),
+                tags: rs.tags.clone(),
+            };
+            format!("now: {}", node(&st))
+        }
+    };
+    let mut s = String::from(
+        "flowchart TD
+",
+    );
+    let _ = writeln!(s, "  s0[\"{now}\"]");
+    for (i, (step, st)) in canary.steps.iter().zip(&states).enumerate() {
+        let _ = writeln!(s, "  s{}[\"{}. {}<br/>{}\"]", i + 1, i + 1, step.slug, node(st));
+        let _ = writeln!(s, "  s{i} -->|commit| s{}", i + 1);
+        let _ = writeln!(s, "  s{} -.->|rollback| s{i}", i + 1);
+    }
+    Ok(s)
+}
+
+fn build(loaded: &Loaded, to: &str) -> Result<(Canary, Vec<State>, String), UpgradeError> {
     let config = &loaded.base;
     if let Some(rev) = &config.revision {
         return Err(err(
@@ -179,10 +228,7 @@ pub fn plan(text: &str, loaded: &Loaded, to: &str) -> Result<Canary, UpgradeErro
         states.push(c.clone());
         state = c;
     }
-    for (step, st) in steps.iter_mut().zip(&states) {
-        step.config = edit(text, loaded, st, &stable)?;
-    }
-    Ok(Canary { from, to: target.version, hops, steps, argocd: config.argocd.is_some(), original: text.to_string() })
+    Ok((Canary { from, to: target.version, hops, steps, argocd: config.argocd.is_some(), original: String::new() }, states, stable))
 }
 
 fn indent_of(line: &str) -> usize {

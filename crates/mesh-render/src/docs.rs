@@ -94,6 +94,8 @@ struct Context {
     notes: Vec<NoteGroup>,
     upgrade_targets: Vec<String>,
     upgrade_example: Option<String>,
+    /// The canary path to the newest release (`upgrade --to NEWEST --canary`), as Mermaid.
+    canary_diagram: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -460,6 +462,7 @@ impl Context {
             objects,
             diagram: diagram(config),
             notes,
+            canary_diagram: upgrade_example.as_deref().and_then(|to| crate::canary::diagram(loaded, to).ok()),
             upgrade_targets,
             upgrade_example,
         }

@@ -269,3 +269,13 @@ fn a_patch_upgrade_of_a_revisioned_config_is_three_steps_and_keeps_user_tags() {
     );
     assert_eq!(rs.revisions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["1-30-5"]);
 }
+
+#[test]
+fn the_upgrade_page_draws_the_canary_path_of_the_config() {
+    let text = std::fs::read_to_string(common::repo_root().join("config.yaml")).unwrap();
+    let docs = mesh_render::docs::docs(&load(&text));
+    let page = &docs["upgrade-notes.md"];
+    assert!(page.contains("s0[\"now: Istio 1.29.6, one istiod<br/>namespaces istio-injection=enabled\"]"), "{page}");
+    assert!(page.contains("s2[\"2. side-by-side<br/>default (1.29.6) ← prod<br/>1-30-5 (1.30.5) ← canary\"]"), "{page}");
+    assert!(page.contains("s7[\"7. old-removed<br/>1-31-1 (1.31.1) ← prod\"]") && page.contains("s7 -.->|rollback| s6"), "{page}");
+}
