@@ -279,3 +279,27 @@ fn the_upgrade_page_draws_the_canary_path_of_the_config() {
     assert!(page.contains("s2[\"2. side-by-side<br/>default (1.29.6) ← prod<br/>1-30-5 (1.30.5) ← canary\"]"), "{page}");
     assert!(page.contains("s7[\"7. old-removed<br/>1-31-1 (1.31.1) ← prod\"]") && page.contains("s7 -.->|rollback| s6"), "{page}");
 }
+
+/// For every step, the istiod Applications in wave order are the istiod releases in the order
+/// `plan apply` installs them: both paths move the stable tag the same way.
+#[test]
+fn argocd_waves_order_each_step_as_the_plan_does() {
+    for n in 1..=4 {
+        let loaded = step(n);
+        let mut apps: Vec<(i64, usize, String)> = app_waves(&loaded)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (name, _, _))| name.starts_with("istiod"))
+            .map(|(i, (name, _, wave))| (wave, i, name))
+            .collect();
+        apps.sort();
+        let by_wave: Vec<String> = apps.into_iter().map(|(_, _, name)| name).collect();
+        let plan = mesh_render::plans::render(mesh_render::plans::Kind::Apply, &loaded, "deployment/rendered").unwrap();
+        let by_plan: Vec<String> = plan
+            .lines()
+            .filter(|l| l.starts_with("helm upgrade --install istiod"))
+            .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+            .collect();
+        assert_eq!(by_wave, by_plan, "step {n}");
+    }
+}
