@@ -38,9 +38,18 @@ pub fn expand(files: &mut BTreeMap<String, String>, config: &Config, env: Option
     let version = config.release.version.to_string();
     match &source.local {
         Some(pattern) => {
-            let dir = PathBuf::from(pattern.replace("{version}", &version));
-            for sub in ["base", "istiod"] {
-                let from = dir.join(sub);
+            // base at the config's release; istiod once per revision version (the wrapper chart's
+            // aliased dependencies find each by name and version).
+            let mut wanted = vec![("base", version.clone(), "base".to_string())];
+            let mut istiod: Vec<String> = mesh_render::plans::istiod_releases(config).into_iter().map(|(_, _, v)| v.to_string()).collect();
+            istiod.sort();
+            istiod.dedup();
+            for v in istiod {
+                let dest = if config.revisions.is_some() { format!("istiod-{v}") } else { "istiod".to_string() };
+                wanted.push(("istiod", v, dest));
+            }
+            for (sub, version, dest) in wanted {
+                let from = PathBuf::from(pattern.replace("{version}", &version)).join(sub);
                 let found = chart_version(&from);
                 if found.as_deref() != Some(version.as_str()) {
                     return Err(fail(match found {
@@ -48,7 +57,7 @@ pub fn expand(files: &mut BTreeMap<String, String>, config: &Config, env: Option
                         Some(v) => format!("{} is the `{sub}` chart {v}, but the config asks for Istio {version}", from.display()),
                     }));
                 }
-                copy_dir(&from, &chart.join("charts").join(sub)).map_err(|e| fail(format!("cannot copy {}: {e}", from.display())))?;
+                copy_dir(&from, &chart.join("charts").join(dest)).map_err(|e| fail(format!("cannot copy {}: {e}", from.display())))?;
             }
         }
         None => {

@@ -16,13 +16,19 @@ pub fn display(path: &Path) -> String {
 
 /// Reads and loads the config named by the flags.
 pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
+    load_with_text(global).map(|(_, loaded)| loaded)
+}
+
+/// Like [`load`], with the text as read (for commands that print edited copies of it).
+pub fn load_with_text(global: &GlobalArgs) -> Result<(String, Loaded), Error> {
     let path = display(&global.config);
     let text = read(&global.config, &path, Limits::DEFAULT)?;
-    mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
+    let loaded = mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
         path,
         diagnostics: e.diagnostics,
         unreadable: e.unreadable,
-    })
+    })?;
+    Ok((text, loaded))
 }
 
 fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {

@@ -14,6 +14,13 @@ pub struct UpgradeArgs {
     /// Format of the report.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Print the revision-based canary path instead: the configs to commit one after the other
+    /// (as diffs), each with what applying it does, its check and its rollback.
+    #[arg(long)]
+    pub canary: bool,
+    /// With --canary: also write each step's config to DIR/step-<n>-<name>.yaml.
+    #[arg(long, value_name = "DIR", requires = "canary")]
+    pub write_steps: Option<std::path::PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +35,9 @@ pub enum ReportFormat {
 /// Prints the report on stdout (exit 0). An unknown, equal or older target is exit 2, with nothing
 /// on stdout.
 pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
+    if args.canary {
+        return canary(global, args);
+    }
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     match mesh_render::upgrade::report(&loaded, &args.to) {
@@ -44,4 +54,25 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
             Ok(2)
         }
     }
+}
+
+/// `upgrade --to VERSION --canary`: the steps on stdout; `--write-steps DIR` writes their configs.
+fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
+    let (text, loaded) = crate::input::load_with_text(global)?;
+    crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
+    let plan = match mesh_render::canary::plan(&text, &loaded, &args.to) {
+        Ok(plan) => plan,
+        Err(e) => {
+            note!("{}: upgrade --to {} --canary: {e}", crate::input::display(&global.config), args.to);
+            return Ok(2);
+        }
+    };
+    if let Some(dir) = &args.write_steps {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Output { path: dir.clone(), message: format!("cannot create the folder: {e}") })?;
+        for (name, config) in plan.files() {
+            crate::docs_cmd::write_atomically(&dir.join(name), &config)?;
+        }
+    }
+    crate::print(&plan.text())?;
+    Ok(0)
 }

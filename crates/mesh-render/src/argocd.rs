@@ -42,7 +42,7 @@ pub const WEBHOOK_DRIFT_PATHS: [&str; 2] = [".webhooks[]?.clientConfig.caBundle"
 pub fn render(config: &Config) -> Vec<Manifest> {
     let Some(a) = &config.argocd else { return Vec::new() };
     let values = control_plane::values(config);
-    let chart_app = |name: &str, chart: &str, wave: i32, values: serde_json::Value, create_namespace: bool| {
+    let chart_app = |name: &str, chart: &str, version: String, wave: i32, values: serde_json::Value, create_namespace: bool| {
         let mut options = Vec::new();
         if create_namespace {
             options.push("CreateNamespace=true".to_string());
@@ -56,7 +56,7 @@ pub fn render(config: &Config) -> Vec<Manifest> {
         let (repo_url, chart, path) = config.charts.argocd_source(chart);
         let source = ApplicationSource {
             repo_url,
-            target_revision: config.release.version.to_string(),
+            target_revision: version,
             chart,
             path,
             helm: Some(HelmSource { release_name: name.into(), values_object: values }),
@@ -87,12 +87,28 @@ pub fn render(config: &Config) -> Vec<Manifest> {
             ..Default::default()
         },
     };
-    vec![
-        chart_app(BASE_APP, "base", 0, json(&values.base), true),
-        chart_app(ISTIOD_APP, "istiod", 1, json(&values.istiod), false),
-        // Partial objects must be applied server-side, or Argo CD would replace the whole object.
-        application(config, a, MESH_APP, 2, mesh_source, vec!["ServerSideApply=true".into()], Vec::new()),
-    ]
+    let mut apps = vec![chart_app(BASE_APP, "base", config.release.version.to_string(), 0, json(&values.base), true)];
+    let mut mesh_wave = 2;
+    match &config.revisions {
+        None => apps.push(chart_app(ISTIOD_APP, "istiod", config.release.version.to_string(), 1, json(values.istiod()), false)),
+        Some(rs) => {
+            // A tag's webhook belongs to the release of the revision it points at. When the stable tag
+            // moves, the release that gives it up must sync before the one that takes it (Helm and
+            // Argo CD both refuse an object another owner holds): revisions without the stable tag
+            // in wave 1, the stable revision in wave 2, the mesh objects (labelled with the tag) in 3.
+            let stable = rs.stable().map(|r| r.name.clone());
+            for r in &rs.revisions {
+                let name = r.istiod_name();
+                let wave = if stable.as_deref() == Some(r.name.as_str()) { 2 } else { 1 };
+                let v = values.istiod.get(&name).map(json).unwrap_or_default();
+                apps.push(chart_app(&name, "istiod", r.release.version.to_string(), wave, v, false));
+            }
+            mesh_wave = 3;
+        }
+    }
+    // Partial objects must be applied server-side, or Argo CD would replace the whole object.
+    apps.push(application(config, a, MESH_APP, mesh_wave, mesh_source, vec!["ServerSideApply=true".into()], Vec::new()));
+    apps
 }
 
 /// `ignoreDifferences` for the validating webhooks, on releases whose charts cannot start them as

@@ -82,13 +82,26 @@ pub struct ChartDependency {
     pub name: &'static str,
     pub version: String,
     pub repository: String,
+    /// `istiod-<revision>`: one istiod dependency per revision, each under its own values key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// `values.yaml` of the wrapper chart.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Values {
     pub base: BaseValues,
-    pub istiod: IstiodValues,
+    /// istiod's values by chart alias: `istiod` for one control plane; with revisions, one entry
+    /// per revision named like its Helm release (`istiod-1-30-3`, or `istiod` for `default`).
+    #[serde(flatten)]
+    pub istiod: BTreeMap<String, IstiodValues>,
+}
+
+impl Values {
+    /// The values of the first istiod (the only one without revisions).
+    pub fn istiod(&self) -> &IstiodValues {
+        self.istiod.values().next().unwrap_or_else(|| unreachable!("a control plane has at least one istiod"))
+    }
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -122,6 +135,11 @@ pub struct WebhookValues {
 pub struct IstiodValues {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The tags pointing at this revision: the chart renders one `istio-revision-tag-<tag>`
+    /// MutatingWebhookConfiguration each (`templates/revision-tags-mwc.yaml:39-46`; `revisionTags: []`
+    /// at `values.yaml:212` in 1.29.6, `:215` in 1.30.3 and 1.31.0-rc.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revision_tags: Vec<String>,
     pub autoscale_enabled: bool,
     /// Written only with autoscaling on (the chart ignores them otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,10 +228,18 @@ pub struct OpenTelemetryProvider {
     pub port: u16,
 }
 
-/// The wrapper chart for the configured release.
+/// The wrapper chart for the configured release: `base`, and `istiod` once, or once per revision
+/// under an alias (each at its revision's version).
 pub fn chart(config: &Config) -> Chart {
     let version = config.release.version.to_string();
-    let dep = |name| ChartDependency { name, version: version.clone(), repository: config.charts.url.clone() };
+    let dep = |name, version: String, alias| ChartDependency { name, version, repository: config.charts.url.clone(), alias };
+    let mut dependencies = vec![dep("base", version.clone(), None)];
+    match &config.revisions {
+        None => dependencies.push(dep("istiod", version.clone(), None)),
+        Some(rs) => {
+            dependencies.extend(rs.revisions.iter().map(|r| dep("istiod", r.release.version.to_string(), Some(r.istiod_name()))));
+        }
+    }
     Chart {
         api_version: "v2",
         name: CHART_NAME,
@@ -221,7 +247,7 @@ pub fn chart(config: &Config) -> Chart {
         type_: "application",
         version: version.clone(),
         app_version: version.clone(),
-        dependencies: vec![dep("base"), dep("istiod")],
+        dependencies,
     }
 }
 
@@ -234,7 +260,7 @@ pub fn values(config: &Config) -> Values {
     if cp.inference_extension {
         env.insert("ENABLE_GATEWAY_API_INFERENCE_EXTENSION".into(), "true".into());
     }
-    let extension_providers = config
+    let extension_providers: Vec<ExtensionProvider> = config
         .tracing
         .iter()
         .map(|t| ExtensionProvider {
@@ -242,32 +268,41 @@ pub fn values(config: &Config) -> Values {
             opentelemetry: OpenTelemetryProvider { service: t.service.clone(), port: t.port },
         })
         .collect();
+    let istiod = |revision: Option<String>, revision_tags: Vec<String>| IstiodValues {
+        revision,
+        revision_tags,
+        autoscale_enabled: cp.autoscaling.is_some(),
+        autoscale_min: cp.autoscaling.map(|a| a.min),
+        autoscale_max: cp.autoscaling.map(|a| a.max),
+        cpu: cp.autoscaling.map(|a| CpuTarget { target_average_utilization: a.target_cpu_percent }),
+        replica_count: cp.autoscaling.is_none().then_some(cp.replicas),
+        resources: (&cp.resources).into(),
+        env: env.clone(),
+        global: IstiodGlobal {
+            istio_namespace: config.namespace.clone(),
+            logging: cp.log_level.clone().map(|level| Logging { level }),
+            proxy: ProxyValues { resources: (&config.proxy_resources).into() },
+        },
+        mesh_config: MeshConfig {
+            default_providers: DefaultProviders { metrics: if config.prometheus { vec!["prometheus".into()] } else { Vec::new() } },
+            extension_providers: extension_providers.clone(),
+        },
+        base: webhook.clone(),
+    };
+    let (default_revision, istiod) = match &config.revisions {
+        None => (config.revision.clone(), BTreeMap::from([("istiod".to_string(), istiod(config.revision.clone(), Vec::new()))])),
+        Some(rs) => {
+            // The base chart's default validator calls the stable revision's istiod
+            // (`templates/defaultrevision-validatingwebhookconfiguration.yaml:21-25`): one owner of
+            // validation, which follows the stable tag.
+            let stable = rs.stable().unwrap_or(&rs.revisions[0]);
+            let per_revision = rs.revisions.iter().map(|r| (r.istiod_name(), istiod(r.chart_revision(), rs.tags_of(&r.name)))).collect();
+            (Some(stable.name.clone()), per_revision)
+        }
+    };
     Values {
-        base: BaseValues {
-            default_revision: config.revision.clone(),
-            global: BaseGlobal { istio_namespace: config.namespace.clone() },
-            base: webhook.clone(),
-        },
-        istiod: IstiodValues {
-            revision: config.revision.clone(),
-            autoscale_enabled: cp.autoscaling.is_some(),
-            autoscale_min: cp.autoscaling.map(|a| a.min),
-            autoscale_max: cp.autoscaling.map(|a| a.max),
-            cpu: cp.autoscaling.map(|a| CpuTarget { target_average_utilization: a.target_cpu_percent }),
-            replica_count: cp.autoscaling.is_none().then_some(cp.replicas),
-            resources: (&cp.resources).into(),
-            env,
-            global: IstiodGlobal {
-                istio_namespace: config.namespace.clone(),
-                logging: cp.log_level.clone().map(|level| Logging { level }),
-                proxy: ProxyValues { resources: (&config.proxy_resources).into() },
-            },
-            mesh_config: MeshConfig {
-                default_providers: DefaultProviders { metrics: if config.prometheus { vec!["prometheus".into()] } else { Vec::new() } },
-                extension_providers,
-            },
-            base: webhook,
-        },
+        base: BaseValues { default_revision, global: BaseGlobal { istio_namespace: config.namespace.clone() }, base: webhook },
+        istiod,
     }
 }
 

@@ -97,6 +97,8 @@ struct Context {
     notes: Vec<NoteGroup>,
     upgrade_targets: Vec<String>,
     upgrade_example: Option<String>,
+    /// The canary path to the newest release (`upgrade --to NEWEST --canary`), as Mermaid.
+    canary_diagram: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -455,10 +457,10 @@ impl Context {
                 proxy_requests: pairs(&config.proxy_resources.requests),
                 proxy_limits: pairs(&config.proxy_resources.limits),
                 log_level: cp.log_level.clone(),
-                env: values.istiod.env.clone().into_iter().collect(),
+                env: values.istiod().env.clone().into_iter().collect(),
                 validation_failure_policy: cp.validation_failure_policy,
                 revision: config.revision.clone(),
-                default_metrics: values.istiod.mesh_config.default_providers.metrics.clone(),
+                default_metrics: values.istiod().mesh_config.default_providers.metrics.clone(),
             },
             mtls: config.mtls.as_str().to_string(),
             strict: config.mtls == MtlsMode::Strict,
@@ -473,6 +475,7 @@ impl Context {
             objects,
             diagram: diagram(config),
             notes,
+            canary_diagram: upgrade_example.as_deref().and_then(|to| crate::canary::diagram(loaded, to).ok()),
             upgrade_targets,
             upgrade_example,
             flows_table: crate::flows::to_markdown(&flow_rows),

@@ -92,5 +92,10 @@ fn gateway(config: &Config, name: &str, listeners: Vec<GatewayListeners>, option
     let spec = GatewaySpec { gateway_class_name: GATEWAY_CLASS.into(), listeners, infrastructure, ..Default::default() };
     let mut gateway = Gateway::new(name, spec);
     gateway.metadata = owned_meta(name, Some(&config.namespace), Concern::Gateways);
+    if let Some(rs) = &config.revisions {
+        // The Gateway follows the stable tag: the revision the tag points at deploys and programs it,
+        // so moving the tag moves the gateway Deployments too.
+        gateway.metadata.labels.get_or_insert_with(Default::default).insert("istio.io/rev".into(), rs.stable_tag.clone());
+    }
     Manifest { concern: Concern::Gateways, object: Object::from(gateway) }
 }

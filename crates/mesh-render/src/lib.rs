@@ -17,6 +17,7 @@ pub mod analyzers;
 pub mod argocd;
 pub mod argocd_api;
 pub mod argocd_hooks;
+pub mod canary;
 pub mod config;
 pub mod control_plane;
 pub mod diagnostics;
@@ -154,7 +155,9 @@ impl Rendered {
             files.insert(format!("helm/values-{env}.yaml"), body);
         }
         files.insert(plans::BASE_VALUES.into(), output::yaml_value(&self.selected_values.base));
-        files.insert(plans::ISTIOD_VALUES.into(), output::yaml_value(&self.selected_values.istiod));
+        for (release, values) in &self.selected_values.istiod {
+            files.insert(plans::istiod_values_file(release), output::yaml_value(values));
+        }
         if !self.knative_restore.is_empty() {
             files.insert(plans::KNATIVE_RESTORE.into(), output::yaml_stream(&self.knative_restore));
         }

@@ -24,11 +24,13 @@ pub fn mesh_namespaces(config: &Config) -> Vec<String> {
     out
 }
 
-/// The injection label: `istio.io/rev` with a revision, else `istio-injection` (never both).
+/// The injection label: `istio.io/rev=<stable tag>` with revisions (moving the tag moves the
+/// namespace), `istio.io/rev=<revision>` with one named revision, else `istio-injection` (never both).
 pub fn injection_label(config: &Config) -> (String, String) {
-    match &config.revision {
-        Some(rev) => ("istio.io/rev".into(), rev.clone()),
-        None => ("istio-injection".into(), "enabled".into()),
+    match (&config.revisions, &config.revision) {
+        (Some(rs), _) => ("istio.io/rev".into(), rs.stable_tag.clone()),
+        (None, Some(rev)) => ("istio.io/rev".into(), rev.clone()),
+        (None, None) => ("istio-injection".into(), "enabled".into()),
     }
 }
 

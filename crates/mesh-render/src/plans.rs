@@ -29,6 +29,12 @@ pub const BASE_VALUES: &str = "lifecycle/base-values.yaml";
 pub const ISTIOD_VALUES: &str = "lifecycle/istiod-values.yaml";
 pub const KNATIVE_RESTORE: &str = "lifecycle/knative-restore.yaml";
 
+/// The values file of the istiod Helm release `release` (`istiod` → [`ISTIOD_VALUES`],
+/// `istiod-1-30-3` → `lifecycle/istiod-1-30-3-values.yaml`).
+pub fn istiod_values_file(release: &str) -> String {
+    format!("lifecycle/{release}-values.yaml")
+}
+
 /// The 14 CRDs of Istio 1.29's base chart. They carry `helm.sh/resource-policy: keep`, so
 /// `helm uninstall` leaves them; the destroy plan deletes them. A test keeps [`istio_crds`] equal to
 /// `charts/base/files/crd-all.gen.yaml` of every reference release.
@@ -191,14 +197,49 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
     out
 }
 
+/// The istiod Helm releases, in install order (the list of `controlPlane.revisions`): (release,
+/// Deployment, chart version). With revisions both are `istiod-<revision>` (`istiod` for
+/// `default`); a single `revision` keeps the release `istiod` and names the Deployment after it.
+pub fn istiod_releases(config: &Config) -> Vec<(String, String, crate::versions::Version)> {
+    match (&config.revisions, &config.revision) {
+        (Some(rs), _) => {
+            // The stable revision last: when the stable tag moves, the release that gives up its
+            // webhook is upgraded before the one that takes it (Helm refuses an object another release
+            // owns), as the Argo CD waves do.
+            let stable = rs.stable().map(|r| r.name.as_str());
+            let mut out: Vec<_> = rs.revisions.iter().map(|r| (stable == Some(r.name.as_str()), r)).collect();
+            out.sort_by_key(|(is_stable, _)| *is_stable);
+            out.into_iter().map(|(_, r)| (r.istiod_name(), r.istiod_name(), r.release.version)).collect()
+        }
+        (None, Some(rev)) => vec![(ISTIOD_RELEASE.to_string(), format!("istiod-{rev}"), config.release.version)],
+        (None, None) => vec![(ISTIOD_RELEASE.to_string(), ISTIOD_RELEASE.to_string(), config.release.version)],
+    }
+}
+
 #[derive(Serialize)]
 struct Release {
-    name: &'static str,
+    name: String,
     chart: &'static str,
+    /// The chart version: the config's release for `base`, each revision's for its istiod.
+    version: String,
     /// `base --repo URL` or `oci://…/base`; the URL's characters need no shell quoting (the config
     /// reader allows only `[A-Za-z0-9._~:/@%+-]`).
     source: String,
-    values: &'static str,
+    values: String,
+}
+
+/// A revision tag as `plan verify` checks it.
+#[derive(Serialize)]
+struct TagCheck {
+    tag: String,
+    /// The chart's MutatingWebhookConfiguration for the tag (`templates/revision-tags-mwc.yaml:43-47`).
+    webhook: String,
+    /// The `istio.io/rev` label injection puts on a pod: the revision name, `default` for the
+    /// unrevisioned one (`files/injection-template.yaml:41`).
+    revision: String,
+    /// Namespaces already labelled with the tag (the stable tag's); empty for a tag no namespace
+    /// carries yet (`canary`): verify labels a temporary namespace with it.
+    namespace: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -231,7 +272,15 @@ struct Context {
     namespace: String,
     field_manager: &'static str,
     releases: Vec<Release>,
+    /// The istiod that serves the stable label (verify checks it).
     istiod_deployment: String,
+    /// Every istiod Deployment (one per revision).
+    istiod_deployments: Vec<String>,
+    /// With revisions: the tags to check (webhook, injection by a dry-run pod).
+    tags: Vec<TagCheck>,
+    /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
+    /// once no pod is left on them.
+    kept_releases: Option<Vec<String>>,
     required_crds: Vec<String>,
     /// Every tree file the plan reads.
     required_files: Vec<String>,
@@ -302,7 +351,8 @@ impl Context {
         let knative_restore = Some(KNATIVE_RESTORE.to_string()).filter(|f| in_tree(f));
         let mut required_files: Vec<String> = match kind {
             Kind::Apply => {
-                let mut f = vec![BASE_VALUES.to_string(), ISTIOD_VALUES.to_string()];
+                let mut f = vec![BASE_VALUES.to_string()];
+                f.extend(result.selected_values.istiod.keys().map(|r| istiod_values_file(r)));
                 f.extend(apply.iter().map(|s| s.file.clone()));
                 f.extend(knative_patch.clone());
                 f.extend(security.clone());
@@ -334,14 +384,44 @@ impl Context {
             repository: config.charts.url.clone(),
             namespace: config.namespace.clone(),
             field_manager: FIELD_MANAGER,
-            releases: vec![
-                Release { name: BASE_RELEASE, chart: "base", source: config.charts.helm_chart_args("base"), values: BASE_VALUES },
-                Release { name: ISTIOD_RELEASE, chart: "istiod", source: config.charts.helm_chart_args("istiod"), values: ISTIOD_VALUES },
-            ],
-            istiod_deployment: match &config.revision {
-                Some(rev) => format!("istiod-{rev}"),
-                None => "istiod".into(),
+            releases: std::iter::once(Release {
+                name: BASE_RELEASE.into(),
+                chart: "base",
+                version: config.release.version.to_string(),
+                source: config.charts.helm_chart_args("base"),
+                values: BASE_VALUES.into(),
+            })
+            .chain(istiod_releases(config).into_iter().map(|(name, _, version)| Release {
+                values: istiod_values_file(&name),
+                name,
+                chart: "istiod",
+                version: version.to_string(),
+                source: config.charts.helm_chart_args("istiod"),
+            }))
+            .collect(),
+            istiod_deployment: match (&config.revisions, &config.revision) {
+                (Some(rs), _) => rs.stable().unwrap_or(&rs.revisions[0]).istiod_name(),
+                (None, Some(rev)) => format!("istiod-{rev}"),
+                (None, None) => "istiod".into(),
             },
+            istiod_deployments: istiod_releases(config).into_iter().map(|(_, deployment, _)| deployment).collect(),
+            tags: config
+                .revisions
+                .iter()
+                .flat_map(|rs| {
+                    rs.tags.iter().filter_map(|(tag, rev)| {
+                        let revision = rs.get(rev)?;
+                        let webhook = if config.namespace == "istio-system" {
+                            format!("istio-revision-tag-{tag}")
+                        } else {
+                            format!("istio-revision-tag-{tag}-{}", config.namespace)
+                        };
+                        let namespace = (*tag == rs.stable_tag).then(|| namespaces::mesh_namespaces(config).into_iter().next()).flatten();
+                        Some(TagCheck { tag: tag.clone(), webhook, revision: revision.name.clone(), namespace })
+                    })
+                })
+                .collect(),
+            kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             required_files,
             apply,

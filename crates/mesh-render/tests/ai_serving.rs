@@ -75,9 +75,9 @@ fn pool_route_and_access_are_complete() {
 fn pools_switch_istiod_support_on() {
     let loaded = mesh_render::load(&config("mesh", ""), None, Limits::DEFAULT).unwrap();
     let values = mesh_render::control_plane::values(loaded.selected());
-    assert_eq!(values.istiod.env.get("ENABLE_GATEWAY_API_INFERENCE_EXTENSION").map(String::as_str), Some("true"));
+    assert_eq!(values.istiod().env.get("ENABLE_GATEWAY_API_INFERENCE_EXTENSION").map(String::as_str), Some("true"));
     let without = mesh_render::load("components:\n  istio:\n    enabled: true\n", None, Limits::DEFAULT).unwrap();
-    assert!(!mesh_render::control_plane::values(without.selected()).istiod.env.contains_key("ENABLE_GATEWAY_API_INFERENCE_EXTENSION"));
+    assert!(!mesh_render::control_plane::values(without.selected()).istiod().env.contains_key("ENABLE_GATEWAY_API_INFERENCE_EXTENSION"));
 }
 
 /// A pool in the root namespace does not label it for injection: istiod and the gateways run there, and

@@ -111,7 +111,7 @@ rule!(invalid_label_value, with_istio("metadata: {labels: {team: \"a b\"}}"),
 rule!(wrong_type, with_istio("namespaces: {apps: demo}"),
     "c.yaml:6:24: error: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)");
 rule!(unknown_environment_key_points_into_the_environment, with_istio("environments:\n  prod:\n    controlPlane: {replica: 2}"),
-    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, validationFailurePolicy, env");
+    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, validationFailurePolicy, env, revisions, tags, stableTag");
 rule!(nested_environments, with_istio("environments:\n  prod:\n    environments: {}"),
     "c.yaml:8:23: error: components.istio.environments.prod.environments: environments cannot be nested\n  hint: move this environment up to `components.istio.environments`");
 rule!(webhook_without_selector, with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {}}"),
@@ -203,7 +203,7 @@ fn every_release_in_the_table_renders_with_what_it_offers() {
         let text = with_istio(&format!("version: \"{}\"", rel.version));
         let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", rel.version, e.diagnostics));
         let values = mesh_render::control_plane::values(loaded.selected());
-        assert_eq!(values.istiod.base.is_some(), rel.validation_failure_policy, "{}", rel.version);
+        assert_eq!(values.istiod().base.is_some(), rel.validation_failure_policy, "{}", rel.version);
         assert_eq!(mesh_render::render(&loaded).chart.dependencies[1].version, rel.version.to_string());
     }
 }

@@ -39,7 +39,7 @@ fn applications_sync_in_waves_from_the_official_charts_and_the_plugin() {
     let values = mesh_render::render(&load(&text, None)).selected_values;
     for (name, chart, values) in [
         (BASE_APP, "base", serde_json::to_value(&values.base).unwrap()),
-        (ISTIOD_APP, "istiod", serde_json::to_value(&values.istiod).unwrap()),
+        (ISTIOD_APP, "istiod", serde_json::to_value(values.istiod()).unwrap()),
     ] {
         let app = by_name(&apps, name);
         assert_eq!(app["metadata"]["namespace"], "argocd");
@@ -168,7 +168,7 @@ fn the_tree_holds_per_chart_values_of_the_selected_environment() {
         let tree = rendered.tree();
         let values = mesh_render::control_plane::values(load(&text, env).selected());
         assert_eq!(tree[plans::BASE_VALUES], mesh_render::output::yaml_value(&values.base));
-        assert_eq!(tree[plans::ISTIOD_VALUES], mesh_render::output::yaml_value(&values.istiod));
+        assert_eq!(tree[plans::ISTIOD_VALUES], mesh_render::output::yaml_value(values.istiod()));
     }
     let shared = mesh_render::render(&load(&text, Some("shared"))).tree();
     assert!(shared[plans::ISTIOD_VALUES].contains("autoscaleMin: 2"));

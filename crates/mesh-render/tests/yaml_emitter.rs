@@ -39,7 +39,7 @@ fn golden_renders_are_written_exactly_as_serde_saphyr_writes_them() {
         }
         assert_eq!(ours(&r.chart), saphyr(&r.chart));
         assert_eq!(ours(&r.values), saphyr(&r.values), "{}: values", case.snapshot_name());
-        assert_eq!(ours(&r.selected_values.istiod), saphyr(&r.selected_values.istiod));
+        assert_eq!(ours(r.selected_values.istiod()), saphyr(r.selected_values.istiod()));
         for overlay in r.environment_values.values().flatten() {
             assert_eq!(ours(overlay), saphyr(overlay), "{}: overlay", case.snapshot_name());
         }

@@ -16,7 +16,7 @@ pub const SWITCH_OFF: Rule = Rule {
 
 fn switch_off(input: &Input) -> Vec<Finding> {
     let Some(values) = input.values else { return Vec::new() };
-    let on = values["istiod"]["env"]["ENABLE_GATEWAY_API_INFERENCE_EXTENSION"].as_str() == Some("true");
+    let on = super::istiod_values(values)["env"]["ENABLE_GATEWAY_API_INFERENCE_EXTENSION"].as_str() == Some("true");
     input
         .of_kind("InferencePool")
         .filter(|_| !on)

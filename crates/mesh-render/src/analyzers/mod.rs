@@ -9,6 +9,7 @@ mod flows;
 mod inference;
 mod injection;
 mod knative;
+mod revisions;
 mod security;
 mod telemetry;
 mod versions;
@@ -176,6 +177,15 @@ impl<'a> Subject<'a> {
             }
         }
         out
+    }
+}
+
+/// istiod's values in the wrapper chart's values: under `istiod`, or with revisions under the first
+/// `istiod-<revision>` alias (every revision gets the same settings but its name and tags).
+pub(crate) fn istiod_values(values: &Value) -> &Value {
+    match values.get("istiod") {
+        Some(v) => v,
+        None => values.as_object().and_then(|m| m.iter().find(|(k, _)| k.starts_with("istiod-")).map(|(_, v)| v)).unwrap_or(&Value::Null),
     }
 }
 
@@ -355,6 +365,9 @@ registry! {
     flows::REFUSED_FLOW_ALLOWED,
     flows::PLAINTEXT_UNDER_STRICT,
     flows::EXPECTATION_VIOLATED,
+    revisions::REVISION_LABEL,
+    revisions::TAG_WITHOUT_REVISION,
+    revisions::REVISION_SKEW,
 }
 
 /// The check with this code (case-insensitive).

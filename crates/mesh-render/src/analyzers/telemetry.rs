@@ -21,7 +21,7 @@ pub const PROMETHEUS_LOST: Rule = Rule {
 
 fn prometheus_lost(input: &Input) -> Vec<Finding> {
     let Some(values) = input.values else { return Vec::new() };
-    let providers = &values["istiod"]["meshConfig"]["defaultProviders"];
+    let providers = &super::istiod_values(values)["meshConfig"]["defaultProviders"];
     if providers.is_null() {
         return Vec::new();
     }
@@ -50,8 +50,12 @@ pub const UNDECLARED_PROVIDER: Rule = Rule {
 
 fn undeclared_provider(input: &Input) -> Vec<Finding> {
     let Some(values) = input.values else { return Vec::new() };
-    let declared: Vec<&str> =
-        values["istiod"]["meshConfig"]["extensionProviders"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    let declared: Vec<&str> = super::istiod_values(values)["meshConfig"]["extensionProviders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
     let mut out = Vec::new();
     for t in input.of_kind("Telemetry") {
         for section in ["tracing", "accessLogging", "metrics"] {

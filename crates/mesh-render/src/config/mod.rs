@@ -5,6 +5,7 @@
 //! which belongs to the playground's other components.
 
 pub mod ai_serving;
+pub mod canary;
 pub mod decode;
 pub mod flows;
 pub mod gitops;
@@ -27,6 +28,8 @@ pub struct Config {
     /// Istio's root namespace, where istiod and the mesh-wide objects live.
     pub namespace: String,
     pub revision: Option<String>,
+    /// A revision-based control plane with tags (`controlPlane.revisions`); `None`: one istiod.
+    pub revisions: Option<canary::Revisions>,
     pub control_plane: ControlPlane,
     pub proxy_resources: Resources,
     pub mtls: MtlsMode,
@@ -504,6 +507,35 @@ fn read_istio(
     }
     let revision = f.get("revision").and_then(|n| dec.dns_label(n, &f.path("revision")));
     let control_plane = read_control_plane(f.get("controlPlane"), &f.path("controlPlane"), dec);
+    let revisions = canary::read(f.get("controlPlane"), &f.path("controlPlane"), dec);
+    let release = match &revisions {
+        None => release,
+        Some(rs) => {
+            let newest = rs.newest();
+            if let (Some(n), Some(rel)) = (f.get("version"), release) {
+                if rel.version != newest.version {
+                    dec.error(
+                        n.pos,
+                        &f.path("version"),
+                        format!("`version` is {} but the newest revision is {}", rel.version, newest.version),
+                        format!(
+                            "with `controlPlane.revisions`, `version` is the base chart's (the CRDs), which must come from the newest revision: set it to \"{}\" or remove it",
+                            newest.version
+                        ),
+                    );
+                }
+            }
+            if let Some(n) = f.get("revision") {
+                dec.error(
+                    n.pos,
+                    &f.path("revision"),
+                    "`revision` and `controlPlane.revisions` cannot both be set",
+                    "remove `revision`: list it under `controlPlane.revisions` and label namespaces with a tag",
+                );
+            }
+            Some(newest)
+        }
+    };
     let proxy_resources = match f.get("proxy") {
         None => default_proxy_resources(),
         Some(n) => {
@@ -658,6 +690,7 @@ fn read_istio(
         release: release?,
         namespace,
         revision,
+        revisions,
         control_plane: control_plane?,
         proxy_resources,
         mtls,
@@ -780,8 +813,19 @@ fn read_resources(node: &Node, path: &str, defaults: Resources, dec: &mut Decode
     out
 }
 
-const CONTROL_PLANE_KEYS: &[&str] =
-    &["replicas", "autoscaling", "resources", "logLevel", "gatewayAPI", "inferenceExtension", "validationFailurePolicy", "env"];
+const CONTROL_PLANE_KEYS: &[&str] = &[
+    "replicas",
+    "autoscaling",
+    "resources",
+    "logLevel",
+    "gatewayAPI",
+    "inferenceExtension",
+    "validationFailurePolicy",
+    "env",
+    "revisions",
+    "tags",
+    "stableTag",
+];
 
 fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Option<ControlPlane> {
     let mut cp = ControlPlane {

@@ -1,0 +1,305 @@
+//! Revision-based control plane (`controlPlane.revisions`, `tags`, `stableTag`): the config rules,
+//! and what each of the four committed steps of a 1.29.6 -> 1.30.3 canary renders.
+
+mod common;
+
+use mesh_render::syntax::Limits;
+use serde_json::Value;
+
+fn load(text: &str) -> mesh_render::Loaded {
+    mesh_render::load(text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics))
+}
+
+fn step(n: usize) -> mesh_render::Loaded {
+    let dir = ["canary-1-one-revision", "canary-2-side-by-side", "canary-3-tag-moved", "canary-4-old-removed"][n - 1];
+    load(&std::fs::read_to_string(common::repo_root().join("golden").join(dir).join("config.yaml")).unwrap())
+}
+
+fn with_control_plane(cp: &str, extra: &str) -> String {
+    let body: String = cp.lines().map(|l| format!("      {l}\n")).collect();
+    format!("components:\n  knative:\n    enabled: true\n  istio:\n    enabled: true\n{extra}    controlPlane:\n{body}")
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match mesh_render::load(text, None, Limits::DEFAULT) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.diagnostics.iter().map(|d| d.to_string_in("c.yaml")).collect(),
+    }
+}
+
+fn values(loaded: &mesh_render::Loaded) -> Value {
+    serde_json::to_value(mesh_render::control_plane::values(loaded.selected())).unwrap()
+}
+
+fn labels_of(loaded: &mesh_render::Loaded, kind: &str) -> Vec<(String, Option<String>)> {
+    let rendered = mesh_render::render(loaded);
+    rendered
+        .manifests
+        .iter()
+        .filter(|m| m.object.kind() == kind)
+        .map(|m| {
+            let meta = m.object.metadata();
+            (meta.name.clone().unwrap(), meta.labels.as_ref().and_then(|l| l.get("istio.io/rev").cloned()))
+        })
+        .collect()
+}
+
+fn app_waves(loaded: &mesh_render::Loaded) -> Vec<(String, String, i64)> {
+    mesh_render::render(loaded)
+        .applications
+        .iter()
+        .map(|m| {
+            let json = serde_json::to_value(&m.object).unwrap();
+            let wave = json["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"].as_str().unwrap().parse().unwrap();
+            (
+                json["metadata"]["name"].as_str().unwrap().to_string(),
+                json["spec"]["source"]["targetRevision"].as_str().unwrap().to_string(),
+                wave,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn revision_name_defaults_to_the_version_with_dashes_and_default_keeps_the_unrevisioned_names() {
+    let loaded = step(2);
+    let rs = loaded.selected().revisions.as_ref().unwrap();
+    let names: Vec<(&str, String, Option<String>)> =
+        rs.revisions.iter().map(|r| (r.name.as_str(), r.istiod_name(), r.chart_revision())).collect();
+    assert_eq!(names, [("default", "istiod".into(), None), ("1-30-3", "istiod-1-30-3".into(), Some("1-30-3".into()))]);
+}
+
+#[test]
+fn namespaces_and_gateways_carry_the_stable_tag_never_a_revision() {
+    for n in 1..=4 {
+        let loaded = step(n);
+        let namespaces = labels_of(&loaded, "Namespace");
+        for (ns, label) in namespaces.iter().filter(|(ns, _)| ns != "istio-system") {
+            assert_eq!(label.as_deref(), Some("prod"), "step {n}: namespace {ns}");
+        }
+        for (gw, label) in labels_of(&loaded, "Gateway") {
+            assert_eq!(label.as_deref(), Some("prod"), "step {n}: Gateway {gw}");
+        }
+        let rendered = mesh_render::render(&loaded);
+        assert!(!rendered.stream_yaml().contains("istio-injection"), "step {n}: no namespace keeps istio-injection");
+    }
+}
+
+#[test]
+fn each_revision_gets_its_istiod_values_with_the_tags_pointing_at_it() {
+    let tags = |n: usize| -> Vec<(String, Value, Value)> {
+        let v = values(&step(n));
+        v.as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with("istiod"))
+            .map(|(k, iv)| {
+                (k.clone(), iv.get("revision").cloned().unwrap_or(Value::Null), iv.get("revisionTags").cloned().unwrap_or(Value::Null))
+            })
+            .collect()
+    };
+    use serde_json::json;
+    assert_eq!(tags(1), [("istiod".to_string(), Value::Null, json!(["prod"]))]);
+    assert_eq!(
+        tags(2),
+        [("istiod".to_string(), Value::Null, json!(["prod"])), ("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["canary"]))]
+    );
+    assert_eq!(
+        tags(3),
+        [("istiod".to_string(), Value::Null, Value::Null), ("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["prod"]))]
+    );
+    assert_eq!(tags(4), [("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["prod"]))]);
+}
+
+#[test]
+fn the_base_chart_comes_from_the_newest_revision_and_validates_through_the_stable_one() {
+    let base = |n: usize| {
+        let l = step(n);
+        (l.selected().release.version.to_string(), values(&l)["base"]["defaultRevision"].as_str().unwrap().to_string())
+    };
+    assert_eq!(base(1), ("1.29.6".into(), "default".into()));
+    assert_eq!(base(2), ("1.30.3".into(), "default".into()), "CRDs from the newer base chart before the new istiod starts");
+    assert_eq!(base(3), ("1.30.3".into(), "1-30-3".into()));
+    assert_eq!(base(4), ("1.30.3".into(), "1-30-3".into()));
+}
+
+#[test]
+fn plans_install_one_istiod_release_per_revision_at_its_own_version_the_stable_one_last() {
+    let plan = mesh_render::plans::render(mesh_render::plans::Kind::Apply, &step(2), "deployment/rendered").unwrap();
+    let helm: Vec<&str> = plan.lines().filter(|l| l.starts_with("helm ")).collect();
+    assert_eq!(helm, [
+        "helm upgrade --install istio-base base --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --create-namespace --values \"$RENDERED/lifecycle/base-values.yaml\" --wait",
+        "helm upgrade --install istiod-1-30-3 istiod --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-1-30-3-values.yaml\" --wait",
+        "helm upgrade --install istiod istiod --repo https://blob.istio.io/istio-release/charts --version 1.29.6 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-values.yaml\" --wait",
+    ]);
+    let tree = mesh_render::render(&step(2)).tree();
+    assert!(tree.contains_key("lifecycle/istiod-values.yaml") && tree.contains_key("lifecycle/istiod-1-30-3-values.yaml"));
+}
+
+#[test]
+fn argocd_waves_sync_the_release_giving_up_the_stable_tag_before_the_one_taking_it() {
+    let s = |a: &str, b: &str, w: i64| (a.to_string(), b.to_string(), w);
+    assert_eq!(app_waves(&step(1)), [s("istio-base", "1.29.6", 0), s("istiod", "1.29.6", 2), s("istio-mesh", "main", 3)]);
+    assert_eq!(
+        app_waves(&step(2)),
+        [s("istio-base", "1.30.3", 0), s("istiod", "1.29.6", 2), s("istiod-1-30-3", "1.30.3", 1), s("istio-mesh", "main", 3)]
+    );
+    // Step 3 moves `prod`: the old release drops its webhook (wave 1) before the new one takes it (wave 2).
+    assert_eq!(
+        app_waves(&step(3)),
+        [s("istio-base", "1.30.3", 0), s("istiod", "1.29.6", 1), s("istiod-1-30-3", "1.30.3", 2), s("istio-mesh", "main", 3)]
+    );
+    assert_eq!(app_waves(&step(4)), [s("istio-base", "1.30.3", 0), s("istiod-1-30-3", "1.30.3", 2), s("istio-mesh", "main", 3)]);
+}
+
+#[test]
+fn the_wrapper_chart_has_one_aliased_istiod_per_revision() {
+    let chart = serde_json::to_value(mesh_render::control_plane::chart(step(2).selected())).unwrap();
+    let deps: Vec<(String, String, String)> = chart["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap().into(), d["version"].as_str().unwrap().into(), d["alias"].as_str().unwrap_or("").into()))
+        .collect();
+    let d = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(deps, [d("base", "1.30.3", ""), d("istiod", "1.29.6", "istiod"), d("istiod", "1.30.3", "istiod-1-30-3")]);
+}
+
+#[test]
+fn version_must_be_the_newest_revision() {
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.29.6\"}, {version: \"1.30.3\"}]\ntags: {prod: 1-29-6}", "    version: \"1.29.6\"\n")),
+        ["c.yaml:6:14: error: components.istio.version: `version` is 1.29.6 but the newest revision is 1.30.3\n  hint: with `controlPlane.revisions`, `version` is the base chart's (the CRDs), which must come from the newest revision: set it to \"1.30.3\" or remove it"]
+    );
+}
+
+#[test]
+fn revision_and_revisions_are_exclusive() {
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", "    revision: blue\n")),
+        ["c.yaml:6:15: error: components.istio.revision: `revision` and `controlPlane.revisions` cannot both be set\n  hint: remove `revision`: list it under `controlPlane.revisions` and label namespaces with a tag"]
+    );
+}
+
+#[test]
+fn revision_names_are_unique() {
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}, {version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", "")),
+        ["c.yaml:7:40: error: components.istio.controlPlane.revisions[1]: revision `1-30-3` is listed twice (first at line 7, column 19)\n  hint: give each revision its own `name`"]
+    );
+}
+
+#[test]
+fn the_stable_tag_must_be_declared() {
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {canary: 1-30-3}", "")),
+        ["c.yaml:8:13: error: components.istio.controlPlane.tags: namespaces are labelled with tag `prod`, which is not declared\n  hint: add `tags: {prod: 1-30-3}`, or set `stableTag` to one of the tags"]
+    );
+}
+
+#[test]
+fn tags_need_revisions_and_cannot_be_default_or_a_revision_name() {
+    assert_eq!(
+        errors(&with_control_plane("tags: {prod: x}", "")),
+        ["c.yaml:7:13: error: components.istio.controlPlane.tags: `tags` needs `controlPlane.revisions`\n  hint: list the control plane's revisions, e.g. `revisions: [{version: \"1.29.6\"}]`"]
+    );
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {default: 1-30-3, prod: 1-30-3}", "")),
+        ["c.yaml:8:14: error: components.istio.controlPlane.tags.default: `default` is Istio's name for the unrevisioned control plane, not a tag\n  hint: name the tag after what it is for, e.g. `prod` or `canary`"]
+    );
+    assert_eq!(
+        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {1-30-3: 1-30-3, prod: 1-30-3}", "")),
+        ["c.yaml:8:14: error: components.istio.controlPlane.tags.1-30-3: tag `1-30-3` has the name of a revision\n  hint: a namespace label `istio.io/rev` would be ambiguous: rename the tag"]
+    );
+}
+
+#[test]
+fn a_fresh_revisioned_install_needs_no_version_key() {
+    let loaded = load(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", ""));
+    assert_eq!(loaded.selected().release.version.to_string(), "1.30.3");
+}
+
+#[test]
+fn namespaces_read_from_files_with_a_revision_or_with_both_labels_are_reported() {
+    use mesh_render::analyzers::{self, Input, Subject};
+    let loaded = step(3);
+    let ns = |name: &str, labels: Value| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}});
+    let objects = vec![
+        Subject::read(ns("demo", serde_json::json!({"istio-injection": "enabled", "istio.io/rev": "prod"})), "ns.yaml#0"),
+        Subject::read(ns("event-demo", serde_json::json!({"istio.io/rev": "1-30-3"})), "ns.yaml#1"),
+    ];
+    let findings = analyzers::run(&Input { config: Some(loaded.selected()), objects: &objects, values: None });
+    let codes: Vec<(&str, Option<&str>)> =
+        findings.iter().filter(|f| f.code == "MR103" || f.code == "MR140").map(|f| (f.code, f.object.as_deref())).collect();
+    // The injection label next to a tag label is MR103 (the existing check for both labels).
+    assert_eq!(codes, [("MR103", Some("Namespace demo")), ("MR140", Some("Namespace event-demo"))]);
+}
+
+/// `upgrade --to 1.30.3 --canary` on the config before step 1 prints configs that render exactly
+/// like the four golden steps.
+#[test]
+fn the_printed_steps_render_like_the_golden_steps() {
+    let one = std::fs::read_to_string(common::repo_root().join("golden/canary-1-one-revision/config.yaml")).unwrap();
+    let before: String = one
+        .lines()
+        .filter(|l| !["revisions:", "- {version:", "tags:", "prod: default"].iter().any(|k| l.trim_start().starts_with(k)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let loaded = load(&before);
+    assert!(loaded.selected().revisions.is_none());
+    let plan = mesh_render::canary::plan(&before, &loaded, "1.30.3").unwrap();
+    assert_eq!(plan.steps.len(), 4);
+    for (i, s) in plan.steps.iter().enumerate() {
+        let printed = mesh_render::render(&load(&s.config)).tree();
+        assert_eq!(printed, mesh_render::render(&step(i + 1)).tree(), "step {}", i + 1);
+    }
+}
+
+#[test]
+fn a_patch_upgrade_of_a_revisioned_config_is_three_steps_and_keeps_user_tags() {
+    let text = with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3, blue: 1-30-3}", "");
+    let plan = mesh_render::canary::plan(&text, &load(&text), "1.30.5").unwrap();
+    let slugs: Vec<&str> = plan.steps.iter().map(|s| s.slug).collect();
+    assert_eq!(slugs, ["side-by-side", "tag-moved", "old-removed"]);
+    let last = load(&plan.steps[2].config);
+    let rs = last.selected().revisions.clone().unwrap();
+    assert_eq!(
+        rs.tags.into_iter().collect::<Vec<_>>(),
+        [("blue".to_string(), "1-30-5".to_string()), ("prod".to_string(), "1-30-5".to_string())]
+    );
+    assert_eq!(rs.revisions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["1-30-5"]);
+}
+
+#[test]
+fn the_upgrade_page_draws_the_canary_path_of_the_config() {
+    let text = std::fs::read_to_string(common::repo_root().join("config.yaml")).unwrap();
+    let docs = mesh_render::docs::docs(&load(&text));
+    let page = &docs["upgrade-notes.md"];
+    assert!(page.contains("s0[\"now: Istio 1.29.6, one istiod<br/>namespaces istio-injection=enabled\"]"), "{page}");
+    assert!(page.contains("s2[\"2. side-by-side<br/>default (1.29.6) ← prod<br/>1-30-5 (1.30.5) ← canary\"]"), "{page}");
+    assert!(page.contains("s7[\"7. old-removed<br/>1-31-1 (1.31.1) ← prod\"]") && page.contains("s7 -.->|rollback| s6"), "{page}");
+}
+
+/// For every step, the istiod Applications in wave order are the istiod releases in the order
+/// `plan apply` installs them: both paths move the stable tag the same way.
+#[test]
+fn argocd_waves_order_each_step_as_the_plan_does() {
+    for n in 1..=4 {
+        let loaded = step(n);
+        let mut apps: Vec<(i64, usize, String)> = app_waves(&loaded)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (name, _, _))| name.starts_with("istiod"))
+            .map(|(i, (name, _, wave))| (wave, i, name))
+            .collect();
+        apps.sort();
+        let by_wave: Vec<String> = apps.into_iter().map(|(_, _, name)| name).collect();
+        let plan = mesh_render::plans::render(mesh_render::plans::Kind::Apply, &loaded, "deployment/rendered").unwrap();
+        let by_plan: Vec<String> = plan
+            .lines()
+            .filter(|l| l.starts_with("helm upgrade --install istiod"))
+            .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+            .collect();
+        assert_eq!(by_wave, by_plan, "step {n}");
+    }
+}
