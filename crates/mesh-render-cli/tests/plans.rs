@@ -634,10 +634,31 @@ fn argocd_sync_reaches_the_state_plan_apply_reaches() {
     assert!(!restarts(&plan_calls).is_empty());
     assert_eq!(restarts(&hook_calls), restarts(&plan_calls), "the same workloads restarted and waited for");
     // Once every pod has its sidecar, a sync restarts nothing.
-    let injected = format!("{HEALTHY}get pods --namespace\tpod\t{{\"containers\":[\"istio-proxy\"]}}\n");
+    let injected = format!("{HEALTHY}get pods --namespace\tpod\t{{\"containers\":[\"istio-proxy\"]}}\t\tdefault\n");
     let (out, hook_calls) = bench.run_plan_with(&hook_script(&bench, "mesh-render-sidecar-restart"), None, &injected);
     assert_eq!(out.status.code(), Some(0));
     assert!(restarts(&hook_calls).is_empty(), "{hook_calls:#?}");
+}
+
+/// Rule: after a revision tag moved (canary step 3), an Argo CD sync restarts the pods still on the
+/// old revision, as the plan's restart does; pods on the tag's revision are left alone.
+#[test]
+fn argocd_sync_hook_restarts_pods_of_another_revision_after_a_tag_move() {
+    let config = std::fs::read_to_string(repo_root().join("golden/canary-3-tag-moved/config.yaml")).unwrap();
+    let bench = Bench::new(&config, None);
+    let script = hook_script(&bench, "mesh-render-sidecar-restart");
+    assert!(script.contains("$4 != \"1-30-3\""), "the stable tag's revision: {script}");
+    let on = |rev: &str| format!("{HEALTHY}get pods --namespace\tpod\t{{\"containers\":[\"istio-proxy\"]}}\t\t{rev}\n");
+    let (out, calls) = bench.run_plan_with(&script, None, &on("default"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let restarted: BTreeSet<String> = restarts(&calls).into_iter().filter(|c| c.starts_with("kubectl rollout restart")).collect();
+    let expected: BTreeSet<String> = ["knative-serving", "knative-eventing", "demo", "event-demo"]
+        .iter()
+        .map(|ns| format!("kubectl rollout restart deployment.apps/app --namespace {ns}"))
+        .collect();
+    assert_eq!(restarted, expected, "pods on the old revision `default` are restarted");
+    let (_, calls) = bench.run_plan_with(&script, None, &on("1-30-3"));
+    assert!(restarts(&calls).is_empty(), "pods on the tag's revision stay: {calls:#?}");
 }
 
 #[test]

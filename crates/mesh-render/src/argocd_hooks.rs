@@ -84,6 +84,7 @@ pub fn render(config: &Config, manifests: &mut [Manifest]) -> Vec<Manifest> {
         policies: policies.clone(),
         argocd_namespace: a.namespace.clone(),
         mesh_application: MESH_APP.into(),
+        expected_revision: expected_revision(config),
     };
     let root = config.namespace.as_str();
     let mut out = vec![
@@ -98,6 +99,15 @@ pub fn render(config: &Config, manifests: &mut [Manifest]) -> Vec<Manifest> {
         }
     }
     out
+}
+
+/// The `istio.io/rev` label the injector puts on the pods of the labelled namespaces: the stable
+/// tag's revision, the configured `revision`, or `default` (istiod's `files/injection-template.yaml`).
+fn expected_revision(config: &Config) -> String {
+    if let Some(stable) = config.revisions.as_ref().and_then(|r| r.stable()) {
+        return stable.name.clone();
+    }
+    config.revision.clone().unwrap_or_else(|| crate::config::canary::DEFAULT_REVISION.into())
 }
 
 fn hook_object(object: impl Into<Object>) -> Manifest {

@@ -148,6 +148,10 @@ pub(crate) struct HookContext {
     pub policies: Vec<(String, String)>,
     pub argocd_namespace: String,
     pub mesh_application: String,
+    /// The revision the labelled namespaces' pods must run (the injector labels each pod
+    /// `istio.io/rev: <revision>`, `default` without one): pods of another revision are restarted too,
+    /// so that moving a tag reaches the pods on an Argo CD sync as it does with `plan apply`.
+    pub expected_revision: String,
 }
 
 /// The sync hook's script: restart the workloads of a labelled namespace while any running pod
