@@ -185,7 +185,52 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
     }
 
     out.extend(access_policies(ai, pool).into_iter().map(|p| manifest(Object::from(p))));
+    if in_mesh {
+        out.push(manifest(Object::from(metrics_service(pool))));
+    }
     out
+}
+
+/// Name of the headless Service that lets the picker's scrape carry mTLS.
+pub fn metrics_service_name(pool: &Pool) -> String {
+    format!("{}-model-server-metrics", pool.name)
+}
+
+/// A headless Service over the model servers' target ports, so that the picker's scrape of
+/// `http://<pod IP>:<port>/metrics` travels over mTLS. A call to a pod IP that no Service knows
+/// leaves the picker's sidecar through the passthrough cluster in plaintext, which the model servers'
+/// STRICT sidecars refuse (istio/istio#37431). For a headless Service, Istio 1.29.6 serves HTTP ports
+/// on a `0.0.0.0:<port>` listener whose wildcard route reaches each pod IP through the Service's
+/// ORIGINAL_DST cluster (`pilot/pkg/networking/core/listener.go`, "HTTP services can happily reside
+/// on 0.0.0.0:PORT"), and it keeps that cluster's ISTIO_MUTUAL transport socket instead of the
+/// auto-mTLS match (`cluster_tls.go`: auto-mTLS is skipped for `Cluster_ORIGINAL_DST`). Istio's own
+/// shadow Service for the InferencePool is headless too but uses placeholder ports (54321, …;
+/// `pilot/pkg/config/kube/gateway/inferencepool_collection.go`), so it does not cover the scrape.
+fn metrics_service(pool: &Pool) -> Service {
+    let ports = pool
+        .target_ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| ServicePort {
+            name: Some(format!("http-metrics-{i}")),
+            port: i32::from(*port),
+            target_port: Some(IntOrString::Int(i32::from(*port))),
+            protocol: Some("TCP".into()),
+            app_protocol: Some("http".into()),
+            ..Default::default()
+        })
+        .collect();
+    Service {
+        metadata: meta(&metrics_service_name(pool), &pool.namespace),
+        spec: Some(ServiceSpec {
+            selector: Some(pool.selector.clone()),
+            type_: Some("ClusterIP".into()),
+            cluster_ip: Some("None".into()),
+            ports: Some(ports),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// An HTTPRoute from the inference Gateway to the pool. Group, kind and weight are written out so

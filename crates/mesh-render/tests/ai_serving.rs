@@ -203,3 +203,40 @@ fn ext_proc_rule_only_where_the_sidecar_enforces_it() {
     assert!(port_rules("selfSigned").is_empty());
     assert_eq!(port_rules("mesh").len(), 1);
 }
+
+/// Rule: in an injected pool namespace, a headless Service over the model servers' target ports
+/// (HTTP) lets the picker's pod-IP scrape travel over mTLS, so STRICT does not refuse it; the flow
+/// evaluator sees that scrape allowed over mTLS.
+#[test]
+fn the_picker_scrape_gets_a_headless_http_service_over_the_target_ports() {
+    let text = "components:\n  istio:\n    enabled: true\n    aiServing:\n      pools:\n        - {name: llm, namespace: ai, selector: {app: vllm}, targetPorts: [8000, 8001]}\n";
+    let objects = render(text);
+    let svc = find(&objects, "Service", "llm-model-server-metrics").expect("the headless Service");
+    assert_eq!(svc["spec"]["clusterIP"], "None");
+    assert_eq!(svc["spec"]["selector"], serde_json::json!({"app": "vllm"}));
+    let ports: Vec<(i64, &str, &str)> = svc["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["port"].as_i64().unwrap(), p["name"].as_str().unwrap(), p["appProtocol"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ports, [(8000, "http-metrics-0", "http"), (8001, "http-metrics-1", "http")]);
+
+    let loaded = mesh_render::load(text, None, Limits::DEFAULT).unwrap();
+    let rendered = mesh_render::render(&loaded);
+    let rows = mesh_render::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+    let scrape: Vec<_> = rows.iter().filter(|r| r.purpose.starts_with("endpoint picker -> model server metrics")).collect();
+    assert_eq!(scrape.len(), 2);
+    for row in scrape {
+        let json = serde_json::to_value(row).unwrap();
+        assert_eq!(
+            (json["need"].as_str(), json["verdict"].as_str(), json["transport"].as_str()),
+            (Some("needed"), Some("allow"), Some("mtls")),
+            "{json}"
+        );
+    }
+
+    // A pool in the root namespace is not injected: no sidecar to refuse the scrape, no Service.
+    let root = render(&text.replace("namespace: ai", "namespace: istio-system"));
+    assert!(find(&root, "Service", "llm-model-server-metrics").is_none());
+}

@@ -68,13 +68,10 @@ pub const PROMETHEUS_NAMESPACE: &str = "observability";
 /// show `allow`.
 pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
 
-/// Need of the endpoint picker's scrape of the model servers.
-///
-/// The picker needs it (without metrics it cannot pick), but the rendered objects refuse it under
-/// STRICT (open problem): the scrape goes to pod IPs, which leave the picker's sidecar without mTLS
-/// (istio/istio#37431), and the model servers' sidecars accept only mTLS. Until the rendered design
-/// lets it through, the rows are `info`; they still show `deny`.
-pub const PICKER_SCRAPE: Need = Need::Info;
+/// Need of the endpoint picker's scrape of the model servers: without metrics it cannot pick. The
+/// scrape goes to pod IPs, which leave the picker's sidecar without mTLS (istio/istio#37431) unless a
+/// headless Service covers them; `crate::ai_serving` renders one (`<pool>-model-server-metrics`).
+pub const PICKER_SCRAPE: Need = Need::Needed;
 
 fn hop(to: &Workload, port: u16, call: Call) -> Hop {
     Hop { to: to.clone(), port, path: None, call }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
 
 use super::{Call, Decider, Endpoint, Flow, Hop, HopResult, Role, Row, Transport, Verdict, Via, Workload};
 use crate::analyzers::istio_match;
@@ -39,6 +40,8 @@ pub struct Mesh<'a> {
     injected: BTreeSet<&'a str>,
     /// Rendered Deployments by namespace and name (their pod templates carry annotations).
     deployments: HashMap<(&'a str, &'a str), &'a Deployment>,
+    /// Rendered headless Services by namespace: their endpoints are reached over mTLS by pod IP.
+    headless: HashMap<&'a str, Vec<&'a Service>>,
 }
 
 fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
@@ -76,6 +79,9 @@ impl<'a> Mesh<'a> {
                 Object::Deployment(d) => {
                     mesh.deployments.insert((ns_of(&d.metadata), d.metadata.name.as_deref().unwrap_or_default()), d);
                 }
+                Object::Service(s) if s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some("None") => {
+                    mesh.headless.entry(ns_of(&s.metadata)).or_default().push(s);
+                }
                 _ => {}
             }
         }
@@ -86,6 +92,18 @@ impl<'a> Mesh<'a> {
             list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         }
         mesh
+    }
+
+    /// A rendered headless Service that selects the workload and serves `port` as HTTP.
+    fn headless_service(&self, w: &Workload, port: u16) -> Option<&'a Service> {
+        self.headless.get(w.namespace.as_str())?.iter().copied().find(|s| {
+            let Some(spec) = s.spec.as_ref() else { return false };
+            let selected = spec.selector.as_ref().is_some_and(|sel| !sel.is_empty() && selects(sel, &w.labels));
+            let http = |p: &&k8s_openapi::api::core::v1::ServicePort| {
+                p.app_protocol.as_deref() == Some("http") || p.name.as_deref().is_some_and(|n| n == "http" || n.starts_with("http-"))
+            };
+            selected && spec.ports.iter().flatten().filter(http).any(|p| p.port == i32::from(port))
+        })
     }
 
     /// The pod-template annotation or label of a rendered Deployment named like the workload.
@@ -290,7 +308,17 @@ impl<'a> Mesh<'a> {
             (false, format!("gateway pods carry no tlsMode label, so {} sends plaintext", from.id()))
         } else {
             match &hop.call {
-                Call::PodIp | Call::Kubelet => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
+                Call::PodIp => match self.headless_service(to, hop.port) {
+                    // A headless Service's ORIGINAL_DST cluster keeps its ISTIO_MUTUAL transport
+                    // socket (`cluster_tls.go`: auto-mTLS is skipped for `Cluster_ORIGINAL_DST`), and
+                    // its HTTP ports are served on `0.0.0.0:<port>` (`listener.go`).
+                    Some(s) => {
+                        transport_deciders.push(decider("Service", &s.metadata, None));
+                        (true, "a headless Service covers the pod IP and port, so its ORIGINAL_DST cluster sends mTLS".to_string())
+                    }
+                    None => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
+                },
+                Call::Kubelet => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
                 Call::Service { host } => match host.as_deref().and_then(|h| self.destination_rules.get(h)) {
                     Some(dr) if dr.spec.traffic_policy.is_some() => {
                         let mode = dr.spec.traffic_policy.as_ref().map(|t| t.tls.mode.as_str()).unwrap_or_default();

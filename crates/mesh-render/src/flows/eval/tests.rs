@@ -188,6 +188,46 @@ fn a_pod_ip_call_gets_no_auto_mtls() {
     assert!(row.hops[0].plaintext_in_mesh);
 }
 
+fn headless(name: &str, ns: &str, selector: &[(&str, &str)], port: i32, port_name: &str) -> Object {
+    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    Object::from(Service {
+        metadata: meta(name, ns),
+        spec: Some(ServiceSpec {
+            selector: Some(labels(selector)),
+            cluster_ip: Some("None".into()),
+            ports: Some(vec![ServicePort { name: Some(port_name.into()), port, ..Default::default() }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// `cluster_tls.go` keeps ISTIO_MUTUAL on a headless Service's ORIGINAL_DST cluster, and
+/// `listener.go` serves its HTTP ports on `0.0.0.0:<port>`: a pod-IP call it covers is mTLS.
+#[test]
+fn a_pod_ip_call_covered_by_a_headless_http_service_gets_mtls() {
+    let objects = [injected("demo"), injected("other"), strict(), headless("web-metrics", "demo", &[("app", "web")], 8080, "http-metrics")];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
+    assert!(row.decided_by.iter().any(|d| d.kind == "Service" && d.name == "web-metrics"), "{:?}", row.decided_by);
+}
+
+/// Only a headless Service that selects the pod, on that port, as HTTP (`http`/`http-*` name or
+/// `appProtocol: http`), covers the call; anything else is still the passthrough cluster.
+#[test]
+fn a_headless_service_on_another_port_selector_or_protocol_does_not_cover_a_pod_ip_call() {
+    for other in [
+        headless("m", "demo", &[("app", "web")], 9090, "http-metrics"),
+        headless("m", "demo", &[("app", "db")], 8080, "http-metrics"),
+        headless("m", "demo", &[("app", "web")], 8080, "tcp-metrics"),
+        headless("m", "other", &[("app", "web")], 8080, "http-metrics"),
+    ] {
+        let objects = [injected("demo"), injected("other"), strict(), other];
+        let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+        assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    }
+}
+
 #[test]
 fn a_pod_without_injection_has_no_sidecar_and_no_policy_applies() {
     let objects = [strict(), ap("deny-all", "demo", "ALLOW", &[], Vec::new())];
