@@ -76,6 +76,7 @@ fn typed<'a>(subject: &Subject<'a>) -> Option<Cow<'a, Object>> {
         "DestinationRule" => Object::from(serde_json::from_value::<crate::istio_api::DestinationRule>(json).ok()?),
         "Namespace" => Object::from(serde_json::from_value::<k8s_openapi::api::core::v1::Namespace>(json).ok()?),
         "Deployment" => Object::from(serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(json).ok()?),
+        "Service" => Object::from(serde_json::from_value::<k8s_openapi::api::core::v1::Service>(json).ok()?),
         _ => return None,
     };
     Some(Cow::Owned(object))
