@@ -741,39 +741,22 @@ fn read_metadata(node: Option<&Node>, path: &str, dec: &mut Decoder) -> ExtraMet
     let mut out = ExtraMetadata::default();
     let Some(node) = node else { return out };
     let Some(f) = dec.map(node, path, Some(&["labels", "annotations"])) else { return out };
-    for (key, target) in [("labels", &mut out.labels), ("annotations", &mut out.annotations)] {
+    for (key, kind, target) in [("labels", "label", &mut out.labels), ("annotations", "annotation", &mut out.annotations)] {
         let Some(n) = f.get(key) else { continue };
         let Some(mf) = dec.map(n, &f.path(key), None) else { continue };
         let Value::Map(entries) = &mf.node.value else { continue };
         for (k, v) in entries {
-            let name = k.as_scalar().unwrap_or_default().to_string();
-            let vpath = mf.path(&name);
-            if let Some(problem) = decode::qualified_name_problem(&name) {
-                dec.error(
-                    k.pos,
-                    &vpath,
-                    format!("`{name}` is not a valid {} key: {problem}", &key[..key.len() - 1]),
-                    "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
-                );
-                continue;
-            }
+            let vpath = mf.path(k.as_scalar().unwrap_or_default());
+            let Some(name) = dec.label_key(k, &vpath, kind) else { continue };
             if RESERVED_LABELS.contains(&name.as_str()) || name.starts_with("mesh-render/") {
                 dec.error(k.pos, &vpath, format!("`{name}` is set by mesh-render"), "choose another key");
                 continue;
             }
-            let Some(value) = dec.string(v, &vpath) else { continue };
-            if key == "labels" {
-                if let Some(problem) = decode::label_value_problem(&value) {
-                    dec.error(
-                        v.pos,
-                        &vpath,
-                        format!("`{value}` is not a valid label value: {problem}"),
-                        "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
-                    );
-                    continue;
-                }
+            // Annotation values are free text; label values have a grammar.
+            let value = if key == "labels" { dec.label_value(v, &vpath) } else { dec.string(v, &vpath) };
+            if let Some(value) = value {
+                target.insert(name, value);
             }
-            target.insert(name, value);
         }
     }
     out
