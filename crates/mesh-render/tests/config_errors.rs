@@ -122,6 +122,10 @@ rule!(feature_missing_from_the_release, with_istio("version: \"1.29.1\"\ncontrol
 
 rule!(inference_model_is_explained, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], inferenceModels: []}"),
     "c.yaml:8:77: error: components.istio.aiServing.pools[0].inferenceModels: InferenceModel no longer exists: it became InferenceObjective (inference.networking.x-k8s.io/v1alpha2, `priority` and `poolRef`), which only the endpoint picker reads\n  hint: list `objectives: [{name, priority}]` under the pool (Inference Extension v1.1.0; from v1.6.0 objectives live in the llm-d project)");
+// Pool selectors and `metadata.labels` share one label check: same messages, same hints.
+rule!(pool_selector_labels_are_checked_like_metadata_labels, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {\"bad key!\": m, app: \"-x-\", tier: ok}, targetPorts: [8000]}"),
+    "c.yaml:8:47: error: components.istio.aiServing.pools[0].selector.bad key!: `bad key!` is not a valid label key: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
+    "c.yaml:8:67: error: components.istio.aiServing.pools[0].selector.app: `-x-` is not a valid label value: it must start and end with a letter or digit\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
 rule!(too_many_target_ports, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [1, 2, 3, 4, 5, 6, 7, 8, 9]}"),
     "c.yaml:8:69: error: components.istio.aiServing.pools[0].targetPorts: 9 target ports given; an InferencePool takes 1 to 8\n  hint: list the model servers' ports");
 rule!(duplicate_target_port, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000, 8000]}"),

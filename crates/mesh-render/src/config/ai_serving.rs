@@ -270,27 +270,9 @@ fn labels(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<String,
     let mut out = BTreeMap::new();
     if let Value::Map(entries) = &f.node.value {
         for (k, v) in entries {
-            let key = k.as_scalar().unwrap_or_default().to_string();
-            let vpath = f.path(&key);
-            if let Some(problem) = decode::qualified_name_problem(&key) {
-                dec.error(
-                    k.pos,
-                    &vpath,
-                    format!("`{key}` is not a valid label key: {problem}"),
-                    "use an optional DNS prefix and `/`, then a name",
-                );
-                continue;
-            }
-            let Some(value) = dec.string(v, &vpath) else { continue };
-            if let Some(problem) = decode::label_value_problem(&value) {
-                dec.error(
-                    v.pos,
-                    &vpath,
-                    format!("`{value}` is not a valid label value: {problem}"),
-                    "use at most 63 letters, digits, `-`, `_` or `.`",
-                );
-                continue;
-            }
+            let vpath = f.path(k.as_scalar().unwrap_or_default());
+            let Some(key) = dec.label_key(k, &vpath, "label") else { continue };
+            let Some(value) = dec.label_value(v, &vpath) else { continue };
             out.insert(key, value);
         }
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::decode::{self, Decoder};
 use crate::diagnostics::Pos;
 use crate::syntax::{Node, Value};
-use crate::versions::{self, Release, Version};
+use crate::versions::{Release, Version};
 
 /// The revision name that keeps the chart's unrevisioned names (`istiod`, `istio-sidecar-injector`):
 /// the istiod chart renders `revision: ""` as the `default` revision
@@ -126,27 +126,7 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
             continue;
         };
         let vpath = f.path("version");
-        let release = match dec.string(vnode, &vpath).map(|t| (Version::parse(&t), t)) {
-            Some((Some(v), _)) => versions::release(v).or_else(|| {
-                dec.error(
-                    vnode.pos,
-                    &vpath,
-                    format!("Istio {v} is not in mesh-render's version table"),
-                    format!("supported: {}", versions::supported_summary()),
-                );
-                None
-            }),
-            Some((None, t)) => {
-                dec.error(
-                    vnode.pos,
-                    &vpath,
-                    format!("`{t}` is not an Istio version"),
-                    "write MAJOR.MINOR.PATCH in quotes, e.g. \"1.30.3\"",
-                );
-                None
-            }
-            None => None,
-        };
+        let release = super::version::read_release(vnode, &vpath, "1.30.3", dec);
         let name = match f.get("name") {
             Some(n) => dec.dns_label(n, &f.path("name")),
             None => release.map(|r| revision_name(r.version)),

@@ -221,6 +221,41 @@ impl Decoder {
         }
     }
 
+    /// A label or annotation key (`[prefix/]name`), read from the key node of a mapping entry;
+    /// `kind` (`label`, `annotation`) names it in the message.
+    pub fn label_key(&mut self, key: &Node, path: &str, kind: &str) -> Option<String> {
+        let text = key.as_scalar().unwrap_or_default();
+        match qualified_name_problem(text) {
+            None => Some(text.to_string()),
+            Some(problem) => {
+                self.error(
+                    key.pos,
+                    path,
+                    format!("`{text}` is not a valid {kind} key: {problem}"),
+                    "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
+                );
+                None
+            }
+        }
+    }
+
+    /// A label value (at most 63 characters, possibly empty).
+    pub fn label_value(&mut self, node: &Node, path: &str) -> Option<String> {
+        let text = self.string(node, path)?;
+        match label_value_problem(&text) {
+            None => Some(text),
+            Some(problem) => {
+                self.error(
+                    node.pos,
+                    path,
+                    format!("`{text}` is not a valid label value: {problem}"),
+                    "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
+                );
+                None
+            }
+        }
+    }
+
     /// A Kubernetes resource quantity such as `500m` or `2Gi`.
     pub fn quantity(&mut self, node: &Node, path: &str) -> Option<String> {
         let text = self.string(node, path)?;

@@ -1,9 +1,10 @@
-//! GitOps and lifecycle settings: `components.istio.argocd` (rendered Argo CD Applications) and
-//! `components.envoyGateway` (the controller Knative used before Istio, for the swap and its undo).
+//! GitOps settings: `components.istio.argocd` (rendered Argo CD Applications).
 
-use super::decode::{self, Decoder};
-use super::EnvoyGateway;
+use super::decode::Decoder;
 use crate::syntax::Node;
+
+/// Envoy Gateway's previous layout, at the path callers used before it moved to its own module.
+pub use super::envoy_gateway::{default_previous, PreviousGateway};
 
 /// Keys of `components.istio.argocd`.
 pub const ARGOCD_KEYS: &[&str] =
@@ -119,7 +120,7 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
 }
 
 /// A single-line value without blanks.
-fn plain(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
+pub(super) fn plain(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
     let text = dec.string(node, path)?;
     if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         dec.error(node.pos, path, format!("`{text}` is empty or contains blanks"), "write one word, e.g. `main` or `deployment/rendered`");
@@ -132,71 +133,6 @@ fn url(node: &Node, path: &str, schemes: &[&str], dec: &mut Decoder) -> Option<S
     let text = plain(node, path, dec)?;
     if !schemes.iter().any(|s| text.starts_with(s) && text.len() > s.len()) {
         dec.error(node.pos, path, format!("`{text}` is not a URL here"), format!("start it with {}", schemes.join(" or ")));
-        return None;
-    }
-    Some(text)
-}
-
-/// One `config-gateway` entry of the Envoy Gateway setup Knative used before Istio.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PreviousGateway {
-    pub class: String,
-    /// `namespace/name` of the Gateway.
-    pub gateway: String,
-    /// `namespace/name` of the Service net-gateway-api probes.
-    pub service: String,
-}
-
-/// Upstream net-gateway-api's Envoy Gateway layout (DOMAIN §4).
-pub fn default_previous() -> (PreviousGateway, PreviousGateway) {
-    let entry = |class: &str, ns: &str, svc: &str| PreviousGateway {
-        class: class.into(),
-        gateway: format!("{ns}/{ns}"),
-        service: format!("{ns}/{svc}"),
-    };
-    (entry("eg-external", "eg-external", "knative-external"), entry("eg-internal", "eg-internal", "knative-internal"))
-}
-
-/// Reads `components.envoyGateway`, which belongs to the Envoy Gateway component: `enabled` and the
-/// `knativeGateways` section are read (that section strictly); other keys are ignored.
-pub fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
-    let f = dec.map(node, "components.envoyGateway", None)?;
-    let (installed, pos) = match f.get("enabled") {
-        Some(n) => (dec.bool(n, &f.path("enabled"))?, n.pos),
-        None => (false, node.pos),
-    };
-    let (mut external, mut local) = default_previous();
-    if let Some(n) = f.get("knativeGateways") {
-        let kf = dec.map(n, &f.path("knativeGateways"), Some(&["external", "local"]))?;
-        for (key, entry) in [("external", &mut external), ("local", &mut local)] {
-            if let Some(e) = kf.get(key) {
-                read_previous(e, &kf.path(key), entry, dec)?;
-            }
-        }
-    }
-    Some(EnvoyGateway { installed, pos, external, local })
-}
-
-fn read_previous(node: &Node, path: &str, entry: &mut PreviousGateway, dec: &mut Decoder) -> Option<()> {
-    let f = dec.map(node, path, Some(&["class", "gateway", "service"]))?;
-    if let Some(n) = f.get("class") {
-        entry.class = plain(n, &f.path("class"), dec)?;
-    }
-    for (key, target) in [("gateway", &mut entry.gateway), ("service", &mut entry.service)] {
-        if let Some(n) = f.get(key) {
-            *target = namespaced_name(n, &f.path(key), dec)?;
-        }
-    }
-    Some(())
-}
-
-/// `namespace/name`, both DNS labels.
-fn namespaced_name(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
-    let text = dec.string(node, path)?;
-    let ok =
-        text.split_once('/').is_some_and(|(ns, name)| decode::dns_label_problem(ns).is_none() && decode::dns_label_problem(name).is_none());
-    if !ok {
-        dec.error(node.pos, path, format!("`{text}` is not `namespace/name`"), "write e.g. `eg-external/eg-external`");
         return None;
     }
     Some(text)

@@ -1,0 +1,203 @@
+//! `components.knative` (the Knative install, read loosely: it belongs to the Knative component) and
+//! `components.istio.knative` (how the mesh meets Knative: mesh-compatibility mode, webhook exceptions).
+
+use std::collections::BTreeMap;
+
+use super::decode::{self, Decoder};
+use super::mesh::MtlsMode;
+use crate::syntax::{Node, Value};
+
+/// What mesh-render needs to know of the Knative install.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Knative {
+    pub serving_namespace: String,
+    pub eventing_namespace: Option<String>,
+    /// `config-network` `mesh-compatibility-mode`.
+    pub mesh_compatibility_mode: &'static str,
+    /// Webhooks that kube-apiserver calls in plaintext, each given a port-level PERMISSIVE exception.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// A workload that kube-apiserver must reach without mesh mTLS.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Webhook {
+    pub namespace: String,
+    pub name: String,
+    pub selector: BTreeMap<String, String>,
+    pub port: u16,
+}
+
+/// Reads `components.knative`, which belongs to the Knative component: only the keys used are checked.
+pub(super) fn read_knative(node: &Node, dec: &mut Decoder) -> Option<Knative> {
+    let f = dec.map(node, "components.knative", None)?;
+    let enabled = match f.get("enabled") {
+        Some(n) => dec.bool(n, &f.path("enabled"))?,
+        None => true,
+    };
+    if !enabled {
+        return None;
+    }
+    let mut serving_namespace = "knative-serving".to_string();
+    if let Some(s) = f.get("serving") {
+        let sf = dec.map(s, &f.path("serving"), None)?;
+        if let Some(ns) = sf.get("namespace") {
+            serving_namespace = dec.dns_label(ns, &sf.path("namespace"))?;
+        }
+    }
+    let mut eventing_namespace = None;
+    if let Some(e) = f.get("eventing") {
+        let ef = dec.map(e, &f.path("eventing"), None)?;
+        let on = match ef.get("enabled") {
+            Some(n) => dec.bool(n, &ef.path("enabled"))?,
+            None => true,
+        };
+        if on {
+            eventing_namespace = Some(match ef.get("namespace") {
+                Some(ns) => dec.dns_label(ns, &ef.path("namespace"))?,
+                None => "knative-eventing".to_string(),
+            });
+        }
+    }
+    let webhooks = default_webhooks(&serving_namespace, eventing_namespace.as_deref());
+    Some(Knative { serving_namespace, eventing_namespace, mesh_compatibility_mode: "auto", webhooks })
+}
+
+/// Knative's webhooks, which kube-apiserver calls on 8443 without a client certificate.
+/// Serving's labels are upstream's; Eventing's follow its deployment names (derived, overridable).
+pub fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
+    let hook = |ns: &str, name: &str, key: &str, value: &str| Webhook {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        selector: [(key.to_string(), value.to_string())].into(),
+        port: 8443,
+    };
+    let mut hooks =
+        vec![hook(serving, "webhook", "app", "webhook"), hook(serving, "net-gateway-api-webhook", "app", "net-gateway-api-webhook")];
+    if let Some(ev) = eventing {
+        hooks.push(hook(ev, "eventing-webhook", "app", "eventing-webhook"));
+        hooks.push(hook(ev, "imc-controller", "app.kubernetes.io/component", "imc-controller"));
+        hooks.push(hook(ev, "kafka-webhook-eventing", "app", "kafka-webhook-eventing"));
+    }
+    hooks.sort();
+    hooks
+}
+
+/// The Knative settings of one environment: `components.istio.knative` over the install's defaults,
+/// then the PERMISSIVE rule. Settings without Knative are still checked, and get a warning.
+pub(super) fn read_settings(
+    knative: Option<Knative>,
+    node: Option<&Node>,
+    path: &str,
+    mtls: MtlsMode,
+    dec: &mut Decoder,
+) -> Option<Knative> {
+    let knative = match (knative, node) {
+        (Some(mut k), Some(n)) => {
+            read_knative_settings(n, path, &mut k, dec);
+            Some(k)
+        }
+        (None, Some(n)) => {
+            // Still checked, so that a typo does not wait until Knative is switched on.
+            let mut unused = Knative {
+                serving_namespace: String::new(),
+                eventing_namespace: None,
+                mesh_compatibility_mode: "auto",
+                webhooks: Vec::new(),
+            };
+            read_knative_settings(n, path, &mut unused, dec);
+            dec.warning(
+                n.pos,
+                path,
+                "these settings are ignored: `components.knative` is off or missing",
+                "remove them, or switch Knative on",
+            );
+            None
+        }
+        (k, None) => k,
+    };
+    knative.map(|k| permissive_mesh_compatibility(k, mtls, node, path, dec))
+}
+
+/// Under PERMISSIVE, the activator's plaintext probe of a revision pod's IP is accepted by the pod's
+/// sidecar and then denied by the app namespace's ALLOW policy (403: plaintext has no source
+/// namespace). With `mesh-compatibility-mode: auto` the activator takes only 502 and 503 for "mesh
+/// on" (knative-v1.23.0 `vendor/knative.dev/networking/pkg/http/error.go`,
+/// `IsPotentialMeshErrorResponse`), so a 403 makes it keep probing pod IPs and never fall back to the
+/// revision's ClusterIP (`pkg/activator/net/revision_backends.go`, `probePodIPs`): requests through the
+/// activator fail. Under STRICT the probe's connection is reset, which counts as "mesh on". So under
+/// PERMISSIVE the default becomes `enabled`, and an explicit `auto` or `disabled` gets a warning.
+fn permissive_mesh_compatibility(mut k: Knative, mtls: MtlsMode, node: Option<&Node>, path: &str, dec: &mut Decoder) -> Knative {
+    if mtls != MtlsMode::Permissive {
+        return k;
+    }
+    match node.and_then(|n| n.get("meshCompatibilityMode")) {
+        None => k.mesh_compatibility_mode = "enabled",
+        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.warning(
+            n.pos,
+            &decode::join(path, "meshCompatibilityMode"),
+            format!(
+                "with mTLS PERMISSIVE and `{}`, the activator's plaintext probes of revision pods get 403 from their policies and it never falls back to the ClusterIP: requests through the activator fail",
+                k.mesh_compatibility_mode
+            ),
+            "remove the key (mesh-render then sets `enabled` under PERMISSIVE) or set `enabled`",
+        ),
+        Some(_) => {}
+    }
+    k
+}
+
+/// `components.istio.knative`: how the mesh meets Knative.
+fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Decoder) {
+    let Some(f) = dec.map(node, path, Some(&["meshCompatibilityMode", "webhooks"])) else { return };
+    if let Some(n) = f.get("meshCompatibilityMode") {
+        if let Some(mode) = dec.one_of(n, &f.path("meshCompatibilityMode"), &["auto", "enabled", "disabled"]) {
+            k.mesh_compatibility_mode = mode;
+        }
+    }
+    if let Some(n) = f.get("webhooks") {
+        let wpath = f.path("webhooks");
+        let Some(items) = dec.seq(n, &wpath) else { return };
+        let mut hooks = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{wpath}[{i}]");
+            let Some(wf) = dec.map(item, &ipath, Some(&["namespace", "name", "selector", "port"])) else { continue };
+            let (Some(ns), Some(name), Some(sel)) = (wf.get("namespace"), wf.get("name"), wf.get("selector")) else {
+                dec.error(
+                    item.pos,
+                    &ipath,
+                    "a webhook needs `namespace`, `name` and `selector`",
+                    "e.g. `{namespace: knative-serving, name: webhook, selector: {app: webhook}}`",
+                );
+                continue;
+            };
+            let namespace = dec.dns_label(ns, &wf.path("namespace"));
+            let name = dec.dns_label(name, &wf.path("name"));
+            let mut selector = BTreeMap::new();
+            if let Some(sf) = dec.map(sel, &wf.path("selector"), None) {
+                if let Value::Map(entries) = &sf.node.value {
+                    for (sk, sv) in entries {
+                        let key = sk.as_scalar().unwrap_or_default().to_string();
+                        if let Some(v) = dec.string(sv, &sf.path(&key)) {
+                            selector.insert(key, v);
+                        }
+                    }
+                }
+            }
+            if selector.is_empty() {
+                dec.error(
+                    sel.pos,
+                    &wf.path("selector"),
+                    "the selector is empty",
+                    "a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)",
+                );
+                continue;
+            }
+            let port = wf.get("port").map_or(Some(8443), |p| dec.int(p, &wf.path("port"), 1, 65535));
+            if let (Some(namespace), Some(name), Some(port)) = (namespace, name, port) {
+                hooks.push(Webhook { namespace, name, selector, port: port as u16 });
+            }
+        }
+        hooks.sort();
+        k.webhooks = hooks;
+    }
+}

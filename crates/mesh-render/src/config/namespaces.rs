@@ -1,0 +1,52 @@
+//! `components.istio.namespaces`: the app namespaces the mesh secures.
+
+use std::collections::BTreeMap;
+
+use super::decode::Decoder;
+use super::knative::Knative;
+use crate::diagnostics::Pos;
+use crate::syntax::Node;
+
+/// The app namespaces, sorted and unique; none of them a system namespace (Istio's, Kubernetes',
+/// Knative's).
+pub(super) fn read_namespaces(
+    node: Option<&Node>,
+    path: &str,
+    root_ns: &str,
+    knative: Option<&Knative>,
+    dec: &mut Decoder,
+) -> Option<Vec<String>> {
+    let Some(node) = node else { return Some(Vec::new()) };
+    let f = dec.map(node, path, Some(&["apps"]))?;
+    let Some(apps) = f.get("apps") else { return Some(Vec::new()) };
+    let apath = f.path("apps");
+    let items = dec.seq(apps, &apath)?;
+    let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
+    let mut reserved = vec![root_ns.to_string(), "kube-system".into(), "kube-public".into(), "kube-node-lease".into()];
+    if let Some(k) = knative {
+        reserved.push(k.serving_namespace.clone());
+        reserved.extend(k.eventing_namespace.clone());
+    }
+    for (i, item) in items.iter().enumerate() {
+        let ipath = format!("{apath}[{i}]");
+        let Some(name) = dec.dns_label(item, &ipath) else { continue };
+        if reserved.contains(&name) {
+            dec.error(
+                item.pos,
+                &ipath,
+                format!("`{name}` is a system namespace, not an app namespace"),
+                "list only the namespaces where your Knative Services and event consumers run",
+            );
+        } else if let Some(first) = seen.get(&name) {
+            dec.error(
+                item.pos,
+                &ipath,
+                format!("`{name}` is listed twice (first at line {}, column {})", first.line, first.column),
+                "remove the duplicate",
+            );
+        } else {
+            seen.insert(name, item.pos);
+        }
+    }
+    Some(seen.into_keys().collect())
+}
