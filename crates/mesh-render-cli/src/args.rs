@@ -113,6 +113,17 @@ pub struct RenderArgs {
     /// Format of the stream printed to stdout.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Yaml, conflicts_with = "out")]
     pub format: Format,
+    /// Leave out the findings of this check (repeatable); `components.istio.analyzers.ignore` in the
+    /// config does the same for every run.
+    #[arg(long, value_name = "CODE", value_parser = check_code)]
+    pub ignore: Vec<&'static str>,
+}
+
+/// A check code of the analyzer registry, as it spells it (`mr113` gives `MR113`).
+fn check_code(code: &str) -> Result<&'static str, String> {
+    mesh_render::analyzers::rule(code)
+        .map(|r| r.code)
+        .ok_or_else(|| format!("`{code}` is not a check code; `mesh-render explain --list` lists them"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,6 +165,10 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub strict: bool,
+    /// Leave out the findings of this check (repeatable); `components.istio.analyzers.ignore` in the
+    /// config does the same for every run.
+    #[arg(long, value_name = "CODE", value_parser = check_code)]
+    pub ignore: Vec<&'static str>,
     /// Validate rendered objects instead of the config: a rendered tree (its manifests/), a YAML
     /// file, or `-` for stdin. Schemas (with CEL rules) are bundled in the binary.
     #[arg(long, value_name = "PATH")]

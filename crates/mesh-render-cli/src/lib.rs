@@ -75,7 +75,8 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<u8, Error>
         Ok(loaded) => {
             let path = input::display(&global.config);
             input::print_warnings(&path, &loaded.warnings);
-            let findings = mesh_render::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+            let mut findings = mesh_render::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+            findings.retain(|f| !args.ignore.contains(&f.code));
             let failed = report::findings(&findings, &path, args.format, args.strict)?;
             let warned = !loaded.warnings.is_empty() || !findings.is_empty();
             if failed || (args.strict && !loaded.warnings.is_empty()) {
@@ -99,7 +100,8 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
     // The analyzers run on every render: errors stop it before anything is printed or written.
-    let findings = mesh_render::analyzers::analyze(&loaded, &rendered);
+    let mut findings = mesh_render::analyzers::analyze(&loaded, &rendered);
+    findings.retain(|f| !args.ignore.contains(&f.code));
     let config_path = input::display(&global.config);
     if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {
         note!("{config_path}: {}; nothing was rendered", report::summary(&findings));

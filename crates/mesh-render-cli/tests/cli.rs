@@ -570,3 +570,24 @@ fn a_violated_flow_expectation_stops_the_render() {
     assert!(stderr(&o).contains("config.yaml:10:"), "{}", stderr(&o));
     assert!(stderr(&o).contains("components.istio.flows.expect[1].verdict"), "{}", stderr(&o));
 }
+
+/// `--ignore CODE` leaves a check's findings out of `check` and `render` (its exit status too); an
+/// unknown code is a usage error (exit 2, nothing on stdout).
+#[test]
+fn ignore_leaves_a_check_out_and_refuses_unknown_codes() {
+    let text = "components:\n  istio:\n    enabled: true\n    version: \"1.29.6\"\n";
+    let dir = workdir(text);
+    let o = run_in(dir.path(), &["check", "--strict", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "MR113 (end of life) fails --strict");
+    assert!(stdout(&o).contains("\"code\": \"MR113\""), "{}", stdout(&o));
+    let o = run_in(dir.path(), &["check", "--strict", "--format", "json", "--ignore", "mr113"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("MR113"));
+    let o = run_in(dir.path(), &["render", "--ignore", "MR113"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stderr(&o).contains("MR113"), "{}", stderr(&o));
+    let o = run_in(dir.path(), &["check", "--ignore", "MR999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).contains("`MR999` is not a check code"), "{}", stderr(&o));
+}

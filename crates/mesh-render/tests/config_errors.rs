@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, environments");
+    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, analyzers, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
     "c.yaml:6:28: error: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
 rule!(prometheus_scrape_principal_is_an_identity, with_istio("security: {prometheus: {principals: [prometheus], ports: [9091]}}"),
@@ -246,4 +246,28 @@ fn permissive_mesh_forces_knative_mesh_compatibility_mode_enabled() {
         "{w:#?}"
     );
     assert!(!warnings(&with_istio("mtls: {mode: PERMISSIVE}")).iter().any(|w| w.contains("meshCompatibilityMode")));
+}
+
+rule!(ignored_check_must_be_a_check_code, with_istio("analyzers: {ignore: [MR131]}"),
+    "c.yaml:6:26: error: components.istio.analyzers.ignore[0]: `MR131` is not a check code\n  hint: did you mean `MR113`? `mesh-render explain --list` lists the codes");
+
+/// Rule: `analyzers.ignore` silences a check in every run (render and check); ignoring an error
+/// check is allowed, with a warning, because it lets a real problem through.
+#[test]
+fn ignored_checks_are_left_out_of_every_analyzer_run() {
+    let text = with_istio("version: \"1.29.6\"\nanalyzers: {ignore: [mr113, MR121]}");
+    let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap();
+    assert_eq!(loaded.base.ignored_checks, ["MR113", "MR121"], "codes as the registry spells them");
+    let w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string_in("c.yaml")).collect();
+    assert!(
+        w.iter().any(|w| w.starts_with("c.yaml:7:33: warning: components.istio.analyzers.ignore[1]: MR121 is an error check")),
+        "{w:#?}"
+    );
+    assert!(!w.iter().any(|w| w.contains("ignore[0]")), "MR113 is a warning check: {w:#?}");
+    let codes = |loaded: &mesh_render::Loaded| -> Vec<&str> {
+        mesh_render::analyzers::analyze(loaded, &mesh_render::render(loaded)).iter().map(|f| f.code).collect()
+    };
+    assert!(!codes(&loaded).contains(&"MR113"));
+    let without = mesh_render::load(&with_istio("version: \"1.29.6\""), None, Limits::DEFAULT).unwrap();
+    assert!(codes(&without).contains(&"MR113"), "the check fires when not ignored");
 }

@@ -375,9 +375,10 @@ pub fn rule(code: &str) -> Option<&'static Rule> {
     rules().iter().find(|r| r.code.eq_ignore_ascii_case(code))
 }
 
-/// Runs every check; findings sorted by severity, code and object.
+/// Runs every check, less the codes the config ignores; findings sorted by severity, code and object.
 pub fn run(input: &Input) -> Vec<Finding> {
-    let mut out: Vec<Finding> = rules().iter().flat_map(|r| (r.check)(input)).collect();
+    let ignored = input.config.map_or(&[][..], |c| c.ignored_checks.as_slice());
+    let mut out: Vec<Finding> = rules().iter().flat_map(|r| (r.check)(input)).filter(|f| !ignored.contains(&f.code)).collect();
     out.sort_by(|a, b| (a.severity, a.code, &a.object, &a.message).cmp(&(b.severity, b.code, &b.object, &b.message)));
     out.dedup();
     out

@@ -7,6 +7,7 @@
 pub mod ai_serving;
 pub mod canary;
 mod charts;
+mod checks;
 mod control_plane;
 pub mod decode;
 mod environments;
@@ -80,6 +81,8 @@ pub struct Config {
     pub retired_references: Vec<(String, String)>,
     /// `components.istio.flows.expect`: flows the user expects allowed or denied.
     pub flow_expectations: Vec<flows::FlowExpectation>,
+    /// Check codes to leave out of every analyzer run (`components.istio.analyzers.ignore`).
+    pub ignored_checks: Vec<&'static str>,
     /// Opt-in additions to the app namespaces' authorization (`components.istio.security`).
     pub security: security::Security,
 }
@@ -161,6 +164,7 @@ const ISTIO_KEYS: &[&str] = &[
     "chartRepository",
     "security",
     "flows",
+    "analyzers",
     "environments",
 ];
 
@@ -289,6 +293,7 @@ fn read_istio(
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
     let flow_expectations = f.get("flows").map(|n| flows::read(n, &f.path("flows"), dec)).unwrap_or_default();
+    let ignored_checks = checks::read(f.get("analyzers"), &f.path("analyzers"), dec);
     let security = security::read(f.get("security"), &f.path("security"), dec);
     let access_logging = telemetry::read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = telemetry::read_metrics(f.get("metrics"), &f.path("metrics"), dec);
@@ -324,6 +329,7 @@ fn read_istio(
         charts,
         retired_references: Vec::new(),
         flow_expectations,
+        ignored_checks,
         security,
     })
 }
