@@ -2,6 +2,7 @@
 //! library renders them) and the check-code table of that page, each file replaced atomically; `--check`
 //! compares instead.
 
+use crate::error::ExitStatus;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -22,7 +23,7 @@ pub struct DocsArgs {
     pub check: bool,
 }
 
-pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<u8, Error> {
+pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let mut files: Vec<(PathBuf, String)> =
@@ -49,20 +50,16 @@ pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<u8, Error> {
             .collect();
         if differences.is_empty() {
             note!("{}: up to date", args.out.display());
-            return Ok(0);
+            return Ok(ExitStatus::Success);
         }
-        for d in &differences {
-            note!("{d}");
-        }
-        note!("{}: {} file(s) are stale; run `make docs` and commit the result", args.out.display(), differences.len());
-        return Ok(1);
+        return Err(Error::Stale { out: args.out.clone(), differences, regenerate: "`make docs`".into() });
     }
     std::fs::create_dir_all(&args.out).map_err(|e| output_error(&args.out, format!("cannot create the folder: {e}")))?;
     for (path, text) in &files {
         write_atomically(path, text)?;
     }
     note!("{}: wrote {} files", args.out.display(), files.len());
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn output_error(path: &Path, message: String) -> Error {

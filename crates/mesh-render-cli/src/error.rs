@@ -5,6 +5,27 @@ use std::path::PathBuf;
 
 use mesh_render::Diagnostic;
 
+/// How a command that ran to its end came out: the process exit status (ruff's `ExitStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done, or nothing found.
+    Success,
+    /// 1: the check found problems, or a `--check` found stale files.
+    Failure,
+    /// 2: the input cannot be used (reported before this status is returned).
+    Error,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Error => 2,
+        })
+    }
+}
+
 /// A failed command.
 #[derive(Debug)]
 pub enum Error {
@@ -14,8 +35,9 @@ pub enum Error {
     ConfigInvalid { path: String, diagnostics: Vec<Diagnostic>, unreadable: bool },
     /// Writing the output tree failed; the tree on disk is as it was.
     Output { path: PathBuf, message: String },
-    /// `render --check`: the tree on disk differs from a fresh render.
-    Stale { out: PathBuf, differences: Vec<String> },
+    /// A `--check` (`render --check`, `docs --check`): files on disk differ from a fresh render.
+    /// `regenerate` is the command that brings them up to date.
+    Stale { out: PathBuf, differences: Vec<String>, regenerate: String },
     /// `--expand-charts` could not run Helm or read its output; nothing was written.
     Expand { message: String },
     /// Writing to stdout failed for a reason other than a closed pipe.
@@ -46,16 +68,15 @@ impl fmt::Display for Error {
             Error::Output { path, message } => {
                 write!(f, "{}: error: {message}\n  hint: the existing tree was left as it was", path.display())
             }
-            Error::Stale { out, differences } => {
+            Error::Stale { out, differences, regenerate } => {
                 for d in differences {
                     writeln!(f, "{d}")?;
                 }
                 write!(
                     f,
-                    "{}: {} file(s) differ from a fresh render; run `make render` (or `mesh-render render --out {}`) and commit the result",
+                    "{}: {} file(s) differ from a fresh render; run {regenerate} and commit the result",
                     out.display(),
-                    differences.len(),
-                    out.display()
+                    differences.len()
                 )
             }
             Error::Expand { message } => write!(f, "error: --expand-charts: {message}\n  hint: nothing was written"),

@@ -1,6 +1,7 @@
 //! `mesh-render flows`: which calls the rendered mesh allows, over mTLS or in plaintext, and why.
 //! The library evaluates; this prints.
 
+use crate::error::ExitStatus;
 use clap::{Args, ValueEnum};
 
 use crate::args::GlobalArgs;
@@ -26,7 +27,7 @@ pub enum FlowsFormat {
 
 /// Prints every catalogued and expected flow of the config's render (exit 0). Needed flows that are
 /// denied or refused flows that are allowed are shown, not failed: `check` and `render` fail on them.
-pub fn run(global: &GlobalArgs, args: &FlowsArgs) -> Result<u8, Error> {
+pub fn run(global: &GlobalArgs, args: &FlowsArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
@@ -37,5 +38,5 @@ pub fn run(global: &GlobalArgs, args: &FlowsArgs) -> Result<u8, Error> {
         FlowsFormat::Mermaid => mesh_render::flows::to_mermaid(&rows),
     };
     crate::print(&text)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -24,6 +24,7 @@ mod report;
 mod tree;
 mod upgrade_cmd;
 
+use crate::error::ExitStatus;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -44,7 +45,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     match execute(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             note!("{e}");
             ExitCode::from(e.code())
@@ -52,13 +53,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-fn execute(mut cli: Cli) -> Result<u8, Error> {
+fn execute(mut cli: Cli) -> Result<ExitStatus, Error> {
     argocd_env::apply(&mut cli.global)?;
     match cli.command.unwrap_or(Command::Render(RenderArgs::default())) {
         Command::Plan(args) => plan::plan(&cli.global, &args),
         Command::Example => {
             print(mesh_render::example_config())?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Command::Explain(args) => report::explain(args.code.as_deref(), args.list),
         Command::Check(args) if args.rendered.is_some() => rendered::check(&args),
@@ -70,7 +71,7 @@ fn execute(mut cli: Cli) -> Result<u8, Error> {
     }
 }
 
-fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<u8, Error> {
+fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus, Error> {
     match input::load(global) {
         Ok(loaded) => {
             let path = input::display(&global.config);
@@ -81,21 +82,21 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<u8, Error>
             let warned = !loaded.warnings.is_empty() || !findings.is_empty();
             if failed || (args.strict && !loaded.warnings.is_empty()) {
                 note!("{path}: {}", report::summary(&findings));
-                return Ok(1);
+                return Ok(ExitStatus::Failure);
             }
             note!("{path}: no problems found{}", if warned { " (warnings only)" } else { "" });
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         // A config that was read but has problems is what `check` is for: exit 1, not 2.
         Err(Error::ConfigInvalid { path, diagnostics, unreadable: false }) => {
             note!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
-            Ok(1)
+            Ok(ExitStatus::Failure)
         }
         Err(e) => Err(e),
     }
 }
 
-fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
+fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Error> {
     let loaded = input::load(global)?;
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
@@ -105,7 +106,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     let config_path = input::display(&global.config);
     if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {
         note!("{config_path}: {}; nothing was rendered", report::summary(&findings));
-        return Ok(1);
+        return Ok(ExitStatus::Failure);
     }
     // Printing to stdout needs no tree: building it would write every object a second time.
     let Some(out) = &args.out else {
@@ -116,7 +117,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
         // The process ends here: freeing 10,000s of objects one by one would only cost time.
         std::mem::forget(rendered);
         std::mem::forget(loaded);
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     };
     let mut files = rendered.tree();
     if args.expand_charts {
@@ -131,14 +132,15 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<u8, Error> {
     if args.check {
         let differences = tree::diff(out, &files);
         if !differences.is_empty() {
-            return Err(Error::Stale { out: out.clone(), differences });
+            let regenerate = format!("`make render` (or `mesh-render render --out {}`)", out.display());
+            return Err(Error::Stale { out: out.clone(), differences, regenerate });
         }
         note!("{}: up to date", out.display());
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     tree::write(out, &files)?;
     note!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Writes `text` to stdout. A closed pipe (`mesh-render | head -1`) is not an error.

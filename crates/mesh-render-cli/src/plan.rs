@@ -1,5 +1,6 @@
 //! `mesh-render plan apply|verify|destroy`: print a plan rendered by the library.
 
+use crate::error::ExitStatus;
 use clap::{Args, ValueEnum};
 use mesh_render::plans::{self, Kind};
 
@@ -27,7 +28,7 @@ pub enum PlanKind {
     Destroy,
 }
 
-pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<u8, Error> {
+pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let kind = match args.plan {
@@ -41,5 +42,5 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<u8, Error> {
         hint: "pass --rendered with a plain relative path, e.g. deployment/rendered".into(),
     })?;
     crate::print(&text)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

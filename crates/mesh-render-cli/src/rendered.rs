@@ -1,5 +1,6 @@
 //! `check --rendered`: validate objects that mesh-render (or anything else) rendered.
 
+use crate::error::ExitStatus;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ use crate::report;
 /// Rendered output can be far larger than a config.
 const LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 128, max_nodes: 5_000_000 };
 
-pub fn check(args: &CheckArgs) -> Result<u8, Error> {
+pub fn check(args: &CheckArgs) -> Result<ExitStatus, Error> {
     let path = args.rendered.clone().unwrap_or_else(|| PathBuf::from("-"));
     let shown = path.display().to_string();
     let unreadable = |message: String| Error::ConfigUnreadable {
@@ -90,10 +91,10 @@ pub fn check(args: &CheckArgs) -> Result<u8, Error> {
     let failed = report::findings(&findings, &shown, args.format, args.strict)?;
     if report.problems.is_empty() && !failed {
         note!("{shown}: {} objects valid", objects.len());
-        Ok(0)
+        Ok(ExitStatus::Success)
     } else {
         note!("{shown}: {} problem(s); {}", report.problems.len(), report::summary(&findings));
-        Ok(1)
+        Ok(ExitStatus::Failure)
     }
 }
 

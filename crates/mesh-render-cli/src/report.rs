@@ -1,5 +1,6 @@
 //! Printing analyzer findings: for people on stderr, for machines (JSON, SARIF) on stdout.
 
+use crate::error::ExitStatus;
 use std::io::Write;
 
 use mesh_render::analyzers::{self, Finding};
@@ -33,20 +34,20 @@ pub fn summary(findings: &[Finding]) -> String {
 }
 
 /// `mesh-render explain`.
-pub fn explain(code: Option<&str>, list: bool) -> Result<u8, Error> {
+pub fn explain(code: Option<&str>, list: bool) -> Result<ExitStatus, Error> {
     if list || code.is_none() {
         let mut out = String::new();
         for r in analyzers::rules() {
             out.push_str(&format!("{}  {:<7}  {:<34} {}\n", r.code, r.severity.to_string(), r.name, r.summary));
         }
         crate::print(&out)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let code = code.unwrap_or_default();
     match analyzers::rule(code) {
         Some(r) => {
             crate::print(&format!("{} {} ({})\n\n{}.\n\n{}\n", r.code, r.name, r.severity, r.summary, r.explanation))?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         None => Err(Error::ConfigUnreadable {
             path: code.to_string(),

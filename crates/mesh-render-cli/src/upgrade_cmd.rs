@@ -1,6 +1,7 @@
 //! `mesh-render upgrade --to VERSION`: the upgrade notes that apply to the config, and the diff of
 //! the rendered tree between its release and the target. The library does the work; this prints.
 
+use crate::error::ExitStatus;
 use clap::{Args, ValueEnum};
 
 use crate::args::GlobalArgs;
@@ -34,7 +35,7 @@ pub enum ReportFormat {
 
 /// Prints the report on stdout (exit 0). An unknown, equal or older target is exit 2, with nothing
 /// on stdout.
-pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
+pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error> {
     if args.canary {
         return canary(global, args);
     }
@@ -47,24 +48,24 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
                 ReportFormat::Json => report.json(),
             };
             crate::print(&text)?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Err(e) => {
             note!("{}: upgrade --to {}: {e}", crate::input::display(&global.config), args.to);
-            Ok(2)
+            Ok(ExitStatus::Error)
         }
     }
 }
 
 /// `upgrade --to VERSION --canary`: the steps on stdout; `--write-steps DIR` writes their configs.
-fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
+fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error> {
     let (text, loaded) = crate::input::load_with_text(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let plan = match mesh_render::canary::plan(&text, &loaded, &args.to) {
         Ok(plan) => plan,
         Err(e) => {
             note!("{}: upgrade --to {} --canary: {e}", crate::input::display(&global.config), args.to);
-            return Ok(2);
+            return Ok(ExitStatus::Error);
         }
     };
     if let Some(dir) = &args.write_steps {
@@ -74,5 +75,5 @@ fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<u8, Error> {
         }
     }
     crate::print(&plan.text())?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -176,6 +176,7 @@ fn out_writes_the_tree_and_check_detects_drift() {
     assert!(err.contains("missing:   helm/values.yaml\n"), "{err}");
     assert!(err.contains("unexpected: stray.yaml\n"), "{err}");
     assert!(!err.contains("helm/charts") && !err.contains("Chart.lock"), "{err}");
+    assert!(err.ends_with("deployment/rendered: 3 file(s) differ from a fresh render; run `make render` (or `mesh-render render --out deployment/rendered`) and commit the result\n"), "{err}");
     // --check wrote nothing.
     assert_eq!(std::fs::read_to_string(tree.join("manifests/10-security.yaml")).unwrap(), "tampered\n");
 

@@ -108,6 +108,8 @@ fn docs_are_written_and_checked() {
     let o = run_in(dir.path(), &["docs", "--out", "docs", "--check"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("differs:   docs/architecture.md"), "{}", stderr(&o));
+    // The same stale report as `render --check` (one `Error::Stale` path), with the command that fixes it.
+    assert!(stderr(&o).contains("docs: 1 file(s) differ from a fresh render; run `make docs` and commit the result"), "{}", stderr(&o));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("docs"))
         .unwrap()
         .flatten()
