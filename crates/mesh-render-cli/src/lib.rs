@@ -25,6 +25,7 @@ mod tree;
 mod upgrade_cmd;
 
 use crate::error::ExitStatus;
+use mesh_render::analyzers::Finding;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -72,13 +73,17 @@ fn execute(mut cli: Cli) -> Result<ExitStatus, Error> {
 }
 
 fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus, Error> {
+    let machine = args.format != args::FindingsFormat::Human;
     match input::load(global) {
         Ok(loaded) => {
             let path = input::display(&global.config);
             input::print_warnings(&path, &loaded.warnings);
             let mut findings = mesh_render::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
             findings.retain(|f| !args.ignore.contains(&f.code));
-            let failed = report::findings(&findings, &path, args.format, args.strict)?;
+            // JSON and SARIF carry the config's own warnings too (code MR100): one model for both.
+            let mut reported: Vec<Finding> = if machine { loaded.warnings.iter().map(Finding::from).collect() } else { Vec::new() };
+            reported.extend(findings.iter().cloned());
+            let failed = report::findings(&reported, &path, args.format, args.strict)?;
             let warned = !loaded.warnings.is_empty() || !findings.is_empty();
             if failed || (args.strict && !loaded.warnings.is_empty()) {
                 note!("{path}: {}", report::summary(&findings));
@@ -87,8 +92,13 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
             note!("{path}: no problems found{}", if warned { " (warnings only)" } else { "" });
             Ok(ExitStatus::Success)
         }
-        // A config that was read but has problems is what `check` is for: exit 1, not 2.
+        // A config that was read but has problems is what `check` is for: exit 1, not 2. JSON and
+        // SARIF get its errors on stdout (code MR100), as they would get the analyzers' findings.
         Err(Error::ConfigInvalid { path, diagnostics, unreadable: false }) => {
+            if machine {
+                let reported: Vec<Finding> = diagnostics.iter().map(Finding::from).collect();
+                report::findings(&reported, &path, args.format, args.strict)?;
+            }
             note!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
             Ok(ExitStatus::Failure)
         }

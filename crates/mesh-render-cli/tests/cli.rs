@@ -592,3 +592,33 @@ fn ignore_leaves_a_check_out_and_refuses_unknown_codes() {
     assert_eq!(stdout(&o), "");
     assert!(stderr(&o).contains("`MR999` is not a check code"), "{}", stderr(&o));
 }
+
+/// One diagnostic model: with `--format json|sarif`, a broken config's errors come out on stdout as
+/// findings with code MR100 at their line and column (exit 1), and a valid config's own warnings
+/// are reported beside the analyzers' findings.
+#[test]
+fn check_reports_config_problems_in_json_and_sarif_as_mr100() {
+    let dir = workdir("components:\n  istio:\n    enabled: true\n    mtls: {mode: strict}\n");
+    let o = run_in(dir.path(), &["check", "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "MR100");
+    assert_eq!(results[0]["level"], "error");
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"], serde_json::json!({"startLine": 4, "startColumn": 18}));
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], "MR100");
+    let o = run_in(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json[0]["code"], "MR100");
+    assert_eq!(json[0]["config_path"], "components.istio.mtls.mode");
+
+    let dir = workdir("components:\n  istio:\n    enabled: true\n    mtls: {mode: PERMISSIVE}\n");
+    let o = run_in(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let warning = json.as_array().unwrap().iter().find(|f| f["code"] == "MR100").expect("the config's PERMISSIVE warning");
+    assert_eq!(warning["severity"], "warning");
+    assert!(warning["message"].as_str().unwrap().starts_with("mTLS is PERMISSIVE"));
+}

@@ -124,7 +124,9 @@ fn json_and_sarif_carry_code_level_and_position() {
     assert_eq!(result["ruleId"], "MR104");
     assert_eq!(result["level"], "error");
     assert_eq!(result["locations"][0]["physicalLocation"]["region"], serde_json::json!({"startLine": 10, "startColumn": 9}));
-    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), analyzers::rules().len());
+    // Every registered check, and the config problems' code MR100 first.
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), analyzers::rules().len() + 1);
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], analyzers::CONFIG_CODE);
 }
 
 /// Rendered objects are analyzed typed; objects read from files as JSON. Both forms of the same

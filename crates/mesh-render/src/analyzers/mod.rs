@@ -259,7 +259,11 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Where a finding points.
+/// The code of every config problem (YAML, keys, types, values and cross-field rules), so that
+/// `check --format json|sarif` reports them in the same model as the analyzers' findings.
+pub const CONFIG_CODE: &str = "MR100";
+
+/// Where a finding points: an analyzer result, or a config problem ([`CONFIG_CODE`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Finding {
     pub code: &'static str,
@@ -279,6 +283,22 @@ pub struct Finding {
     /// Its position in the config, filled in by [`locate`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pos: Option<Pos>,
+}
+
+impl From<&crate::Diagnostic> for Finding {
+    /// A config problem as a finding: code [`CONFIG_CODE`], its key path and position.
+    fn from(d: &crate::Diagnostic) -> Self {
+        Finding {
+            code: CONFIG_CODE,
+            severity: d.severity,
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+            object: None,
+            origin: None,
+            config_path: (!d.path.is_empty()).then(|| d.path.clone()),
+            pos: Some(d.pos),
+        }
+    }
 }
 
 fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
@@ -426,9 +446,15 @@ pub fn to_sarif(findings: &[Finding], file: &str) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let rules: Vec<Value> = rules()
-        .iter()
-        .map(|r| {
+    let config_rule = serde_json::json!({
+        "id": CONFIG_CODE,
+        "name": "config",
+        "shortDescription": {"text": "A problem in the config file: YAML, an unknown key, a wrong type or value, or a cross-field rule"},
+        "fullDescription": {"text": "The config is read before anything is rendered; every problem points at its line and column, with a hint. Errors stop the render."},
+        "defaultConfiguration": {"level": "error"},
+    });
+    let rules: Vec<Value> = std::iter::once(config_rule)
+        .chain(rules().iter().map(|r| {
             serde_json::json!({
                 "id": r.code,
                 "name": r.name,
@@ -436,7 +462,7 @@ pub fn to_sarif(findings: &[Finding], file: &str) -> String {
                 "fullDescription": {"text": r.explanation},
                 "defaultConfiguration": {"level": level(r.severity)},
             })
-        })
+        }))
         .collect();
     let results: Vec<Value> = findings
         .iter()
