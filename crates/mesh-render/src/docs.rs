@@ -292,7 +292,7 @@ impl Context {
         let release = config.release;
         let newest = versions::RELEASES[versions::RELEASES.len() - 1].version;
         let cp = &config.control_plane;
-        let values = control_plane::values(config);
+        let values = &rendered.selected_values;
         let (label_key, label_value) = namespaces::injection_label(config);
 
         let mut namespaces = vec![NamespaceRow {
@@ -314,16 +314,9 @@ impl Context {
             namespaces.push(NamespaceRow { name: ns.clone(), role, injected: true, owner: "its installer (mesh-render adds the label)" });
         }
 
-        let webhooks = if config.mtls == MtlsMode::Strict {
-            config
-                .knative
-                .iter()
-                .flat_map(|k| &k.webhooks)
-                .map(|w| WebhookRow { namespace: w.namespace.clone(), name: w.name.clone(), selector: labels(&w.selector), port: w.port })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let webhooks = crate::security::webhook_exceptions(config)
+            .map(|w| WebhookRow { namespace: w.namespace.clone(), name: w.name.clone(), selector: labels(&w.selector), port: w.port })
+            .collect();
         let apps = config
             .apps
             .iter()

@@ -18,16 +18,13 @@ pub fn render(config: &Config) -> Vec<Manifest> {
     );
     out.push(peer_authentication(mesh_wide, &config.namespace));
 
-    // kube-apiserver has no mesh identity: under STRICT it cannot reach Knative's webhooks.
-    if config.mtls == MtlsMode::Strict {
-        for hook in config.knative.iter().flat_map(|k| &k.webhooks) {
-            let spec = PeerAuthenticationSpec {
-                selector: Some(WorkloadSelector { match_labels: hook.selector.clone() }),
-                mtls: None,
-                port_level_mtls: BTreeMap::from([(hook.port.to_string(), PeerAuthenticationMtls { mode: "PERMISSIVE".into() })]),
-            };
-            out.push(peer_authentication(PeerAuthentication::new(&hook.name, spec), &hook.namespace));
-        }
+    for hook in webhook_exceptions(config) {
+        let spec = PeerAuthenticationSpec {
+            selector: Some(WorkloadSelector { match_labels: hook.selector.clone() }),
+            mtls: None,
+            port_level_mtls: BTreeMap::from([(hook.port.to_string(), PeerAuthenticationMtls { mode: "PERMISSIVE".into() })]),
+        };
+        out.push(peer_authentication(PeerAuthentication::new(&hook.name, spec), &hook.namespace));
     }
 
     for app in &config.apps {
@@ -36,6 +33,14 @@ pub fn render(config: &Config) -> Vec<Manifest> {
         out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
+}
+
+/// The webhooks that get a port-level PERMISSIVE exception: every Knative webhook, under STRICT only.
+/// kube-apiserver has no mesh identity, so under STRICT it cannot reach them; under PERMISSIVE it can
+/// anyway. The renderer and the generated docs both read this one rule.
+pub fn webhook_exceptions(config: &Config) -> impl Iterator<Item = &crate::config::Webhook> {
+    let strict = config.mtls == MtlsMode::Strict;
+    config.knative.iter().flat_map(|k| &k.webhooks).filter(move |_| strict)
 }
 
 fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest {

@@ -5,8 +5,8 @@
 //! 1.30 and 1.31 (the `upgradeNotes` of the release-note files added between 1.28.0 and 1.31.0-rc.0,
 //! vendored in `reference/istio-upgrade-notes/`; the tests
 //! check that each upstream file has exactly one entry here) and mesh-render's own changes that
-//! follow from the version table. `mesh-render upgrade`, the generated `docs/upgrade-notes.md` and
-//! the analyzers all read it.
+//! follow from the version table. `mesh-render upgrade`, the generated `docs/upgrade-notes.md`, and
+//! the analyzers (MR113 through the version table, MR109 through [`CHANGED_ANNOTATIONS`]) read it.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -91,8 +91,25 @@ fn ambient_only(_: &Config) -> Applicability {
     Applicability::NotApplicable("ambient / istio-cni only; mesh-render renders sidecar mode with no istio-cni".into())
 }
 
+/// Annotations a release removed (or deprecated): the annotation, that release, removed (not only
+/// deprecated)?, and what replaces it. The `stats-compression` note and MR109 both read it.
+pub const CHANGED_ANNOTATIONS: &[(&str, Version, bool, &str)] = &[
+    (
+        "sidecar.istio.io/statsCompression",
+        Version::new(1, 29, 0),
+        true,
+        "the proxyConfig option `statsCompression` (per pod: `proxy.istio.io/config`)",
+    ),
+    (
+        "networking.istio.io/service-type",
+        Version::new(1, 25, 0),
+        false,
+        "a Gateway `spec.infrastructure.parametersRef` ConfigMap with a `service` overlay",
+    ),
+];
+
 fn stats_compression(config: &Config) -> Applicability {
-    const KEY: &str = "sidecar.istio.io/statsCompression";
+    const KEY: &str = CHANGED_ANNOTATIONS[0].0;
     match config.metadata.annotations.get(KEY) {
         Some(value) => {
             Applicability::Applies(format!("`metadata.annotations` sets `{KEY}: \"{value}\"`, an annotation Istio no longer reads"))

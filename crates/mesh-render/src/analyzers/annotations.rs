@@ -2,23 +2,9 @@
 
 use super::{Finding, Input, Rule, Subject};
 use crate::diagnostics::Severity;
-use crate::versions::Version;
 
-/// Annotation, the release that removed (or deprecated) it, removed?, what replaces it.
-const CHANGED: &[(&str, Version, bool, &str)] = &[
-    (
-        "sidecar.istio.io/statsCompression",
-        Version::new(1, 29, 0),
-        true,
-        "the proxyConfig option `statsCompression` (per pod: `proxy.istio.io/config`)",
-    ),
-    (
-        "networking.istio.io/service-type",
-        Version::new(1, 25, 0),
-        false,
-        "a Gateway `spec.infrastructure.parametersRef` ConfigMap with a `service` overlay",
-    ),
-];
+/// The annotations the upgrade data says were removed or deprecated (one table, in `upgrade`).
+use crate::upgrade::CHANGED_ANNOTATIONS as CHANGED;
 
 pub const REMOVED_ANNOTATION: Rule = Rule {
     code: "MR109",

@@ -413,7 +413,7 @@ pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject<'_>> {
 pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Finding> {
     let config = loaded.selected();
     let objects = subjects(&rendered.manifests);
-    let values = serde_json::to_value(crate::control_plane::values(config)).unwrap_or_default();
+    let values = serde_json::to_value(&rendered.selected_values).unwrap_or_default();
     let mut findings = run(&Input { config: Some(config), objects: &objects, values: Some(&values) });
     for f in &mut findings {
         locate(f, loaded);
