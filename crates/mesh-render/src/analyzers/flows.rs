@@ -103,12 +103,25 @@ fn finding(rule: &Rule, row: &Row, message: String, hint: &str) -> Finding {
 }
 
 /// MR120, MR121 and MR122 come from one evaluation of the catalogue (it is the costly part of a
-/// render with thousands of app namespaces), made by MR120's check.
+/// render with thousands of app namespaces), made by MR120's check, row by row: only the rows that
+/// report something are kept.
 fn catalogue_findings(input: &Input) -> Vec<Finding> {
-    let rows = rows(input);
-    let mut out = needed_flow_denied(&rows);
-    out.extend(refused_flow_allowed(&rows));
-    out.extend(plaintext_under_strict(input, &rows));
+    let Some(config) = input.config else { return Vec::new() };
+    let objects: Vec<Cow<Object>> = input.objects.iter().filter_map(typed).collect();
+    let strict = config.mtls == MtlsMode::Strict;
+    let mut kept = Vec::new();
+    flows::for_each_row(config, objects.iter().map(|o| o.as_ref()), |r| {
+        let reports = r.expectation.is_none()
+            && ((r.need == Need::Needed && r.verdict == Verdict::Deny)
+                || (r.need == Need::Refused && r.verdict == Verdict::Allow)
+                || (strict && r.need == Need::Needed && r.verdict == Verdict::Allow && r.hops.iter().any(|h| h.plaintext_in_mesh)));
+        if reports {
+            kept.push(r);
+        }
+    });
+    let mut out = needed_flow_denied(&kept);
+    out.extend(refused_flow_allowed(&kept));
+    out.extend(plaintext_under_strict(input, &kept));
     out
 }
 
