@@ -110,7 +110,8 @@ fn catalogue_findings(input: &Input) -> Vec<Finding> {
     let objects: Vec<Cow<Object>> = input.objects.iter().filter_map(typed).collect();
     let strict = config.mtls == MtlsMode::Strict;
     let mut kept = Vec::new();
-    flows::for_each_row(config, objects.iter().map(|o| o.as_ref()), |r| {
+    let objects: Vec<&Object> = objects.iter().map(|o| o.as_ref()).collect();
+    flows::for_each_row_by_class(config, &objects, |r| {
         let reports = r.expectation.is_none()
             && ((r.need == Need::Needed && r.verdict == Verdict::Deny)
                 || (r.need == Need::Refused && r.verdict == Verdict::Allow)

@@ -188,6 +188,12 @@ fn eventing(ns: &str) -> Eventing {
 
 /// Every catalogued flow for the config, in a stable order.
 pub fn catalogue(config: &Config) -> Vec<Flow> {
+    catalogue_with(config, &|_| true)
+}
+
+/// The catalogue with the per-app-namespace flows of the app namespaces `keep` accepts (by index
+/// in `config.apps`); every other flow is always there.
+pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow> {
     let mut out = Vec::new();
     let kubelet = Workload::host("kubelet");
     let apiserver = Workload::host("kube-apiserver");
@@ -270,6 +276,9 @@ pub fn catalogue(config: &Config) -> Vec<Flow> {
         }
 
         for (i, app) in config.apps.iter().enumerate() {
+            if !keep(i) {
+                continue;
+            }
             let rev = revision(app);
             let pod = app_pod(app);
             // Through the gateways, the revision's Service targets queue-proxy (8012, or 8013 for h2c).
