@@ -283,24 +283,13 @@ pub fn for_each_row_by_class(config: &Config, objects: &[&Object], mut each: imp
 /// with every mention of the name (a whole string, a `.ns.` host part, a `/ns/<ns>/` principal part)
 /// replaced.
 fn signature(ns: &str, objects: &[&Object]) -> String {
-    const MARK: &str = "\u{1}NS\u{1}";
-    fn normalize(v: &mut serde_json::Value, ns: &str) {
-        match v {
-            serde_json::Value::String(s) if s == ns => *s = MARK.to_string(),
-            serde_json::Value::String(s) if s.contains(ns) => {
-                *s = s.replace(&format!(".{ns}."), &format!(".{MARK}.")).replace(&format!("/ns/{ns}/"), &format!("/ns/{MARK}/"));
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| normalize(i, ns)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|i| normalize(i, ns)),
-            _ => {}
-        }
-    }
+    // On the JSON text: a whole string is `"ns"` there (a namespace name needs no escaping).
+    let (quoted, host, principal) = (format!("\"{ns}\""), format!(".{ns}."), format!("/ns/{ns}/"));
     let mut parts: Vec<String> = objects
         .iter()
         .map(|o| {
-            let mut v = serde_json::to_value(o).unwrap_or_default();
-            normalize(&mut v, ns);
-            v.to_string()
+            let json = serde_json::to_string(o).unwrap_or_default();
+            json.replace(&quoted, "\"\u{1}NS\u{1}\"").replace(&host, ".\u{1}NS\u{1}.").replace(&principal, "/ns/\u{1}NS\u{1}/")
         })
         .collect();
     parts.sort();
