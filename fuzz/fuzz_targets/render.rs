@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mesh_render::syntax::{self, Limits};
+use mesh_render::config::syntax::{self, Limits};
 
 /// Rendered output is far larger than its config.
 const OUTPUT: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 128, max_nodes: 5_000_000 };

@@ -13,7 +13,7 @@
 //! `KUBE_VERSION` (the destination cluster's version) only selects a warning on stderr when the
 //! Istio release does not support that Kubernetes version; it never reaches the output.
 
-use mesh_render::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE};
+use mesh_render::api::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE};
 
 use crate::args::GlobalArgs;
 use crate::error::Error;

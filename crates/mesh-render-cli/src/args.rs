@@ -121,7 +121,7 @@ pub struct RenderArgs {
 
 /// A check code of the analyzer registry, as it spells it (`mr113` gives `MR113`).
 fn check_code(code: &str) -> Result<&'static str, String> {
-    mesh_render::analyzers::rule(code)
+    mesh_render::check::analyzers::rule(code)
         .map(|r| r.code)
         .ok_or_else(|| format!("`{code}` is not a check code; `mesh-render explain --list` lists them"))
 }

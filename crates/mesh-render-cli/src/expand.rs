@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mesh_render::control_plane::CHART_NAME;
+use mesh_render::api::helm::CHART_NAME;
 use mesh_render::Config;
 
 use crate::error::Error;
@@ -117,7 +117,7 @@ fn helm(source: &ChartsSource, work: &Work, args: &[&std::ffi::OsStr]) -> Result
 
 fn chart_version(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
-    let node = mesh_render::syntax::parse(&text, mesh_render::syntax::Limits::DEFAULT).ok()?;
+    let node = mesh_render::config::syntax::parse(&text, mesh_render::config::syntax::Limits::DEFAULT).ok()?;
     node.get("version")?.as_scalar().map(str::to_string)
 }
 

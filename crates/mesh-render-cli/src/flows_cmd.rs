@@ -31,11 +31,11 @@ pub fn run(global: &GlobalArgs, args: &FlowsArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
-    let rows = mesh_render::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+    let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
     let text = match args.format {
-        FlowsFormat::Table => mesh_render::flows::to_table(&rows),
-        FlowsFormat::Json => mesh_render::flows::to_json(&rows),
-        FlowsFormat::Mermaid => mesh_render::flows::to_mermaid(&rows),
+        FlowsFormat::Table => mesh_render::check::flows::to_table(&rows),
+        FlowsFormat::Json => mesh_render::check::flows::to_json(&rows),
+        FlowsFormat::Mermaid => mesh_render::check::flows::to_mermaid(&rows),
     };
     crate::print(&text)?;
     Ok(ExitStatus::Success)

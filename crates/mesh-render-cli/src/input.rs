@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 use mesh_render::{Diagnostic, Loaded};
 
 use crate::args::GlobalArgs;

@@ -25,7 +25,7 @@ mod tree;
 mod upgrade_cmd;
 
 use crate::error::ExitStatus;
-use mesh_render::analyzers::Finding;
+use mesh_render::check::analyzers::Finding;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -78,7 +78,7 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
         Ok(loaded) => {
             let path = input::display(&global.config);
             input::print_warnings(&path, &loaded.warnings);
-            let mut findings = mesh_render::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+            let mut findings = mesh_render::check::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
             findings.retain(|f| !args.ignore.contains(&f.code));
             // JSON and SARIF carry the config's own warnings too (code MR100): one model for both.
             let mut reported: Vec<Finding> = if machine { loaded.warnings.iter().map(Finding::from).collect() } else { Vec::new() };
@@ -111,7 +111,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
     // The analyzers run on every render: errors stop it before anything is printed or written.
-    let mut findings = mesh_render::analyzers::analyze(&loaded, &rendered);
+    let mut findings = mesh_render::check::analyzers::analyze(&loaded, &rendered);
     findings.retain(|f| !args.ignore.contains(&f.code));
     let config_path = input::display(&global.config);
     if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {

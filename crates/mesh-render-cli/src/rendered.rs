@@ -4,9 +4,9 @@ use crate::error::ExitStatus;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use mesh_render::analyzers::{self, Subject};
-use mesh_render::syntax::{self, Limits};
-use mesh_render::validate::{Sources, Validator};
+use mesh_render::check::analyzers::{self, Subject};
+use mesh_render::check::schema::{Sources, Validator};
+use mesh_render::config::syntax::{self, Limits};
 use mesh_render::versions::{self, Version};
 
 use crate::args::CheckArgs;

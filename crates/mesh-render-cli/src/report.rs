@@ -3,7 +3,7 @@
 use crate::error::ExitStatus;
 use std::io::Write;
 
-use mesh_render::analyzers::{self, Finding};
+use mesh_render::check::analyzers::{self, Finding};
 use mesh_render::Severity;
 
 use crate::args::FindingsFormat;

@@ -61,7 +61,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error>
 fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error> {
     let (text, loaded) = crate::input::load_with_text(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
-    let plan = match mesh_render::canary::plan(&text, &loaded, &args.to) {
+    let plan = match mesh_render::upgrade::canary::plan(&text, &loaded, &args.to) {
         Ok(plan) => plan,
         Err(e) => {
             note!("{}: upgrade --to {} --canary: {e}", crate::input::display(&global.config), args.to);

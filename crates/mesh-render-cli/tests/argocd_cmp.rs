@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mesh_render::syntax::{self, Limits};
+use mesh_render::config::syntax::{self, Limits};
 use serde_json::Value;
 use support::repo_root;
 
@@ -172,7 +172,7 @@ fn missing_config_exits_non_zero_with_empty_stdout() {
 fn the_shipped_plugin_runs_as_written() {
     let plugin = plugin();
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
-    assert_eq!(plugin["metadata"]["name"], mesh_render::argocd::PLUGIN_NAME);
+    assert_eq!(plugin["metadata"]["name"], mesh_render::api::argocd::PLUGIN_NAME);
     assert!(plugin["spec"].get("version").is_none(), "Applications name the plugin `mesh-render`");
     let generate = command_of(&plugin["spec"]["generate"]["command"]);
     let args: Vec<&str> = generate[1..].iter().map(String::as_str).collect();
@@ -192,8 +192,8 @@ fn the_shipped_plugin_runs_as_written() {
     // The announced parameter and its default are the ones mesh-render applies itself.
     let params = plugin["spec"]["parameters"]["static"].as_array().unwrap();
     assert_eq!(params.len(), 1);
-    assert_eq!(params[0]["name"], mesh_render::argocd::ENV_PARAMETER);
-    assert_eq!(params[0]["string"], mesh_render::argocd::ENV_DEFAULT);
+    assert_eq!(params[0]["name"], mesh_render::api::argocd::ENV_PARAMETER);
+    assert_eq!(params[0]["string"], mesh_render::api::argocd::ENV_DEFAULT);
 }
 
 #[test]

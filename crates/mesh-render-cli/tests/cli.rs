@@ -398,13 +398,13 @@ fn kubectl_reads_every_committed_rendered_file_back_unchanged() {
             continue;
         }
         let text = String::from_utf8(bytes).unwrap();
-        let ours: Vec<serde_json::Value> = mesh_render::syntax::parse_documents(
+        let ours: Vec<serde_json::Value> = mesh_render::config::syntax::parse_documents(
             &text,
-            mesh_render::syntax::Limits { max_bytes: 1 << 26, max_depth: 256, max_nodes: 5_000_000 },
+            mesh_render::config::syntax::Limits { max_bytes: 1 << 26, max_depth: 256, max_nodes: 5_000_000 },
         )
         .unwrap()
         .iter()
-        .map(mesh_render::syntax::Node::to_json)
+        .map(mesh_render::config::syntax::Node::to_json)
         .collect();
         let out = Command::new("kubectl").args(["label", "--local", "-o", "json", "probe=1", "-f"]).arg(&path).output().unwrap();
         assert!(out.status.success(), "{rel}: {}", String::from_utf8_lossy(&out.stderr));
@@ -487,7 +487,7 @@ fn explain_prints_a_rule_and_the_list() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("MR104 webhook-without-permissive-port (error)\n"));
     let o = run_in(&repo_root(), &["explain", "--list"]);
-    assert_eq!(stdout(&o).lines().count(), mesh_render::analyzers::rules().len());
+    assert_eq!(stdout(&o).lines().count(), mesh_render::check::analyzers::rules().len());
     assert_eq!(run_in(&repo_root(), &["explain", "MR999"]).status.code(), Some(2));
 }
 
@@ -502,7 +502,7 @@ fn risky_strings_survive_the_helm_values() {
     let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let deployment = std::fs::read_to_string(dir.path().join("out/expanded/istiod/deployment-istiod.yaml")).unwrap();
-    let docs = mesh_render::syntax::parse_documents(&deployment, mesh_render::syntax::Limits::DEFAULT).unwrap();
+    let docs = mesh_render::config::syntax::parse_documents(&deployment, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
     let json = docs[0].to_json();
     let env: std::collections::BTreeMap<String, serde_json::Value> = json["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()

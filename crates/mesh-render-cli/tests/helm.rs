@@ -21,7 +21,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mesh_render::syntax::{self, Limits, Node, Value};
+use mesh_render::config::syntax::{self, Limits, Node, Value};
 use serde_json::Value as Json;
 use support::repo_root;
 

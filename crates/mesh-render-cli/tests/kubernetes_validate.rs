@@ -76,12 +76,12 @@ fn every_builtin_object_passes_strict_validation() {
     files.sort();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let docs = mesh_render::syntax::parse_documents(
+        let docs = mesh_render::config::syntax::parse_documents(
             &text,
-            mesh_render::syntax::Limits { max_bytes: 1 << 26, max_depth: 256, max_nodes: 5_000_000 },
+            mesh_render::config::syntax::Limits { max_bytes: 1 << 26, max_depth: 256, max_nodes: 5_000_000 },
         )
         .unwrap();
-        objects.extend(docs.iter().map(mesh_render::syntax::Node::to_json).filter(is_builtin));
+        objects.extend(docs.iter().map(mesh_render::config::syntax::Node::to_json).filter(is_builtin));
     }
 
     let kinds: std::collections::BTreeSet<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();

@@ -255,7 +255,11 @@ fn a_failing_step_stops_the_plan() {
 /// Objects of a rendered file, as JSON, read by mesh-render's own YAML reader.
 fn objects(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    mesh_render::syntax::parse_documents(&text, mesh_render::syntax::Limits::DEFAULT).unwrap().iter().map(|n| n.to_json()).collect()
+    mesh_render::config::syntax::parse_documents(&text, mesh_render::config::syntax::Limits::DEFAULT)
+        .unwrap()
+        .iter()
+        .map(|n| n.to_json())
+        .collect()
 }
 
 fn destroy_undoes_apply(config: &str, env: Option<&str>) {
@@ -264,7 +268,7 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let (out, destroyed) = bench.run_plan(&bench.plan("destroy", env), None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let loaded = mesh_render::load(config, env, mesh_render::syntax::Limits::DEFAULT).unwrap();
+    let loaded = mesh_render::load(config, env, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
     let cfg = loaded.selected();
     let ns = &cfg.namespace;
     let position = |needle: &str| destroyed.iter().position(|c| c == needle).unwrap_or_else(|| panic!("no `{needle}` in {destroyed:#?}"));
@@ -296,7 +300,8 @@ fn destroy_undoes_apply(config: &str, env: Option<&str>) {
     // undone (injection labels removed, Knative's ConfigMaps restored).
     let restore_file = bench.path().join(R).join("lifecycle/knative-restore.yaml");
     let restore = if restore_file.is_file() { objects(&restore_file) } else { Vec::new() };
-    let (label, _) = mesh_render::namespaces::injection_label(cfg);
+    // Istio's injection label: the revision label when the config names a revision.
+    let label = if cfg.revisions.is_some() || cfg.revision.is_some() { "istio.io/rev" } else { "istio-injection" };
     for call in applied.iter().filter(|c| c.starts_with("kubectl apply")) {
         let file = call.rsplit(' ').next().unwrap();
         for object in objects(&bench.path().join(file)) {
@@ -553,10 +558,10 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
     );
     for config in configs {
         let text = std::fs::read_to_string(&config).unwrap();
-        let loaded = mesh_render::load(&text, None, mesh_render::syntax::Limits::DEFAULT).unwrap();
+        let loaded = mesh_render::load(&text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
         let envs: Vec<Option<String>> = std::iter::once(None).chain(loaded.environments.keys().cloned().map(Some)).collect();
         for env in envs {
-            let loaded = mesh_render::load(&text, env.as_deref(), mesh_render::syntax::Limits::DEFAULT).unwrap();
+            let loaded = mesh_render::load(&text, env.as_deref(), mesh_render::config::syntax::Limits::DEFAULT).unwrap();
             for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
                 let plan = mesh_render::plans::render(kind, &loaded, "deployment/rendered").unwrap();
                 let o = shellcheck(&["--shell=sh", "-"], Some(&plan));

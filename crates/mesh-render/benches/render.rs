@@ -5,7 +5,7 @@
 //! `cargo bench -p mesh-render --bench render` (or `make bench`, which also times the CLI against
 //! `helm template`; see bench/run.sh).
 
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 
 fn main() {
     divan::main();
@@ -23,7 +23,7 @@ fn with_apps(n: usize) -> String {
 fn load_render_stream(text: &str) -> String {
     let loaded = mesh_render::load(text, None, Limits::DEFAULT).expect("a valid config");
     let rendered = mesh_render::render(&loaded);
-    assert!(mesh_render::analyzers::analyze(&loaded, &rendered).iter().all(|f| f.severity != mesh_render::Severity::Error));
+    assert!(mesh_render::check::analyzers::analyze(&loaded, &rendered).iter().all(|f| f.severity != mesh_render::Severity::Error));
     rendered.stream_yaml()
 }
 
@@ -59,7 +59,7 @@ mod phases_10_000 {
     fn analyze(bencher: divan::Bencher) {
         let loaded = mesh_render::load(&with_apps(10_000), None, Limits::DEFAULT).expect("valid");
         let rendered = mesh_render::render(&loaded);
-        bencher.bench(|| mesh_render::analyzers::analyze(divan::black_box(&loaded), &rendered));
+        bencher.bench(|| mesh_render::check::analyzers::analyze(divan::black_box(&loaded), &rendered));
     }
 
     #[divan::bench(sample_count = 10)]

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::syntax::{self, Limits};
 use crate::diagnostics::{Diagnostic, Pos};
-use crate::output;
-use crate::syntax::{self, Limits};
+use crate::emit;
 
 /// Folder of the expanded objects inside the rendered tree.
 pub const DIR: &str = "expanded";
@@ -52,7 +52,7 @@ pub fn split(helm_output: &str, chart_name: &str) -> Result<BTreeMap<String, Str
                 let ns = object["metadata"]["namespace"].as_str().unwrap_or("cluster");
                 path = format!("{DIR}/{chart}/{stem}.{ns}.yaml");
             }
-            files.insert(path, output::yaml_value(&object));
+            files.insert(path, emit::yaml_value(&object));
         }
     }
     if files.is_empty() {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 use serde_json::Value;
 
 fn render(yaml: &str) -> Vec<Value> {
@@ -74,10 +74,10 @@ fn pool_route_and_access_are_complete() {
 #[test]
 fn pools_switch_istiod_support_on() {
     let loaded = mesh_render::load(&config("mesh", ""), None, Limits::DEFAULT).unwrap();
-    let values = mesh_render::control_plane::values(loaded.selected());
+    let values = mesh_render::render(&loaded).selected_values;
     assert_eq!(values.istiod().env.get("ENABLE_GATEWAY_API_INFERENCE_EXTENSION").map(String::as_str), Some("true"));
     let without = mesh_render::load("components:\n  istio:\n    enabled: true\n", None, Limits::DEFAULT).unwrap();
-    assert!(!mesh_render::control_plane::values(without.selected()).istiod().env.contains_key("ENABLE_GATEWAY_API_INFERENCE_EXTENSION"));
+    assert!(!mesh_render::render(&without).selected_values.istiod().env.contains_key("ENABLE_GATEWAY_API_INFERENCE_EXTENSION"));
 }
 
 /// A pool in the root namespace does not label it for injection: istiod and the gateways run there, and
@@ -224,7 +224,7 @@ fn the_picker_scrape_gets_a_headless_http_service_over_the_target_ports() {
 
     let loaded = mesh_render::load(text, None, Limits::DEFAULT).unwrap();
     let rendered = mesh_render::render(&loaded);
-    let rows = mesh_render::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+    let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
     let scrape: Vec<_> = rows.iter().filter(|r| r.purpose.starts_with("endpoint picker -> model server metrics")).collect();
     assert_eq!(scrape.len(), 2);
     for row in scrape {

@@ -9,8 +9,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mesh_render::analyzers::{self, Finding, Input, Subject};
-use mesh_render::syntax::{self, Limits};
+use mesh_render::check::analyzers::{self, Finding, Input, Subject};
+use mesh_render::config::syntax::{self, Limits};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyzers")
@@ -29,7 +29,7 @@ fn analyze(dir: &Path) -> Vec<Finding> {
     }
     let values = match (read("values.yaml"), &loaded) {
         (Some(t), _) => Some(syntax::parse(&t, Limits::DEFAULT).unwrap().to_json()),
-        (None, Some(l)) => Some(serde_json::to_value(mesh_render::control_plane::values(l.selected())).unwrap()),
+        (None, Some(l)) => Some(serde_json::to_value(mesh_render::render(l).selected_values).unwrap()),
         (None, None) => None,
     };
     let mut findings = analyzers::run(&Input { config: loaded.as_ref().map(|l| l.selected()), objects: &objects, values: values.as_ref() });
@@ -158,7 +158,7 @@ fn typed_and_json_subjects_agree() {
             compared += 1;
         }
         let config = Some(loaded.selected());
-        let values = serde_json::to_value(mesh_render::control_plane::values(loaded.selected())).unwrap();
+        let values = serde_json::to_value(mesh_render::render(&loaded).selected_values).unwrap();
         let from_typed = analyzers::run(&Input { config, objects: &typed, values: Some(&values) });
         let from_json = analyzers::run(&Input { config, objects: &json, values: Some(&values) });
         assert_eq!(from_typed, from_json);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 use serde_json::Value;
 
 fn load(text: &str) -> mesh_render::Loaded {
@@ -28,7 +28,7 @@ fn errors(text: &str) -> Vec<String> {
 }
 
 fn values(loaded: &mesh_render::Loaded) -> Value {
-    serde_json::to_value(mesh_render::control_plane::values(loaded.selected())).unwrap()
+    serde_json::to_value(mesh_render::render(loaded).selected_values).unwrap()
 }
 
 fn labels_of(loaded: &mesh_render::Loaded, kind: &str) -> Vec<(String, Option<String>)> {
@@ -154,7 +154,7 @@ fn argocd_waves_sync_the_release_giving_up_the_stable_tag_before_the_one_taking_
 
 #[test]
 fn the_wrapper_chart_has_one_aliased_istiod_per_revision() {
-    let chart = serde_json::to_value(mesh_render::control_plane::chart(step(2).selected())).unwrap();
+    let chart = serde_json::to_value(mesh_render::render(&step(2)).chart).unwrap();
     let deps: Vec<(String, String, String)> = chart["dependencies"]
         .as_array()
         .unwrap()
@@ -233,7 +233,7 @@ fn a_fresh_revisioned_install_needs_no_version_key() {
 
 #[test]
 fn namespaces_read_from_files_with_a_revision_or_with_both_labels_are_reported() {
-    use mesh_render::analyzers::{self, Input, Subject};
+    use mesh_render::check::analyzers::{self, Input, Subject};
     let loaded = step(3);
     let ns = |name: &str, labels: Value| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}});
     let objects = vec![
@@ -259,7 +259,7 @@ fn the_printed_steps_render_like_the_golden_steps() {
         .collect();
     let loaded = load(&before);
     assert!(loaded.selected().revisions.is_none());
-    let plan = mesh_render::canary::plan(&before, &loaded, "1.30.3").unwrap();
+    let plan = mesh_render::upgrade::canary::plan(&before, &loaded, "1.30.3").unwrap();
     assert_eq!(plan.steps.len(), 4);
     for (i, s) in plan.steps.iter().enumerate() {
         let printed = mesh_render::render(&load(&s.config)).tree();
@@ -270,7 +270,7 @@ fn the_printed_steps_render_like_the_golden_steps() {
 #[test]
 fn a_patch_upgrade_of_a_revisioned_config_is_three_steps_and_keeps_user_tags() {
     let text = with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3, blue: 1-30-3}", "");
-    let plan = mesh_render::canary::plan(&text, &load(&text), "1.30.5").unwrap();
+    let plan = mesh_render::upgrade::canary::plan(&text, &load(&text), "1.30.5").unwrap();
     let slugs: Vec<&str> = plan.steps.iter().map(|s| s.slug).collect();
     assert_eq!(slugs, ["side-by-side", "tag-moved", "old-removed"]);
     let last = load(&plan.steps[2].config);

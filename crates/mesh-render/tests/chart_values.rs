@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mesh_render::syntax::{self, Limits, Node};
+use mesh_render::config::syntax::{self, Limits, Node};
 use mesh_render::versions::Version;
 use serde_json::Value as Json;
 
@@ -85,7 +85,7 @@ fn every_rendered_values_key_exists_in_the_real_charts() {
         let loaded = case.loaded();
         let config = loaded.selected();
         let charts = chart_dir(config.release.version);
-        let values = serde_json::to_value(mesh_render::control_plane::values(config)).unwrap();
+        let values = serde_json::to_value(mesh_render::render(&loaded).selected_values).unwrap();
         for sub in ["base", "istiod"] {
             let unknown = unknown_paths(&values[sub], &charts.join(sub));
             assert!(unknown.is_empty(), "{}: {sub} values the chart ignores: {unknown:?}", case.snapshot_name());

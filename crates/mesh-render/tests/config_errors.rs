@@ -1,6 +1,6 @@
 //! Each config rule, with a config that breaks it and the exact message a user sees.
 
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 
 /// A config with `components.istio` set to `istio` (indented YAML under it).
 fn with_istio(istio: &str) -> String {
@@ -206,7 +206,7 @@ fn every_release_in_the_table_renders_with_what_it_offers() {
     for rel in mesh_render::versions::RELEASES {
         let text = with_istio(&format!("version: \"{}\"", rel.version));
         let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", rel.version, e.diagnostics));
-        let values = mesh_render::control_plane::values(loaded.selected());
+        let values = mesh_render::render(&loaded).selected_values;
         assert_eq!(values.istiod().base.is_some(), rel.validation_failure_policy, "{}", rel.version);
         assert_eq!(mesh_render::render(&loaded).chart.dependencies[1].version, rel.version.to_string());
     }
@@ -265,7 +265,7 @@ fn ignored_checks_are_left_out_of_every_analyzer_run() {
     );
     assert!(!w.iter().any(|w| w.contains("ignore[0]")), "MR113 is a warning check: {w:#?}");
     let codes = |loaded: &mesh_render::Loaded| -> Vec<&str> {
-        mesh_render::analyzers::analyze(loaded, &mesh_render::render(loaded)).iter().map(|f| f.code).collect()
+        mesh_render::check::analyzers::analyze(loaded, &mesh_render::render(loaded)).iter().map(|f| f.code).collect()
     };
     assert!(!codes(&loaded).contains(&"MR113"));
     let without = mesh_render::load(&with_istio("version: \"1.29.6\""), None, Limits::DEFAULT).unwrap();

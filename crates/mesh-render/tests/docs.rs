@@ -4,7 +4,7 @@
 mod common;
 
 use common::repo_root;
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 
 fn playground() -> mesh_render::Loaded {
     let text = std::fs::read_to_string(repo_root().join("config.yaml")).unwrap();
@@ -39,10 +39,10 @@ fn check_code_page_is_up_to_date_with_the_registry() {
     let fresh = mesh_render::docs::with_check_codes_table(&page).expect("docs/check-codes.md has the check-codes markers");
     assert!(fresh == page, "the check-code table of docs/check-codes.md is stale; run `make docs` and commit the result");
     let table = mesh_render::docs::check_codes_table();
-    for rule in mesh_render::analyzers::rules() {
+    for rule in mesh_render::check::analyzers::rules() {
         assert!(table.contains(&format!("| `{}` | {} |", rule.code, rule.severity)), "{}", rule.code);
     }
-    assert_eq!(table.lines().count(), mesh_render::analyzers::rules().len() + 2);
+    assert_eq!(table.lines().count(), mesh_render::check::analyzers::rules().len() + 2);
 }
 
 /// GitHub renders the diagram only if it is valid Mermaid: alphanumeric ids, quoted labels,

@@ -3,8 +3,8 @@
 
 mod common;
 
-use mesh_render::flows::{self, Need, Row, Transport, Verdict};
-use mesh_render::syntax::Limits;
+use mesh_render::check::flows::{self, Need, Row, Transport, Verdict};
+use mesh_render::config::syntax::Limits;
 use mesh_render::{Manifest, Object};
 
 const CONFIG: &str = "\

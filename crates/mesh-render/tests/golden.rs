@@ -28,14 +28,14 @@ fn golden_flows_match_their_snapshots() {
     for case in golden_cases() {
         let loaded = case.loaded();
         let rendered = mesh_render::render(&loaded);
-        let rows = mesh_render::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+        let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
         insta::with_settings!({
             snapshot_path => case.snapshot_dir(),
             prepend_module_to_snapshot => false,
             omit_expression => true,
             description => format!("mesh-render --config {} {} flows --format json", case.config_display(), case.env_flag()),
         }, {
-            insta::assert_snapshot!(format!("{}-flows", case.snapshot_name()), mesh_render::flows::to_json(&rows));
+            insta::assert_snapshot!(format!("{}-flows", case.snapshot_name()), mesh_render::check::flows::to_json(&rows));
         });
     }
 }
@@ -76,7 +76,8 @@ fn there_are_at_least_five_golden_configs_and_an_environment() {
 
 /// The objects of a config, as JSON.
 fn objects_of(text: &str) -> Vec<serde_json::Value> {
-    let loaded = mesh_render::load(text, None, mesh_render::syntax::Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+    let loaded =
+        mesh_render::load(text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
     mesh_render::render(&loaded).manifests.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect()
 }
 
@@ -102,7 +103,9 @@ fn the_local_gateway_service_is_cluster_ip_through_its_options_config_map() {
         assert_eq!(reference["parametersRef"], serde_json::json!({"group": "", "kind": "ConfigMap", "name": cm_name}));
         let cm = object(objects, "ConfigMap", &cm_name);
         assert_eq!(cm["metadata"]["namespace"], gw["metadata"]["namespace"], "a parametersRef is local to the Gateway's namespace");
-        let overlay = mesh_render::syntax::parse(cm["data"]["service"].as_str().unwrap(), mesh_render::syntax::Limits::DEFAULT).unwrap();
+        let overlay =
+            mesh_render::config::syntax::parse(cm["data"]["service"].as_str().unwrap(), mesh_render::config::syntax::Limits::DEFAULT)
+                .unwrap();
         Some(overlay.to_json()["spec"]["type"].as_str().unwrap().to_string())
     };
     let objects = objects_of(WITH_KNATIVE);

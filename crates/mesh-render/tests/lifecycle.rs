@@ -4,9 +4,9 @@
 
 mod common;
 
-use mesh_render::argocd::{BASE_APP, ISTIOD_APP, MESH_APP, SYNC_OPTIONS, SYNC_WAVE};
+use mesh_render::api::argocd::{BASE_APP, ISTIOD_APP, MESH_APP, SYNC_OPTIONS, SYNC_WAVE};
+use mesh_render::config::syntax::Limits;
 use mesh_render::plans::{self, Kind};
-use mesh_render::syntax::Limits;
 use serde_json::{json, Value};
 
 fn load(text: &str, env: Option<&str>) -> mesh_render::Loaded {
@@ -166,9 +166,9 @@ fn the_tree_holds_per_chart_values_of_the_selected_environment() {
     for env in [None, Some("shared")] {
         let rendered = mesh_render::render(&load(&text, env));
         let tree = rendered.tree();
-        let values = mesh_render::control_plane::values(load(&text, env).selected());
-        assert_eq!(tree[plans::BASE_VALUES], mesh_render::output::yaml_value(&values.base));
-        assert_eq!(tree[plans::ISTIOD_VALUES], mesh_render::output::yaml_value(values.istiod()));
+        let values = &rendered.selected_values;
+        assert_eq!(tree[plans::BASE_VALUES], mesh_render::emit::yaml_value(&values.base));
+        assert_eq!(tree[plans::ISTIOD_VALUES], mesh_render::emit::yaml_value(values.istiod()));
     }
     let shared = mesh_render::render(&load(&text, Some("shared"))).tree();
     assert!(shared[plans::ISTIOD_VALUES].contains("autoscaleMin: 2"));
@@ -187,7 +187,8 @@ fn istio_crd_list_matches_the_reference_charts() {
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut names = Vec::new();
         for doc in
-            mesh_render::syntax::parse_documents(&text, Limits { max_bytes: 64 << 20, max_depth: 256, max_nodes: 10_000_000 }).unwrap()
+            mesh_render::config::syntax::parse_documents(&text, Limits { max_bytes: 64 << 20, max_depth: 256, max_nodes: 10_000_000 })
+                .unwrap()
         {
             let crd = doc.to_json();
             if crd["kind"] == "CustomResourceDefinition" {

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use mesh_render::syntax::{self, Limits};
+use mesh_render::config::syntax::{self, Limits};
 use mesh_render::versions::RELEASES;
 use mesh_render::Rendered;
 use proptest::prelude::*;

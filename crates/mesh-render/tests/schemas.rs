@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use mesh_render::validate::{bundled, Check, Sources, Validator};
+use mesh_render::check::schema::{bundled, Check, Sources, Validator};
 use serde_json::{json, Value};
 
 /// The reference files a bundled source was extracted from.
@@ -167,7 +167,7 @@ fn bundled_inference_crds_match_the_reference() {
         ("v1.1.0", "inferenceobjectives.inference.networking.x-k8s.io"),
         ("v1.6.0", "inferencepools.inference.networking.k8s.io"),
     ];
-    let bundled: Vec<_> = mesh_render::ai_serving::bundled_crds().collect();
+    let bundled: Vec<_> = mesh_render::api::inference::bundled_crds().collect();
     assert_eq!(bundled.len(), expected.len());
     let mut stale = Vec::new();
     for ((release, name), (bundled_release, bundled_json)) in expected.iter().zip(bundled) {

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::repo_root;
-use mesh_render::syntax::Limits;
+use mesh_render::config::syntax::Limits;
 use mesh_render::upgrade::{self, Applicability, Origin, NOTES};
 use mesh_render::versions::{self, Version};
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use mesh_render::syntax::{self, Limits};
+use mesh_render::config::syntax::{self, Limits};
 use proptest::prelude::*;
 use serde::Serialize;
 
@@ -24,7 +24,7 @@ fn saphyr<T: Serialize>(value: &T) -> String {
 }
 
 fn ours<T: Serialize>(value: &T) -> String {
-    mesh_render::output::yaml_value(value)
+    mesh_render::emit::yaml_value(value)
 }
 
 /// Every object, chart and values file of every golden render: byte-identical to serde-saphyr.
@@ -217,7 +217,7 @@ fn serde_yaml_output_changes_type_in_kubectl() {
 #[test]
 #[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn serde_saphyr_output_reads_back_as_strings() {
-    let emitted = mesh_render::output::yaml_value(&risky());
+    let emitted = mesh_render::emit::yaml_value(&risky());
     let read = kubectl_accepts(&config_map(&emitted)).expect("kubectl reads it");
     for (k, v) in risky() {
         assert_eq!(read["data"][k], v);

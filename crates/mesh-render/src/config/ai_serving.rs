@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
 use super::Resources;
+use crate::config::syntax::{Node, Value};
 use crate::diagnostics::Pos;
-use crate::syntax::{Node, Value};
 
 /// Inference Extension releases whose CRDs mesh-render bundles.
 pub const RELEASES: &[&str] = &["v1.1.0", "v1.6.0"];
@@ -221,7 +221,7 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
 }
 
 fn read_picker(node: Option<&Node>, path: &str, release: &str, dec: &mut Decoder) -> Option<EndpointPicker> {
-    let upstream = crate::ai_serving::picker_release(release);
+    let upstream = crate::render::ai_serving::picker_release(release);
     let mut picker = EndpointPicker {
         image: upstream.image.into(),
         version: upstream.tag.into(),

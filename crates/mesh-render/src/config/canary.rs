@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
+use crate::config::syntax::{Node, Value};
 use crate::diagnostics::Pos;
-use crate::syntax::{Node, Value};
 use crate::versions::{Release, Version};
 
 /// The revision name that keeps the chart's unrevisioned names (`istiod`, `istio-sidecar-injector`):

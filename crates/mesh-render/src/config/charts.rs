@@ -2,8 +2,8 @@
 //! that any string of the config file may still name.
 
 use super::decode::{self, Decoder};
-use crate::control_plane::{ChartRepository, CHART_REPOSITORY, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
-use crate::syntax::{Node, Value};
+use crate::api::helm::{ChartRepository, CHART_REPOSITORY, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
+use crate::config::syntax::{Node, Value};
 
 /// `chartRepository`: an `https://` chart repository or an `oci://` registry path (a private
 /// mirror, or Istio's own: [`CHART_REPOSITORY`], [`OCI_CHART_REPOSITORY`]).

@@ -2,9 +2,9 @@
 //! config's counterpart of `mesh-render check --ignore CODE`.
 
 use super::decode::{self, Decoder};
-use crate::analyzers;
+use crate::check::analyzers;
+use crate::config::syntax::Node;
 use crate::diagnostics::Severity;
-use crate::syntax::Node;
 
 /// The codes under `analyzers.ignore`, as the registry spells them. An unknown code is an error
 /// (a typo would silence nothing); an error-severity check is ignored with a warning, because it

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
+use crate::config::syntax::{Node, Value};
 use crate::diagnostics::Pos;
-use crate::syntax::{Node, Value};
 
 /// istiod's deployment settings.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! Typed reading of [`Node`]s that collects every problem instead of stopping at the first.
 
+use crate::config::syntax::{Node, Value};
 use crate::diagnostics::{Diagnostic, Pos};
-use crate::syntax::{Node, Value};
 
 /// Collects problems while a config is decoded.
 #[derive(Default)]

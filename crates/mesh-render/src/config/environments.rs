@@ -7,8 +7,8 @@ use super::decode::{self, Decoder, Fields};
 use super::envoy_gateway::EnvoyGateway;
 use super::knative::Knative;
 use super::Config;
+use crate::config::syntax::{Node, Value};
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::syntax::{Node, Value};
 
 /// Deep merge of an environment onto the base section: mappings merge key by key, everything else
 /// (scalars, lists, null) replaces. Positions stay those of the file, so problems point at the line
@@ -117,7 +117,7 @@ pub(super) fn mark_warnings(diags: &mut [Diagnostic], environment: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::{self, Limits};
+    use crate::config::syntax::{self, Limits};
 
     #[test]
     fn merge_keeps_base_order_overrides_deeply_and_appends_new_keys() {

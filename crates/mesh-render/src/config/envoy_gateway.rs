@@ -4,8 +4,8 @@
 
 use super::decode::{self, Decoder};
 use super::gitops::plain;
+use crate::config::syntax::Node;
 use crate::diagnostics::Pos;
-use crate::syntax::Node;
 
 /// Envoy Gateway as Knative's previous Gateway API controller (upstream net-gateway-api layout).
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +41,7 @@ pub fn default_previous() -> (PreviousGateway, PreviousGateway) {
 
 /// Reads `components.envoyGateway`, which belongs to the Envoy Gateway component: `enabled` and the
 /// `knativeGateways` section are read (that section strictly); other keys are ignored.
-pub fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
+pub(super) fn read_envoy_gateway(node: &Node, dec: &mut Decoder) -> Option<EnvoyGateway> {
     let f = dec.map(node, "components.envoyGateway", None)?;
     let (installed, pos) = match f.get("enabled") {
         Some(n) => (dec.bool(n, &f.path("enabled"))?, n.pos),

@@ -1,8 +1,8 @@
 //! `components.istio.flows`: the user's own expectations about traffic flows.
 
 use super::decode::Decoder;
+use crate::config::syntax::Node;
 use crate::diagnostics::Pos;
-use crate::syntax::Node;
 
 /// One side of an expected flow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ fn end(node: &Node, path: &str, dec: &mut Decoder) -> Option<FlowEnd> {
 
 #[cfg(test)]
 mod tests {
-    use crate::syntax::Limits;
+    use crate::config::syntax::Limits;
 
     fn load(expect: &str) -> Result<crate::Loaded, crate::config::LoadError> {
         let text = format!("components:\n  istio:\n    enabled: true\n    flows:\n      expect:\n{expect}");

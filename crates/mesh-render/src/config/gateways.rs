@@ -1,7 +1,7 @@
 //! `components.istio.gateways`: the names of Knative's two Gateways and the external one's Service type.
 
 use super::decode::Decoder;
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 
 /// The two Knative Gateways.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! GitOps settings: `components.istio.argocd` (rendered Argo CD Applications).
 
 use super::decode::Decoder;
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 
 /// Envoy Gateway's previous layout, at the path callers used before it moved to its own module.
 pub use super::envoy_gateway::{default_previous, PreviousGateway};

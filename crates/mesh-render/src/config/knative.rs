@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
 use super::mesh::MtlsMode;
-use crate::syntax::{Node, Value};
+use crate::config::syntax::{Node, Value};
 
 /// What mesh-render needs to know of the Knative install.
 #[derive(Clone, Debug, PartialEq)]

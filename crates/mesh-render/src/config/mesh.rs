@@ -1,7 +1,7 @@
 //! `components.istio.mode` (the data plane) and `components.istio.mtls` (mesh-wide mutual TLS).
 
 use super::decode::{self, Decoder};
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 
 /// Mesh-wide mutual TLS mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
-use crate::syntax::{Node, Value};
+use crate::config::syntax::{Node, Value};
 
 /// `components.istio.metadata`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -21,6 +21,7 @@ mod metadata;
 mod namespaces;
 mod rules;
 pub mod security;
+pub mod syntax;
 mod telemetry;
 mod version;
 
@@ -35,10 +36,10 @@ pub use mesh::MtlsMode;
 pub use metadata::ExtraMetadata;
 pub use telemetry::Tracing;
 
-use crate::control_plane::ChartRepository;
+use crate::api::helm::ChartRepository;
 use crate::diagnostics::{self, Diagnostic, Pos, Severity};
-use crate::syntax::{self, Limits, Node, Value};
 use crate::versions::Release;
+use syntax::{Limits, Node, Value};
 // For `ai_serving`, whose picker resources are read like istiod's.
 use control_plane::read_resources;
 use decode::Decoder;

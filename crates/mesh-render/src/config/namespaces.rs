@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::decode::Decoder;
 use super::knative::Knative;
+use crate::config::syntax::Node;
 use crate::diagnostics::Pos;
-use crate::syntax::Node;
 
 /// The app namespaces, sorted and unique; none of them a system namespace (Istio's, Kubernetes',
 /// Knative's).

@@ -1,7 +1,7 @@
 //! `components.istio.security`: opt-in additions to the app namespaces' authorization.
 
 use super::decode::Decoder;
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 
 /// Keys of `components.istio.security`.
 pub const KEYS: &[&str] = &["prometheus"];

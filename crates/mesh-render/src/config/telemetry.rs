@@ -2,7 +2,7 @@
 //! `meshConfig.extensionProviders` say.
 
 use super::decode::Decoder;
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tracing {

@@ -1,7 +1,7 @@
 //! `components.istio.version`: the Istio release, one of mesh-render's version table.
 
 use super::decode::Decoder;
-use crate::syntax::Node;
+use crate::config::syntax::Node;
 use crate::versions::{self, Release, Version};
 
 /// The release `version` names (the default one when absent); `None` after an error.

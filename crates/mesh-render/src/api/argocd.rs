@@ -1,0 +1,154 @@
+//! Typed Argo CD `Application` (`argoproj.io/v1alpha1`): the fields mesh-render emits, and the names
+//! shared by the Applications, the config management plugin and the CLI.
+//!
+//! Hand-written like [`crate::api::istio`]: the generated type of the full CRD is thousands of lines
+//! for the few fields used here. Names and shapes follow `application-crd.yaml` of Argo CD v3.5.1 in
+//! the vendored reference data (`reference/`); the schema tests validate every rendered Application against it.
+
+use kube::CustomResource;
+use serde::{Deserialize, Serialize};
+
+// The contract between the Applications, the config management plugin and the CLI.
+
+/// The plugin's name (`metadata.name` in `argocd/plugin.yaml`; it has no `spec.version`).
+pub const PLUGIN_NAME: &str = "mesh-render";
+/// The plugin parameter that selects the environment.
+pub const ENV_PARAMETER: &str = "env";
+/// The environment rendered when no parameter is given: the announced default (the base settings).
+pub const ENV_DEFAULT: &str = "";
+/// Application env variable (`spec.source.plugin.env`) that selects the environment too.
+pub const ENV_VARIABLE: &str = "ARGOCD_ENV_MESH_ENV";
+
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Deleting an Application deletes its objects (cascade).
+pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
+/// Application names.
+pub const BASE_APP: &str = "istio-base";
+pub const ISTIOD_APP: &str = "istiod";
+pub const MESH_APP: &str = "istio-mesh";
+
+/// Application: a set of objects from one source, kept in sync with one destination.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "argoproj.io",
+    version = "v1alpha1",
+    kind = "Application",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationSpec {
+    pub project: String,
+    pub source: ApplicationSource,
+    pub destination: ApplicationDestination,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_policy: Option<SyncPolicy>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_differences: Vec<ResourceIgnoreDifferences>,
+}
+
+/// Where the objects come from: a Helm chart, a plugin, or a directory of a Git repository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationSource {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub target_revision: String,
+    /// Chart name, for a Helm repository source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<String>,
+    /// Folder in a Git repository source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectorySource>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmSource {
+    pub release_name: String,
+    /// The chart's values as an object (typed values, serialized).
+    pub values_object: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSource {
+    /// The ConfigManagementPlugin's name (`metadata.name`, plus `-<version>` when it has one).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<PluginParameter>,
+}
+
+/// A plugin parameter with a string value (what `ARGOCD_APP_PARAMETERS` and `PARAM_<NAME>` carry).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginParameter {
+    pub name: String,
+    pub string: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySource {
+    pub recurse: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationDestination {
+    pub server: String,
+    pub namespace: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<Automated>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Automated {
+    pub prune: bool,
+    pub self_heal: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    pub limit: i64,
+    pub backoff: Backoff,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Backoff {
+    /// A duration such as `10s`.
+    pub duration: String,
+    pub factor: i64,
+    pub max_duration: String,
+}
+
+/// Fields of live objects that differ from the desired state on purpose and are not drift.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceIgnoreDifferences {
+    pub group: String,
+    pub kind: String,
+    pub jq_path_expressions: Vec<String>,
+}

@@ -1,0 +1,229 @@
+//! The Istio charts' values as typed data, and the wrapper chart over `base` and `istiod`.
+//!
+//! The charts have no `values.schema.json`, so Helm ignores a misspelt key. Every key here is a
+//! field of a Rust type whose serde name is a path of the real chart's values (`tests/chart_values.rs`
+//! checks each against the reference charts). In a wrapper chart, base's values nest under `base:`
+//! and istiod's under `istiod:`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Resources;
+
+/// Where `helm` finds the official charts.
+pub const CHART_REPOSITORY: &str = "https://blob.istio.io/istio-release/charts";
+/// The same charts as OCI artifacts (`oci://ghcr.io/istio/release/charts/base`, …).
+pub const OCI_CHART_REPOSITORY: &str = "oci://ghcr.io/istio/release/charts";
+/// Istio's retired homes: charts and images there are removed in December 2026 for every version,
+/// and 1.31 was never published there (istio.io blog "An update on our move to AWS", 2026-08-21,
+/// istio/istio.io `content/en/blog/2026/retirement-of-gcp/index.md`). MR115 refuses them.
+pub const RETIRED_HOSTS: [&str; 2] = ["istio-release.storage.googleapis.com", "gcr.io/istio-release"];
+
+/// Where the `base` and `istiod` charts come from: an HTTPS chart repository (an `index.yaml`) or
+/// an OCI registry path holding one artifact per chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartRepository {
+    /// The URL as configured, without a trailing `/`.
+    pub url: String,
+}
+
+impl Default for ChartRepository {
+    fn default() -> Self {
+        ChartRepository { url: CHART_REPOSITORY.into() }
+    }
+}
+
+impl ChartRepository {
+    pub fn is_oci(&self) -> bool {
+        self.url.starts_with("oci://")
+    }
+
+    /// The chart argument of `helm install`: `base --repo URL` for a chart repository,
+    /// `oci://…/base` for a registry.
+    pub fn helm_chart_args(&self, chart: &str) -> String {
+        if self.is_oci() {
+            format!("{}/{chart}", self.url)
+        } else {
+            format!("{chart} --repo {}", self.url)
+        }
+    }
+
+    /// An Argo CD Application source for `chart`: `repoURL` + `chart` for a chart repository;
+    /// Argo CD's native OCI form for a registry (`repoURL: oci://…/<chart>`, `path: .`, Argo CD
+    /// 3.1 and later; Argo CD's "OCI" user guide).
+    pub fn argocd_source(&self, chart: &str) -> (String, Option<String>, Option<String>) {
+        if self.is_oci() {
+            (format!("{}/{chart}", self.url), None, Some(".".into()))
+        } else {
+            (self.url.clone(), Some(chart.into()), None)
+        }
+    }
+}
+/// The wrapper chart's name; also the Helm release name the plans use.
+pub const CHART_NAME: &str = "istio-mesh";
+
+/// `Chart.yaml` of the wrapper chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Chart {
+    pub api_version: &'static str,
+    pub name: &'static str,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub version: String,
+    pub app_version: String,
+    pub dependencies: Vec<ChartDependency>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ChartDependency {
+    pub name: &'static str,
+    pub version: String,
+    pub repository: String,
+    /// `istiod-<revision>`: one istiod dependency per revision, each under its own values key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+}
+
+/// `values.yaml` of the wrapper chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Values {
+    pub base: BaseValues,
+    /// istiod's values by chart alias: `istiod` for one control plane; with revisions, one entry
+    /// per revision named like its Helm release (`istiod-1-30-3`, or `istiod` for `default`).
+    #[serde(flatten)]
+    pub istiod: BTreeMap<String, IstiodValues>,
+}
+
+impl Values {
+    /// The values of the first istiod (the only one without revisions).
+    pub fn istiod(&self) -> &IstiodValues {
+        self.istiod.values().next().unwrap_or_else(|| unreachable!("a control plane has at least one istiod"))
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct BaseValues {
+    /// With a revisioned control plane, the default validating webhook must call `istiod-<revision>`:
+    /// with `failurePolicy: Fail` and the default `default`, it would call a Service that does not
+    /// exist and every Istio resource would be rejected.
+    #[serde(rename = "defaultRevision", skip_serializing_if = "Option::is_none")]
+    pub default_revision: Option<String>,
+    pub global: BaseGlobal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<WebhookValues>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseGlobal {
+    pub istio_namespace: String,
+}
+
+/// `base.validationFailurePolicy` (1.29.2 and later): the validating webhook starts as `Fail` instead
+/// of `Ignore`, so istiod's runtime flip no longer shows as drift under GitOps.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookValues {
+    pub validation_failure_policy: &'static str,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IstiodValues {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The tags pointing at this revision: the chart renders one `istio-revision-tag-<tag>`
+    /// MutatingWebhookConfiguration each (`templates/revision-tags-mwc.yaml:39-46`; `revisionTags: []`
+    /// at `values.yaml:212` in 1.29.6, `:215` in 1.30.3 and 1.31.0-rc.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revision_tags: Vec<String>,
+    pub autoscale_enabled: bool,
+    /// Written only with autoscaling on (the chart ignores them otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale_min: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale_max: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuTarget>,
+    /// Written only with autoscaling off (the chart ignores it otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_count: Option<u32>,
+    pub resources: ResourceValues,
+    /// istiod's environment; the chart quotes every value.
+    pub env: BTreeMap<String, String>,
+    pub global: IstiodGlobal,
+    pub mesh_config: MeshConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<WebhookValues>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuTarget {
+    pub target_average_utilization: u32,
+}
+
+/// Kubernetes requests and limits (cpu, memory).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ResourceValues {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, String>,
+}
+
+impl From<&Resources> for ResourceValues {
+    fn from(r: &Resources) -> Self {
+        ResourceValues { requests: r.requests.clone(), limits: r.limits.clone() }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IstiodGlobal {
+    pub istio_namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    pub proxy: ProxyValues,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Logging {
+    pub level: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ProxyValues {
+    pub resources: ResourceValues,
+}
+
+/// The part of Istio's MeshConfig mesh-render sets.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MeshConfig {
+    pub default_providers: DefaultProviders,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extension_providers: Vec<ExtensionProvider>,
+}
+
+/// Always written: once `defaultProviders` is set at all, the chart stops adding
+/// `metrics: [prometheus]`, so the list must say `prometheus` itself.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct DefaultProviders {
+    pub metrics: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ExtensionProvider {
+    pub name: String,
+    pub opentelemetry: OpenTelemetryProvider,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct OpenTelemetryProvider {
+    pub service: String,
+    pub port: u16,
+}

@@ -1,0 +1,510 @@
+//! Mesh analyzers: checks with stable codes that catch what breaks Knative under Istio before
+//! anything is applied. They look at the whole intended mesh: the config (when there is one), the
+//! objects (rendered by mesh-render or read from files) and the wrapper chart's Helm values.
+//!
+//! Codes are stable: a code is never reused for another check. One module per family of checks.
+
+mod annotations;
+mod flows;
+mod inference;
+mod injection;
+mod knative;
+mod revisions;
+mod security;
+mod telemetry;
+mod versions;
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::diagnostics::{Pos, Severity};
+use crate::{Loaded, Object};
+
+pub use security::istio_match;
+
+/// One check.
+pub struct Rule {
+    /// Stable code, `MR` + three digits.
+    pub code: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// What goes wrong in the cluster, and how to fix it (`mesh-render explain CODE`).
+    pub explanation: &'static str,
+    check: fn(&Input) -> Vec<Finding>,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule").field("code", &self.code).field("name", &self.name).finish()
+    }
+}
+
+/// An object under analysis and where it came from.
+///
+/// Objects mesh-render rendered stay typed: the checks read their metadata and the few fields they
+/// need directly, and the JSON form is built only for the objects a check reads by path (at 10,000
+/// app namespaces, converting every object to JSON was 40% of a render and most of its memory).
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    typed: Option<&'a Object>,
+    json: OnceCell<Value>,
+    /// `file` or `file#3` (the fourth document); empty for objects mesh-render rendered.
+    pub origin: String,
+}
+
+impl<'a> Subject<'a> {
+    /// An object read from a file (`check --rendered`), as JSON.
+    pub fn read(json: Value, origin: impl Into<String>) -> Self {
+        Subject { typed: None, json: OnceCell::from(json), origin: origin.into() }
+    }
+
+    /// An object mesh-render rendered.
+    pub fn rendered(object: &'a Object) -> Self {
+        Subject { typed: Some(object), json: OnceCell::new(), origin: String::new() }
+    }
+
+    /// The object as JSON (built on first use for rendered objects).
+    pub fn json(&self) -> &Value {
+        self.json.get_or_init(|| self.typed.map(|o| serde_json::to_value(o).unwrap_or_default()).unwrap_or_default())
+    }
+
+    fn meta(&self) -> Option<&'a ObjectMeta> {
+        self.typed.map(Object::metadata)
+    }
+
+    pub fn kind(&self) -> &str {
+        match self.typed {
+            Some(o) => o.kind(),
+            None => self.json()["kind"].as_str().unwrap_or_default(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        match self.meta() {
+            Some(m) => m.namespace.as_deref().unwrap_or_default(),
+            None => self.json()["metadata"]["namespace"].as_str().unwrap_or_default(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self.meta() {
+            Some(m) => m.name.as_deref().unwrap_or_default(),
+            None => self.json()["metadata"]["name"].as_str().unwrap_or_default(),
+        }
+    }
+
+    /// `Kind namespace/name`.
+    pub fn id(&self) -> String {
+        match self.namespace() {
+            "" => format!("{} {}", self.kind(), self.name()),
+            ns => format!("{} {ns}/{}", self.kind(), self.name()),
+        }
+    }
+
+    pub fn labels(&self) -> Vec<(&str, &str)> {
+        match self.meta() {
+            Some(m) => string_map(m.labels.as_ref()),
+            None => json_string_map(&self.json()["metadata"]["labels"]),
+        }
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        match self.meta() {
+            Some(m) => m.labels.as_ref()?.get(key).map(String::as_str),
+            None => self.json()["metadata"]["labels"][key].as_str(),
+        }
+    }
+
+    /// Annotation keys on the object (`metadata`) and on its pod template (`spec.template.metadata`).
+    pub fn annotation_keys(&self) -> Vec<(&'static str, &str)> {
+        let (own, template) = match self.typed {
+            Some(o) => {
+                let template = match o {
+                    Object::Deployment(d) => {
+                        d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()).and_then(|m| m.annotations.as_ref())
+                    }
+                    _ => None,
+                };
+                (string_map(o.metadata().annotations.as_ref()), string_map(template))
+            }
+            None => {
+                let json = self.json();
+                (json_string_map(&json["metadata"]["annotations"]), json_string_map(&json["spec"]["template"]["metadata"]["annotations"]))
+            }
+        };
+        let own = own.into_iter().map(|(k, _)| ("metadata", k));
+        own.chain(template.into_iter().map(|(k, _)| ("spec.template.metadata", k))).collect()
+    }
+
+    /// `spec.selector.matchLabels` of an Istio object with a workload selector (`None`: no selector,
+    /// or not an Istio kind: a Service's `spec.selector` is something else).
+    pub fn selector_labels(&self) -> Option<Vec<(&str, &str)>> {
+        let selector = match self.typed {
+            Some(Object::PeerAuthentication(p)) => p.spec.selector.as_ref(),
+            Some(Object::AuthorizationPolicy(p)) => p.spec.selector.as_ref(),
+            Some(_) => None,
+            None => {
+                let json = self.json();
+                let istio = json["apiVersion"].as_str().is_some_and(|v| v.split('/').next().is_some_and(|g| g.ends_with(".istio.io")));
+                return json["spec"].get("selector").filter(|_| istio).map(|s| json_string_map(&s["matchLabels"]));
+            }
+        };
+        selector.map(|s| string_map(Some(&s.match_labels)))
+    }
+
+    /// The namespace patterns of an AuthorizationPolicy's sources: (`namespaces` or `notNamespaces`, pattern).
+    pub fn source_namespaces(&self) -> Vec<(&'static str, &str)> {
+        if let Some(o) = self.typed {
+            let Object::AuthorizationPolicy(p) = o else { return Vec::new() };
+            let sources = p.spec.rules.iter().flat_map(|r| &r.from).map(|f| &f.source);
+            return sources.flat_map(|s| s.namespaces.iter().map(|n| ("namespaces", n.as_str()))).collect();
+        }
+        let mut out = Vec::new();
+        for rule in self.json()["spec"]["rules"].as_array().into_iter().flatten() {
+            for from in rule["from"].as_array().into_iter().flatten() {
+                for key in ["namespaces", "notNamespaces"] {
+                    out.extend(from["source"][key].as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(|p| (key, p)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// istiod's values in the wrapper chart's values: under `istiod`, or with revisions under the first
+/// `istiod-<revision>` alias (every revision gets the same settings but its name and tags).
+pub(crate) fn istiod_values(values: &Value) -> &Value {
+    match values.get("istiod") {
+        Some(v) => v,
+        None => values.as_object().and_then(|m| m.iter().find(|(k, _)| k.starts_with("istiod-")).map(|(_, v)| v)).unwrap_or(&Value::Null),
+    }
+}
+
+fn string_map(map: Option<&BTreeMap<String, String>>) -> Vec<(&str, &str)> {
+    map.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn json_string_map(value: &Value) -> Vec<(&str, &str)> {
+    value.as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect()).unwrap_or_default()
+}
+
+/// What the analyzers look at.
+pub struct Input<'a> {
+    /// The config, when the mesh was rendered from one.
+    pub config: Option<&'a Config>,
+    pub objects: &'a [Subject<'a>],
+    /// The wrapper chart's values (`{base: …, istiod: …}`), when known.
+    pub values: Option<&'a Value>,
+}
+
+impl<'a> Input<'a> {
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Subject<'a>> + 's {
+        self.objects.iter().filter(move |o| o.kind() == kind)
+    }
+
+    /// Istio's root namespace: the config's, else where a `default` PeerAuthentication or istiod lives.
+    pub fn root_namespace(&self) -> String {
+        if let Some(c) = self.config {
+            return c.namespace.clone();
+        }
+        self.of_kind("PeerAuthentication")
+            .find(|p| p.name() == "default" && p.selector_labels().is_none())
+            .map_or_else(|| "istio-system".into(), |p| p.namespace().to_string())
+    }
+
+    /// The mesh-wide mTLS mode: the root namespace's selector-less PeerAuthentication.
+    pub fn mesh_mtls(&self) -> Option<String> {
+        let root = self.root_namespace();
+        self.of_kind("PeerAuthentication")
+            .find(|p| p.namespace() == root && p.selector_labels().is_none())
+            .and_then(|p| p.json()["spec"]["mtls"]["mode"].as_str().map(str::to_string))
+            .or_else(|| self.config.map(|c| c.mtls.as_str().to_string()))
+    }
+
+    /// Knative's system namespaces: from the config, else the upstream defaults that appear.
+    pub fn knative_namespaces(&self) -> Option<(String, Option<String>)> {
+        if let Some(c) = self.config {
+            return c.knative.as_ref().map(|k| (k.serving_namespace.clone(), k.eventing_namespace.clone()));
+        }
+        let present = |ns: &str| self.objects.iter().any(|o| o.namespace() == ns || (o.kind() == "Namespace" && o.name() == ns));
+        present("knative-serving").then(|| ("knative-serving".into(), present("knative-eventing").then(|| "knative-eventing".into())))
+    }
+
+    /// Every namespace the input declares: config namespaces, Namespace objects and object namespaces.
+    pub fn declared_namespaces(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(c) = self.config {
+            out.push(c.namespace.clone());
+            out.extend(crate::render::namespaces::mesh_namespaces(c));
+        }
+        for o in self.objects {
+            if o.kind() == "Namespace" {
+                out.push(o.name().to_string());
+            } else if !o.namespace().is_empty() {
+                out.push(o.namespace().to_string());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// The code of every config problem (YAML, keys, types, values and cross-field rules), so that
+/// `check --format json|sarif` reports them in the same model as the analyzers' findings.
+pub const CONFIG_CODE: &str = "MR100";
+
+/// Where a finding points: an analyzer result, or a config problem ([`CONFIG_CODE`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    #[serde(serialize_with = "severity_name")]
+    pub severity: Severity,
+    pub message: String,
+    pub hint: String,
+    /// `Kind namespace/name` of the object concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Where that object came from (`file#doc`), if read from files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The config key the finding is about, if any (`components.istio.knative.webhooks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// Its position in the config, filled in by [`locate`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<Pos>,
+}
+
+impl From<&crate::Diagnostic> for Finding {
+    /// A config problem as a finding: code [`CONFIG_CODE`], its key path and position.
+    fn from(d: &crate::Diagnostic) -> Self {
+        Finding {
+            code: CONFIG_CODE,
+            severity: d.severity,
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+            object: None,
+            origin: None,
+            config_path: (!d.path.is_empty()).then(|| d.path.clone()),
+            pos: Some(d.pos),
+        }
+    }
+}
+
+fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&s.to_string())
+}
+
+impl Finding {
+    fn new(rule: &Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Finding {
+            code: rule.code,
+            severity: rule.severity,
+            message: message.into(),
+            hint: hint.into(),
+            object: None,
+            origin: None,
+            config_path: None,
+            pos: None,
+        }
+    }
+
+    fn on(mut self, subject: &Subject) -> Self {
+        self.object = Some(subject.id());
+        self.origin = (!subject.origin.is_empty()).then(|| subject.origin.clone());
+        self
+    }
+
+    fn at(mut self, config_path: &str) -> Self {
+        self.config_path = Some(config_path.to_string());
+        self
+    }
+
+    fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// The finding as printed for a config named `file`.
+    pub fn to_string_in(&self, file: &str) -> String {
+        let mut out = String::new();
+        match (&self.pos, &self.origin) {
+            (Some(p), _) => out.push_str(&format!("{file}:{}:{}: ", p.line, p.column)),
+            (None, Some(origin)) => out.push_str(&format!("{origin}: ")),
+            (None, None) => {}
+        }
+        out.push_str(&format!("{}[{}]: {}", self.severity, self.code, self.message));
+        if let Some(o) = &self.object {
+            out.push_str(&format!("\n  object: {o}"));
+        }
+        if !self.hint.is_empty() {
+            out.push_str(&format!("\n  hint: {}", self.hint));
+        }
+        out
+    }
+}
+
+macro_rules! registry {
+    ($($module:ident :: $rule:ident),* $(,)?) => {
+        /// Every check, by code.
+        pub fn rules() -> &'static [Rule] {
+            static RULES: &[Rule] = &[$($module::$rule),*];
+            RULES
+        }
+    };
+}
+
+registry! {
+    security::UNDECLARED_NAMESPACE,
+    injection::NOT_INJECTED,
+    injection::BOTH_INJECTION_LABELS,
+    security::WEBHOOK_WITHOUT_EXCEPTION,
+    telemetry::PROMETHEUS_LOST,
+    telemetry::UNDECLARED_PROVIDER,
+    telemetry::SEVERAL_MESH_TELEMETRIES,
+    security::SELECTOR_ON_GATEWAY_PODS,
+    annotations::REMOVED_ANNOTATION,
+    injection::AMBIENT_WITH_KNATIVE,
+    inference::SWITCH_OFF,
+    inference::INFERENCE_MODEL,
+    versions::OUTDATED_RELEASE,
+    knative::UNPARSEABLE_CONFIG_GATEWAY,
+    versions::RETIRED_HOST,
+    versions::KNOWN_ISSUE,
+    flows::NEEDED_FLOW_DENIED,
+    flows::REFUSED_FLOW_ALLOWED,
+    flows::PLAINTEXT_UNDER_STRICT,
+    flows::EXPECTATION_VIOLATED,
+    revisions::REVISION_LABEL,
+    revisions::TAG_WITHOUT_REVISION,
+    revisions::REVISION_SKEW,
+}
+
+/// The check with this code (case-insensitive).
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    rules().iter().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// Runs every check, less the codes the config ignores; findings sorted by severity, code and object.
+pub fn run(input: &Input) -> Vec<Finding> {
+    let ignored = input.config.map_or(&[][..], |c| c.ignored_checks.as_slice());
+    let mut out: Vec<Finding> = rules().iter().flat_map(|r| (r.check)(input)).filter(|f| !ignored.contains(&f.code)).collect();
+    out.sort_by(|a, b| (a.severity, a.code, &a.object, &a.message).cmp(&(b.severity, b.code, &b.object, &b.message)));
+    out.dedup();
+    out
+}
+
+/// The objects of a render as analyzer subjects.
+pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject<'_>> {
+    manifests.iter().map(|m| Subject::rendered(&m.object)).collect()
+}
+
+/// Runs every check on what a loaded config renders, with config positions filled in.
+pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Finding> {
+    let config = loaded.selected();
+    let objects = subjects(&rendered.manifests);
+    let values = serde_json::to_value(&rendered.selected_values).unwrap_or_default();
+    let mut findings = run(&Input { config: Some(config), objects: &objects, values: Some(&values) });
+    for f in &mut findings {
+        locate(f, loaded);
+    }
+    findings
+}
+
+/// Fills in the config position of a finding that names a config key.
+pub fn locate(finding: &mut Finding, loaded: &Loaded) {
+    if let Some(path) = &finding.config_path {
+        finding.pos = Some(loaded.position(path));
+    }
+}
+
+/// Findings as a JSON array.
+pub fn to_json(findings: &[Finding], file: &str) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        file: &'a str,
+        #[serde(flatten)]
+        finding: &'a Finding,
+    }
+    let items: Vec<Out> = findings.iter().map(|finding| Out { file, finding }).collect();
+    serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
+}
+
+/// Findings as SARIF 2.1.0 for code-scanning UIs.
+pub fn to_sarif(findings: &[Finding], file: &str) -> String {
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let config_rule = serde_json::json!({
+        "id": CONFIG_CODE,
+        "name": "config",
+        "shortDescription": {"text": "A problem in the config file: YAML, an unknown key, a wrong type or value, or a cross-field rule"},
+        "fullDescription": {"text": "The config is read before anything is rendered; every problem points at its line and column, with a hint. Errors stop the render."},
+        "defaultConfiguration": {"level": "error"},
+    });
+    let rules: Vec<Value> = std::iter::once(config_rule)
+        .chain(rules().iter().map(|r| {
+            serde_json::json!({
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.explanation},
+                "defaultConfiguration": {"level": level(r.severity)},
+            })
+        }))
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let uri = f.origin.as_deref().map_or(file, |o| o.split('#').next().unwrap_or(o));
+            let region =
+                f.pos.map_or(serde_json::json!({"startLine": 1}), |p| serde_json::json!({"startLine": p.line, "startColumn": p.column}));
+            let text = match &f.object {
+                Some(o) => format!("{} ({o}). {}", f.message, f.hint),
+                None => format!("{}. {}", f.message, f.hint),
+            };
+            serde_json::json!({
+                "ruleId": f.code,
+                "level": level(f.severity),
+                "message": {"text": text},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
+            })
+        })
+        .collect();
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "mesh-render", "version": env!("CARGO_PKG_VERSION"), "rules": rules}}, "results": results}],
+    });
+    serde_json::to_string_pretty(&sarif).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_well_formed() {
+        let codes: Vec<&str> = rules().iter().map(|r| r.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        for r in rules() {
+            assert!(r.code.len() == 5 && r.code.starts_with("MR") && r.code[2..].bytes().all(|b| b.is_ascii_digit()), "{}", r.code);
+            assert!(!r.summary.ends_with('.') && !r.explanation.is_empty(), "{}", r.code);
+        }
+        assert_eq!(rule("mr104").map(|r| r.code), Some("MR104"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The targeted Istio release.
+
+use super::{Finding, Input, Rule};
+use crate::diagnostics::Severity;
+use crate::versions;
+
+pub(super) const OUTDATED_RELEASE: Rule = Rule {
+    code: "MR113",
+    name: "outdated-istio",
+    severity: Severity::Warning,
+    summary: "The Istio release is end-of-life or has newer patch releases",
+    explanation: "Patch releases carry security fixes; a release line past its end of life gets none. \
+        The version table in mesh-render says which patches exist and which lines are end-of-life. \
+        Move to the newest patch of the line (no breaking changes within a line), and plan the upgrade to \
+        a supported line with `mesh-render upgrade --to VERSION`.",
+    check: outdated,
+};
+
+fn outdated(input: &Input) -> Vec<Finding> {
+    let Some(config) = input.config else { return Vec::new() };
+    let rel = config.release;
+    let newest = versions::newest_patch(rel.version);
+    let mut problems = Vec::new();
+    if rel.end_of_life {
+        problems.push(format!("Istio {} is end-of-life", rel.version.minor_line()));
+    }
+    if newest.version > rel.version {
+        problems.push(format!("{} is the newest patch of the line", newest.version));
+    }
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    let latest_line = versions::RELEASES.iter().filter(|r| !r.end_of_life).map(|r| r.version).max();
+    let hint = match (rel.end_of_life, latest_line) {
+        (true, Some(v)) => format!("set version: \"{}\" now, and plan `mesh-render upgrade --to {v}`", newest.version),
+        _ => format!("set version: \"{}\"", newest.version),
+    };
+    vec![Finding::new(&OUTDATED_RELEASE, format!("Istio {}: {}", rel.version, problems.join("; ")), hint).at("components.istio.version")]
+}
+
+pub(super) const RETIRED_HOST: Rule = Rule {
+    code: "MR115",
+    name: "retired-istio-host",
+    severity: Severity::Error,
+    summary: "The config names Istio's retired chart repository or image registry",
+    explanation: "Istio removes `https://istio-release.storage.googleapis.com/charts` and \
+        `gcr.io/istio-release` in December 2026 for every version, and never published 1.31 there \
+        (istio.io blog \"An update on our move to AWS\", 2026-08-21). `helm dependency build`, `plan apply` \
+        and an Argo CD sync that read them fail. Charts: `https://blob.istio.io/istio-release/charts` \
+        (`chartRepository`, the default) or `oci://ghcr.io/istio/release/charts`; images: `docker.io/istio`.",
+    check: retired_host,
+};
+
+fn retired_host(input: &Input) -> Vec<Finding> {
+    let Some(config) = input.config else { return Vec::new() };
+    config
+        .retired_references
+        .iter()
+        .map(|(path, value)| {
+            let hint = if value.contains("gcr.io/istio-release") {
+                "use `docker.io/istio` for images".to_string()
+            } else {
+                format!(
+                    "use `{}` (the default: remove the key) or `{}`",
+                    crate::api::helm::CHART_REPOSITORY,
+                    crate::api::helm::OCI_CHART_REPOSITORY
+                )
+            };
+            Finding::new(&RETIRED_HOST, format!("`{value}` is one of Istio's retired homes, removed in December 2026"), hint).at(path)
+        })
+        .collect()
+}
+
+pub(super) const KNOWN_ISSUE: Rule = Rule {
+    code: "MR116",
+    name: "release-with-known-issue",
+    severity: Severity::Warning,
+    summary: "The Istio release has a known defect that a newer patch fixes",
+    explanation: "Some patch releases carry a defect that matters to this mesh. Istio 1.30.0 to 1.30.2 push \
+        every metadata-only change of a VirtualService (an Argo CD tracking label, a Helm annotation, \
+        kubectl's last-applied annotation) to all proxies (istio/istio#60629, \"introduced in Istio 1.30\", \
+        fixed in 1.30.3): under GitOps that is a steady load on istiod and every sidecar. Move to the fixed patch or later (no breaking changes within a line).",
+    check: known_issue,
+};
+
+fn known_issue(input: &Input) -> Vec<Finding> {
+    let Some(config) = input.config else { return Vec::new() };
+    let Some((what, fixed)) = config.release.known_issue else { return Vec::new() };
+    let target = versions::newest_patch(config.release.version).version.max(fixed);
+    vec![Finding::new(
+        &KNOWN_ISSUE,
+        format!("Istio {}: {what}; fixed in {fixed}", config.release.version),
+        format!("set version: \"{target}\""),
+    )
+    .at("components.istio.version")]
+}

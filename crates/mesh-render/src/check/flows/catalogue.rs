@@ -1,0 +1,510 @@
+//! The catalogue: the calls this mesh exists for, and the calls it must refuse.
+//!
+//! Workloads, labels, service accounts and ports come from the upstream manifests named next to
+//! each entry:
+//! - knative/serving, tag knative-v1.23.0 (`config/core/deployments/*.yaml`,
+//!   `pkg/networking/constants.go`, `pkg/reconciler/revision/resources/{deploy,queue}.go`,
+//!   `pkg/activator/net/revision_backends.go`, `pkg/autoscaler/metrics/stats_scraper.go`,
+//!   `pkg/reconciler/route/resources/service.go`);
+//! - knative-extensions/net-gateway-api, tag knative-v1.23.0 (`config/300-controller.yaml`,
+//!   `config/400-webhook-deployment.yaml`, `pkg/reconciler/ingress/{ingress,lister}.go`,
+//!   `pkg/status/status.go`);
+//! - knative/eventing, tag knative-v1.22.2, the newest tag in the stored snapshot (no 1.23 tag
+//!   there) (`config/core/deployments/*.yaml`, `config/brokers/mt-channel-broker/deployments/*.yaml`,
+//!   `config/channels/in-memory-channel/deployments/*.yaml`);
+//! - istio/istio, tag 1.29.6 (`manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml`);
+//! - the rendered AI-serving objects (`crate::render::ai_serving`) for the endpoint picker and the pools.
+//!
+//! App pods are generic: a Knative revision pod (queue-proxy in front of the user container), and
+//! a plain pod behind a Kubernetes Service. They carry no labels, so only namespace-wide policies
+//! apply to them here.
+
+use super::{Call, Flow, Hop, Need, Role, Workload};
+use crate::config::Config;
+use crate::render::ai_serving::{picker_name, EXT_PROC_PORT, HEALTH_PORT, METRICS_PORT};
+use crate::render::gateways::service_name;
+
+/// queue-proxy's HTTP/1 port, the revision Service's target (serving `pkg/networking/constants.go`,
+/// `BackendHTTPPort`).
+pub const QUEUE_HTTP1: u16 = 8012;
+/// queue-proxy's HTTP/2 (h2c) port (`BackendHTTP2Port`).
+pub const QUEUE_H2C: u16 = 8013;
+/// queue-proxy's admin port, where the user container's preStop hook asks it to drain
+/// (`QueueAdminPort`; `deploy.go`, `userLifecycle`, path `queue.RequestQueueDrainPath`).
+pub const QUEUE_ADMIN: u16 = 8022;
+/// queue-proxy's autoscaling metrics port (`AutoscalingQueueMetricsPort`).
+pub const QUEUE_AUTOSCALING_METRICS: u16 = 9090;
+/// queue-proxy's user metrics port (`UserQueueMetricsPort`).
+pub const QUEUE_USER_METRICS: u16 = 9091;
+/// The drain path of queue-proxy's admin port (serving `pkg/queue/constants.go`, `RequestQueueDrainPath`).
+pub const DRAIN_PATH: &str = "/wait-for-drain";
+/// Knative's health-check path (`knative.dev/networking/pkg/http` `HealthCheckPath`), which
+/// net-gateway-api's prober requests when a probe URL has no path (`pkg/status/status.go`).
+pub const HEALTH_PATH: &str = "/healthz";
+/// Knative webhooks' container port (`https-webhook`, containerPort 8443, in every webhook Deployment).
+pub const WEBHOOK_PORT: u16 = 8443;
+/// The eventing data-plane containers' HTTP port (broker ingress/filter, imc-dispatcher:
+/// `containerPort: 8080`; their Services map 80 → 8080).
+pub const EVENTING_HTTP: u16 = 8080;
+/// The port a plain subscriber pod listens on: an example; the rendered policies name no app ports.
+pub const SUBSCRIBER_PORT: u16 = 8080;
+/// Pilot-agent's status port, which serves the merged Prometheus metrics (`/stats/prometheus`,
+/// the `prometheus.io/port` annotation the injector writes).
+pub const MERGED_METRICS_PORT: u16 = 15020;
+/// Gateway listener port of the Knative Gateways (`crate::render::gateways`).
+pub const GATEWAY_HTTP: u16 = 80;
+/// Where callers outside the mesh are placed: a namespace without injection.
+pub const OUTSIDE_NAMESPACE: &str = "default";
+/// The playground's Prometheus namespace (`components.observability.namespace` of its config.yaml;
+/// mesh-render does not read that key, so this is the playground's value, not the user's).
+pub const PROMETHEUS_NAMESPACE: &str = "observability";
+
+/// Need of the calls that reach another namespace's Knative Service through the local gateway.
+///
+/// They must be refused, but no rendered policy refuses them yet (open problem): callers reach the
+/// local gateway's pods in plaintext (no `tlsMode` label on gateway pods), so a policy there cannot
+/// tell namespaces apart, and the revision's policy sees the gateway's identity. Until the policies
+/// close this hop, the rows are `info` so that a render does not fail on every config; they still
+/// show `allow`.
+pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
+
+/// Need of the endpoint picker's scrape of the model servers: without metrics it cannot pick. The
+/// scrape goes to pod IPs, which leave the picker's sidecar without mTLS (istio/istio#37431) unless a
+/// headless Service covers them; `crate::render::ai_serving` renders one (`<pool>-model-server-metrics`).
+pub const PICKER_SCRAPE: Need = Need::Needed;
+
+fn hop(to: &Workload, port: u16, call: Call) -> Hop {
+    Hop { to: to.clone(), port, path: None, call }
+}
+
+fn hop_path(to: &Workload, port: u16, path: &str, call: Call) -> Hop {
+    Hop { to: to.clone(), port, path: Some(path.into()), call }
+}
+
+fn service() -> Call {
+    Call::Service { host: None }
+}
+
+/// An istiod-deployed gateway: Deployment and ServiceAccount `<gateway>-istio`, pods labelled
+/// `gateway.networking.k8s.io/gateway-name` (istio 1.29.6 `files/kube-gateway.yaml`).
+pub fn gateway(namespace: &str, gateway: &str) -> Workload {
+    let name = service_name(gateway);
+    Workload {
+        namespace: namespace.into(),
+        name: name.clone(),
+        labels: [
+            (super::eval::GATEWAY_NAME_LABEL, gateway),
+            ("gateway.networking.k8s.io/gateway-class-name", crate::render::gateways::GATEWAY_CLASS),
+            ("sidecar.istio.io/inject", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        service_account: name,
+        role: Role::Gateway { gateway: gateway.into() },
+    }
+}
+
+/// A Knative revision pod in an app namespace (queue-proxy and the user container).
+pub fn revision(namespace: &str) -> Workload {
+    Workload::pod(namespace, "revision", &[], "default")
+}
+
+/// A plain pod of an app namespace (a client, or a subscriber behind a Kubernetes Service).
+pub fn app_pod(namespace: &str) -> Workload {
+    Workload::pod(namespace, "pod", &[], "default")
+}
+
+/// Knative Serving's and net-gateway-api's system workloads, by Deployment name.
+struct Serving {
+    activator: Workload,
+    autoscaler: Workload,
+    webhook: Workload,
+    ngw_controller: Workload,
+    ngw_webhook: Workload,
+}
+
+fn serving(ns: &str) -> Serving {
+    Serving {
+        // serving config/core/deployments/activator.yaml: labels app/role activator, SA activator.
+        activator: Workload::pod(ns, "activator", &[("app", "activator"), ("role", "activator")], "activator"),
+        // autoscaler.yaml: app autoscaler, SA controller.
+        autoscaler: Workload::pod(ns, "autoscaler", &[("app", "autoscaler")], "controller"),
+        // webhook.yaml: app/role webhook, SA controller, containerPort 8443.
+        webhook: Workload::pod(ns, "webhook", &[("app", "webhook"), ("role", "webhook")], "controller"),
+        // net-gateway-api config/300-controller.yaml: app net-gateway-api-controller, SA controller.
+        ngw_controller: Workload::pod(ns, "net-gateway-api-controller", &[("app", "net-gateway-api-controller")], "controller"),
+        // net-gateway-api config/400-webhook-deployment.yaml: app net-gateway-api-webhook, SA controller, 8443.
+        ngw_webhook: Workload::pod(ns, "net-gateway-api-webhook", &[("app", "net-gateway-api-webhook")], "controller"),
+    }
+}
+
+/// Knative Eventing's system workloads (knative/eventing knative-v1.22.2).
+struct Eventing {
+    broker_ingress: Workload,
+    broker_filter: Workload,
+    imc_dispatcher: Workload,
+    ping_adapter: Workload,
+    webhook: Workload,
+    imc_controller: Workload,
+}
+
+fn eventing(ns: &str) -> Eventing {
+    Eventing {
+        // config/brokers/mt-channel-broker/deployments/broker-ingress.yaml: SA mt-broker-ingress, 8080.
+        broker_ingress: Workload::pod(
+            ns,
+            "mt-broker-ingress",
+            &[("eventing.knative.dev/brokerRole", "ingress"), ("app.kubernetes.io/component", "broker-ingress")],
+            "mt-broker-ingress",
+        ),
+        // broker-filter.yaml: SA mt-broker-filter, 8080.
+        broker_filter: Workload::pod(
+            ns,
+            "mt-broker-filter",
+            &[("eventing.knative.dev/brokerRole", "filter"), ("app.kubernetes.io/component", "broker-filter")],
+            "mt-broker-filter",
+        ),
+        // config/channels/in-memory-channel/deployments/dispatcher.yaml: SA imc-dispatcher, 8080.
+        imc_dispatcher: Workload::pod(ns, "imc-dispatcher", &[("app.kubernetes.io/component", "imc-dispatcher")], "imc-dispatcher"),
+        // config/core/deployments/pingsource-mt-adapter.yaml: SA pingsource-mt-adapter.
+        ping_adapter: Workload::pod(
+            ns,
+            "pingsource-mt-adapter",
+            &[("app.kubernetes.io/component", "pingsource-mt-adapter")],
+            "pingsource-mt-adapter",
+        ),
+        // config/core/deployments/webhook.yaml: app eventing-webhook, SA eventing-webhook, 8443.
+        webhook: Workload::pod(
+            ns,
+            "eventing-webhook",
+            &[("app", "eventing-webhook"), ("app.kubernetes.io/component", "eventing-webhook")],
+            "eventing-webhook",
+        ),
+        // config/channels/in-memory-channel/deployments/controller.yaml: the IMC webhook, 8443.
+        imc_controller: Workload::pod(ns, "imc-controller", &[("app.kubernetes.io/component", "imc-controller")], "imc-controller"),
+    }
+}
+
+/// Every catalogued flow for the config, in a stable order.
+pub fn catalogue(config: &Config) -> Vec<Flow> {
+    catalogue_with(config, &|_| true)
+}
+
+/// The catalogue with the per-app-namespace flows of the app namespaces `keep` accepts (by index
+/// in `config.apps`); every other flow is always there.
+pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow> {
+    let mut out = Vec::new();
+    let kubelet = Workload::host("kubelet");
+    let apiserver = Workload::host("kube-apiserver");
+    let prometheus = Workload::pod(PROMETHEUS_NAMESPACE, "prometheus", &[("app.kubernetes.io/name", "prometheus")], "prometheus");
+    let outsider = app_pod(OUTSIDE_NAMESPACE);
+    let outsider_usable = !config.apps.iter().any(|a| a == OUTSIDE_NAMESPACE);
+
+    if let Some(k) = &config.knative {
+        let s = serving(&k.serving_namespace);
+        let ev = k.eventing_namespace.as_deref().map(eventing);
+        let external = gateway(&config.namespace, &config.gateways.external);
+        let local = gateway(&config.namespace, &config.gateways.local);
+        let flow = Flow::new;
+
+        // net-gateway-api routes external and cluster-local traffic to the revision's Service, whose
+        // endpoints are the activator while a revision scales from zero (serving activator.yaml:
+        // containerPorts http1 8012, h2c 8013).
+        for gw in [&external, &local] {
+            out.push(flow(
+                Need::Needed,
+                "gateway -> activator (revision scaled to zero)",
+                gw.clone(),
+                vec![hop(&s.activator, QUEUE_HTTP1, service())],
+            ));
+        }
+        // net-gateway-api's prober calls every endpoint of the configured gateway Service by pod IP on
+        // the `http` port with path /healthz (`pkg/reconciler/ingress/lister.go`, `pkg/status/status.go`).
+        for gw in [&external, &local] {
+            out.push(flow(
+                Need::Needed,
+                "net-gateway-api prober -> gateway pods",
+                s.ngw_controller.clone(),
+                vec![hop_path(gw, GATEWAY_HTTP, HEALTH_PATH, Call::PodIp)],
+            ));
+        }
+        // kube-apiserver calls admission webhooks without a mesh identity.
+        let mut hooks = vec![&s.webhook, &s.ngw_webhook];
+        if let Some(ev) = &ev {
+            hooks.extend([&ev.webhook, &ev.imc_controller]);
+        }
+        for hook in hooks {
+            out.push(flow(
+                Need::Needed,
+                "kube-apiserver -> admission webhook",
+                apiserver.clone(),
+                vec![hop(hook, WEBHOOK_PORT, service())],
+            ));
+        }
+        // activator.yaml: readinessProbe and livenessProbe httpGet on 8012.
+        out.push(flow(Need::Needed, "kubelet probe -> activator", kubelet.clone(), vec![hop(&s.activator, QUEUE_HTTP1, Call::Kubelet)]));
+        // Knative's system metrics (`metrics` containerPort 9090) scraped by a Prometheus outside the mesh.
+        out.push(flow(
+            Need::Info,
+            "Prometheus -> Knative system metrics",
+            prometheus.clone(),
+            vec![hop_path(&s.activator, 9090, "/metrics", Call::PodIp)],
+        ));
+
+        if let Some(ev) = &ev {
+            // The channel-based broker: ingress → its channel (imc-dispatcher) → the broker filter;
+            // PingSource's adapter sends to its sink, here a broker.
+            out.push(flow(
+                Need::Needed,
+                "PingSource adapter -> broker ingress",
+                ev.ping_adapter.clone(),
+                vec![hop(&ev.broker_ingress, EVENTING_HTTP, service())],
+            ));
+            out.push(flow(
+                Need::Needed,
+                "broker ingress -> channel dispatcher",
+                ev.broker_ingress.clone(),
+                vec![hop(&ev.imc_dispatcher, EVENTING_HTTP, service())],
+            ));
+            out.push(flow(
+                Need::Needed,
+                "channel dispatcher -> broker filter",
+                ev.imc_dispatcher.clone(),
+                vec![hop(&ev.broker_filter, EVENTING_HTTP, service())],
+            ));
+        }
+
+        for (i, app) in config.apps.iter().enumerate() {
+            if !keep(i) {
+                continue;
+            }
+            let rev = revision(app);
+            let pod = app_pod(app);
+            // Through the gateways, the revision's Service targets queue-proxy (8012, or 8013 for h2c).
+            out.push(flow(Need::Needed, "external gateway -> revision (http1)", external.clone(), vec![hop(&rev, QUEUE_HTTP1, service())]));
+            out.push(flow(Need::Needed, "external gateway -> revision (h2c)", external.clone(), vec![hop(&rev, QUEUE_H2C, service())]));
+            out.push(flow(Need::Needed, "local gateway -> revision", local.clone(), vec![hop(&rev, QUEUE_HTTP1, service())]));
+            // Under a mesh the activator sends to the revision's private ClusterIP Service
+            // (`revision_backends.go`: pod-IP probes fail with a mesh error, it falls back to the ClusterIP).
+            out.push(flow(Need::Needed, "activator -> revision", s.activator.clone(), vec![hop(&rev, QUEUE_HTTP1, service())]));
+            // The autoscaler scrapes queue-proxy's 9090 through the private Service in mesh mode
+            // (`stats_scraper.go`, `scrapeService`); in `auto` mode it tries pod IPs first and falls
+            // back when every pod answers with a mesh error.
+            out.push(flow(
+                Need::Needed,
+                "autoscaler -> queue-proxy metrics",
+                s.autoscaler.clone(),
+                vec![hop_path(&rev, QUEUE_AUTOSCALING_METRICS, "/metrics", service())],
+            ));
+            if k.mesh_compatibility_mode != "enabled" {
+                out.push(flow(
+                    Need::Info,
+                    "autoscaler -> queue-proxy metrics by pod IP (tried first in auto mode)",
+                    s.autoscaler.clone(),
+                    vec![hop_path(&rev, QUEUE_AUTOSCALING_METRICS, "/metrics", Call::PodIp)],
+                ));
+            }
+            // queue-proxy's readiness probe (httpGet on 8012, `queue.go`) and the user container's
+            // preStop hook (httpGet 8022 /wait-for-drain, `deploy.go` `userLifecycle`).
+            out.push(flow(Need::Needed, "kubelet probe -> queue-proxy", kubelet.clone(), vec![hop(&rev, QUEUE_HTTP1, Call::Kubelet)]));
+            out.push(flow(
+                Need::Needed,
+                "kubelet preStop hook -> queue-proxy drain",
+                kubelet.clone(),
+                vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, Call::Kubelet)],
+            ));
+            // A Knative Service's cluster-local name is an ExternalName to the local gateway's Service
+            // (serving `route/resources/service.go`; net-gateway-api `ingress.go` sets DomainInternal).
+            out.push(flow(
+                Need::Needed,
+                "pod -> Knative Service of its own namespace (through the local gateway)",
+                pod.clone(),
+                vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+            ));
+            if let Some(ev) = &ev {
+                out.push(flow(
+                    Need::Needed,
+                    "broker filter -> Knative Service subscriber (through the local gateway)",
+                    ev.broker_filter.clone(),
+                    vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
+                out.push(flow(
+                    Need::Needed,
+                    "broker filter -> Kubernetes Service subscriber",
+                    ev.broker_filter.clone(),
+                    vec![hop(&pod, SUBSCRIBER_PORT, service())],
+                ));
+                out.push(flow(
+                    Need::Needed,
+                    "channel dispatcher -> Knative Service subscriber (through the local gateway)",
+                    ev.imc_dispatcher.clone(),
+                    vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
+                out.push(flow(
+                    Need::Needed,
+                    "event producer -> broker ingress",
+                    pod.clone(),
+                    vec![hop(&ev.broker_ingress, EVENTING_HTTP, service())],
+                ));
+            }
+            // Istio's merged metrics: the injector points prometheus.io/port at pilot-agent's 15020.
+            let scrape_need = if config.prometheus { Need::Needed } else { Need::Info };
+            out.push(flow(
+                scrape_need,
+                "Prometheus -> merged Istio metrics",
+                prometheus.clone(),
+                vec![hop_path(&rev, MERGED_METRICS_PORT, "/stats/prometheus", Call::PodIp)],
+            ));
+            out.push(flow(
+                Need::Info,
+                "Prometheus -> queue-proxy user metrics",
+                prometheus.clone(),
+                vec![hop_path(&rev, QUEUE_USER_METRICS, "/metrics", Call::PodIp)],
+            ));
+
+            // Least privilege: another app namespace (the next one, cyclically) and a pod outside the
+            // mesh reach none of this namespace's pods, directly or through the local gateway.
+            if config.apps.len() > 1 {
+                let other = app_pod(&config.apps[(i + 1) % config.apps.len()]);
+                out.push(flow(
+                    Need::Refused,
+                    "pod of another app namespace -> revision",
+                    other.clone(),
+                    vec![hop(&rev, QUEUE_HTTP1, service())],
+                ));
+                out.push(flow(
+                    Need::Refused,
+                    "pod of another app namespace -> revision health path",
+                    other.clone(),
+                    vec![hop_path(&rev, QUEUE_HTTP1, HEALTH_PATH, service())],
+                ));
+                out.push(flow(
+                    Need::Refused,
+                    "pod of another app namespace -> queue-proxy drain",
+                    other.clone(),
+                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+                ));
+                out.push(flow(
+                    Need::Refused,
+                    "pod of another app namespace -> queue-proxy user metrics",
+                    other.clone(),
+                    vec![hop_path(&rev, QUEUE_USER_METRICS, "/metrics", service())],
+                ));
+                out.push(flow(
+                    THROUGH_LOCAL_GATEWAY,
+                    "pod of another app namespace -> Knative Service (through the local gateway)",
+                    other,
+                    vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
+            }
+            if outsider_usable {
+                out.push(flow(
+                    Need::Refused,
+                    "pod outside the mesh -> revision",
+                    outsider.clone(),
+                    vec![hop(&rev, QUEUE_HTTP1, service())],
+                ));
+                out.push(flow(
+                    THROUGH_LOCAL_GATEWAY,
+                    "pod outside the mesh -> Knative Service (through the local gateway)",
+                    outsider.clone(),
+                    vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
+            }
+        }
+    }
+
+    if let Some(ai) = &config.ai_serving {
+        let gw = gateway(&ai.gateway.namespace, &ai.gateway.name);
+        for pool in &ai.pools {
+            let ns = pool.namespace.as_str();
+            let epp = picker_name(pool);
+            // The picker's pods: label app=<pool>-epp, SA <pool>-epp (`crate::render::ai_serving::picker`).
+            let picker = Workload::pod(ns, &epp, &[("app", &epp)], &epp);
+            let selector: Vec<(&str, &str)> = pool.selector.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let model = Workload::pod(ns, &format!("{}-model-server", pool.name), &selector, "default");
+            let picker_host = format!("{epp}.{ns}.svc.cluster.local");
+            // The gateway calls the picker's ext_proc Service port (InferencePool endpointPickerRef).
+            out.push(Flow::new(
+                Need::Needed,
+                "inference gateway -> endpoint picker (ext_proc)",
+                gw.clone(),
+                vec![hop(&picker, EXT_PROC_PORT as u16, Call::Service { host: Some(picker_host) })],
+            ));
+            for port in &pool.target_ports {
+                // Istio builds one EDS cluster for an InferencePool's shadow Service (istio 1.29.6
+                // `pilot/pkg/networking/core/cluster.go`), so auto-mTLS applies to model servers.
+                out.push(Flow::new(Need::Needed, "inference gateway -> model server", gw.clone(), vec![hop(&model, *port, service())]));
+                // The picker scrapes each model server at http://<podIP>:<port>/metrics (DOMAIN, istio#37431).
+                out.push(Flow::new(
+                    PICKER_SCRAPE,
+                    "endpoint picker -> model server metrics (pod IP)",
+                    picker.clone(),
+                    vec![hop_path(&model, *port, "/metrics", Call::PodIp)],
+                ));
+            }
+            // `crate::render::ai_serving::picker`: gRPC liveness and readiness probes on 9003.
+            out.push(Flow::new(
+                Need::Needed,
+                "kubelet probe -> endpoint picker",
+                kubelet.clone(),
+                vec![hop(&picker, HEALTH_PORT as u16, Call::Kubelet)],
+            ));
+            out.push(Flow::new(
+                Need::Info,
+                "Prometheus -> endpoint picker metrics",
+                prometheus.clone(),
+                vec![hop_path(&picker, METRICS_PORT as u16, "/metrics", Call::PodIp)],
+            ));
+            if let Some(other) = config.apps.iter().find(|a| *a != ns) {
+                out.push(Flow::new(
+                    Need::Refused,
+                    "pod of an app namespace -> model server",
+                    app_pod(other),
+                    vec![hop(&model, pool.target_ports[0], service())],
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The config's `components.istio.flows.expect` entries as flows. A named workload that the
+/// catalogue knows in that namespace is that workload; any other is a plain pod labelled
+/// `app: <workload>`.
+pub fn expectations(config: &Config) -> Vec<Flow> {
+    if config.flow_expectations.is_empty() {
+        return Vec::new();
+    }
+    let known: Vec<Workload> =
+        catalogue(config).into_iter().flat_map(|f| std::iter::once(f.from).chain(f.hops.into_iter().map(|h| h.to))).collect();
+    let resolve = |namespace: &str, workload: Option<&str>| -> Workload {
+        match workload {
+            None => app_pod(namespace),
+            Some(name) => known
+                .iter()
+                .find(|w| w.namespace == namespace && w.name == name)
+                .cloned()
+                .unwrap_or_else(|| Workload::pod(namespace, name, &[("app", name)], "default")),
+        }
+    };
+    config
+        .flow_expectations
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let from = resolve(&e.from.namespace, e.from.workload.as_deref());
+            let to = resolve(&e.to.namespace, e.to.workload.as_deref());
+            let need = if e.allow { Need::Needed } else { Need::Refused };
+            let verdict = if e.allow { "allow" } else { "deny" };
+            Flow {
+                purpose: format!("expectation {i}: {verdict}"),
+                need,
+                from,
+                hops: vec![hop(&to, e.port, service())],
+                expectation: Some(i),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,436 @@
+//! One policy, one flow, one verdict: each test names the Istio rule it pins.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{Namespace, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::*;
+use crate::api::istio::*;
+use crate::check::flows::catalogue::gateway;
+use crate::check::flows::{Flow, Need};
+
+const ROOT: &str = "istio-system";
+
+fn meta(name: &str, namespace: &str) -> ObjectMeta {
+    ObjectMeta { name: Some(name.into()), namespace: Some(namespace.into()), ..Default::default() }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn injected(name: &str) -> Object {
+    Object::from(Namespace {
+        metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels(&[("istio-injection", "enabled")])), ..Default::default() },
+        ..Default::default()
+    })
+}
+
+fn pa(name: &str, ns: &str, selector: &[(&str, &str)], mode: Option<&str>, ports: &[(u16, &str)]) -> Object {
+    let mut p = PeerAuthentication::new(
+        name,
+        PeerAuthenticationSpec {
+            selector: (!selector.is_empty()).then(|| WorkloadSelector { match_labels: labels(selector) }),
+            mtls: mode.map(|m| PeerAuthenticationMtls { mode: m.into() }),
+            port_level_mtls: ports.iter().map(|(p, m)| (p.to_string(), PeerAuthenticationMtls { mode: m.to_string() })).collect(),
+        },
+    );
+    p.metadata = meta(name, ns);
+    Object::from(p)
+}
+
+fn strict() -> Object {
+    pa("default", ROOT, &[], Some("STRICT"), &[])
+}
+
+fn rule(namespaces: &[&str], principals: &[&str], ports: &[u16], paths: &[&str]) -> AuthorizationRule {
+    let from = if namespaces.is_empty() && principals.is_empty() {
+        Vec::new()
+    } else {
+        vec![RuleFrom {
+            source: Source {
+                namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+                principals: principals.iter().map(|s| s.to_string()).collect(),
+            },
+        }]
+    };
+    let to = if ports.is_empty() && paths.is_empty() {
+        Vec::new()
+    } else {
+        vec![RuleTo {
+            operation: Operation {
+                ports: ports.iter().map(u16::to_string).collect(),
+                paths: paths.iter().map(|s| s.to_string()).collect(),
+            },
+        }]
+    };
+    AuthorizationRule { from, to }
+}
+
+fn ap(name: &str, ns: &str, action: &str, selector: &[(&str, &str)], rules: Vec<AuthorizationRule>) -> Object {
+    let mut p = AuthorizationPolicy::new(
+        name,
+        AuthorizationPolicySpec {
+            selector: (!selector.is_empty()).then(|| WorkloadSelector { match_labels: labels(selector) }),
+            action: Some(action.into()),
+            rules,
+        },
+    );
+    p.metadata = meta(name, ns);
+    Object::from(p)
+}
+
+fn deployment(name: &str, ns: &str, template_labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> Object {
+    Object::from(Deployment {
+        metadata: meta(name, ns),
+        spec: Some(DeploymentSpec {
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(template_labels)),
+                    annotations: Some(labels(annotations)),
+                    ..Default::default()
+                }),
+                spec: None,
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn pod(ns: &str) -> Workload {
+    Workload::pod(ns, "pod", &[], "default")
+}
+
+fn app(ns: &str) -> Workload {
+    Workload::pod(ns, "app", &[("app", "web")], "web")
+}
+
+fn flow(from: Workload, to: &Workload, port: u16, path: Option<&str>, call: Call) -> Flow {
+    Flow {
+        purpose: "test".into(),
+        need: Need::Info,
+        from,
+        hops: vec![Hop { to: to.clone(), port, path: path.map(String::from), call }],
+        expectation: None,
+    }
+}
+
+fn svc() -> Call {
+    Call::Service { host: None }
+}
+
+fn run(objects: &[Object], flow: &Flow) -> Row {
+    Mesh::new(ROOT, objects).evaluate(flow)
+}
+
+fn names(row: &Row) -> Vec<String> {
+    row.decided_by.iter().map(Decider::to_string).collect()
+}
+
+#[test]
+fn without_peer_authentication_a_sidecar_is_permissive() {
+    let row = run(&[injected("demo")], &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Plaintext));
+}
+
+#[test]
+fn mesh_wide_strict_refuses_plaintext() {
+    let row = run(&[injected("demo"), strict()], &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    assert_eq!(names(&row), ["PeerAuthentication/istio-system/default"]);
+}
+
+#[test]
+fn a_namespace_policy_overrides_the_mesh_policy() {
+    let objects = [injected("demo"), strict(), pa("ns", "demo", &[], Some("PERMISSIVE"), &[])];
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc())).verdict, Verdict::Allow);
+}
+
+#[test]
+fn unset_namespace_mode_inherits_the_mesh_mode() {
+    let objects = [injected("demo"), strict(), pa("ns", "demo", &[], Some("UNSET"), &[])];
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn port_level_permissive_opens_only_that_port_of_the_selected_workload() {
+    let objects = [injected("demo"), strict(), pa("hook", "demo", &[("app", "web")], None, &[(8443, "PERMISSIVE")])];
+    let on_port = run(&objects, &flow(pod("outside"), &app("demo"), 8443, None, svc()));
+    assert_eq!(on_port.verdict, Verdict::Allow);
+    assert_eq!(names(&on_port), ["PeerAuthentication/demo/hook"]);
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 9090, None, svc())).verdict, Verdict::Deny);
+    let other = Workload::pod("demo", "other", &[("app", "other")], "default");
+    assert_eq!(run(&objects, &flow(pod("outside"), &other, 8443, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn a_selector_policy_in_the_root_namespace_is_ignored() {
+    let objects = [injected("istio-system"), strict(), pa("hook", ROOT, &[("app", "web")], Some("PERMISSIVE"), &[]), injected("demo")];
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn sidecar_to_sidecar_through_a_service_is_mtls() {
+    let objects = [injected("demo"), injected("other"), strict()];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
+    assert!(row.from.sidecar && row.to.sidecar);
+}
+
+#[test]
+fn a_pod_ip_call_gets_no_auto_mtls() {
+    let objects = [injected("demo"), injected("other"), strict()];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    assert!(row.hops[0].plaintext_in_mesh);
+}
+
+fn headless(name: &str, ns: &str, selector: &[(&str, &str)], port: i32, port_name: &str) -> Object {
+    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    Object::from(Service {
+        metadata: meta(name, ns),
+        spec: Some(ServiceSpec {
+            selector: Some(labels(selector)),
+            cluster_ip: Some("None".into()),
+            ports: Some(vec![ServicePort { name: Some(port_name.into()), port, ..Default::default() }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// `cluster_tls.go` keeps ISTIO_MUTUAL on a headless Service's ORIGINAL_DST cluster, and
+/// `listener.go` serves its HTTP ports on `0.0.0.0:<port>`: a pod-IP call it covers is mTLS.
+#[test]
+fn a_pod_ip_call_covered_by_a_headless_http_service_gets_mtls() {
+    let objects = [injected("demo"), injected("other"), strict(), headless("web-metrics", "demo", &[("app", "web")], 8080, "http-metrics")];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
+    assert!(row.decided_by.iter().any(|d| d.kind == "Service" && d.name == "web-metrics"), "{:?}", row.decided_by);
+}
+
+/// Only a headless Service that selects the pod, on that port, as HTTP (`http`/`http-*` name or
+/// `appProtocol: http`), covers the call; anything else is still the passthrough cluster.
+#[test]
+fn a_headless_service_on_another_port_selector_or_protocol_does_not_cover_a_pod_ip_call() {
+    for other in [
+        headless("m", "demo", &[("app", "web")], 9090, "http-metrics"),
+        headless("m", "demo", &[("app", "db")], 8080, "http-metrics"),
+        headless("m", "demo", &[("app", "web")], 8080, "tcp-metrics"),
+        headless("m", "other", &[("app", "web")], 8080, "http-metrics"),
+    ] {
+        let objects = [injected("demo"), injected("other"), strict(), other];
+        let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+        assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    }
+}
+
+#[test]
+fn a_pod_without_injection_has_no_sidecar_and_no_policy_applies() {
+    let objects = [strict(), ap("deny-all", "demo", "ALLOW", &[], Vec::new())];
+    let row = run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport, row.to.sidecar), (Verdict::Allow, Transport::Plaintext, false));
+}
+
+#[test]
+fn the_inject_false_label_on_the_pod_template_opts_out() {
+    let objects = [injected("demo"), strict(), deployment("app", "demo", &[("sidecar.istio.io/inject", "false")], &[])];
+    let row = run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.to.sidecar), (Verdict::Allow, false));
+}
+
+#[test]
+fn the_inject_false_annotation_also_opts_out() {
+    let objects = [injected("demo"), strict(), deployment("app", "demo", &[], &[("sidecar.istio.io/inject", "false")])];
+    assert!(!run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc())).to.sidecar);
+}
+
+#[test]
+fn calls_to_gateway_pods_are_plaintext_and_peer_authentication_does_not_apply() {
+    let objects = [injected("demo"), strict()];
+    let gw = gateway(ROOT, "local");
+    let row = run(&objects, &flow(pod("demo"), &gw, 80, None, svc()));
+    assert_eq!((row.verdict, row.transport, row.to.sidecar), (Verdict::Allow, Transport::Plaintext, false));
+}
+
+#[test]
+fn a_gateway_sends_mtls_to_sidecars_with_its_own_identity() {
+    let objects = [
+        injected("demo"),
+        strict(),
+        ap("allow", "demo", "ALLOW", &[], vec![rule(&[], &["cluster.local/ns/istio-system/sa/local-istio"], &[], &[])]),
+    ];
+    let row = run(&objects, &flow(gateway(ROOT, "local"), &app("demo"), 8012, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
+}
+
+#[test]
+fn a_destination_rule_disabling_tls_makes_the_call_plaintext() {
+    let mut dr = DestinationRule::new(
+        "web",
+        DestinationRuleSpec {
+            host: "web.demo.svc.cluster.local".into(),
+            traffic_policy: Some(TrafficPolicy { tls: ClientTls { mode: "DISABLE".into(), insecure_skip_verify: None } }),
+        },
+    );
+    dr.metadata = meta("web", "demo");
+    let objects = [injected("demo"), injected("other"), strict(), Object::from(dr)];
+    let call = Call::Service { host: Some("web.demo.svc.cluster.local".into()) };
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, call));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    assert_eq!(names(&row), ["DestinationRule/demo/web", "PeerAuthentication/istio-system/default"]);
+}
+
+#[test]
+fn a_disabled_namespace_turns_auto_mtls_off() {
+    let objects = [injected("demo"), injected("other"), pa("ns", "demo", &[], Some("DISABLE"), &[])];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Plaintext));
+}
+
+#[test]
+fn an_excluded_inbound_port_bypasses_the_sidecar() {
+    let objects = [
+        injected("demo"),
+        strict(),
+        deployment("app", "demo", &[], &[("traffic.sidecar.istio.io/excludeInboundPorts", "9002,9003")]),
+        ap("deny-all", "demo", "ALLOW", &[], Vec::new()),
+    ];
+    let row = run(&objects, &flow(pod("outside"), &app("demo"), 9002, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Bypass));
+    assert_eq!(names(&row), ["Deployment/demo/app"]);
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 9004, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn kubelet_probes_are_rewritten_to_pilot_agent() {
+    let objects = [injected("demo"), strict(), ap("deny-all", "demo", "ALLOW", &[], Vec::new())];
+    let row = run(&objects, &flow(Workload::host("kubelet"), &app("demo"), 8012, None, Call::Kubelet));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Bypass));
+}
+
+#[test]
+fn without_probe_rewriting_kubelet_is_a_plaintext_caller() {
+    let objects = [injected("demo"), strict(), deployment("app", "demo", &[], &[("sidecar.istio.io/rewriteAppHTTPProbers", "false")])];
+    let row = run(&objects, &flow(Workload::host("kubelet"), &app("demo"), 8012, None, Call::Kubelet));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+}
+
+#[test]
+fn no_allow_policy_allows() {
+    let row = run(&[injected("demo"), injected("other")], &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!(row.verdict, Verdict::Allow);
+    assert!(row.decided_by.is_empty());
+}
+
+#[test]
+fn an_allow_policy_that_does_not_match_denies() {
+    let objects = [injected("demo"), injected("other"), ap("allow", "demo", "ALLOW", &[], vec![rule(&["demo"], &[], &[], &[])])];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!(row.verdict, Verdict::Deny);
+    assert_eq!(names(&row), ["AuthorizationPolicy/demo/allow"]);
+}
+
+#[test]
+fn a_matching_allow_rule_is_named_with_its_index() {
+    let objects = [
+        injected("demo"),
+        injected("other"),
+        ap("allow", "demo", "ALLOW", &[], vec![rule(&["demo"], &[], &[], &[]), rule(&["oth*"], &[], &[], &[])]),
+    ];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, names(&row)), (Verdict::Allow, vec!["AuthorizationPolicy/demo/allow#1".to_string()]));
+}
+
+#[test]
+fn an_allow_policy_without_rules_denies_everything() {
+    let objects = [injected("demo"), injected("other"), ap("nothing", "demo", "ALLOW", &[], Vec::new())];
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn an_empty_rule_matches_every_request() {
+    let objects = [injected("demo"), ap("all", "demo", "ALLOW", &[], vec![AuthorizationRule::default()])];
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc())).verdict, Verdict::Allow);
+}
+
+#[test]
+fn deny_policies_come_before_allow_policies() {
+    let objects = [
+        injected("demo"),
+        injected("other"),
+        ap("allow", "demo", "ALLOW", &[], vec![AuthorizationRule::default()]),
+        ap("block", "demo", "DENY", &[], vec![rule(&["other"], &[], &[], &[])]),
+    ];
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, names(&row)), (Verdict::Deny, vec!["AuthorizationPolicy/demo/block#0".to_string()]));
+}
+
+#[test]
+fn source_namespaces_never_match_plaintext() {
+    // PERMISSIVE lets the plaintext call in; the ALLOW rule on its namespace still cannot see it.
+    let objects = [injected("demo"), ap("allow", "demo", "ALLOW", &[], vec![rule(&["outside"], &[], &[], &[])])];
+    let row = run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+}
+
+#[test]
+fn source_principals_name_the_callers_service_account() {
+    let objects = [
+        injected("demo"),
+        injected("other"),
+        ap("allow", "demo", "ALLOW", &[], vec![rule(&[], &["cluster.local/ns/other/sa/client"], &[], &[])]),
+    ];
+    let client = Workload::pod("other", "client", &[], "client");
+    assert_eq!(run(&objects, &flow(client, &app("demo"), 8080, None, svc())).verdict, Verdict::Allow);
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn operation_ports_restrict_a_rule_to_those_ports() {
+    let objects = [injected("demo"), injected("other"), ap("allow", "demo", "ALLOW", &[], vec![rule(&["other"], &[], &[8012], &[])])];
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8012, None, svc())).verdict, Verdict::Allow);
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8022, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn operation_paths_cover_only_requests_for_those_paths() {
+    let objects = [injected("demo"), ap("allow", "demo", "ALLOW", &[], vec![rule(&[], &[], &[], &["/healthz", "/api/*"])])];
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8012, Some("/healthz"), svc())).verdict, Verdict::Allow);
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8012, Some("/api/v1"), svc())).verdict, Verdict::Allow);
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8012, Some("/admin"), svc())).verdict, Verdict::Deny);
+    assert_eq!(run(&objects, &flow(pod("outside"), &app("demo"), 8012, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn a_selector_scopes_a_policy_to_matching_pods() {
+    let objects =
+        [injected("demo"), injected("other"), ap("web-only", "demo", "ALLOW", &[("app", "web")], vec![rule(&["demo"], &[], &[], &[])])];
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+    assert_eq!(run(&objects, &flow(pod("other"), &pod("demo"), 8080, None, svc())).verdict, Verdict::Allow);
+}
+
+#[test]
+fn a_policy_in_the_root_namespace_applies_to_every_namespace() {
+    let objects = [injected("demo"), injected("other"), ap("mesh", ROOT, "ALLOW", &[], vec![rule(&["demo"], &[], &[], &[])])];
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc())).verdict, Verdict::Deny);
+}
+
+#[test]
+fn through_a_gateway_the_second_hop_carries_the_gateways_identity() {
+    let objects = [injected("demo"), injected("other"), strict(), ap("allow", "demo", "ALLOW", &[], vec![rule(&[ROOT], &[], &[], &[])])];
+    let gw = gateway(ROOT, "local");
+    let two_hops = Flow {
+        hops: vec![Hop { to: gw, port: 80, path: None, call: svc() }, Hop { to: app("demo"), port: 8012, path: None, call: svc() }],
+        ..flow(pod("other"), &app("demo"), 8012, None, svc())
+    };
+    let row = run(&objects, &two_hops);
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Plaintext));
+    assert_eq!(row.via.as_ref().map(|v| v.workload.as_str()), Some("local-istio"));
+    assert_eq!(names(&row), ["AuthorizationPolicy/demo/allow#0"]);
+    // Without the gateway the same caller is refused.
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8012, None, svc())).verdict, Verdict::Deny);
+}

@@ -1,0 +1,459 @@
+//! Plans: the ordered steps of installing, verifying and tearing down the mesh, as POSIX shell
+//! scripts for a kubectl/helm user (`mesh-render plan apply|verify|destroy`).
+//!
+//! Rendered from the minijinja templates beside this file over the same typed data as the manifests.
+//! The scripts do not inline YAML: they name files of the rendered tree (`deployment/rendered` by
+//! default, or `$MESH_RENDER_RENDERED` at run time), which `mesh-render render --out` writes.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::render::gateways::service_name;
+use crate::render::knative::{self, GatewayEntry};
+use crate::render::manifest::{partial_meta, Concern, Manifest, Object, FIELD_MANAGER};
+use crate::render::namespaces;
+use crate::Loaded;
+
+/// Where the plans expect the rendered tree unless told otherwise.
+pub const DEFAULT_RENDERED: &str = "deployment/rendered";
+
+/// Helm release names (the names Istio's own Helm instructions use).
+pub const BASE_RELEASE: &str = "istio-base";
+pub const ISTIOD_RELEASE: &str = "istiod";
+
+/// Files of the rendered tree that the plans read, beside `manifests/`.
+pub const BASE_VALUES: &str = "lifecycle/base-values.yaml";
+pub const ISTIOD_VALUES: &str = "lifecycle/istiod-values.yaml";
+pub const KNATIVE_RESTORE: &str = "lifecycle/knative-restore.yaml";
+
+/// The values file of the istiod Helm release `release` (`istiod` → [`ISTIOD_VALUES`],
+/// `istiod-1-30-3` → `lifecycle/istiod-1-30-3-values.yaml`).
+pub fn istiod_values_file(release: &str) -> String {
+    format!("lifecycle/{release}-values.yaml")
+}
+
+/// The 14 CRDs of Istio 1.29's base chart. They carry `helm.sh/resource-policy: keep`, so
+/// `helm uninstall` leaves them; the destroy plan deletes them. A test keeps [`istio_crds`] equal to
+/// `charts/base/files/crd-all.gen.yaml` of every reference release.
+pub const ISTIO_CRDS: [&str; 14] = [
+    "authorizationpolicies.security.istio.io",
+    "destinationrules.networking.istio.io",
+    "envoyfilters.networking.istio.io",
+    "gateways.networking.istio.io",
+    "peerauthentications.security.istio.io",
+    "proxyconfigs.networking.istio.io",
+    "requestauthentications.security.istio.io",
+    "serviceentries.networking.istio.io",
+    "sidecars.networking.istio.io",
+    "telemetries.telemetry.istio.io",
+    "virtualservices.networking.istio.io",
+    "wasmplugins.extensions.istio.io",
+    "workloadentries.networking.istio.io",
+    "workloadgroups.networking.istio.io",
+];
+
+/// CRDs a release line adds to [`ISTIO_CRDS`]: 1.30 adds TrafficExtension.
+const ISTIO_CRDS_SINCE: [((u32, u32), &str); 1] = [((1, 30), "trafficextensions.extensions.istio.io")];
+
+/// The CRDs the base chart of `version` installs, sorted.
+pub fn istio_crds(version: crate::versions::Version) -> Vec<&'static str> {
+    let mut crds = ISTIO_CRDS.to_vec();
+    crds.extend(ISTIO_CRDS_SINCE.iter().filter(|(since, _)| (version.major, version.minor) >= *since).map(|(_, crd)| *crd));
+    crds.sort_unstable();
+    crds
+}
+
+/// Gateway API CRDs (standard channel) istiod and the Knative Gateways need before install.
+pub const GATEWAY_API_CRDS: [&str; 3] =
+    ["gatewayclasses.gateway.networking.k8s.io", "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"];
+
+/// Which plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Apply,
+    Verify,
+    Destroy,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Apply => "apply",
+            Kind::Verify => "verify",
+            Kind::Destroy => "destroy",
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Kind::Apply => include_str!("apply.sh.j2"),
+            Kind::Verify => include_str!("verify.sh.j2"),
+            Kind::Destroy => include_str!("destroy.sh.j2"),
+        }
+    }
+}
+
+/// Why a plan cannot be rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// The rendered-tree path would need shell quoting; plans accept only plain paths.
+    UnsafePath(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::UnsafePath(p) => {
+                write!(f, "`{p}` cannot be used as the rendered tree's path: use letters, digits, `.`, `_`, `-` and `/` only")
+            }
+        }
+    }
+}
+
+/// Renders a plan for the selected environment. `rendered` is the tree's path as the script
+/// should name it (relative to where the script runs).
+pub fn render(kind: Kind, loaded: &Loaded, rendered: &str) -> Result<String, PlanError> {
+    if rendered.is_empty() || !rendered.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)) {
+        return Err(PlanError::UnsafePath(rendered.to_string()));
+    }
+    let context = Context::new(kind, loaded, rendered);
+    Ok(render_template(kind.name(), kind.template(), &context))
+}
+
+/// Renders one of the embedded shell templates; they can `{% include "functions" %}`.
+fn render_template<C: Serialize>(name: &str, template: &str, context: &C) -> String {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.add_template("functions", include_str!("functions.sh.j2"))
+        .unwrap_or_else(|e| unreachable!("the embedded functions template parses: {e:#}"));
+    env.render_str(template, context).unwrap_or_else(|e| unreachable!("the embedded {name} template renders typed data: {e:#}"))
+}
+
+/// The scripts of the mesh Application's Argo CD hooks (`argocd_hooks`): the same steps as the
+/// plans, from the same shell functions.
+#[derive(Serialize)]
+pub(crate) struct HookContext {
+    pub gateway_checks: bool,
+    pub restarts: bool,
+    /// Namespaces labelled for injection.
+    pub mesh_namespaces: Vec<String>,
+    pub injection_key: String,
+    /// `(namespace, kind.group/name)` of every mTLS and authorization policy, for the teardown.
+    pub policies: Vec<(String, String)>,
+    pub argocd_namespace: String,
+    pub mesh_application: String,
+    /// The revision the labelled namespaces' pods must run (the injector labels each pod
+    /// `istio.io/rev: <revision>`, `default` without one): pods of another revision are restarted too,
+    /// so that moving a tag reaches the pods on an Argo CD sync as it does with `plan apply`.
+    pub expected_revision: String,
+}
+
+/// The sync hook's script: restart the workloads of a labelled namespace while any running pod
+/// there has no sidecar (the steady state restarts nothing).
+pub(crate) fn sync_hook_script(context: &HookContext) -> String {
+    render_template("argocd-sync", include_str!("argocd-sync.sh.j2"), context)
+}
+
+/// The PreDelete hook's script: policies, labels, restarts, as `plan destroy` does before it
+/// uninstalls anything.
+pub(crate) fn pre_delete_hook_script(context: &HookContext) -> String {
+    render_template("argocd-pre-delete", include_str!("argocd-pre-delete.sh.j2"), context)
+}
+
+/// Knative's ConfigMaps as they were before Istio: what the destroy plan server-side applies as
+/// field manager `mesh-render`. Keys mesh-render set and omits here are removed by that apply
+/// (server-side apply drops fields a manager no longer applies), which gives Knative its defaults
+/// back; with Envoy Gateway still installed, `config-gateway` points at its Gateways again.
+pub fn knative_restore(config: &Config) -> Vec<Manifest> {
+    let Some(k) = &config.knative else { return Vec::new() };
+    let cm = |ns: &str, name: &str, data: BTreeMap<String, String>| {
+        let object = ConfigMap {
+            metadata: partial_meta(name, Some(ns), BTreeMap::new()),
+            data: (!data.is_empty()).then_some(data),
+            ..Default::default()
+        };
+        Manifest { concern: Concern::Knative, object: Object::from(object) }
+    };
+    let mut network = BTreeMap::new();
+    let mut gateway = BTreeMap::new();
+    if let Some(eg) = config.envoy_gateway.as_ref().filter(|eg| eg.installed) {
+        // Envoy Gateway's Knative setup uses net-gateway-api too.
+        network.insert("ingress-class".to_string(), knative::INGRESS_CLASS.to_string());
+        let entry = |p: &crate::config::gitops::PreviousGateway| GatewayEntry {
+            class: p.class.clone(),
+            gateway: p.gateway.clone(),
+            service: p.service.clone(),
+            supported_features: vec!["HTTPRouteRequestTimeout".into()],
+        };
+        gateway.insert("external-gateways".to_string(), crate::emit::yaml_value(&[entry(&eg.external)]));
+        gateway.insert("local-gateways".to_string(), crate::emit::yaml_value(&[entry(&eg.local)]));
+    }
+    let mut out = vec![cm(&k.serving_namespace, "config-network", network), cm(&k.serving_namespace, "config-gateway", gateway)];
+    if let Some(ev) = &k.eventing_namespace {
+        out.push(cm(ev, "config-features", BTreeMap::new()));
+    }
+    out
+}
+
+/// The istiod Helm releases, in install order (the list of `controlPlane.revisions`): (release,
+/// Deployment, chart version). With revisions both are `istiod-<revision>` (`istiod` for
+/// `default`); a single `revision` keeps the release `istiod` and names the Deployment after it.
+pub fn istiod_releases(config: &Config) -> Vec<(String, String, crate::versions::Version)> {
+    match (&config.revisions, &config.revision) {
+        (Some(rs), _) => {
+            // The stable revision last: when the stable tag moves, the release that gives up its
+            // webhook is upgraded before the one that takes it (Helm refuses an object another release
+            // owns), as the Argo CD waves do.
+            let stable = rs.stable().map(|r| r.name.as_str());
+            let mut out: Vec<_> = rs.revisions.iter().map(|r| (stable == Some(r.name.as_str()), r)).collect();
+            out.sort_by_key(|(is_stable, _)| *is_stable);
+            out.into_iter().map(|(_, r)| (r.istiod_name(), r.istiod_name(), r.release.version)).collect()
+        }
+        (None, Some(rev)) => vec![(ISTIOD_RELEASE.to_string(), format!("istiod-{rev}"), config.release.version)],
+        (None, None) => vec![(ISTIOD_RELEASE.to_string(), ISTIOD_RELEASE.to_string(), config.release.version)],
+    }
+}
+
+#[derive(Serialize)]
+struct Release {
+    name: String,
+    chart: &'static str,
+    /// The chart version: the config's release for `base`, each revision's for its istiod.
+    version: String,
+    /// `base --repo URL` or `oci://…/base`; the URL's characters need no shell quoting (the config
+    /// reader allows only `[A-Za-z0-9._~:/@%+-]`).
+    source: String,
+    values: String,
+}
+
+/// A revision tag as `plan verify` checks it.
+#[derive(Serialize)]
+struct TagCheck {
+    tag: String,
+    /// The chart's MutatingWebhookConfiguration for the tag (`templates/revision-tags-mwc.yaml:43-47`).
+    webhook: String,
+    /// The `istio.io/rev` label injection puts on a pod: the revision name, `default` for the
+    /// unrevisioned one (`files/injection-template.yaml:41`).
+    revision: String,
+    /// Namespaces already labelled with the tag (the stable tag's); empty for a tag no namespace
+    /// carries yet (`canary`): verify labels a temporary namespace with it.
+    namespace: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Step {
+    /// Path below the rendered tree.
+    file: String,
+    /// CRDs in the file, waited for until Established.
+    crds: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct PreviousGateways {
+    external: String,
+    local: String,
+    classes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Context {
+    plan: &'static str,
+    /// The shell functions the plan needs (`functions.sh.j2`).
+    gateway_checks: bool,
+    restarts: bool,
+    version: String,
+    environment: Option<String>,
+    /// ` --env NAME` or empty, for the regenerate hints.
+    env_flag: String,
+    rendered: String,
+    repository: String,
+    namespace: String,
+    field_manager: &'static str,
+    releases: Vec<Release>,
+    /// The istiod that serves the stable label (verify checks it).
+    istiod_deployment: String,
+    /// Every istiod Deployment (one per revision).
+    istiod_deployments: Vec<String>,
+    /// With revisions: the tags to check (webhook, injection by a dry-run pod).
+    tags: Vec<TagCheck>,
+    /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
+    /// once no pod is left on them.
+    kept_releases: Option<Vec<String>>,
+    required_crds: Vec<String>,
+    /// Every tree file the plan reads.
+    required_files: Vec<String>,
+    /// Owned objects, in apply order (not the Knative patch, nor the security policies).
+    apply: Vec<Step>,
+    /// Files whose objects are all owned, in delete order (not the security policies).
+    delete: Vec<String>,
+    /// mTLS and authorization policies: applied after the Knative swap and deleted before its undo,
+    /// because the previous controller's proxies have no sidecar and STRICT would refuse them.
+    security: Option<String>,
+    knative_patch: Option<String>,
+    knative_restore: Option<String>,
+    /// Take over keys another field manager (the Envoy Gateway setup) holds in Knative's ConfigMaps.
+    force_conflicts: bool,
+    gateways: Vec<String>,
+    /// The Deployments istiod creates for the Gateways (`<gateway>-istio`).
+    gateway_deployments: Vec<String>,
+    /// The Gateway API bundle the release is built against: the installed CRDs must be as new.
+    gateway_api: &'static str,
+    external_gateway: String,
+    local_gateway: String,
+    external_service_type: &'static str,
+    external_service: String,
+    envoy_gateway: Option<PreviousGateways>,
+    mesh_namespaces: Vec<String>,
+    injection_key: String,
+    injection_value: String,
+    mtls_mode: &'static str,
+    /// The first app namespace, where the verify plan deploys its probes.
+    probe_namespace: Option<String>,
+    istio_crds: Vec<&'static str>,
+    argocd: bool,
+}
+
+impl Context {
+    fn new(kind: Kind, loaded: &Loaded, rendered: &str) -> Context {
+        let config = loaded.selected();
+        let result = crate::render(loaded);
+        let tree = result.tree();
+        let file_of = |c: Concern| format!("manifests/{}", c.file_name());
+        let in_tree = |f: &str| tree.contains_key(f);
+        let mut apply = Vec::new();
+        let mut delete = Vec::new();
+        for concern in
+            Concern::ALL.into_iter().filter(|c| !matches!(c, Concern::Knative | Concern::Argocd | Concern::ArgocdHooks | Concern::Security))
+        {
+            let file = file_of(concern);
+            if !in_tree(&file) {
+                continue;
+            }
+            let objects: Vec<&Manifest> = result.manifests.iter().filter(|m| m.concern == concern).collect();
+            let crds = objects
+                .iter()
+                .filter(|m| m.object.kind() == "CustomResourceDefinition")
+                .filter_map(|m| m.object.metadata().name.clone())
+                .collect();
+            // A file with partial objects (the namespaces) is undone object by object, never deleted.
+            if objects.iter().all(|m| !m.object.is_partial()) {
+                delete.push(file.clone());
+            }
+            apply.push(Step { file, crds });
+        }
+        delete.reverse();
+        // Custom resources go before the CRDs that define them.
+        delete.sort_by_key(|f| f.contains(Concern::InferenceCrds.name()));
+        let security = Some(file_of(Concern::Security)).filter(|f| in_tree(f));
+        let knative_patch = Some(file_of(Concern::Knative)).filter(|f| in_tree(f));
+        let knative_restore = Some(KNATIVE_RESTORE.to_string()).filter(|f| in_tree(f));
+        let mut required_files: Vec<String> = match kind {
+            Kind::Apply => {
+                let mut f = vec![BASE_VALUES.to_string()];
+                f.extend(result.selected_values.istiod.keys().map(|r| istiod_values_file(r)));
+                f.extend(apply.iter().map(|s| s.file.clone()));
+                f.extend(knative_patch.clone());
+                f.extend(security.clone());
+                f
+            }
+            Kind::Verify => Vec::new(),
+            Kind::Destroy => {
+                let mut f = delete.clone();
+                f.extend(knative_restore.clone());
+                f.extend(security.clone());
+                f
+            }
+        };
+        required_files.sort();
+        let mut required_crds: Vec<String> = GATEWAY_API_CRDS.map(String::from).to_vec();
+        if config.ai_serving.as_ref().is_some_and(|a| !a.install_crds) {
+            required_crds.push("inferencepools.inference.networking.k8s.io".into());
+        }
+        let eg = config.envoy_gateway.as_ref().filter(|eg| eg.installed && config.knative.is_some());
+        let (injection_key, injection_value) = namespaces::injection_label(config);
+        Context {
+            plan: kind.name(),
+            gateway_checks: kind != Kind::Destroy,
+            restarts: kind != Kind::Verify,
+            version: config.release.version.to_string(),
+            environment: config.environment.clone(),
+            env_flag: config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default(),
+            rendered: rendered.to_string(),
+            repository: config.charts.url.clone(),
+            namespace: config.namespace.clone(),
+            field_manager: FIELD_MANAGER,
+            releases: std::iter::once(Release {
+                name: BASE_RELEASE.into(),
+                chart: "base",
+                version: config.release.version.to_string(),
+                source: config.charts.helm_chart_args("base"),
+                values: BASE_VALUES.into(),
+            })
+            .chain(istiod_releases(config).into_iter().map(|(name, _, version)| Release {
+                values: istiod_values_file(&name),
+                name,
+                chart: "istiod",
+                version: version.to_string(),
+                source: config.charts.helm_chart_args("istiod"),
+            }))
+            .collect(),
+            istiod_deployment: match (&config.revisions, &config.revision) {
+                (Some(rs), _) => rs.stable().unwrap_or(&rs.revisions[0]).istiod_name(),
+                (None, Some(rev)) => format!("istiod-{rev}"),
+                (None, None) => "istiod".into(),
+            },
+            istiod_deployments: istiod_releases(config).into_iter().map(|(_, deployment, _)| deployment).collect(),
+            tags: config
+                .revisions
+                .iter()
+                .flat_map(|rs| {
+                    rs.tags.iter().filter_map(|(tag, rev)| {
+                        let revision = rs.get(rev)?;
+                        let webhook = if config.namespace == "istio-system" {
+                            format!("istio-revision-tag-{tag}")
+                        } else {
+                            format!("istio-revision-tag-{tag}-{}", config.namespace)
+                        };
+                        let namespace = (*tag == rs.stable_tag).then(|| namespaces::mesh_namespaces(config).into_iter().next()).flatten();
+                        Some(TagCheck { tag: tag.clone(), webhook, revision: revision.name.clone(), namespace })
+                    })
+                })
+                .collect(),
+            kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
+            required_crds,
+            required_files,
+            apply,
+            delete,
+            security,
+            knative_patch,
+            knative_restore,
+            force_conflicts: eg.is_some(),
+            gateways: vec![config.gateways.external.clone(), config.gateways.local.clone()],
+            gateway_deployments: vec![service_name(&config.gateways.external), service_name(&config.gateways.local)],
+            gateway_api: config.release.gateway_api,
+            external_gateway: config.gateways.external.clone(),
+            local_gateway: config.gateways.local.clone(),
+            external_service_type: config.gateways.external_service_type,
+            external_service: service_name(&config.gateways.external),
+            envoy_gateway: eg.map(|eg| PreviousGateways {
+                external: eg.external.gateway.clone(),
+                local: eg.local.gateway.clone(),
+                classes: vec![eg.external.class.clone(), eg.local.class.clone()],
+            }),
+            mesh_namespaces: namespaces::mesh_namespaces(config),
+            injection_key,
+            injection_value,
+            mtls_mode: config.mtls.as_str(),
+            probe_namespace: config.apps.first().cloned(),
+            istio_crds: istio_crds(config.release.version),
+            argocd: config.argocd.is_some(),
+        }
+    }
+}

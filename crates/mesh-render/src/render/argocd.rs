@@ -1,0 +1,156 @@
+//! Argo CD: the Applications of an app-of-apps layout, and what the config management plugin shares
+//! with the CLI.
+//!
+//! Three Applications in Argo CD's namespace, synced in waves: `istio-base` (wave 0: CRDs and the
+//! default validating webhook), `istiod` (wave 1), and `istio-mesh` (wave 2: the objects of
+//! `manifests/`, through the `mesh-render` plugin or a directory of the committed tree). Once
+//! istiod's validating webhook serves, it rejects Istio resources sent before it, hence the order;
+//! the retries cover the time the CRDs and the webhook need to come up.
+
+use std::collections::BTreeMap;
+
+use crate::api::argocd::*;
+use crate::config::gitops::{ArgoCd, MeshSource};
+use crate::config::Config;
+use crate::render::control_plane;
+use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
+
+/// What istiod changes at runtime in the validating webhooks of releases without
+/// `base.validationFailurePolicy`: not drift.
+pub(crate) const WEBHOOK_DRIFT_PATHS: [&str; 2] = [".webhooks[]?.clientConfig.caBundle", ".webhooks[]?.failurePolicy"];
+
+/// The Applications for a config with `components.istio.argocd` on; none otherwise.
+pub(crate) fn render(config: &Config) -> Vec<Manifest> {
+    let Some(a) = &config.argocd else { return Vec::new() };
+    let values = control_plane::values(config);
+    let chart_app = |name: &str, chart: &str, version: String, wave: i32, values: serde_json::Value, create_namespace: bool| {
+        let mut options = Vec::new();
+        if create_namespace {
+            options.push("CreateNamespace=true".to_string());
+        }
+        // The base chart's CRDs are too large for client-side apply's last-applied annotation.
+        options.push("ServerSideApply=true".to_string());
+        let drift = webhook_drift(config);
+        if !drift.is_empty() {
+            options.push("RespectIgnoreDifferences=true".to_string());
+        }
+        let (repo_url, chart, path) = config.charts.argocd_source(chart);
+        let source = ApplicationSource {
+            repo_url,
+            target_revision: version,
+            chart,
+            path,
+            helm: Some(HelmSource { release_name: name.into(), values_object: values }),
+            ..Default::default()
+        };
+        application(config, a, name, wave, source, options, drift)
+    };
+    let mesh_source = match a.mesh_source {
+        MeshSource::Plugin => ApplicationSource {
+            repo_url: a.repo_url.clone(),
+            target_revision: a.target_revision.clone(),
+            path: Some(a.path.clone()),
+            plugin: Some(PluginSource {
+                name: PLUGIN_NAME.into(),
+                parameters: config
+                    .environment
+                    .iter()
+                    .map(|env| PluginParameter { name: ENV_PARAMETER.into(), string: env.clone() })
+                    .collect(),
+            }),
+            ..Default::default()
+        },
+        MeshSource::Directory => ApplicationSource {
+            repo_url: a.repo_url.clone(),
+            target_revision: a.target_revision.clone(),
+            path: Some(a.path.clone()),
+            directory: Some(DirectorySource { recurse: true }),
+            ..Default::default()
+        },
+    };
+    let mut apps = vec![chart_app(BASE_APP, "base", config.release.version.to_string(), 0, json(&values.base), true)];
+    let mut mesh_wave = 2;
+    match &config.revisions {
+        None => apps.push(chart_app(ISTIOD_APP, "istiod", config.release.version.to_string(), 1, json(values.istiod()), false)),
+        Some(rs) => {
+            // A tag's webhook belongs to the release of the revision it points at. When the stable tag
+            // moves, the release that gives it up must sync before the one that takes it (Helm and
+            // Argo CD both refuse an object another owner holds): revisions without the stable tag
+            // in wave 1, the stable revision in wave 2, the mesh objects (labelled with the tag) in 3.
+            let stable = rs.stable().map(|r| r.name.clone());
+            for r in &rs.revisions {
+                let name = r.istiod_name();
+                let wave = if stable.as_deref() == Some(r.name.as_str()) { 2 } else { 1 };
+                let v = values.istiod.get(&name).map(json).unwrap_or_default();
+                apps.push(chart_app(&name, "istiod", r.release.version.to_string(), wave, v, false));
+            }
+            mesh_wave = 3;
+        }
+    }
+    // Partial objects must be applied server-side, or Argo CD would replace the whole object.
+    apps.push(application(config, a, MESH_APP, mesh_wave, mesh_source, vec!["ServerSideApply=true".into()], Vec::new()));
+    apps
+}
+
+/// `ignoreDifferences` for the validating webhooks, on releases whose charts cannot start them as
+/// `Fail` (before 1.29.2, or with `validationFailurePolicy: Ignore`). The group must be
+/// `admissionregistration.k8s.io`: a wrong group matches nothing and silently does nothing.
+pub(crate) fn webhook_drift(config: &Config) -> Vec<ResourceIgnoreDifferences> {
+    if config.control_plane.validation_failure_policy.is_some() {
+        return Vec::new();
+    }
+    vec![ResourceIgnoreDifferences {
+        group: "admissionregistration.k8s.io".into(),
+        kind: "ValidatingWebhookConfiguration".into(),
+        jq_path_expressions: WEBHOOK_DRIFT_PATHS.map(String::from).to_vec(),
+    }]
+}
+
+fn application(
+    config: &Config,
+    a: &ArgoCd,
+    name: &str,
+    wave: i32,
+    source: ApplicationSource,
+    sync_options: Vec<String>,
+    ignore_differences: Vec<ResourceIgnoreDifferences>,
+) -> Manifest {
+    let mut meta = owned_meta(name, Some(&a.namespace), Concern::Argocd);
+    meta.annotations = Some(BTreeMap::from([(SYNC_WAVE.to_string(), wave.to_string())]));
+    meta.finalizers = Some(vec![FINALIZER.to_string()]);
+    let spec = ApplicationSpec {
+        project: a.project.clone(),
+        source,
+        destination: ApplicationDestination { server: a.destination_server.clone(), namespace: config.namespace.clone() },
+        sync_policy: Some(SyncPolicy {
+            automated: a.automated.then_some(Automated { prune: true, self_heal: true }),
+            sync_options,
+            retry: Some(Retry { limit: 5, backoff: Backoff { duration: "10s".into(), factor: 2, max_duration: "3m".into() } }),
+        }),
+        ignore_differences,
+    };
+    let mut app = Application::new(name, spec);
+    app.metadata = meta;
+    Manifest { concern: Concern::Argocd, object: Object::from(app) }
+}
+
+/// With Argo CD on, objects the mesh Application must never delete or prune carry
+/// `Prune=false,Delete=false`: the partial objects (Knative's namespaces and ConfigMaps belong to
+/// the Knative install) and the root Namespace (istiod, managed by another Application, runs there).
+pub(crate) fn protect(config: &Config, manifests: &mut [Manifest]) {
+    if config.argocd.is_none() {
+        return;
+    }
+    for m in manifests.iter_mut().filter(|m| m.object.is_partial() || m.object.kind() == "Namespace") {
+        m.object
+            .metadata_mut()
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(SYNC_OPTIONS.into(), "Prune=false,Delete=false".into());
+    }
+}
+
+/// Typed values as the JSON of `helm.valuesObject`.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_else(|e| unreachable!("JSON of plain data: {e}"))
+}

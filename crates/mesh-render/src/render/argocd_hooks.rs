@@ -1,0 +1,231 @@
+//! The mesh Application's lifecycle under Argo CD (with `components.istio.argocd`): sync waves on
+//! every mesh object, and two hook Jobs with their own least-privilege RBAC, so that an Argo CD sync
+//! reaches the state `mesh-render plan apply` reaches, and deleting the Application undoes it as
+//! `plan destroy` does.
+//!
+//! Waves (Argo CD applies a wave once the one before is synced and healthy; Argo CD's "Sync Phases
+//! and Waves"): 0 namespaces with their injection labels and the hooks' RBAC; 1 the restart Job
+//! (hook `Sync`); 2 CRDs, Telemetry, Gateways, AI serving; 3 the Knative patch; 4 mTLS STRICT and
+//! the authorization policies, last. Teardown: a `PreDelete` hook (Argo CD 3.4 and later) deletes
+//! the policies, removes the labels and restarts the workloads before Argo CD deletes the rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PodSecurityContext, PodSpec, PodTemplateSpec, SeccompProfile, SecurityContext,
+    ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::api::argocd::{MESH_APP, SYNC_WAVE};
+use crate::config::Config;
+use crate::plans;
+use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
+use crate::render::namespaces;
+
+/// Name of the hooks' ServiceAccount, Roles and bindings.
+pub(crate) const NAME: &str = "mesh-render-lifecycle";
+/// The restart Job (hook `Sync`, wave 1).
+pub(crate) const SYNC_JOB: &str = "mesh-render-sidecar-restart";
+/// The teardown Job (hook `PreDelete`).
+pub(crate) const PRE_DELETE_JOB: &str = "mesh-render-sidecar-teardown";
+/// Argo CD's hook annotations.
+pub(crate) const HOOK: &str = "argocd.argoproj.io/hook";
+pub(crate) const HOOK_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-policy";
+
+/// The wave of a concern's objects in the mesh Application.
+pub(crate) fn wave(concern: Concern) -> i32 {
+    match concern {
+        Concern::Namespaces | Concern::ArgocdHooks => 0,
+        Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::AiServing => 2,
+        Concern::Knative => 3,
+        Concern::Security => 4,
+        Concern::Argocd => 0,
+    }
+}
+
+/// The wave of the restart Job: after the labels, before everything that routes traffic.
+pub(crate) const RESTART_WAVE: i32 = 1;
+
+/// Adds the waves to `manifests` and returns the hooks and their RBAC; nothing without Argo CD.
+pub(crate) fn render(config: &Config, manifests: &mut [Manifest]) -> Vec<Manifest> {
+    let Some(a) = &config.argocd else { return Vec::new() };
+    for m in manifests.iter_mut() {
+        let w = wave(m.concern);
+        m.object.metadata_mut().annotations.get_or_insert_with(Default::default).insert(SYNC_WAVE.into(), w.to_string());
+    }
+    let mesh = namespaces::mesh_namespaces(config);
+    // Teardown order: the namespace- and mesh-wide PeerAuthentications (STRICT) first, then the
+    // authorization policies, the workload exceptions (webhooks' PERMISSIVE ports) last.
+    let mut security: Vec<&Manifest> = manifests.iter().filter(|m| m.concern == Concern::Security).collect();
+    security.sort_by_key(|m| match &m.object {
+        Object::PeerAuthentication(pa) if pa.spec.selector.is_none() => 0,
+        Object::PeerAuthentication(_) => 2,
+        _ => 1,
+    });
+    let policies: Vec<(String, String)> = security
+        .iter()
+        .map(|m| {
+            let meta = m.object.metadata();
+            let resource = match m.object.kind() {
+                "PeerAuthentication" => "peerauthentications.security.istio.io",
+                _ => "authorizationpolicies.security.istio.io",
+            };
+            (meta.namespace.clone().unwrap_or_default(), format!("{resource}/{}", meta.name.clone().unwrap_or_default()))
+        })
+        .collect();
+    let (injection_key, _) = namespaces::injection_label(config);
+    let context = plans::HookContext {
+        gateway_checks: false,
+        restarts: true,
+        mesh_namespaces: mesh.clone(),
+        injection_key,
+        policies: policies.clone(),
+        argocd_namespace: a.namespace.clone(),
+        mesh_application: MESH_APP.into(),
+        expected_revision: expected_revision(config),
+    };
+    let root = config.namespace.as_str();
+    let mut out = vec![
+        hook_object(ServiceAccount { metadata: owned_meta(NAME, Some(root), Concern::ArgocdHooks), ..Default::default() }),
+        job(config, &a.hook_image, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
+        job(config, &a.hook_image, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
+    ];
+    out.extend(rbac(config, &a.namespace, &mesh, &policies));
+    for m in &mut out {
+        if !m.object.metadata().annotations.as_ref().is_some_and(|an| an.contains_key(HOOK)) {
+            m.object.metadata_mut().annotations.get_or_insert_with(Default::default).insert(SYNC_WAVE.into(), "0".into());
+        }
+    }
+    out
+}
+
+/// The `istio.io/rev` label the injector puts on the pods of the labelled namespaces: the stable
+/// tag's revision, the configured `revision`, or `default` (istiod's `files/injection-template.yaml`).
+fn expected_revision(config: &Config) -> String {
+    if let Some(stable) = config.revisions.as_ref().and_then(|r| r.stable()) {
+        return stable.name.clone();
+    }
+    config.revision.clone().unwrap_or_else(|| crate::config::canary::DEFAULT_REVISION.into())
+}
+
+fn hook_object(object: impl Into<Object>) -> Manifest {
+    Manifest { concern: Concern::ArgocdHooks, object: object.into() }
+}
+
+fn subject(root: &str) -> Subject {
+    Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(root.into()), api_group: None }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>) -> PolicyRule {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    PolicyRule {
+        api_groups: Some(strings(groups)),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        resource_names: (!names.is_empty()).then_some(names),
+        non_resource_urls: None,
+    }
+}
+
+/// Exactly what the two scripts call: the labelled namespaces by name (get, patch their labels);
+/// in each labelled namespace, its workloads (list, restart, watch the rollout) and its pods (list);
+/// each policy by name (delete); the mesh Application by name (get its deletion timestamp).
+fn rbac(config: &Config, argocd_namespace: &str, mesh: &[String], policies: &[(String, String)]) -> Vec<Manifest> {
+    let root = config.namespace.as_str();
+    let mut out = Vec::new();
+    if !mesh.is_empty() {
+        out.push(hook_object(ClusterRole {
+            metadata: owned_meta(NAME, None, Concern::ArgocdHooks),
+            rules: Some(vec![rule(&[""], &["namespaces"], &["get", "patch"], mesh.to_vec())]),
+            ..Default::default()
+        }));
+        out.push(hook_object(ClusterRoleBinding {
+            metadata: owned_meta(NAME, None, Concern::ArgocdHooks),
+            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: NAME.into() },
+            subjects: Some(vec![subject(root)]),
+        }));
+    }
+    let mut per_namespace: BTreeMap<String, Vec<PolicyRule>> = BTreeMap::new();
+    for ns in mesh {
+        per_namespace.entry(ns.clone()).or_default().extend([
+            rule(&["apps"], &["deployments", "statefulsets", "daemonsets"], &["get", "list", "watch", "patch"], Vec::new()),
+            rule(&[""], &["pods"], &["list"], Vec::new()),
+        ]);
+    }
+    let mut by_resource: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (ns, object) in policies {
+        if let Some((resource, name)) = object.split_once('/') {
+            by_resource.entry((ns.clone(), resource.to_string())).or_default().insert(name.to_string());
+        }
+    }
+    for ((ns, resource), names) in by_resource {
+        let plural = resource.split('.').next().unwrap_or_default().to_string();
+        per_namespace.entry(ns).or_default().push(rule(&["security.istio.io"], &[&plural], &["delete"], names.into_iter().collect()));
+    }
+    per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
+        &["argoproj.io"],
+        &["applications"],
+        &["get"],
+        vec![MESH_APP.to_string()],
+    ));
+    for (ns, rules) in per_namespace {
+        out.push(hook_object(Role { metadata: owned_meta(NAME, Some(&ns), Concern::ArgocdHooks), rules: Some(rules) }));
+        out.push(hook_object(RoleBinding {
+            metadata: owned_meta(NAME, Some(&ns), Concern::ArgocdHooks),
+            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
+            subjects: Some(vec![subject(root)]),
+        }));
+    }
+    out
+}
+
+/// A hook Job: non-root, read-only root filesystem, no sidecar, deleted once it succeeded and
+/// before the next run.
+fn job(config: &Config, image: &str, name: &str, hook: &str, wave: Option<i32>, script: String) -> Manifest {
+    let mut meta: ObjectMeta = owned_meta(name, Some(&config.namespace), Concern::ArgocdHooks);
+    let annotations = meta.annotations.get_or_insert_with(Default::default);
+    annotations.insert(HOOK.into(), hook.into());
+    annotations.insert(HOOK_DELETE_POLICY.into(), "BeforeHookCreation,HookSucceeded".into());
+    if let Some(w) = wave {
+        annotations.insert(SYNC_WAVE.into(), w.to_string());
+    }
+    let mut pod_labels = meta.labels.clone().unwrap_or_default();
+    pod_labels.insert("sidecar.istio.io/inject".into(), "false".into());
+    let container = Container {
+        name: "kubectl".into(),
+        image: Some(image.into()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        env: Some(vec![EnvVar { name: "HOME".into(), value: Some("/tmp".into()), value_from: None }]),
+        volume_mounts: Some(vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() }]),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let pod = PodSpec {
+        service_account_name: Some(NAME.into()),
+        restart_policy: Some("Never".into()),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(65532),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+            ..Default::default()
+        }),
+        containers: vec![container],
+        volumes: Some(vec![Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }]),
+        ..Default::default()
+    };
+    let spec = JobSpec {
+        backoff_limit: Some(2),
+        active_deadline_seconds: Some(1800),
+        template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(pod_labels), ..Default::default() }), spec: Some(pod) },
+        ..Default::default()
+    };
+    hook_object(Job { metadata: meta, spec: Some(spec), status: None })
+}
