@@ -113,17 +113,21 @@ pub struct RenderArgs {
     /// Format of the stream printed to stdout.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Yaml, conflicts_with = "out")]
     pub format: Format,
-    /// Leave out the findings of this check (repeatable); `components.istio.analyzers.ignore` in the
-    /// config does the same for every run.
+    /// Leave out the findings of this check or config warning (repeatable);
+    /// `components.istio.analyzers.ignore` in the config does the same for every run.
     #[arg(long, value_name = "CODE", value_parser = check_code)]
     pub ignore: Vec<&'static str>,
 }
 
-/// A check code of the analyzer registry, as it spells it (`mr113` gives `MR113`).
+/// A code of the registry, as it spells it (`mr113` gives `MR113`): an analyzer check or a config
+/// warning. A config error cannot be ignored: the config is not read past it.
 fn check_code(code: &str) -> Result<&'static str, String> {
-    mesh_render::check::analyzers::rule(code)
-        .map(|r| r.code)
-        .ok_or_else(|| format!("`{code}` is not a check code; `mesh-render explain --list` lists them"))
+    let rule =
+        mesh_render::check::rule(code).ok_or_else(|| format!("`{code}` is not a check code; `mesh-render explain --list` lists them"))?;
+    if mesh_render::check::is_config_error(rule) {
+        return Err(format!("{} is a config error ({}); it stops the read and cannot be ignored", rule.code, rule.summary));
+    }
+    Ok(rule.code)
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -165,8 +169,8 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub strict: bool,
-    /// Leave out the findings of this check (repeatable); `components.istio.analyzers.ignore` in the
-    /// config does the same for every run.
+    /// Leave out the findings of this check or config warning (repeatable);
+    /// `components.istio.analyzers.ignore` in the config does the same for every run.
     #[arg(long, value_name = "CODE", value_parser = check_code)]
     pub ignore: Vec<&'static str>,
     /// Validate rendered objects instead of the config: a rendered tree (its manifests/), a YAML

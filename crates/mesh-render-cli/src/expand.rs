@@ -79,7 +79,7 @@ pub fn expand(files: &mut BTreeMap<String, String>, config: &Config, env: Option
     }
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     let out = helm(source, &work, &refs)?;
-    let expanded = mesh_render::expanded::split(&out, CHART_NAME).map_err(|d| fail(d.message))?;
+    let expanded = mesh_render::expanded::split(&out, CHART_NAME).map_err(fail)?;
     files.extend(expanded);
     Ok(())
 }

@@ -25,7 +25,7 @@ mod tree;
 mod upgrade_cmd;
 
 use crate::error::ExitStatus;
-use mesh_render::check::analyzers::Finding;
+use mesh_render::Diagnostic;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -75,13 +75,14 @@ fn execute(mut cli: Cli) -> Result<ExitStatus, Error> {
 fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus, Error> {
     let machine = args.format != args::FindingsFormat::Human;
     match input::load(global) {
-        Ok(loaded) => {
+        Ok(mut loaded) => {
             let path = input::display(&global.config);
+            loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
             input::print_warnings(&path, &loaded.warnings);
             let mut findings = mesh_render::check::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
             findings.retain(|f| !args.ignore.contains(&f.code));
-            // JSON and SARIF carry the config's own warnings too (code MR100): one model for both.
-            let mut reported: Vec<Finding> = if machine { loaded.warnings.iter().map(Finding::from).collect() } else { Vec::new() };
+            // JSON and SARIF carry the config's own warnings too: one model, one list.
+            let mut reported: Vec<Diagnostic> = if machine { loaded.warnings.clone() } else { Vec::new() };
             reported.extend(findings.iter().cloned());
             let failed = report::findings(&reported, &path, args.format, args.strict)?;
             let warned = !loaded.warnings.is_empty() || !findings.is_empty();
@@ -93,11 +94,10 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
             Ok(ExitStatus::Success)
         }
         // A config that was read but has problems is what `check` is for: exit 1, not 2. JSON and
-        // SARIF get its errors on stdout (code MR100), as they would get the analyzers' findings.
+        // SARIF get its errors on stdout, with their codes, as they would get the analyzers' findings.
         Err(Error::ConfigInvalid { path, diagnostics, unreadable: false }) => {
             if machine {
-                let reported: Vec<Finding> = diagnostics.iter().map(Finding::from).collect();
-                report::findings(&reported, &path, args.format, args.strict)?;
+                report::findings(&diagnostics, &path, args.format, args.strict)?;
             }
             note!("{}", Error::ConfigInvalid { path, diagnostics, unreadable: false });
             Ok(ExitStatus::Failure)
@@ -107,7 +107,8 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
 }
 
 fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Error> {
-    let loaded = input::load(global)?;
+    let mut loaded = input::load(global)?;
+    loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
     // The analyzers run on every render: errors stop it before anything is printed or written.

@@ -1,16 +1,17 @@
-//! Printing analyzer findings: for people on stderr, for machines (JSON, SARIF) on stdout.
+//! Printing problems (config warnings and errors, analyzer findings): for people on stderr, for
+//! machines (JSON, SARIF) on stdout.
 
 use crate::error::ExitStatus;
 use std::io::Write;
 
-use mesh_render::check::analyzers::{self, Finding};
-use mesh_render::Severity;
+use mesh_render::emit::diagnostics::{to_json, to_sarif};
+use mesh_render::{Diagnostic, Severity};
 
 use crate::args::FindingsFormat;
 use crate::error::Error;
 
-/// Prints findings; returns whether they fail the check (errors, or warnings with `strict`).
-pub fn findings(findings: &[Finding], file: &str, format: FindingsFormat, strict: bool) -> Result<bool, Error> {
+/// Prints problems; returns whether they fail the check (errors, or warnings with `strict`).
+pub fn findings(findings: &[Diagnostic], file: &str, format: FindingsFormat, strict: bool) -> Result<bool, Error> {
     match format {
         FindingsFormat::Human => {
             // Like the warnings: a closed stderr must not panic (exit 101).
@@ -19,8 +20,8 @@ pub fn findings(findings: &[Finding], file: &str, format: FindingsFormat, strict
                 let _ = writeln!(stderr, "{}", f.to_string_in(file));
             }
         }
-        FindingsFormat::Json => crate::print(&analyzers::to_json(findings, file))?,
-        FindingsFormat::Sarif => crate::print(&analyzers::to_sarif(findings, file))?,
+        FindingsFormat::Json => crate::print(&to_json(findings, file))?,
+        FindingsFormat::Sarif => crate::print(&to_sarif(findings, file))?,
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.len() - errors;
@@ -28,7 +29,7 @@ pub fn findings(findings: &[Finding], file: &str, format: FindingsFormat, strict
 }
 
 /// One line summing findings up.
-pub fn summary(findings: &[Finding]) -> String {
+pub fn summary(findings: &[Diagnostic]) -> String {
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     format!("{errors} error(s), {} warning(s) from the mesh analyzers", findings.len() - errors)
 }
@@ -37,14 +38,14 @@ pub fn summary(findings: &[Finding]) -> String {
 pub fn explain(code: Option<&str>, list: bool) -> Result<ExitStatus, Error> {
     if list || code.is_none() {
         let mut out = String::new();
-        for r in analyzers::rules() {
+        for r in mesh_render::check::rules() {
             out.push_str(&format!("{}  {:<7}  {:<34} {}\n", r.code, r.severity.to_string(), r.name, r.summary));
         }
         crate::print(&out)?;
         return Ok(ExitStatus::Success);
     }
     let code = code.unwrap_or_default();
-    match analyzers::rule(code) {
+    match mesh_render::check::rule(code) {
         Some(r) => {
             crate::print(&format!("{} {} ({})\n\n{}.\n\n{}\n", r.code, r.name, r.severity, r.summary, r.explanation))?;
             Ok(ExitStatus::Success)

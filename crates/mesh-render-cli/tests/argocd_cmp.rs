@@ -113,7 +113,7 @@ fn good_config_prints_only_objects_of_the_selected_environment() {
         stderr.starts_with("mesh-render: Argo CD Application istio-mesh: rendering environment `shared` (from ARGOCD_APP_PARAMETERS)\n"),
         "{stderr}"
     );
-    assert!(stderr.contains("warning: components.envoyGateway.enabled"), "warnings go to stderr: {stderr}");
+    assert!(stderr.contains("warning[MR022]: components.envoyGateway.enabled"), "warnings go to stderr: {stderr}");
 
     // Without parameters (Argo CD does not send announced defaults): the base settings.
     let o = run_as_cmp(&app, "mesh-render", &["render"], "");
@@ -143,7 +143,7 @@ fn broken_config_exits_non_zero_with_empty_stdout() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty(), "an empty stream with auto-prune would delete everything");
     let stderr = text(&o.stderr);
-    assert!(stderr.contains("config.yaml:4:18: error: components.istio.mtls.mode: `strict` is not allowed here"), "{stderr}");
+    assert!(stderr.contains("config.yaml:4:18: error[MR006]: components.istio.mtls.mode: `strict` is not allowed here"), "{stderr}");
     assert!(stderr.ends_with("config.yaml: 1 error found; nothing was rendered\n"), "{stderr}");
 
     let (_repo, app) = app_path(Some(&playground()));

@@ -100,15 +100,15 @@ const ISTIO: &str = "components:\n  istio:\n    enabled: true\n";
 fn malformed_yaml() {
     assert_render_refused(
         format!("{ISTIO}    mtls: {{mode: STRICT\n"),
-        "config.yaml:5:1: error: the config is not valid YAML: while parsing a flow mapping, did not find expected ',' or '}'\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:5:1: error[MR001]: the config is not valid YAML: while parsing a flow mapping, did not find expected ',' or '}'\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
     assert_render_refused(
         "components:\n\tistio: {enabled: true}\n",
-        "config.yaml:2:2: error: the config is not valid YAML: tabs disallowed within this context (block indentation)\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:2:2: error[MR001]: the config is not valid YAML: tabs disallowed within this context (block indentation)\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
     assert_render_refused(
         format!("{ISTIO}    mtls: {{mode: \"STRICT}}\n"),
-        "config.yaml:4:18: error: the config is not valid YAML: while scanning a quoted scalar, found unexpected end of stream\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:4:18: error[MR001]: the config is not valid YAML: while scanning a quoted scalar, found unexpected end of stream\n  hint: fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -116,9 +116,9 @@ fn malformed_yaml() {
 fn wrong_types() {
     assert_render_refused(
         "components:\n  istio:\n    enabled: \"yes\"\n    controlPlane:\n      replicas: two\n    namespaces:\n      apps: demo\n",
-        "config.yaml:3:14: error: components.istio.enabled: expected true or false, found the quoted string \"yes\"\n  hint: remove the quotes\n\
-         config.yaml:5:17: error: components.istio.controlPlane.replicas: expected a whole number, found `two`\n  hint: write a number from 1 to 100\n\
-         config.yaml:7:13: error: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)\n\
+        "config.yaml:3:14: error[MR005]: components.istio.enabled: expected true or false, found the quoted string \"yes\"\n  hint: remove the quotes\n\
+         config.yaml:5:17: error[MR005]: components.istio.controlPlane.replicas: expected a whole number, found `two`\n  hint: write a number from 1 to 100\n\
+         config.yaml:7:13: error[MR005]: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)\n\
          config.yaml: 3 errors found; nothing was rendered\n",
     );
 }
@@ -128,7 +128,7 @@ fn unknown_key_with_suggestion() {
     let w = Workdir::new(format!("{ISTIO}    mtsl:\n      mode: STRICT\n"));
     let err = w.refused(&["render", "--out", "out"]);
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines[0], "config.yaml:4:5: error: components.istio.mtsl: unknown key `mtsl`", "{err}");
+    assert_eq!(lines[0], "config.yaml:4:5: error[MR004]: components.istio.mtsl: unknown key `mtsl`", "{err}");
     // The hint goes on with the list of known keys, which grows with the config.
     assert!(lines[1].starts_with("  hint: did you mean `mtls`? Known keys here: enabled, version, "), "{err}");
     assert_eq!(lines[2..], ["config.yaml: 1 error found; nothing was rendered"], "{err}");
@@ -142,12 +142,12 @@ fn invalid_dns_names_and_label_values() {
             "{ISTIO}    namespaces: {{apps: [-bad, ok, {long}, Demo_App]}}\n    gateways: {{external: {{name: Knative_GW}}}}\n    metadata:\n      labels: {{team: \"-x-\", \"bad key!\": v}}\n"
         ),
         &format!(
-            "config.yaml:4:25: error: components.istio.namespaces.apps[0]: `-bad` is not a valid name: it must start and end with a letter or digit\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
-             config.yaml:4:35: error: components.istio.namespaces.apps[2]: `{long}` is not a valid name: it is longer than 63 characters\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
-             config.yaml:4:101: error: components.istio.namespaces.apps[3]: `Demo_App` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
-             config.yaml:5:33: error: components.istio.gateways.external.name: `Knative_GW` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
-             config.yaml:7:22: error: components.istio.metadata.labels.team: `-x-` is not a valid label value: it must start and end with a letter or digit\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit\n\
-             config.yaml:7:29: error: components.istio.metadata.labels.bad key!: `bad key!` is not a valid label key: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`\n\
+            "config.yaml:4:25: error[MR006]: components.istio.namespaces.apps[0]: `-bad` is not a valid name: it must start and end with a letter or digit\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
+             config.yaml:4:35: error[MR006]: components.istio.namespaces.apps[2]: `{long}` is not a valid name: it is longer than 63 characters\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
+             config.yaml:4:101: error[MR006]: components.istio.namespaces.apps[3]: `Demo_App` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
+             config.yaml:5:33: error[MR006]: components.istio.gateways.external.name: `Knative_GW` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit\n\
+             config.yaml:7:22: error[MR006]: components.istio.metadata.labels.team: `-x-` is not a valid label value: it must start and end with a letter or digit\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit\n\
+             config.yaml:7:29: error[MR006]: components.istio.metadata.labels.bad key!: `bad key!` is not a valid label key: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`\n\
              config.yaml: 6 errors found; nothing was rendered\n"
         ),
     );
@@ -157,9 +157,9 @@ fn invalid_dns_names_and_label_values() {
 fn invalid_quantities() {
     assert_render_refused(
         format!("{ISTIO}    controlPlane:\n      resources:\n        requests: {{memory: 500mi, cpu: 1.5.0}}\n        limits: {{cpu: \"2 cores\"}}\n"),
-        "config.yaml:6:28: error: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …\n\
-         config.yaml:6:40: error: components.istio.controlPlane.resources.requests.cpu: `1.5.0` is not a Kubernetes quantity\n  hint: write a number with an optional suffix, e.g. `500m` (CPU) or `512Mi` (memory)\n\
-         config.yaml:7:23: error: components.istio.controlPlane.resources.limits.cpu: `2 cores` is not a Kubernetes quantity\n  hint: write a number with an optional suffix, e.g. `500m` (CPU) or `512Mi` (memory)\n\
+        "config.yaml:6:28: error[MR006]: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …\n\
+         config.yaml:6:40: error[MR006]: components.istio.controlPlane.resources.requests.cpu: `1.5.0` is not a Kubernetes quantity\n  hint: write a number with an optional suffix, e.g. `500m` (CPU) or `512Mi` (memory)\n\
+         config.yaml:7:23: error[MR006]: components.istio.controlPlane.resources.limits.cpu: `2 cores` is not a Kubernetes quantity\n  hint: write a number with an optional suffix, e.g. `500m` (CPU) or `512Mi` (memory)\n\
          config.yaml: 3 errors found; nothing was rendered\n",
     );
 }
@@ -169,7 +169,7 @@ fn invalid_versions() {
     for (written, shown) in [("v1.29.0", "v1.29.0"), ("1.29", "1.29"), ("\"1.29.0-rc.1\"", "1.29.0-rc.1")] {
         assert_render_refused(
             format!("{ISTIO}    version: {written}\n"),
-            &format!("config.yaml:4:14: error: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error[MR006]: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
 }
@@ -179,13 +179,13 @@ fn versions_outside_the_table() {
     for version in ["1.28.3", "1.29.10", "1.31.2", "1.32.0"] {
         assert_render_refused(
             format!("{ISTIO}    version: \"{version}\"\n"),
-            &format!("config.yaml:4:14: error: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error[MR010]: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
     // In an environment too, even when another environment is rendered.
     assert_render_refused(
         format!("{ISTIO}    environments:\n      prod:\n        version: \"1.28.9\"\n"),
-        "config.yaml:6:18: error: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:6:18: error[MR010]: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -193,14 +193,14 @@ fn versions_outside_the_table() {
 fn duplicate_keys() {
     assert_render_refused(
         format!("{ISTIO}    enabled: false\n    mtls: {{mode: STRICT, mode: PERMISSIVE}}\n"),
-        "config.yaml:4:5: error: duplicate key `enabled` (first defined at line 3, column 5)\n  hint: YAML keeps only one of them; remove or merge the duplicate\n\
-         config.yaml:5:26: error: duplicate key `mode` (first defined at line 5, column 12)\n  hint: YAML keeps only one of them; remove or merge the duplicate\n\
+        "config.yaml:4:5: error[MR002]: duplicate key `enabled` (first defined at line 3, column 5)\n  hint: YAML keeps only one of them; remove or merge the duplicate\n\
+         config.yaml:5:26: error[MR002]: duplicate key `mode` (first defined at line 5, column 12)\n  hint: YAML keeps only one of them; remove or merge the duplicate\n\
          config.yaml: 2 errors found; nothing was rendered\n",
     );
     // A duplicate entry of a list that is a set.
     assert_render_refused(
         format!("{ISTIO}    namespaces:\n      apps: [demo, shop, demo]\n"),
-        "config.yaml:5:26: error: components.istio.namespaces.apps[2]: `demo` is listed twice (first at line 5, column 14)\n  hint: remove the duplicate\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:5:26: error[MR006]: components.istio.namespaces.apps[2]: `demo` is listed twice (first at line 5, column 14)\n  hint: remove the duplicate\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -215,18 +215,18 @@ fn a_mapping_with_99_000_keys_is_read_promptly() {
     text.push_str("  k000000: 2\n");
     assert_render_refused(
         text,
-        "config.yaml:99002:3: error: duplicate key `k000000` (first defined at line 2, column 3)\n  hint: YAML keeps only one of them; remove or merge the duplicate\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:99002:3: error[MR002]: duplicate key `k000000` (first defined at line 2, column 3)\n  hint: YAML keeps only one of them; remove or merge the duplicate\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
 #[test]
 fn empty_file() {
-    let empty = "config.yaml:1:1: error: the config is empty\n  hint: start from `mesh-render example`, which prints a documented config\nconfig.yaml: 1 error found; nothing was rendered\n";
+    let empty = "config.yaml:1:1: error[MR001]: the config is empty\n  hint: start from `mesh-render example`, which prints a documented config\nconfig.yaml: 1 error found; nothing was rendered\n";
     assert_render_refused("", empty);
     assert_render_refused("# nothing here yet\n\n", empty);
     assert_render_refused(
         "~\n",
-        "config.yaml:1:1: error: the config holds no settings (the document is null)\n  hint: start from `mesh-render example`, which prints a documented config\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:1:1: error[MR001]: the config holds no settings (the document is null)\n  hint: start from `mesh-render example`, which prints a documented config\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -318,11 +318,11 @@ fn deep_nesting_flow_style() {
     let n = 10_000;
     assert_render_refused(
         "[".repeat(n) + &"]".repeat(n),
-        "config.yaml:1:256: error: the config is not valid YAML: recursion limit exceeded\n  hint: the config nests far too deep; a mesh config is a few levels deep\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:1:256: error[MR001]: the config is not valid YAML: recursion limit exceeded\n  hint: the config nests far too deep; a mesh config is a few levels deep\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
     assert_render_refused(
         "{a: ".repeat(n) + "1" + &"}".repeat(n),
-        "config.yaml:1:1021: error: the config is not valid YAML: recursion limit exceeded\n  hint: the config nests far too deep; a mesh config is a few levels deep\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:1:1021: error[MR001]: the config is not valid YAML: recursion limit exceeded\n  hint: the config nests far too deep; a mesh config is a few levels deep\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -331,7 +331,7 @@ fn deep_nesting_block_style() {
     // 10,000 nested block sequences fit on one line.
     assert_render_refused(
         "- ".repeat(10_000) + "x\n",
-        "config.yaml:1:129: error: the config nests deeper than 64 levels\n  hint: a mesh config is a few levels deep; check that the right file was given\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:1:129: error[MR003]: the config nests deeper than 64 levels\n  hint: a mesh config is a few levels deep; check that the right file was given\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
     // 10,000 nested block mappings need 50 MB of indentation: the size limit refuses them unread.
     let block = |levels: usize| -> String { (0..levels).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect() };
@@ -346,7 +346,7 @@ fn deep_nesting_block_style() {
     assert!(text.len() < 4 * 1024 * 1024);
     assert_render_refused(
         text,
-        "config.yaml:65:65: error: the config nests deeper than 64 levels\n  hint: a mesh config is a few levels deep; check that the right file was given\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:65:65: error[MR003]: the config nests deeper than 64 levels\n  hint: a mesh config is a few levels deep; check that the right file was given\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 
@@ -360,7 +360,7 @@ fn alias_bomb() {
     }
     assert_render_refused(
         text,
-        "config.yaml:6:21: error: the config expands to more than 200000 YAML nodes\n  hint: aliases that refer to aliases multiply (a \"billion laughs\" document); write the values out\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:6:21: error[MR003]: the config expands to more than 200000 YAML nodes\n  hint: aliases that refer to aliases multiply (a \"billion laughs\" document); write the values out\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
     // The same bomb hidden inside the section mesh-render reads.
     let mut text = format!("{ISTIO}    metadata:\n      labels:\n        a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
@@ -370,7 +370,7 @@ fn alias_bomb() {
     }
     assert_render_refused_first_line(
         text,
-        "config.yaml:11:18: error: the config expands to more than 200000 YAML nodes",
+        "config.yaml:11:18: error[MR003]: the config expands to more than 200000 YAML nodes",
         "config.yaml: 1 error found; nothing was rendered",
     );
 }

@@ -45,7 +45,7 @@ fn default_command_prints_the_stream_of_config_yaml() {
     assert_eq!(out.matches("\n---\n").count() + 1, 20, "20 objects");
     assert_eq!(out, stdout(&run_in(dir.path(), &["render"])));
     // Warnings go to stderr, never into the stream.
-    assert!(stderr(&o).contains("warning: components.envoyGateway.enabled"));
+    assert!(stderr(&o).contains("warning[MR022]: components.envoyGateway.enabled"));
     assert!(!out.contains("warning"));
 }
 
@@ -85,8 +85,8 @@ fn invalid_config_exits_2_with_every_problem_and_empty_stdout() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     let err = stderr(&o);
-    assert!(err.contains("config.yaml:4:11: error: components.istio.mode: ambient mode is not supported"), "{err}");
-    assert!(err.contains("config.yaml:5:18: error: components.istio.mtls.mode: `strict` is not allowed here"), "{err}");
+    assert!(err.contains("config.yaml:4:11: error[MR006]: components.istio.mode: ambient mode is not supported"), "{err}");
+    assert!(err.contains("config.yaml:5:18: error[MR006]: components.istio.mtls.mode: `strict` is not allowed here"), "{err}");
     assert!(err.ends_with("config.yaml: 2 errors found; nothing was rendered\n"), "{err}");
 }
 
@@ -101,7 +101,7 @@ fn check_exits_0_clean_1_problems_2_unreadable() {
     let bad = workdir("components:\n  istio:\n    enabled: true\n    bogus: 1\n");
     let o = run_in(bad.path(), &["check"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("config.yaml:4:5: error: components.istio.bogus: unknown key `bogus`"));
+    assert!(stderr(&o).starts_with("config.yaml:4:5: error[MR004]: components.istio.bogus: unknown key `bogus`"));
 
     let broken = workdir("components: [\n");
     assert_eq!(run_in(broken.path(), &["check"]).status.code(), Some(2));
@@ -452,7 +452,7 @@ fn analyzer_errors_stop_the_render_with_exit_1_and_nothing_written() {
     assert!(o.stdout.is_empty());
     assert!(!dir.path().join("out").exists());
     let err = stderr(&o);
-    assert!(err.starts_with("config.yaml:8:9: error[MR104]: webhook `net-gateway-api-webhook` in knative-serving (app=net-gateway-api-webhook) gets no port-level PERMISSIVE exception on 8443"), "{err}");
+    assert!(err.starts_with("config.yaml:8:9: error[MR104]: components.istio.knative.webhooks: webhook `net-gateway-api-webhook` in knative-serving (app=net-gateway-api-webhook) gets no port-level PERMISSIVE exception on 8443"), "{err}");
     // The flow catalogue sees the same gap: kube-apiserver's call to that webhook is denied (MR120).
     assert!(err.contains("error[MR120]: needed flow denied: kube-apiserver -> knative-serving/net-gateway-api-webhook:8443"), "{err}");
     assert!(err.ends_with("config.yaml: 2 error(s), 2 warning(s) from the mesh analyzers; nothing was rendered\n"), "{err}");
@@ -477,7 +477,9 @@ fn check_reports_findings_as_text_json_and_sarif() {
     let play = workdir(&playground());
     let o = run_in(play.path(), &["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("warning[MR113]: Istio 1.29.6: Istio 1.29 is end-of-life; 1.29.9 is the newest patch of the line"));
+    assert!(stderr(&o).contains(
+        "warning[MR113]: components.istio.version: Istio 1.29.6: Istio 1.29 is end-of-life; 1.29.9 is the newest patch of the line"
+    ));
     assert_eq!(run_in(play.path(), &["check", "--strict"]).status.code(), Some(1));
 }
 
@@ -487,7 +489,7 @@ fn explain_prints_a_rule_and_the_list() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("MR104 webhook-without-permissive-port (error)\n"));
     let o = run_in(&repo_root(), &["explain", "--list"]);
-    assert_eq!(stdout(&o).lines().count(), mesh_render::check::analyzers::rules().len());
+    assert_eq!(stdout(&o).lines().count(), mesh_render::check::rules().count());
     assert_eq!(run_in(&repo_root(), &["explain", "MR999"]).status.code(), Some(2));
 }
 
@@ -591,34 +593,54 @@ fn ignore_leaves_a_check_out_and_refuses_unknown_codes() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stdout(&o), "");
     assert!(stderr(&o).contains("`MR999` is not a check code"), "{}", stderr(&o));
+    // A config error stops the read: there is nothing to ignore.
+    let o = run_in(dir.path(), &["check", "--ignore", "MR004"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).contains("MR004 is a config error"), "{}", stderr(&o));
 }
 
-/// One diagnostic model: with `--format json|sarif`, a broken config's errors come out on stdout as
-/// findings with code MR100 at their line and column (exit 1), and a valid config's own warnings
-/// are reported beside the analyzers' findings.
+/// `--ignore` silences a config warning too (MR020 for PERMISSIVE), on stderr and in JSON.
 #[test]
-fn check_reports_config_problems_in_json_and_sarif_as_mr100() {
+fn ignore_silences_a_config_warning() {
+    let dir = workdir("components:\n  istio:\n    enabled: true\n    mtls: {mode: PERMISSIVE}\n");
+    let o = run_in(dir.path(), &["check", "--format", "json"]);
+    assert!(stdout(&o).contains("\"code\": \"MR020\""), "{}", stdout(&o));
+    assert!(stderr(&o).contains("warning[MR020]: components.istio.mtls.mode"), "{}", stderr(&o));
+    let o = run_in(dir.path(), &["check", "--format", "json", "--ignore", "MR020"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("MR020") && !stderr(&o).contains("MR020"), "{}{}", stdout(&o), stderr(&o));
+    let o = run_in(dir.path(), &["render", "--ignore", "MR020"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stderr(&o).contains("MR020"), "{}", stderr(&o));
+}
+
+/// One diagnostic model: with `--format json|sarif`, a broken config's errors come out on stdout
+/// with their own codes (MR006 for a value that is not allowed) at their line and column (exit 1),
+/// and a valid config's own warnings (MR020) are reported beside the analyzers' findings.
+#[test]
+fn check_reports_config_problems_in_json_and_sarif_with_their_codes() {
     let dir = workdir("components:\n  istio:\n    enabled: true\n    mtls: {mode: strict}\n");
     let o = run_in(dir.path(), &["check", "--format", "sarif"]);
     assert_eq!(o.status.code(), Some(1));
     let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["ruleId"], "MR100");
+    assert_eq!(results[0]["ruleId"], "MR006");
     assert_eq!(results[0]["level"], "error");
     assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"], serde_json::json!({"startLine": 4, "startColumn": 18}));
-    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], "MR100");
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], "MR001");
     let o = run_in(dir.path(), &["check", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(json[0]["code"], "MR100");
+    assert_eq!(json[0]["code"], "MR006");
     assert_eq!(json[0]["config_path"], "components.istio.mtls.mode");
 
     let dir = workdir("components:\n  istio:\n    enabled: true\n    mtls: {mode: PERMISSIVE}\n");
     let o = run_in(dir.path(), &["check", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let warning = json.as_array().unwrap().iter().find(|f| f["code"] == "MR100").expect("the config's PERMISSIVE warning");
+    let warning = json.as_array().unwrap().iter().find(|f| f["code"] == "MR020").expect("the config's PERMISSIVE warning");
     assert_eq!(warning["severity"], "warning");
     assert!(warning["message"].as_str().unwrap().starts_with("mTLS is PERMISSIVE"));
 }

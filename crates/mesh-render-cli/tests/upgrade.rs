@@ -60,7 +60,7 @@ fn playground_config_upgrades_and_keeps_warnings_on_stderr() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("Upgrade Istio 1.29.6 → 1.30.4\n"));
     assert!(!stdout(&o).contains("warning: components"));
-    assert!(stderr(&o).contains("warning: components.envoyGateway.enabled"));
+    assert!(stderr(&o).contains("warning[MR022]: components.envoyGateway.enabled"));
 }
 
 #[test]

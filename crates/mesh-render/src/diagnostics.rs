@@ -1,6 +1,11 @@
-//! Problems found in a config, each pointing at a place in it.
+//! One model for every problem mesh-render reports: a config that cannot be read (codes MR001 and
+//! up, `config/codes.rs`) and an analyzer finding (MR101 and up, [`crate::check::analyzers`]).
+//! Both carry a stable code from one registry ([`crate::check::rules`]), so `--ignore`, `explain`,
+//! JSON and SARIF treat them alike.
 
 use std::fmt;
+
+use serde::Serialize;
 
 /// A position in the config: 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -30,34 +35,107 @@ impl fmt::Display for Severity {
     }
 }
 
-/// One problem: where, what, and how to fix it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
+/// A rule of the registry: a stable code and what it means. A code is never reused for another rule.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// `MR` + three digits: MR001–MR099 for the config, MR101 and up for the analyzers.
+    pub code: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
     pub severity: Severity,
-    pub pos: Pos,
-    /// Dotted key path, e.g. `components.istio.mtls.mode`; empty for the document itself.
-    pub path: String,
+    /// One line.
+    pub summary: &'static str,
+    /// What goes wrong, and how to fix it (`mesh-render explain CODE`).
+    pub explanation: &'static str,
+}
+
+/// One problem: which rule, how bad, what and how to fix it, and where (a config position and key,
+/// an object, or the file an object was read from).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    #[serde(serialize_with = "severity_name")]
+    pub severity: Severity,
     pub message: String,
     pub hint: String,
+    /// `Kind namespace/name` of the object concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Where that object came from (`file#doc`), if read from files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The dotted config key concerned, if any (`components.istio.mtls.mode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// Its position in the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<Pos>,
+}
+
+fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&s.to_string())
 }
 
 impl Diagnostic {
-    pub fn error(pos: Pos, path: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, pos, path: path.into(), message: message.into(), hint: hint.into() }
+    /// A problem of `rule`, at its default severity, not yet placed anywhere.
+    pub fn new(rule: &Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Diagnostic {
+            code: rule.code,
+            severity: rule.severity,
+            message: message.into(),
+            hint: hint.into(),
+            object: None,
+            origin: None,
+            config_path: None,
+            pos: None,
+        }
     }
 
-    pub fn warning(pos: Pos, path: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, pos, path: path.into(), message: message.into(), hint: hint.into() }
+    /// A problem in the config at `pos`, under the key `path` (empty: the document itself).
+    pub fn in_config(rule: &Rule, pos: Pos, path: &str, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Diagnostic::new(rule, message, hint).at(pos).key(path)
     }
 
-    /// The message as printed for a config file named `file`.
+    /// Placed at a config position.
+    pub fn at(mut self, pos: Pos) -> Self {
+        self.pos = Some(pos);
+        self
+    }
+
+    /// About a config key (an empty path names nothing).
+    pub fn key(mut self, path: &str) -> Self {
+        self.config_path = (!path.is_empty()).then(|| path.to_string());
+        self
+    }
+
+    /// At another severity than the rule's default.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The problem as printed for a config named `file`:
+    /// `file:line:column: severity[CODE]: key: message`, then the object and the hint.
     pub fn to_string_in(&self, file: &str) -> String {
-        let mut out = format!("{file}:{}:{}: {}: ", self.pos.line, self.pos.column, self.severity);
-        if !self.path.is_empty() {
-            out.push_str(&self.path);
+        let mut out = String::new();
+        match (&self.pos, &self.origin) {
+            (Some(p), _) => out.push_str(&format!("{file}:{}:{}: ", p.line, p.column)),
+            (None, Some(origin)) => out.push_str(&format!("{origin}: ")),
+            (None, None) => {}
+        }
+        out.push_str(&format!("{}[{}]: ", self.severity, self.code));
+        if let Some(path) = &self.config_path {
+            out.push_str(path);
             out.push_str(": ");
         }
         out.push_str(&self.message);
+        if let Some(o) = &self.object {
+            out.push_str(&format!("\n  object: {o}"));
+        }
         if !self.hint.is_empty() {
             out.push_str("\n  hint: ");
             out.push_str(&self.hint);
@@ -66,7 +144,9 @@ impl Diagnostic {
     }
 }
 
-/// Sorts problems by position so that output is stable and reads top to bottom.
+/// Sorts config problems by position so that output is stable and reads top to bottom.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| (a.pos, a.severity, &a.path, &a.message).cmp(&(b.pos, b.severity, &b.path, &b.message)));
+    diags.sort_by(|a, b| {
+        (a.pos, a.severity, &a.config_path, &a.message, a.code).cmp(&(b.pos, b.severity, &b.config_path, &b.message, b.code))
+    });
 }

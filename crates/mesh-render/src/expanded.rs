@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use crate::config::syntax::{self, Limits};
-use crate::diagnostics::{Diagnostic, Pos};
 use crate::emit;
 
 /// Folder of the expanded objects inside the rendered tree.
@@ -18,7 +17,8 @@ const LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 256, max
 /// Each object is re-emitted by mesh-render's own YAML writer with sorted keys, so the files do not
 /// depend on Helm's formatting (Helm 3 and 4 differ) and kubectl reads them back unchanged.
 /// Comment-only documents (empty templates) are dropped. `chart_name` is the wrapper chart's name.
-pub fn split(helm_output: &str, chart_name: &str) -> Result<BTreeMap<String, String>, Diagnostic> {
+/// The error says what Helm printed wrong and what to check.
+pub fn split(helm_output: &str, chart_name: &str) -> Result<BTreeMap<String, String>, String> {
     let mut files = BTreeMap::new();
     let mut source = String::new();
     for (index, doc) in documents(helm_output).into_iter().enumerate() {
@@ -27,22 +27,12 @@ pub fn split(helm_output: &str, chart_name: &str) -> Result<BTreeMap<String, Str
         }
         let nodes = syntax::parse_documents(&doc, LIMITS).map_err(|d| {
             let first = d.into_iter().next().map(|d| d.message).unwrap_or_default();
-            Diagnostic::error(
-                Pos::START,
-                "",
-                format!("helm template printed a document (#{index}) that is not YAML: {first}"),
-                "check the chart and values",
-            )
+            format!("helm template printed a document (#{index}) that is not YAML: {first}; check the chart and values")
         })?;
         for node in nodes {
             let object = node.to_json();
             let (Some(kind), Some(name)) = (object["kind"].as_str(), object["metadata"]["name"].as_str()) else {
-                return Err(Diagnostic::error(
-                    Pos::START,
-                    "",
-                    format!("helm template printed a document without kind or name (from {source})"),
-                    "check the chart",
-                ));
+                return Err(format!("helm template printed a document without kind or name (from {source}); check the chart"));
             };
             // `istio-mesh/charts/istiod/templates/x.yaml` → `istiod`; the wrapper's own templates → the chart name.
             let chart = source.strip_prefix(&format!("{chart_name}/charts/")).and_then(|rest| rest.split('/').next()).unwrap_or(chart_name);
@@ -56,12 +46,7 @@ pub fn split(helm_output: &str, chart_name: &str) -> Result<BTreeMap<String, Str
         }
     }
     if files.is_empty() {
-        return Err(Diagnostic::error(
-            Pos::START,
-            "",
-            "helm template printed no objects",
-            "check that the charts are the Istio base and istiod charts",
-        ));
+        return Err("helm template printed no objects; check that the charts are the Istio base and istiod charts".to_string());
     }
     Ok(files)
 }

@@ -9,14 +9,16 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mesh_render::check::analyzers::{self, Finding, Input, Subject};
+use mesh_render::check::analyzers::{self, Input, Subject};
 use mesh_render::config::syntax::{self, Limits};
+use mesh_render::emit::diagnostics::{to_json, to_sarif};
+use mesh_render::Diagnostic;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyzers")
 }
 
-fn analyze(dir: &Path) -> Vec<Finding> {
+fn analyze(dir: &Path) -> Vec<Diagnostic> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     let loaded = read("config.yaml")
         .map(|t| mesh_render::load(&t, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.diagnostics)));
@@ -43,13 +45,13 @@ fn analyze(dir: &Path) -> Vec<Finding> {
 
 #[test]
 fn every_rule_fires_on_its_fixture_and_not_on_its_clean_twin() {
-    for rule in analyzers::rules() {
+    for rule in analyzers::RULES {
         let dir = fixtures().join(format!("{}-{}", rule.code, rule.name));
         for case in ["fires", "clean"] {
             let case_dir = dir.join(case);
             assert!(case_dir.is_dir(), "{} has no `{case}` fixture at {}", rule.code, case_dir.display());
             let findings = analyze(&case_dir);
-            let own: Vec<&Finding> = findings.iter().filter(|f| f.code == rule.code).collect();
+            let own: Vec<&Diagnostic> = findings.iter().filter(|f| f.code == rule.code).collect();
             match case {
                 "fires" => assert!(!own.is_empty(), "{} did not fire on its fixture: {findings:#?}", rule.code),
                 _ => assert!(own.is_empty(), "{} fired on its clean fixture: {own:#?}", rule.code),
@@ -66,7 +68,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_its_clean_twin() {
 fn every_fixture_folder_belongs_to_a_rule() {
     for entry in std::fs::read_dir(fixtures()).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        assert!(analyzers::rules().iter().any(|r| name == format!("{}-{}", r.code, r.name)), "fixture {name} has no rule");
+        assert!(analyzers::RULES.iter().any(|r| name == format!("{}-{}", r.code, r.name)), "fixture {name} has no rule");
     }
 }
 
@@ -113,20 +115,20 @@ fn mr104_accepts_a_disable_port_exception_and_refuses_a_strict_one() {
 #[test]
 fn json_and_sarif_carry_code_level_and_position() {
     let findings = analyze(&fixtures().join("MR104-webhook-without-permissive-port/fires"));
-    let json: serde_json::Value = serde_json::from_str(&analyzers::to_json(&findings, "config.yaml")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&to_json(&findings, "config.yaml")).unwrap();
     assert_eq!(json[0]["code"], "MR104");
     assert_eq!(json[0]["severity"], "error");
     assert_eq!(json[0]["file"], "config.yaml");
     assert_eq!(json[0]["pos"], serde_json::json!({"line": 10, "column": 9}));
-    let sarif: serde_json::Value = serde_json::from_str(&analyzers::to_sarif(&findings, "config.yaml")).unwrap();
+    let sarif: serde_json::Value = serde_json::from_str(&to_sarif(&findings, "config.yaml")).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "MR104");
     assert_eq!(result["level"], "error");
     assert_eq!(result["locations"][0]["physicalLocation"]["region"], serde_json::json!({"startLine": 10, "startColumn": 9}));
-    // Every registered check, and the config problems' code MR100 first.
-    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), analyzers::rules().len() + 1);
-    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], analyzers::CONFIG_CODE);
+    // Every rule of the registry: the config's codes first (MR001), then the analyzers'.
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), mesh_render::check::rules().count());
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"], "MR001");
 }
 
 /// Rendered objects are analyzed typed; objects read from files as JSON. Both forms of the same
@@ -135,7 +137,7 @@ fn json_and_sarif_carry_code_level_and_position() {
 #[test]
 fn typed_and_json_subjects_agree() {
     let mut configs: Vec<String> = common::golden_cases().iter().map(|c| c.text()).collect();
-    for rule in analyzers::rules() {
+    for rule in analyzers::RULES {
         for case in ["fires", "clean"] {
             let path = fixtures().join(format!("{}-{}", rule.code, rule.name)).join(case).join("config.yaml");
             configs.extend(std::fs::read_to_string(path).ok());

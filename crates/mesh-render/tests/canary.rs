@@ -169,7 +169,7 @@ fn the_wrapper_chart_has_one_aliased_istiod_per_revision() {
 fn version_must_be_the_newest_revision() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.29.6\"}, {version: \"1.30.3\"}]\ntags: {prod: 1-29-6}", "    version: \"1.29.6\"\n")),
-        ["c.yaml:6:14: error: components.istio.version: `version` is 1.29.6 but the newest revision is 1.30.3\n  hint: with `controlPlane.revisions`, `version` is the base chart's (the CRDs), which must come from the newest revision: set it to \"1.30.3\" or remove it"]
+        ["c.yaml:6:14: error[MR008]: components.istio.version: `version` is 1.29.6 but the newest revision is 1.30.3\n  hint: with `controlPlane.revisions`, `version` is the base chart's (the CRDs), which must come from the newest revision: set it to \"1.30.3\" or remove it"]
     );
 }
 
@@ -177,7 +177,7 @@ fn version_must_be_the_newest_revision() {
 fn revision_and_revisions_are_exclusive() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", "    revision: blue\n")),
-        ["c.yaml:6:15: error: components.istio.revision: `revision` and `controlPlane.revisions` cannot both be set\n  hint: remove `revision`: list it under `controlPlane.revisions` and label namespaces with a tag"]
+        ["c.yaml:6:15: error[MR008]: components.istio.revision: `revision` and `controlPlane.revisions` cannot both be set\n  hint: remove `revision`: list it under `controlPlane.revisions` and label namespaces with a tag"]
     );
 }
 
@@ -187,8 +187,8 @@ fn revision_versions_are_read_like_the_top_level_version() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30\"}, {version: \"1.28.0\"}]\ntags: {prod: 1-28-0}", "")),
         [
-            "c.yaml:7:29: error: components.istio.controlPlane.revisions[0].version: `1.30` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.30.3\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1",
-            "c.yaml:7:48: error: components.istio.controlPlane.revisions[1].version: Istio 1.28.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"
+            "c.yaml:7:29: error[MR006]: components.istio.controlPlane.revisions[0].version: `1.30` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.30.3\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1",
+            "c.yaml:7:48: error[MR010]: components.istio.controlPlane.revisions[1].version: Istio 1.28.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"
         ]
     );
 }
@@ -197,7 +197,7 @@ fn revision_versions_are_read_like_the_top_level_version() {
 fn revision_names_are_unique() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}, {version: \"1.30.3\"}]\ntags: {prod: 1-30-3}", "")),
-        ["c.yaml:7:40: error: components.istio.controlPlane.revisions[1]: revision `1-30-3` is listed twice (first at line 7, column 19)\n  hint: give each revision its own `name`"]
+        ["c.yaml:7:40: error[MR006]: components.istio.controlPlane.revisions[1]: revision `1-30-3` is listed twice (first at line 7, column 19)\n  hint: give each revision its own `name`"]
     );
 }
 
@@ -205,7 +205,7 @@ fn revision_names_are_unique() {
 fn the_stable_tag_must_be_declared() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {canary: 1-30-3}", "")),
-        ["c.yaml:8:13: error: components.istio.controlPlane.tags: namespaces are labelled with tag `prod`, which is not declared\n  hint: add `tags: {prod: 1-30-3}`, or set `stableTag` to one of the tags"]
+        ["c.yaml:8:13: error[MR008]: components.istio.controlPlane.tags: namespaces are labelled with tag `prod`, which is not declared\n  hint: add `tags: {prod: 1-30-3}`, or set `stableTag` to one of the tags"]
     );
 }
 
@@ -213,15 +213,15 @@ fn the_stable_tag_must_be_declared() {
 fn tags_need_revisions_and_cannot_be_default_or_a_revision_name() {
     assert_eq!(
         errors(&with_control_plane("tags: {prod: x}", "")),
-        ["c.yaml:7:13: error: components.istio.controlPlane.tags: `tags` needs `controlPlane.revisions`\n  hint: list the control plane's revisions, e.g. `revisions: [{version: \"1.29.6\"}]`"]
+        ["c.yaml:7:13: error[MR008]: components.istio.controlPlane.tags: `tags` needs `controlPlane.revisions`\n  hint: list the control plane's revisions, e.g. `revisions: [{version: \"1.29.6\"}]`"]
     );
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {default: 1-30-3, prod: 1-30-3}", "")),
-        ["c.yaml:8:14: error: components.istio.controlPlane.tags.default: `default` is Istio's name for the unrevisioned control plane, not a tag\n  hint: name the tag after what it is for, e.g. `prod` or `canary`"]
+        ["c.yaml:8:14: error[MR006]: components.istio.controlPlane.tags.default: `default` is Istio's name for the unrevisioned control plane, not a tag\n  hint: name the tag after what it is for, e.g. `prod` or `canary`"]
     );
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {1-30-3: 1-30-3, prod: 1-30-3}", "")),
-        ["c.yaml:8:14: error: components.istio.controlPlane.tags.1-30-3: tag `1-30-3` has the name of a revision\n  hint: a namespace label `istio.io/rev` would be ambiguous: rename the tag"]
+        ["c.yaml:8:14: error[MR008]: components.istio.controlPlane.tags.1-30-3: tag `1-30-3` has the name of a revision\n  hint: a namespace label `istio.io/rev` would be ambiguous: rename the tag"]
     );
 }
 

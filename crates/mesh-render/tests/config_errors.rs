@@ -29,113 +29,113 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, analyzers, environments");
+    "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, analyzers, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
-    "c.yaml:6:28: error: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
+    "c.yaml:6:28: error[MR007]: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
 rule!(prometheus_scrape_principal_is_an_identity, with_istio("security: {prometheus: {principals: [prometheus], ports: [9091]}}"),
-    "c.yaml:6:28: error: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
-    "c.yaml:6:42: error: components.istio.security.prometheus.principals[0]: `prometheus` is not a mesh identity\n  hint: write `<trust domain>/ns/<namespace>/sa/<service account>`, e.g. `cluster.local/ns/monitoring/sa/prometheus`");
+    "c.yaml:6:28: error[MR006]: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
+    "c.yaml:6:42: error[MR006]: components.istio.security.prometheus.principals[0]: `prometheus` is not a mesh identity\n  hint: write `<trust domain>/ns/<namespace>/sa/<service account>`, e.g. `cluster.local/ns/monitoring/sa/prometheus`");
 rule!(prometheus_scrape_never_gets_the_queue_admin_port, with_istio("security: {prometheus: {principals: [cluster.local/ns/m/sa/p], ports: [8022]}}"),
-    "c.yaml:6:28: error: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
-    "c.yaml:6:76: error: components.istio.security.prometheus.ports[0]: port 8022 is queue-proxy's admin port (health checks and the drain hook), not a metrics port\n  hint: scrape queue-proxy's user metrics on 9091 (or your app's metrics port) instead");
+    "c.yaml:6:28: error[MR006]: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
+    "c.yaml:6:76: error[MR006]: components.istio.security.prometheus.ports[0]: port 8022 is queue-proxy's admin port (health checks and the drain hook), not a metrics port\n  hint: scrape queue-proxy's user metrics on 9091 (or your app's metrics port) instead");
 rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
-    "c.yaml:3:14: error: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
+    "c.yaml:3:14: error[MR005]: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");
 rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
-    "c.yaml:3:14: error: components.istio.enabled: Istio is disabled, so there is nothing to render\n  hint: set `enabled: true`; mesh-render refuses to print an empty render, which Argo CD would prune everything on");
+    "c.yaml:3:14: error[MR006]: components.istio.enabled: Istio is disabled, so there is nothing to render\n  hint: set `enabled: true`; mesh-render refuses to print an empty render, which Argo CD would prune everything on");
 rule!(missing_istio_section, "components:\n  isito:\n    enabled: true\n",
-    "c.yaml:2:3: error: components.istio: the config has no `components.istio` section\n  hint: `components.isito` is not read; did you mean `components.istio`?");
+    "c.yaml:2:3: error[MR007]: components.istio: the config has no `components.istio` section\n  hint: `components.isito` is not read; did you mean `components.istio`?");
 rule!(version_outside_table, with_istio("version: \"1.28.3\""),
-    "c.yaml:6:14: error: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+    "c.yaml:6:14: error[MR010]: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
 rule!(version_not_a_version, with_istio("version: 1.29"),
-    "c.yaml:6:14: error: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+    "c.yaml:6:14: error[MR006]: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
 rule!(chart_repository_must_be_a_url, with_istio("chartRepository: istio-release"),
-    "c.yaml:6:22: error: components.istio.chartRepository: `istio-release` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
+    "c.yaml:6:22: error[MR006]: components.istio.chartRepository: `istio-release` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
 rule!(chart_repository_refuses_characters_that_need_shell_quoting, with_istio("chartRepository: \"https://mirror.example/charts;rm -rf\""),
-    "c.yaml:6:22: error: components.istio.chartRepository: `https://mirror.example/charts;rm -rf` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
+    "c.yaml:6:22: error[MR006]: components.istio.chartRepository: `https://mirror.example/charts;rm -rf` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
 rule!(ambient_refused, with_istio("mode: ambient"),
-    "c.yaml:6:11: error: components.istio.mode: ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane\n  hint: use `mode: sidecar` (the default)");
+    "c.yaml:6:11: error[MR006]: components.istio.mode: ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane\n  hint: use `mode: sidecar` (the default)");
 rule!(enum_with_case_hint, with_istio("mtls: {mode: strict}"),
-    "c.yaml:6:18: error: components.istio.mtls.mode: `strict` is not allowed here\n  hint: did you mean `STRICT`? Allowed: STRICT, PERMISSIVE, DISABLE");
+    "c.yaml:6:18: error[MR006]: components.istio.mtls.mode: `strict` is not allowed here\n  hint: did you mean `STRICT`? Allowed: STRICT, PERMISSIVE, DISABLE");
 rule!(invalid_namespace_name, with_istio("namespaces: {apps: [Demo_App]}"),
-    "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `Demo_App` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit");
+    "c.yaml:6:25: error[MR006]: components.istio.namespaces.apps[0]: `Demo_App` is not a valid name: only lowercase letters, digits and `-` are allowed\n  hint: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit");
 rule!(duplicate_app_namespace, with_istio("namespaces: {apps: [a, b, a]}"),
-    "c.yaml:6:31: error: components.istio.namespaces.apps[2]: `a` is listed twice (first at line 6, column 25)\n  hint: remove the duplicate");
+    "c.yaml:6:31: error[MR006]: components.istio.namespaces.apps[2]: `a` is listed twice (first at line 6, column 25)\n  hint: remove the duplicate");
 rule!(system_namespace_as_app, with_istio("namespaces: {apps: [knative-serving]}"),
-    "c.yaml:6:25: error: components.istio.namespaces.apps[0]: `knative-serving` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
+    "c.yaml:6:25: error[MR006]: components.istio.namespaces.apps[0]: `knative-serving` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
 // The root namespace is no app namespace: an app gets a selector-less ALLOW policy in its namespace, and
 // a selector-less policy in the root namespace applies to every workload of the mesh (under PERMISSIVE, to
 // plaintext callers too). The reserved name follows `namespace`, not the default `istio-system`.
 rule!(root_namespace_as_app_is_refused_because_its_allow_policy_would_be_mesh_wide,
     with_istio("namespace: mesh-root\nmtls: {mode: PERMISSIVE}\nnamespaces: {apps: [mesh-root]}"),
-    "c.yaml:8:25: error: components.istio.namespaces.apps[0]: `mesh-root` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
+    "c.yaml:8:25: error[MR006]: components.istio.namespaces.apps[0]: `mesh-root` is a system namespace, not an app namespace\n  hint: list only the namespaces where your Knative Services and event consumers run");
 // Port 0 is no port: the PERMISSIVE exception would name a port no webhook listens on.
 rule!(
     webhook_port_zero_is_refused,
     with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {app: webhook}, port: 0}"),
-    "c.yaml:8:87: error: components.istio.knative.webhooks[0].port: 0 is out of range\n  hint: use a number from 1 to 65535"
+    "c.yaml:8:87: error[MR006]: components.istio.knative.webhooks[0].port: 0 is out of range\n  hint: use a number from 1 to 65535"
 );
 // The collector's port has its own key: `host:port` in `service` would reach Envoy as a host name.
 rule!(tracing_service_with_a_port_is_refused, with_istio("tracing: {service: \"otel-collector.observability:4317\"}"),
-    "c.yaml:6:24: error: components.istio.tracing.service: `otel-collector.observability:4317` is not a Service host name\n  hint: write the collector's host, e.g. `opentelemetry-collector.observability.svc.cluster.local`, and the port under `port`");
+    "c.yaml:6:24: error[MR006]: components.istio.tracing.service: `otel-collector.observability:4317` is not a Service host name\n  hint: write the collector's host, e.g. `opentelemetry-collector.observability.svc.cluster.local`, and the port under `port`");
 rule!(invalid_quantity, with_istio("controlPlane:\n  resources:\n    requests: {memory: 500mi}"),
-    "c.yaml:8:28: error: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …");
+    "c.yaml:8:28: error[MR006]: components.istio.controlPlane.resources.requests.memory: `500mi` is not a Kubernetes quantity\n  hint: did you mean `500Mi`? Suffixes are case-sensitive: m (milli), k, M, G, Ki, Mi, Gi, …");
 rule!(
     autoscaling_min_above_max,
     with_istio("controlPlane:\n  autoscaling: {min: 6, max: 5}"),
-    "c.yaml:7:26: error: components.istio.controlPlane.autoscaling.min: min (6) is greater than max (5)\n  hint: make `min` at most `max`"
+    "c.yaml:7:26: error[MR008]: components.istio.controlPlane.autoscaling.min: min (6) is greater than max (5)\n  hint: make `min` at most `max`"
 );
 rule!(
     out_of_range_number,
     with_istio("tracing: {service: otel, samplingPercent: 150}"),
-    "c.yaml:6:47: error: components.istio.tracing.samplingPercent: 150 is out of range\n  hint: use a number from 0 to 100"
+    "c.yaml:6:47: error[MR006]: components.istio.tracing.samplingPercent: 150 is out of range\n  hint: use a number from 0 to 100"
 );
 rule!(tracing_without_service, with_istio("tracing: {enabled: true}"),
-    "c.yaml:6:14: error: components.istio.tracing.service: tracing is enabled but no collector `service` is given\n  hint: set `service` to the OpenTelemetry collector's host, or `enabled: false`");
+    "c.yaml:6:14: error[MR007]: components.istio.tracing.service: tracing is enabled but no collector `service` is given\n  hint: set `service` to the OpenTelemetry collector's host, or `enabled: false`");
 rule!(bad_log_level, with_istio("controlPlane: {logLevel: debug}"),
-    "c.yaml:6:30: error: components.istio.controlPlane.logLevel: `debug` is not a `scope:level` pair\n  hint: write e.g. `default:info` or `default:info,ads:debug`; levels: none, error, warn, info, debug");
+    "c.yaml:6:30: error[MR006]: components.istio.controlPlane.logLevel: `debug` is not a `scope:level` pair\n  hint: write e.g. `default:info` or `default:info,ads:debug`; levels: none, error, warn, info, debug");
 rule!(managed_env_var, with_istio("controlPlane:\n  env: {PILOT_ENABLE_GATEWAY_API: \"false\"}"),
-    "c.yaml:7:13: error: components.istio.controlPlane.env.PILOT_ENABLE_GATEWAY_API: `PILOT_ENABLE_GATEWAY_API` is set by mesh-render from another key\n  hint: use `controlPlane.gatewayAPI` or `controlPlane.inferenceExtension` instead");
+    "c.yaml:7:13: error[MR006]: components.istio.controlPlane.env.PILOT_ENABLE_GATEWAY_API: `PILOT_ENABLE_GATEWAY_API` is set by mesh-render from another key\n  hint: use `controlPlane.gatewayAPI` or `controlPlane.inferenceExtension` instead");
 rule!(gateway_api_off_with_knative, with_istio("controlPlane: {gatewayAPI: false}"),
-    "c.yaml:6:32: error: components.istio.controlPlane.gatewayAPI: Knative's net-gateway-api needs Istio's Gateway API support, which is switched off\n  hint: set `gatewayAPI: true`, or switch Knative off");
+    "c.yaml:6:32: error[MR008]: components.istio.controlPlane.gatewayAPI: Knative's net-gateway-api needs Istio's Gateway API support, which is switched off\n  hint: set `gatewayAPI: true`, or switch Knative off");
 rule!(mtls_disable_with_apps, with_istio("mtls: {mode: DISABLE}\nnamespaces: {apps: [demo]}"),
-    "c.yaml:6:11: error: components.istio.mtls.mode: with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call\n  hint: use PERMISSIVE while migrating, or STRICT");
+    "c.yaml:6:11: error[MR008]: components.istio.mtls.mode: with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call\n  hint: use PERMISSIVE while migrating, or STRICT");
 rule!(
     same_gateway_names,
     with_istio("gateways: {external: {name: gw}, local: {name: gw}}"),
-    "c.yaml:6:15: error: components.istio.gateways: the external and local Gateways are both named `gw`\n  hint: give them different names"
+    "c.yaml:6:15: error[MR008]: components.istio.gateways: the external and local Gateways are both named `gw`\n  hint: give them different names"
 );
 rule!(reserved_label, with_istio("metadata: {labels: {app.kubernetes.io/managed-by: me}}"),
-    "c.yaml:6:25: error: components.istio.metadata.labels.app.kubernetes.io/managed-by: `app.kubernetes.io/managed-by` is set by mesh-render\n  hint: choose another key");
+    "c.yaml:6:25: error[MR006]: components.istio.metadata.labels.app.kubernetes.io/managed-by: `app.kubernetes.io/managed-by` is set by mesh-render\n  hint: choose another key");
 rule!(invalid_label_value, with_istio("metadata: {labels: {team: \"a b\"}}"),
-    "c.yaml:6:31: error: components.istio.metadata.labels.team: `a b` is not a valid label value: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
+    "c.yaml:6:31: error[MR006]: components.istio.metadata.labels.team: `a b` is not a valid label value: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
 rule!(wrong_type, with_istio("namespaces: {apps: demo}"),
-    "c.yaml:6:24: error: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)");
+    "c.yaml:6:24: error[MR005]: components.istio.namespaces.apps: expected a list, found a scalar\n  hint: write a YAML list (`- item` lines or `[a, b]`)");
 rule!(unknown_environment_key_points_into_the_environment, with_istio("environments:\n  prod:\n    controlPlane: {replica: 2}"),
-    "c.yaml:8:24: error: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, validationFailurePolicy, env, revisions, tags, stableTag");
+    "c.yaml:8:24: error[MR004]: components.istio.controlPlane.replica: unknown key `replica`\n  hint: did you mean `replicas`? Known keys here: replicas, autoscaling, resources, logLevel, gatewayAPI, inferenceExtension, validationFailurePolicy, env, revisions, tags, stableTag");
 rule!(nested_environments, with_istio("environments:\n  prod:\n    environments: {}"),
-    "c.yaml:8:23: error: components.istio.environments.prod.environments: environments cannot be nested\n  hint: move this environment up to `components.istio.environments`");
+    "c.yaml:8:23: error[MR009]: components.istio.environments.prod.environments: environments cannot be nested\n  hint: move this environment up to `components.istio.environments`");
 rule!(webhook_without_selector, with_istio("knative:\n  webhooks:\n    - {namespace: knative-serving, name: webhook, selector: {}}"),
-    "c.yaml:8:65: error: components.istio.knative.webhooks[0].selector: the selector is empty\n  hint: a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)");
+    "c.yaml:8:65: error[MR006]: components.istio.knative.webhooks[0].selector: the selector is empty\n  hint: a port-level exception needs a pod selector (Istio refuses portLevelMtls without one)");
 
 rule!(feature_missing_from_the_release, with_istio("version: \"1.29.1\"\ncontrolPlane: {validationFailurePolicy: Fail}"),
-    "c.yaml:7:45: error: components.istio.controlPlane.validationFailurePolicy: Istio 1.29.1 has no `base.validationFailurePolicy` (it arrived in 1.29.2)\n  hint: use Istio 1.29.2 or later, or remove the key (GitOps tools then need ignoreDifferences on the webhook's failurePolicy)");
+    "c.yaml:7:45: error[MR008]: components.istio.controlPlane.validationFailurePolicy: Istio 1.29.1 has no `base.validationFailurePolicy` (it arrived in 1.29.2)\n  hint: use Istio 1.29.2 or later, or remove the key (GitOps tools then need ignoreDifferences on the webhook's failurePolicy)");
 
 rule!(inference_model_is_explained, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], inferenceModels: []}"),
-    "c.yaml:8:77: error: components.istio.aiServing.pools[0].inferenceModels: InferenceModel no longer exists: it became InferenceObjective (inference.networking.x-k8s.io/v1alpha2, `priority` and `poolRef`), which only the endpoint picker reads\n  hint: list `objectives: [{name, priority}]` under the pool (Inference Extension v1.1.0; from v1.6.0 objectives live in the llm-d project)");
+    "c.yaml:8:77: error[MR006]: components.istio.aiServing.pools[0].inferenceModels: InferenceModel no longer exists: it became InferenceObjective (inference.networking.x-k8s.io/v1alpha2, `priority` and `poolRef`), which only the endpoint picker reads\n  hint: list `objectives: [{name, priority}]` under the pool (Inference Extension v1.1.0; from v1.6.0 objectives live in the llm-d project)");
 // Pool selectors and `metadata.labels` share one label check: same messages, same hints.
 rule!(pool_selector_labels_are_checked_like_metadata_labels, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {\"bad key!\": m, app: \"-x-\", tier: ok}, targetPorts: [8000]}"),
-    "c.yaml:8:47: error: components.istio.aiServing.pools[0].selector.bad key!: `bad key!` is not a valid label key: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
-    "c.yaml:8:67: error: components.istio.aiServing.pools[0].selector.app: `-x-` is not a valid label value: it must start and end with a letter or digit\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
+    "c.yaml:8:47: error[MR006]: components.istio.aiServing.pools[0].selector.bad key!: `bad key!` is not a valid label key: only letters, digits, `-`, `_` and `.` are allowed\n  hint: use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_` or `.`",
+    "c.yaml:8:67: error[MR006]: components.istio.aiServing.pools[0].selector.app: `-x-` is not a valid label value: it must start and end with a letter or digit\n  hint: use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
 rule!(too_many_target_ports, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [1, 2, 3, 4, 5, 6, 7, 8, 9]}"),
-    "c.yaml:8:69: error: components.istio.aiServing.pools[0].targetPorts: 9 target ports given; an InferencePool takes 1 to 8\n  hint: list the model servers' ports");
+    "c.yaml:8:69: error[MR006]: components.istio.aiServing.pools[0].targetPorts: 9 target ports given; an InferencePool takes 1 to 8\n  hint: list the model servers' ports");
 rule!(duplicate_target_port, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000, 8000]}"),
-    "c.yaml:8:76: error: components.istio.aiServing.pools[0].targetPorts[1]: port 8000 is listed twice\n  hint: target ports must be unique");
+    "c.yaml:8:76: error[MR006]: components.istio.aiServing.pools[0].targetPorts[1]: port 8000 is listed twice\n  hint: target ports must be unique");
 rule!(objectives_need_v1_1_0, with_istio("aiServing:\n  inferenceExtension: v1.6.0\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], objectives: [{name: o}]}"),
-    "c.yaml:9:89: error: components.istio.aiServing.pools[0].objectives: Inference Extension v1.6.0 has no InferenceObjective (it moved to the llm-d project in v1.6.0)\n  hint: use `inferenceExtension: v1.1.0`, or manage objectives with llm-d");
+    "c.yaml:9:89: error[MR008]: components.istio.aiServing.pools[0].objectives: Inference Extension v1.6.0 has no InferenceObjective (it moved to the llm-d project in v1.6.0)\n  hint: use `inferenceExtension: v1.1.0`, or manage objectives with llm-d");
 rule!(pools_need_the_istiod_switch, with_istio("controlPlane: {inferenceExtension: false}\naiServing:\n  pools:\n    - {name: p, namespace: ai, selector: {app: m}, targetPorts: [8000]}"),
-    "c.yaml:6:40: error: components.istio.controlPlane.inferenceExtension: 1 inference pool(s) are declared, but istiod's Inference Extension support is switched off\n  hint: remove `inferenceExtension: false` (pools switch it on), or remove `aiServing`");
+    "c.yaml:6:40: error[MR008]: components.istio.controlPlane.inferenceExtension: 1 inference pool(s) are declared, but istiod's Inference Extension support is switched off\n  hint: remove `inferenceExtension: false` (pools switch it on), or remove `aiServing`");
 rule!(pool_without_selector, with_istio("aiServing:\n  pools:\n    - {name: p, namespace: ai, targetPorts: [8000]}"),
-    "c.yaml:8:11: error: components.istio.aiServing.pools[0].selector: `selector` is required\n  hint: see `mesh-render example` for a complete pool");
+    "c.yaml:8:11: error[MR007]: components.istio.aiServing.pools[0].selector: `selector` is required\n  hint: see `mesh-render example` for a complete pool");
 
 #[test]
 fn every_problem_is_reported_at_once_in_file_order() {
@@ -168,7 +168,7 @@ fn unknown_environment_is_an_error_with_a_suggestion() {
     let e = mesh_render::load(&text, Some("prd"), Limits::DEFAULT).unwrap_err();
     assert_eq!(
         e.diagnostics[0].to_string_in("c.yaml"),
-        "c.yaml:5:5: error: components.istio.environments: environment `prd` is not declared\n  hint: did you mean `prod`? Declared: prod"
+        "c.yaml:5:5: error[MR009]: components.istio.environments: environment `prd` is not declared\n  hint: did you mean `prod`? Declared: prod"
     );
 }
 
@@ -176,7 +176,7 @@ fn unknown_environment_is_an_error_with_a_suggestion() {
 fn weakened_mtls_is_a_warning_not_an_error() {
     assert_eq!(
         warnings(&with_istio("mtls: {mode: PERMISSIVE}")),
-        ["c.yaml:6:18: warning: components.istio.mtls.mode: mTLS is PERMISSIVE: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller\n  hint: use STRICT (the default) once every workload that calls into the mesh has a sidecar"]
+        ["c.yaml:6:18: warning[MR020]: components.istio.mtls.mode: mTLS is PERMISSIVE: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller\n  hint: use STRICT (the default) once every workload that calls into the mesh has a sidecar"]
     );
 }
 
@@ -242,14 +242,59 @@ fn permissive_mesh_forces_knative_mesh_compatibility_mode_enabled() {
     assert_eq!(mode("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), "auto", "an explicit value is kept");
     let w = warnings(&with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"));
     assert!(
-        w.iter().any(|w| w.starts_with("c.yaml:7:38: warning: components.istio.knative.meshCompatibilityMode: with mTLS PERMISSIVE and `auto`, the activator's plaintext probes of revision pods get 403")),
+        w.iter().any(|w| w.starts_with("c.yaml:7:38: warning[MR020]: components.istio.knative.meshCompatibilityMode: with mTLS PERMISSIVE and `auto`, the activator's plaintext probes of revision pods get 403")),
         "{w:#?}"
     );
     assert!(!warnings(&with_istio("mtls: {mode: PERMISSIVE}")).iter().any(|w| w.contains("meshCompatibilityMode")));
 }
 
 rule!(ignored_check_must_be_a_check_code, with_istio("analyzers: {ignore: [MR131]}"),
-    "c.yaml:6:26: error: components.istio.analyzers.ignore[0]: `MR131` is not a check code\n  hint: did you mean `MR113`? `mesh-render explain --list` lists the codes");
+    "c.yaml:6:26: error[MR006]: components.istio.analyzers.ignore[0]: `MR131` is not a check code\n  hint: did you mean `MR113`? `mesh-render explain --list` lists the codes");
+
+/// Rule: a config error code cannot be ignored (the config is not read past one); a config warning
+/// code can, and its warnings are then left out of `Loaded.warnings`.
+#[test]
+fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
+    assert_eq!(
+        errors(&with_istio("analyzers: {ignore: [MR004]}")),
+        ["c.yaml:6:26: error[MR006]: components.istio.analyzers.ignore[0]: MR004 is a config error (A key mesh-render does not know): the config cannot be read past it, so it cannot be ignored\n  hint: fix what MR004 reports (`mesh-render explain MR004`)"]
+    );
+    let permissive = with_istio("mtls: {mode: PERMISSIVE}");
+    assert!(warnings(&permissive).iter().any(|w| w.contains("warning[MR020]: components.istio.mtls.mode")));
+    let silenced = with_istio("mtls: {mode: PERMISSIVE}\nanalyzers: {ignore: [MR020]}");
+    assert_eq!(warnings(&silenced), Vec::<String>::new());
+}
+
+/// Every config code of the registry fires on a config that breaks its rule, and each config
+/// problem carries the code of its family (MR001–MR022).
+#[test]
+fn every_config_code_fires_on_a_config_that_breaks_it() {
+    let cases: [(&str, String, bool); 13] = [
+        ("MR001", "components: [\n".to_string(), true),
+        ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
+        ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
+        ("MR004", with_istio("namespce: x"), true),
+        ("MR005", with_istio("mtls: [STRICT]"), true),
+        ("MR006", with_istio("mtls: {mode: strict}"), true),
+        ("MR007", "components:\n  istio: {}\n".to_string(), true),
+        ("MR008", with_istio("gateways: {external: {name: gw}, local: {name: gw}}"), true),
+        ("MR009", with_istio("environments: {Dev: {}}"), true),
+        ("MR010", with_istio("version: \"1.28.3\""), true),
+        ("MR020", with_istio("mtls: {mode: PERMISSIVE}"), false),
+        ("MR021", with_istio("controlPlane: {replicas: 3, autoscaling: {enabled: true}}"), false),
+        (
+            "MR022",
+            "components:\n  knative: {enabled: true}\n  envoyGateway: {enabled: true}\n  istio: {enabled: true}\n".to_string(),
+            false,
+        ),
+    ];
+    let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
+    assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");
+    for (code, text, is_error) in cases {
+        let found: Vec<String> = if is_error { errors(&text) } else { warnings(&text) };
+        assert!(found.iter().any(|d| d.contains(&format!("[{code}]: "))), "{code}: {found:#?}");
+    }
+}
 
 /// Rule: `analyzers.ignore` silences a check in every run (render and check); ignoring an error
 /// check is allowed, with a warning, because it lets a real problem through.
@@ -260,7 +305,7 @@ fn ignored_checks_are_left_out_of_every_analyzer_run() {
     assert_eq!(loaded.base.ignored_checks, ["MR113", "MR121"], "codes as the registry spells them");
     let w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string_in("c.yaml")).collect();
     assert!(
-        w.iter().any(|w| w.starts_with("c.yaml:7:33: warning: components.istio.analyzers.ignore[1]: MR121 is an error check")),
+        w.iter().any(|w| w.starts_with("c.yaml:7:33: warning[MR020]: components.istio.analyzers.ignore[1]: MR121 is an error check")),
         "{w:#?}"
     );
     assert!(!w.iter().any(|w| w.contains("ignore[0]")), "MR113 is a warning check: {w:#?}");

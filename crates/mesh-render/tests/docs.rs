@@ -39,10 +39,10 @@ fn check_code_page_is_up_to_date_with_the_registry() {
     let fresh = mesh_render::docs::with_check_codes_table(&page).expect("docs/check-codes.md has the check-codes markers");
     assert!(fresh == page, "the check-code table of docs/check-codes.md is stale; run `make docs` and commit the result");
     let table = mesh_render::docs::check_codes_table();
-    for rule in mesh_render::check::analyzers::rules() {
+    for rule in mesh_render::check::rules() {
         assert!(table.contains(&format!("| `{}` | {} |", rule.code, rule.severity)), "{}", rule.code);
     }
-    assert_eq!(table.lines().count(), mesh_render::check::analyzers::rules().len() + 2);
+    assert_eq!(table.lines().count(), mesh_render::check::rules().count() + 2);
 }
 
 /// GitHub renders the diagram only if it is valid Mermaid: alphanumeric ids, quoted labels,

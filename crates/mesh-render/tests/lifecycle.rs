@@ -123,18 +123,18 @@ fn argocd_keys_are_checked_like_the_rest_of_the_config() {
     let base = "components:\n  istio:\n    enabled: true\n    argocd:\n";
     assert_eq!(
         errors(&format!("{base}      repoURL: https://example.com/r.git\n      targetRevison: main\n")),
-        ["c.yaml:6:7: error: components.istio.argocd.targetRevison: unknown key `targetRevison`\n  hint: did you mean `targetRevision`? Known keys here: enabled, namespace, project, destinationServer, repoURL, targetRevision, path, meshSource, automated, hookImage"]
+        ["c.yaml:6:7: error[MR004]: components.istio.argocd.targetRevison: unknown key `targetRevison`\n  hint: did you mean `targetRevision`? Known keys here: enabled, namespace, project, destinationServer, repoURL, targetRevision, path, meshSource, automated, hookImage"]
     );
     assert_eq!(
         errors(&format!("{base}      namespace: argocd\n")),
-        ["c.yaml:5:7: error: components.istio.argocd.repoURL: the Applications need the Git repository that holds this config\n  hint: set `repoURL`, e.g. `https://github.com/example/playground.git`"]
+        ["c.yaml:5:7: error[MR007]: components.istio.argocd.repoURL: the Applications need the Git repository that holds this config\n  hint: set `repoURL`, e.g. `https://github.com/example/playground.git`"]
     );
     assert_eq!(
         errors(&format!("{base}      repoURL: example.com/r.git\n      meshSource: Directory\n      path: ../up\n")),
         [
-            "c.yaml:5:16: error: components.istio.argocd.repoURL: `example.com/r.git` is not a URL here\n  hint: start it with https:// or http:// or ssh:// or git@",
-            "c.yaml:6:19: error: components.istio.argocd.meshSource: `Directory` is not allowed here\n  hint: did you mean `directory`? Allowed: plugin, directory",
-            "c.yaml:7:13: error: components.istio.argocd.path: `../up` is not a path inside the repository\n  hint: write a relative path without `..`",
+            "c.yaml:5:16: error[MR006]: components.istio.argocd.repoURL: `example.com/r.git` is not a URL here\n  hint: start it with https:// or http:// or ssh:// or git@",
+            "c.yaml:6:19: error[MR006]: components.istio.argocd.meshSource: `Directory` is not allowed here\n  hint: did you mean `directory`? Allowed: plugin, directory",
+            "c.yaml:7:13: error[MR006]: components.istio.argocd.path: `../up` is not a path inside the repository\n  hint: write a relative path without `..`",
         ]
     );
     // `enabled: false` needs nothing else and renders no Application.
@@ -154,8 +154,8 @@ fn envoy_gateway_layout_is_configurable_and_checked() {
     assert_eq!(
         errors(text),
         [
-            "c.yaml:6:27: error: components.envoyGateway.knativeGateways.external.gateway: `eg-external` is not `namespace/name`\n  hint: write e.g. `eg-external/eg-external`",
-            "c.yaml:7:7: error: components.envoyGateway.knativeGateways.locl: unknown key `locl`\n  hint: did you mean `local`? Known keys here: external, local",
+            "c.yaml:6:27: error[MR006]: components.envoyGateway.knativeGateways.external.gateway: `eg-external` is not `namespace/name`\n  hint: write e.g. `eg-external/eg-external`",
+            "c.yaml:7:7: error[MR004]: components.envoyGateway.knativeGateways.locl: unknown key `locl`\n  hint: did you mean `local`? Known keys here: external, local",
         ]
     );
 }

@@ -1,5 +1,6 @@
 //! `components.istio.aiServing`: LLM routing through the Gateway API Inference Extension.
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
@@ -83,7 +84,7 @@ fn removed_api(dec: &mut Decoder, node: &Node, path: &str) {
         for (k, _) in entries {
             let key = k.as_scalar().unwrap_or_default();
             if REMOVED.contains(&key) {
-                dec.error(
+                dec.report(&codes::INVALID_VALUE,
                     k.pos,
                     &decode::join(path, key),
                     "InferenceModel no longer exists: it became InferenceObjective (inference.networking.x-k8s.io/v1alpha2, `priority` and `poolRef`), which only the endpoint picker reads",
@@ -128,7 +129,8 @@ pub fn read(node: &Node, path: &str, root_namespace: &str, dec: &mut Decoder) ->
                 if let Some(pool) = read_pool(item, &ipath, release, dec) {
                     let key = (pool.namespace.clone(), pool.name.clone());
                     if let Some(first) = seen.get(&key) {
-                        dec.error(
+                        dec.report(
+                            &codes::INVALID_VALUE,
                             item.pos,
                             &ipath,
                             format!("pool `{}/{}` is declared twice (first at line {})", key.0, key.1, first.line),
@@ -144,7 +146,8 @@ pub fn read(node: &Node, path: &str, root_namespace: &str, dec: &mut Decoder) ->
     }
     let declared = f.get("pools").is_some_and(|n| matches!(&n.value, Value::Seq(items) if !items.is_empty()));
     if !declared {
-        dec.error(
+        dec.report(
+            &codes::INVALID_VALUE,
             node.pos,
             &f.path("pools"),
             "aiServing is present but declares no pools",
@@ -163,7 +166,13 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
     let required = |dec: &mut Decoder, key: &str| {
         let found = f.get(key);
         if found.is_none() {
-            dec.error(node.pos, &f.path(key), format!("`{key}` is required"), "see `mesh-render example` for a complete pool");
+            dec.report(
+                &codes::MISSING_SETTING,
+                node.pos,
+                &f.path(key),
+                format!("`{key}` is required"),
+                "see `mesh-render example` for a complete pool",
+            );
         }
         found
     };
@@ -175,7 +184,13 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
     let path_prefix = match f.get("pathPrefix").and_then(|n| dec.string(n, &f.path("pathPrefix")).map(|s| (n, s))) {
         Some((_, p)) if p.starts_with('/') && !p.contains(char::is_whitespace) => p,
         Some((n, p)) => {
-            dec.error(n.pos, &f.path("pathPrefix"), format!("`{p}` is not an absolute path"), "start it with `/`, e.g. `/v1`");
+            dec.report(
+                &codes::INVALID_VALUE,
+                n.pos,
+                &f.path("pathPrefix"),
+                format!("`{p}` is not an absolute path"),
+                "start it with `/`, e.g. `/v1`",
+            );
             "/".into()
         }
         None => "/".into(),
@@ -185,7 +200,8 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
     if let Some(n) = f.get("objectives") {
         let opath = f.path("objectives");
         if release != "v1.1.0" {
-            dec.error(
+            dec.report(
+                &codes::CONFLICTING_SETTINGS,
                 n.pos,
                 &opath,
                 format!("Inference Extension {release} has no InferenceObjective (it moved to the llm-d project in v1.6.0)"),
@@ -200,7 +216,7 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
                 match (oname, priority) {
                     (Some(name), Some(priority)) => objectives.push(Objective { name, priority }),
                     (None, _) if of.get("name").is_none() => {
-                        dec.error(item.pos, &of.path("name"), "`name` is required", "name the objective")
+                        dec.report(&codes::MISSING_SETTING, item.pos, &of.path("name"), "`name` is required", "name the objective")
                     }
                     _ => {}
                 }
@@ -237,7 +253,8 @@ fn read_picker(node: Option<&Node>, path: &str, release: &str, dec: &mut Decoder
     let f = dec.map(node, path, Some(PICKER_KEYS))?;
     if let Some(v) = f.get("image").and_then(|n| dec.string(n, &f.path("image"))) {
         if v.is_empty() || v.contains([' ', '@']) || v.rsplit('/').next().is_some_and(|last| last.contains(':')) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 f.get("image").map_or(node.pos, |n| n.pos),
                 &f.path("image"),
                 format!("`{v}` is not an image name without a tag"),
@@ -277,7 +294,13 @@ fn labels(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<String,
         }
     }
     if out.is_empty() {
-        dec.error(node.pos, path, "the selector is empty", "select the model server pods by their labels, e.g. `{app: vllm-llama3}`");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            "the selector is empty",
+            "select the model server pods by their labels, e.g. `{app: vllm-llama3}`",
+        );
         return None;
     }
     Some(out)
@@ -286,7 +309,8 @@ fn labels(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<String,
 fn ports(node: &Node, path: &str, dec: &mut Decoder) -> Option<Vec<u16>> {
     let items = dec.seq(node, path)?;
     if items.is_empty() || items.len() > 8 {
-        dec.error(
+        dec.report(
+            &codes::INVALID_VALUE,
             node.pos,
             path,
             format!("{} target ports given; an InferencePool takes 1 to 8", items.len()),
@@ -299,7 +323,13 @@ fn ports(node: &Node, path: &str, dec: &mut Decoder) -> Option<Vec<u16>> {
         let Some(p) = dec.int(item, &format!("{path}[{i}]"), 1, 65535) else { continue };
         let p = p as u16;
         if out.contains(&p) {
-            dec.error(item.pos, &format!("{path}[{i}]"), format!("port {p} is listed twice"), "target ports must be unique");
+            dec.report(
+                &codes::INVALID_VALUE,
+                item.pos,
+                &format!("{path}[{i}]"),
+                format!("port {p} is listed twice"),
+                "target ports must be unique",
+            );
         } else {
             out.push(p);
         }
@@ -315,7 +345,8 @@ fn hostnames(node: &Node, path: &str, dec: &mut Decoder) -> Option<Vec<String>> 
         let Some(h) = dec.string(item, &ipath) else { continue };
         let bare = h.strip_prefix("*.").unwrap_or(&h);
         if bare.split('.').any(|label| decode::dns_label_problem(label).is_some()) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("`{h}` is not a DNS hostname"),

@@ -5,6 +5,7 @@
 //! Namespaces and the Knative Gateways are labelled `istio.io/rev=<stableTag>`, never with a
 //! revision: moving the tag to another revision moves them (after a restart).
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
@@ -96,7 +97,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
     let Some(list) = get("revisions") else {
         for key in ["tags", "stableTag"] {
             if let Some(n) = get(key) {
-                dec.error(
+                dec.report(
+                    &codes::CONFLICTING_SETTINGS,
                     n.pos,
                     &decode::join(path, key),
                     format!("`{key}` needs `controlPlane.revisions`"),
@@ -109,7 +111,7 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
     let rpath = decode::join(path, "revisions");
     let items = dec.seq(list, &rpath)?;
     if items.is_empty() {
-        dec.error(list.pos, &rpath, "`revisions` is empty", "list at least one revision, or remove the key");
+        dec.report(&codes::INVALID_VALUE, list.pos, &rpath, "`revisions` is empty", "list at least one revision, or remove the key");
         return None;
     }
     let mut revisions: Vec<Revision> = Vec::new();
@@ -121,7 +123,13 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
             continue;
         };
         let Some(vnode) = f.get("version") else {
-            dec.error(item.pos, &ipath, "a revision needs a `version`", "e.g. `{version: \"1.30.3\"}` (its name defaults to `1-30-3`)");
+            dec.report(
+                &codes::MISSING_SETTING,
+                item.pos,
+                &ipath,
+                "a revision needs a `version`",
+                "e.g. `{version: \"1.30.3\"}` (its name defaults to `1-30-3`)",
+            );
             ok = false;
             continue;
         };
@@ -136,7 +144,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
             continue;
         };
         if let Some(first) = revisions.iter().find(|r| r.name == name) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("revision `{name}` is listed twice (first at line {}, column {})", first.pos.line, first.pos.column),
@@ -156,7 +165,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
                     let tag = k.as_scalar().unwrap_or_default().to_string();
                     let kpath = tf.path(&tag);
                     if let Some(problem) = decode::dns_label_problem(&tag) {
-                        dec.error(
+                        dec.report(
+                            &codes::INVALID_VALUE,
                             k.pos,
                             &kpath,
                             format!("`{tag}` is not a valid tag name: {problem}"),
@@ -166,7 +176,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
                     } else if tag == DEFAULT_REVISION {
                         // `istioctl tag set default` makes the tag also serve `istio-injection=enabled`;
                         // the chart's `revisionTags` do not, so the name would mean something else here.
-                        dec.error(
+                        dec.report(
+                            &codes::INVALID_VALUE,
                             k.pos,
                             &kpath,
                             "`default` is Istio's name for the unrevisioned control plane, not a tag",
@@ -174,7 +185,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
                         );
                         ok = false;
                     } else if revisions.iter().any(|r| r.name == tag) {
-                        dec.error(
+                        dec.report(
+                            &codes::CONFLICTING_SETTINGS,
                             k.pos,
                             &kpath,
                             format!("tag `{tag}` has the name of a revision"),
@@ -201,7 +213,8 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
     }
     if !tags.contains_key(&stable_tag) && !revisions.iter().any(|r| r.name == stable_tag) {
         let pos = get("stableTag").or(get("tags")).unwrap_or(list).pos;
-        dec.error(
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
             pos,
             &decode::join(path, if get("stableTag").is_some() { "stableTag" } else { "tags" }),
             format!("namespaces are labelled with tag `{stable_tag}`, which is not declared"),

@@ -1,6 +1,7 @@
 //! `components.istio.chartRepository` (where the Istio charts come from) and the retired Istio hosts
 //! that any string of the config file may still name.
 
+use super::codes;
 use super::decode::{self, Decoder};
 use crate::api::helm::{ChartRepository, CHART_REPOSITORY, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
 use crate::config::syntax::{Node, Value};
@@ -17,7 +18,7 @@ pub(super) fn read_chart_repository(node: &Node, path: &str, dec: &mut Decoder) 
             Some(ChartRepository { url: url.to_string() })
         }
         _ => {
-            dec.error(
+            dec.report(&codes::INVALID_VALUE,
                 node.pos,
                 path,
                 format!("`{text}` is not a chart repository URL"),

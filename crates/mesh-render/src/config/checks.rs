@@ -1,8 +1,8 @@
 //! `components.istio.analyzers`: checks the user has decided to silence (`ignore: [MR113]`), the
 //! config's counterpart of `mesh-render check --ignore CODE`.
 
+use super::codes;
 use super::decode::{self, Decoder};
-use crate::check::analyzers;
 use crate::config::syntax::Node;
 use crate::diagnostics::Severity;
 
@@ -19,10 +19,19 @@ pub(super) fn read(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Vec<&'
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("{ipath}[{i}]");
         let Some(code) = dec.string(item, &item_path) else { continue };
-        match analyzers::rule(&code) {
+        match crate::check::rule(&code) {
+            // A config error stops the read before any check runs: there is nothing to let through.
+            Some(rule) if crate::check::is_config_error(rule) => dec.report(
+                &codes::INVALID_VALUE,
+                item.pos,
+                &item_path,
+                format!("{} is a config error ({}): the config cannot be read past it, so it cannot be ignored", rule.code, rule.summary),
+                format!("fix what {} reports (`mesh-render explain {}`)", rule.code, rule.code),
+            ),
             Some(rule) => {
                 if rule.severity == Severity::Error {
-                    dec.warning(
+                    dec.report(
+                        &codes::WEAKENED_SECURITY,
                         item.pos,
                         &item_path,
                         format!("{} is an error check ({}); ignoring it lets that problem through to the cluster", rule.code, rule.summary),
@@ -37,12 +46,12 @@ pub(super) fn read(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Vec<&'
                 }
             }
             None => {
-                let codes: Vec<&str> = analyzers::rules().iter().map(|r| r.code).collect();
-                let hint = match decode::suggest(&code, &codes) {
+                let known: Vec<&str> = crate::check::rules().map(|r| r.code).collect();
+                let hint = match decode::suggest(&code, &known) {
                     Some(s) => format!("did you mean `{s}`? `mesh-render explain --list` lists the codes"),
                     None => "`mesh-render explain --list` lists the codes".to_string(),
                 };
-                dec.error(item.pos, &item_path, format!("`{code}` is not a check code"), hint);
+                dec.report(&codes::INVALID_VALUE, item.pos, &item_path, format!("`{code}` is not a check code"), hint);
             }
         }
     }

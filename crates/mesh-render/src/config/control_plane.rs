@@ -1,6 +1,7 @@
 //! `components.istio.controlPlane` (istiod's deployment) and `components.istio.proxy` (the sidecars'
 //! resources), with the upstream chart defaults they start from.
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
@@ -125,7 +126,8 @@ pub(super) fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Deco
         let max = int_or("max", DEFAULT_AUTOSCALING.max);
         let target_cpu_percent = int_or("targetCPUUtilization", DEFAULT_AUTOSCALING.target_cpu_percent);
         if min > max {
-            dec.error(
+            dec.report(
+                &codes::CONFLICTING_SETTINGS,
                 af.get("min").map_or(n.pos, |m| m.pos),
                 &af.path("min"),
                 format!("min ({min}) is greater than max ({max})"),
@@ -134,7 +136,8 @@ pub(super) fn read_control_plane(node: Option<&Node>, path: &str, dec: &mut Deco
         }
         cp.autoscaling = enabled.then_some(Autoscaling { min, max, target_cpu_percent });
         if enabled && f.get("replicas").is_some() {
-            dec.warning(
+            dec.report(
+                &codes::INEFFECTIVE_SETTING,
                 f.get("replicas").map_or(n.pos, |r| r.pos),
                 &f.path("replicas"),
                 "`replicas` has no effect while autoscaling is enabled",
@@ -175,7 +178,8 @@ fn read_log_level(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> 
         !part.contains(':') || !levels.contains(&lvl)
     });
     if let Some(bad) = bad {
-        dec.error(
+        dec.report(
+            &codes::INVALID_VALUE,
             node.pos,
             path,
             format!("`{bad}` is not a `scope:level` pair"),
@@ -195,7 +199,8 @@ fn read_env(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<Strin
         let name = k.as_scalar().unwrap_or_default();
         let vpath = ef.path(name);
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || name.as_bytes()[0].is_ascii_digit() {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 k.pos,
                 &vpath,
                 format!("`{name}` is not an environment variable name"),
@@ -204,7 +209,8 @@ fn read_env(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<Strin
             continue;
         }
         if managed_env(name) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 k.pos,
                 &vpath,
                 format!("`{name}` is set by mesh-render from another key"),
@@ -216,7 +222,13 @@ fn read_env(node: &Node, path: &str, dec: &mut Decoder) -> Option<BTreeMap<Strin
             Value::Scalar { text, .. } => text.clone(),
             Value::Null => String::new(),
             _ => {
-                dec.error(v.pos, &vpath, format!("expected a string, found {}", v.kind_name()), "environment variable values are strings");
+                dec.report(
+                    &codes::WRONG_TYPE,
+                    v.pos,
+                    &vpath,
+                    format!("expected a string, found {}", v.kind_name()),
+                    "environment variable values are strings",
+                );
                 continue;
             }
         };

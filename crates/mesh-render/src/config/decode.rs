@@ -1,7 +1,8 @@
 //! Typed reading of [`Node`]s that collects every problem instead of stopping at the first.
 
+use super::codes;
 use crate::config::syntax::{Node, Value};
-use crate::diagnostics::{Diagnostic, Pos};
+use crate::diagnostics::{Diagnostic, Pos, Rule};
 
 /// Collects problems while a config is decoded.
 #[derive(Default)]
@@ -47,22 +48,25 @@ pub fn suggest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 impl Decoder {
-    pub fn error(&mut self, pos: Pos, path: &str, message: impl Into<String>, hint: impl Into<String>) {
-        self.diags.push(Diagnostic::error(pos, path, message, hint));
-    }
-
-    pub fn warning(&mut self, pos: Pos, path: &str, message: impl Into<String>, hint: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(pos, path, message, hint));
+    /// Records a problem of `rule` (at its severity) at `pos`, under the key `path`.
+    pub fn report(&mut self, rule: &Rule, pos: Pos, path: &str, message: impl Into<String>, hint: impl Into<String>) {
+        self.diags.push(Diagnostic::in_config(rule, pos, path, message, hint));
     }
 
     pub fn has_errors(&self) -> bool {
-        self.diags.iter().any(|d| d.severity == crate::diagnostics::Severity::Error)
+        self.diags.iter().any(Diagnostic::is_error)
     }
 
     /// Checks that `node` is a mapping; with `known`, every key must be one of them.
     pub fn map<'n>(&mut self, node: &'n Node, path: &str, known: Option<&[&str]>) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
-            self.error(node.pos, path, format!("expected a mapping, found {}", node.kind_name()), "write `key: value` pairs here");
+            self.report(
+                &codes::WRONG_TYPE,
+                node.pos,
+                path,
+                format!("expected a mapping, found {}", node.kind_name()),
+                "write `key: value` pairs here",
+            );
             return None;
         };
         if let Some(known) = known {
@@ -73,7 +77,7 @@ impl Decoder {
                         Some(s) => format!("did you mean `{s}`? Known keys here: {}", known.join(", ")),
                         None => format!("known keys here: {}", known.join(", ")),
                     };
-                    self.error(key.pos, &join(path, name), format!("unknown key `{name}`"), hint);
+                    self.report(&codes::UNKNOWN_KEY, key.pos, &join(path, name), format!("unknown key `{name}`"), hint);
                 }
             }
         }
@@ -85,7 +89,8 @@ impl Decoder {
         match &node.value {
             Value::Seq(items) => Some(items),
             _ => {
-                self.error(
+                self.report(
+                    &codes::WRONG_TYPE,
                     node.pos,
                     path,
                     format!("expected a list, found {}", node.kind_name()),
@@ -101,7 +106,13 @@ impl Decoder {
         match &node.value {
             Value::Scalar { text, .. } => Some(text.clone()),
             _ => {
-                self.error(node.pos, path, format!("expected a string, found {}", node.kind_name()), "write a single value here");
+                self.report(
+                    &codes::WRONG_TYPE,
+                    node.pos,
+                    path,
+                    format!("expected a string, found {}", node.kind_name()),
+                    "write a single value here",
+                );
                 None
             }
         }
@@ -119,16 +130,28 @@ impl Decoder {
                         "no" | "n" | "off" => "write `false`: `no`/`off`/`n` are booleans only in YAML 1.1",
                         _ => "write `true` or `false`",
                     };
-                    self.error(node.pos, path, format!("expected true or false, found `{other}`"), hint);
+                    self.report(&codes::WRONG_TYPE, node.pos, path, format!("expected true or false, found `{other}`"), hint);
                     None
                 }
             },
             Value::Scalar { text, quoted: true } => {
-                self.error(node.pos, path, format!("expected true or false, found the quoted string \"{text}\""), "remove the quotes");
+                self.report(
+                    &codes::WRONG_TYPE,
+                    node.pos,
+                    path,
+                    format!("expected true or false, found the quoted string \"{text}\""),
+                    "remove the quotes",
+                );
                 None
             }
             _ => {
-                self.error(node.pos, path, format!("expected true or false, found {}", node.kind_name()), "write `true` or `false`");
+                self.report(
+                    &codes::WRONG_TYPE,
+                    node.pos,
+                    path,
+                    format!("expected true or false, found {}", node.kind_name()),
+                    "write `true` or `false`",
+                );
                 None
             }
         }
@@ -139,7 +162,8 @@ impl Decoder {
         let text = match &node.value {
             Value::Scalar { text, quoted: false } => text,
             _ => {
-                self.error(
+                self.report(
+                    &codes::WRONG_TYPE,
                     node.pos,
                     path,
                     format!("expected a whole number, found {}", describe(node)),
@@ -151,11 +175,12 @@ impl Decoder {
         match text.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Some(n),
             Ok(n) => {
-                self.error(node.pos, path, format!("{n} is out of range"), format!("use a number from {min} to {max}"));
+                self.out_of_range(node, path, n, min, max);
                 None
             }
             Err(_) => {
-                self.error(
+                self.report(
+                    &codes::WRONG_TYPE,
                     node.pos,
                     path,
                     format!("expected a whole number, found `{text}`"),
@@ -164,6 +189,17 @@ impl Decoder {
                 None
             }
         }
+    }
+
+    fn out_of_range(
+        &mut self,
+        node: &Node,
+        path: &str,
+        n: impl std::fmt::Display,
+        min: impl std::fmt::Display,
+        max: impl std::fmt::Display,
+    ) {
+        self.report(&codes::INVALID_VALUE, node.pos, path, format!("{n} is out of range"), format!("use a number from {min} to {max}"));
     }
 
     /// An unquoted decimal number within `min..=max`.
@@ -175,11 +211,12 @@ impl Decoder {
         match parsed {
             Some(n) if n >= min && n <= max => Some(n),
             Some(n) => {
-                self.error(node.pos, path, format!("{n} is out of range"), format!("use a number from {min} to {max}"));
+                self.out_of_range(node, path, n, min, max);
                 None
             }
             None => {
-                self.error(
+                self.report(
+                    &codes::WRONG_TYPE,
                     node.pos,
                     path,
                     format!("expected a number, found {}", describe(node)),
@@ -200,7 +237,7 @@ impl Decoder {
             Some(s) => format!("did you mean `{s}`? Allowed: {}", options.join(", ")),
             None => format!("allowed: {}", options.join(", ")),
         };
-        self.error(node.pos, path, format!("`{text}` is not allowed here"), hint);
+        self.report(&codes::INVALID_VALUE, node.pos, path, format!("`{text}` is not allowed here"), hint);
         None
     }
 
@@ -210,7 +247,8 @@ impl Decoder {
         match dns_label_problem(&text) {
             None => Some(text),
             Some(problem) => {
-                self.error(
+                self.report(
+                    &codes::INVALID_VALUE,
                     node.pos,
                     path,
                     format!("`{text}` is not a valid name: {problem}"),
@@ -228,7 +266,8 @@ impl Decoder {
         match qualified_name_problem(text) {
             None => Some(text.to_string()),
             Some(problem) => {
-                self.error(
+                self.report(
+                    &codes::INVALID_VALUE,
                     key.pos,
                     path,
                     format!("`{text}` is not a valid {kind} key: {problem}"),
@@ -245,7 +284,8 @@ impl Decoder {
         match label_value_problem(&text) {
             None => Some(text),
             Some(problem) => {
-                self.error(
+                self.report(
+                    &codes::INVALID_VALUE,
                     node.pos,
                     path,
                     format!("`{text}` is not a valid label value: {problem}"),
@@ -263,7 +303,7 @@ impl Decoder {
             return Some(text);
         }
         let hint = quantity_hint(&text);
-        self.error(node.pos, path, format!("`{text}` is not a Kubernetes quantity"), hint);
+        self.report(&codes::INVALID_VALUE, node.pos, path, format!("`{text}` is not a Kubernetes quantity"), hint);
         None
     }
 }

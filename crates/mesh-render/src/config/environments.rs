@@ -1,6 +1,7 @@
 //! `components.istio.environments`: named overlays deep-merged onto the base section, each read and
 //! checked like the base.
 
+use super::codes;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::decode::{self, Decoder, Fields};
@@ -63,7 +64,8 @@ pub(super) fn read_environments(
         let path = decode::join(&envs_path, &name);
         env_names.push(name.clone());
         if let Some(problem) = decode::dns_label_problem(&name) {
-            dec.error(
+            dec.report(
+                &codes::UNKNOWN_ENVIRONMENT,
                 key.pos,
                 &path,
                 format!("`{name}` is not a valid environment name: {problem}"),
@@ -75,7 +77,8 @@ pub(super) fn read_environments(
             continue;
         }
         if let Some(nested) = overlay.get("environments") {
-            dec.error(
+            dec.report(
+                &codes::UNKNOWN_ENVIRONMENT,
                 nested.pos,
                 &decode::join(&path, "environments"),
                 "environments cannot be nested",
@@ -100,7 +103,7 @@ pub(super) fn read_environments(
                 None if known.is_empty() => "declare it under `components.istio.environments`".to_string(),
                 None => format!("declared: {}", known.join(", ")),
             };
-            dec.error(istio.pos, &envs_path, format!("environment `{wanted}` is not declared"), hint);
+            dec.report(&codes::UNKNOWN_ENVIRONMENT, istio.pos, &envs_path, format!("environment `{wanted}` is not declared"), hint);
         }
     }
     environments

@@ -2,6 +2,7 @@
 //! layout), for the swap and its undo. It belongs to the Envoy Gateway component: `enabled` and the
 //! `knativeGateways` section are read (that section strictly); other keys are ignored.
 
+use super::codes;
 use super::decode::{self, Decoder};
 use super::gitops::plain;
 use crate::config::syntax::Node;
@@ -78,7 +79,13 @@ fn namespaced_name(node: &Node, path: &str, dec: &mut Decoder) -> Option<String>
     let ok =
         text.split_once('/').is_some_and(|(ns, name)| decode::dns_label_problem(ns).is_none() && decode::dns_label_problem(name).is_none());
     if !ok {
-        dec.error(node.pos, path, format!("`{text}` is not `namespace/name`"), "write e.g. `eg-external/eg-external`");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            format!("`{text}` is not `namespace/name`"),
+            "write e.g. `eg-external/eg-external`",
+        );
         return None;
     }
     Some(text)

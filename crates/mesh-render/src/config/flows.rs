@@ -1,5 +1,6 @@
 //! `components.istio.flows`: the user's own expectations about traffic flows.
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 use crate::diagnostics::Pos;
@@ -36,7 +37,8 @@ pub fn read(node: &Node, path: &str, dec: &mut Decoder) -> Vec<FlowExpectation> 
         let ipath = format!("{epath}[{i}]");
         let Some(ef) = dec.map(item, &ipath, Some(&["from", "to", "port", "verdict"])) else { continue };
         let (Some(from), Some(to), Some(port), Some(verdict)) = (ef.get("from"), ef.get("to"), ef.get("port"), ef.get("verdict")) else {
-            dec.error(
+            dec.report(
+                &codes::MISSING_SETTING,
                 item.pos,
                 &ipath,
                 "an expected flow needs `from`, `to`, `port` and `verdict`",
@@ -58,7 +60,13 @@ pub fn read(node: &Node, path: &str, dec: &mut Decoder) -> Vec<FlowExpectation> 
 fn end(node: &Node, path: &str, dec: &mut Decoder) -> Option<FlowEnd> {
     let f = dec.map(node, path, Some(&["namespace", "workload"]))?;
     let Some(ns) = f.get("namespace") else {
-        dec.error(node.pos, path, "`namespace` is missing", "name the namespace of the workload, e.g. `{namespace: demo}`");
+        dec.report(
+            &codes::MISSING_SETTING,
+            node.pos,
+            path,
+            "`namespace` is missing",
+            "name the namespace of the workload, e.g. `{namespace: demo}`",
+        );
         return None;
     };
     let namespace = dec.dns_label(ns, &f.path("namespace"))?;
@@ -90,8 +98,19 @@ mod tests {
             "        - {from: {namespace: a}, to: {namespace: B_}, port: 0, verdict: maybe, via: x}\n        - {from: {namespace: a}}\n",
         )
         .unwrap_err();
-        let text: Vec<String> =
-            err.diagnostics.iter().map(|d| format!("{}:{} {} {}", d.pos.line, d.pos.column, d.path, d.message)).collect();
+        let text: Vec<String> = err
+            .diagnostics
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{} {} {}",
+                    d.pos.map_or(0, |p| p.line),
+                    d.pos.map_or(0, |p| p.column),
+                    d.config_path.as_deref().unwrap_or_default(),
+                    d.message
+                )
+            })
+            .collect();
         for needle in [
             "6:50 components.istio.flows.expect[0].to.namespace",
             "6:61 components.istio.flows.expect[0].port",

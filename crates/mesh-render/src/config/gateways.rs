@@ -1,5 +1,6 @@
 //! `components.istio.gateways`: the names of Knative's two Gateways and the external one's Service type.
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 
@@ -34,7 +35,13 @@ pub(super) fn read_gateways(node: Option<&Node>, path: &str, dec: &mut Decoder) 
         }
     }
     if gw.external == gw.local {
-        dec.error(node.pos, path, format!("the external and local Gateways are both named `{}`", gw.local), "give them different names");
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
+            node.pos,
+            path,
+            format!("the external and local Gateways are both named `{}`", gw.local),
+            "give them different names",
+        );
         return None;
     }
     Some(gw)

@@ -1,5 +1,6 @@
 //! GitOps settings: `components.istio.argocd` (rendered Argo CD Applications).
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 
@@ -66,7 +67,8 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
     let repo_url = match f.get("repoURL") {
         Some(n) => url(n, &f.path("repoURL"), &["https://", "http://", "ssh://", "git@"], dec),
         None if enabled => {
-            dec.error(
+            dec.report(
+                &codes::MISSING_SETTING,
                 node.pos,
                 &f.path("repoURL"),
                 "the Applications need the Git repository that holds this config",
@@ -83,7 +85,8 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
     let repo_path = match f.get("path") {
         Some(n) => plain(n, &f.path("path"), dec).and_then(|p| {
             if p.starts_with('/') || p.split('/').any(|part| part == "..") {
-                dec.error(
+                dec.report(
+                    &codes::INVALID_VALUE,
                     n.pos,
                     &f.path("path"),
                     format!("`{p}` is not a path inside the repository"),
@@ -123,7 +126,13 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
 pub(super) fn plain(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
     let text = dec.string(node, path)?;
     if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        dec.error(node.pos, path, format!("`{text}` is empty or contains blanks"), "write one word, e.g. `main` or `deployment/rendered`");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            format!("`{text}` is empty or contains blanks"),
+            "write one word, e.g. `main` or `deployment/rendered`",
+        );
         return None;
     }
     Some(text)
@@ -132,7 +141,13 @@ pub(super) fn plain(node: &Node, path: &str, dec: &mut Decoder) -> Option<String
 fn url(node: &Node, path: &str, schemes: &[&str], dec: &mut Decoder) -> Option<String> {
     let text = plain(node, path, dec)?;
     if !schemes.iter().any(|s| text.starts_with(s) && text.len() > s.len()) {
-        dec.error(node.pos, path, format!("`{text}` is not a URL here"), format!("start it with {}", schemes.join(" or ")));
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            format!("`{text}` is not a URL here"),
+            format!("start it with {}", schemes.join(" or ")),
+        );
         return None;
     }
     Some(text)

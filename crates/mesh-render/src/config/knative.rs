@@ -1,6 +1,7 @@
 //! `components.knative` (the Knative install, read loosely: it belongs to the Knative component) and
 //! `components.istio.knative` (how the mesh meets Knative: mesh-compatibility mode, webhook exceptions).
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::{self, Decoder};
@@ -105,7 +106,8 @@ pub(super) fn read_settings(
                 webhooks: Vec::new(),
             };
             read_knative_settings(n, path, &mut unused, dec);
-            dec.warning(
+            dec.report(
+                &codes::INEFFECTIVE_SETTING,
                 n.pos,
                 path,
                 "these settings are ignored: `components.knative` is off or missing",
@@ -132,7 +134,7 @@ fn permissive_mesh_compatibility(mut k: Knative, mtls: MtlsMode, node: Option<&N
     }
     match node.and_then(|n| n.get("meshCompatibilityMode")) {
         None => k.mesh_compatibility_mode = "enabled",
-        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.warning(
+        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.report(&codes::WEAKENED_SECURITY,
             n.pos,
             &decode::join(path, "meshCompatibilityMode"),
             format!(
@@ -162,7 +164,8 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
             let ipath = format!("{wpath}[{i}]");
             let Some(wf) = dec.map(item, &ipath, Some(&["namespace", "name", "selector", "port"])) else { continue };
             let (Some(ns), Some(name), Some(sel)) = (wf.get("namespace"), wf.get("name"), wf.get("selector")) else {
-                dec.error(
+                dec.report(
+                    &codes::MISSING_SETTING,
                     item.pos,
                     &ipath,
                     "a webhook needs `namespace`, `name` and `selector`",
@@ -184,7 +187,8 @@ fn read_knative_settings(node: &Node, path: &str, k: &mut Knative, dec: &mut Dec
                 }
             }
             if selector.is_empty() {
-                dec.error(
+                dec.report(
+                    &codes::INVALID_VALUE,
                     sel.pos,
                     &wf.path("selector"),
                     "the selector is empty",

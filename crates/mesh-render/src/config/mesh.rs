@@ -1,5 +1,6 @@
 //! `components.istio.mode` (the data plane) and `components.istio.mtls` (mesh-wide mutual TLS).
 
+use super::codes;
 use super::decode::{self, Decoder};
 use crate::config::syntax::Node;
 
@@ -35,7 +36,8 @@ impl MtlsMode {
 pub(super) fn check_mode(node: Option<&Node>, path: &str, dec: &mut Decoder) {
     let Some(n) = node else { return };
     if dec.one_of(n, path, &["sidecar", "ambient"]) == Some("ambient") {
-        dec.error(
+        dec.report(
+            &codes::INVALID_VALUE,
             n.pos,
             path,
             "ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane",
@@ -53,7 +55,8 @@ pub(super) fn read_mtls(node: Option<&Node>, path: &str, dec: &mut Decoder) -> M
     let Some((m, Some(value))) = mode else { return MtlsMode::Strict };
     let mode = MtlsMode::parse(value).unwrap_or(MtlsMode::Strict);
     if mode != MtlsMode::Strict {
-        dec.warning(
+        dec.report(
+            &codes::WEAKENED_SECURITY,
             m.pos,
             &decode::join(path, "mode"),
             format!("mTLS is {value}: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller"),

@@ -1,5 +1,6 @@
 //! `components.istio.metadata`: extra labels and annotations on every object mesh-render owns.
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
@@ -27,7 +28,7 @@ pub(super) fn read_metadata(node: Option<&Node>, path: &str, dec: &mut Decoder) 
             let vpath = mf.path(k.as_scalar().unwrap_or_default());
             let Some(name) = dec.label_key(k, &vpath, kind) else { continue };
             if RESERVED_LABELS.contains(&name.as_str()) || name.starts_with("mesh-render/") {
-                dec.error(k.pos, &vpath, format!("`{name}` is set by mesh-render"), "choose another key");
+                dec.report(&codes::INVALID_VALUE, k.pos, &vpath, format!("`{name}` is set by mesh-render"), "choose another key");
                 continue;
             }
             // Annotation values are free text; label values have a grammar.

@@ -8,6 +8,7 @@ pub mod ai_serving;
 pub mod canary;
 mod charts;
 mod checks;
+pub(crate) mod codes;
 mod control_plane;
 pub mod decode;
 mod environments;
@@ -189,7 +190,9 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
     diagnostics::sort(&mut diags);
     match loaded {
         Some(mut loaded) if !diags.iter().any(|d| d.severity == Severity::Error) => {
-            loaded.warnings = diags;
+            // `analyzers.ignore` silences config warnings too (MR020–MR022), as `--ignore` does.
+            let ignored = &loaded.selected().ignored_checks;
+            loaded.warnings = diags.into_iter().filter(|d| !ignored.contains(&d.code)).collect();
             Ok(loaded)
         }
         _ => Err(LoadError { unreadable: false, diagnostics: diags.into_iter().filter(|d| d.severity == Severity::Error).collect() }),
@@ -199,7 +202,7 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
 /// Environments re-read shared nodes, so the same problem can be found more than once.
 fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut seen = std::collections::BTreeSet::new();
-    diags.into_iter().filter(|d| seen.insert((d.pos, d.path.clone(), d.message.clone()))).collect()
+    diags.into_iter().filter(|d| seen.insert((d.pos, d.config_path.clone(), d.message.clone()))).collect()
 }
 
 /// The whole document: the sections mesh-render reads, the base settings and every environment.
@@ -210,7 +213,7 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
             Some(_) => "did you mean `components`?".to_string(),
             None => "add a `components:` mapping with an `istio:` section (see `mesh-render example`)".to_string(),
         };
-        dec.error(root.pos, "components", "the config has no `components` section", hint);
+        dec.report(&codes::MISSING_SETTING, root.pos, "components", "the config has no `components` section", hint);
         return None;
     };
     let components = dec.map(components, "components", None)?;
@@ -223,7 +226,7 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
             Some(k) => format!("`components.{k}` is not read; did you mean `components.istio`?"),
             None => "add `components.istio` (see `mesh-render example`)".to_string(),
         };
-        dec.error(components.node.pos, "components.istio", "the config has no `components.istio` section", hint);
+        dec.report(&codes::MISSING_SETTING, components.node.pos, "components.istio", "the config has no `components.istio` section", hint);
         return None;
     };
     let knative = components.get("knative").and_then(|n| knative::read_knative(n, dec));
@@ -232,16 +235,21 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
     let fields = dec.map(istio, "components.istio", Some(ISTIO_KEYS))?;
     match fields.get("enabled").map(|n| (n, dec.bool(n, &fields.path("enabled")))) {
         Some((_, Some(true))) => {}
-        Some((node, Some(false))) => dec.error(
+        Some((node, Some(false))) => dec.report(
+            &codes::INVALID_VALUE,
             node.pos,
             &fields.path("enabled"),
             "Istio is disabled, so there is nothing to render",
             "set `enabled: true`; mesh-render refuses to print an empty render, which Argo CD would prune everything on",
         ),
         Some((_, None)) => {}
-        None => {
-            dec.error(istio.pos, &fields.path("enabled"), "`enabled` is missing", "add `enabled: true` to switch the Istio component on")
-        }
+        None => dec.report(
+            &codes::MISSING_SETTING,
+            istio.pos,
+            &fields.path("enabled"),
+            "`enabled` is missing",
+            "add `enabled: true` to switch the Istio component on",
+        ),
     }
 
     let base = read_istio(istio, None, knative.clone(), envoy_gateway.clone(), dec);

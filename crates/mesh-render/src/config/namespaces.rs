@@ -1,5 +1,6 @@
 //! `components.istio.namespaces`: the app namespaces the mesh secures.
 
+use super::codes;
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
@@ -31,14 +32,16 @@ pub(super) fn read_namespaces(
         let ipath = format!("{apath}[{i}]");
         let Some(name) = dec.dns_label(item, &ipath) else { continue };
         if reserved.contains(&name) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("`{name}` is a system namespace, not an app namespace"),
                 "list only the namespaces where your Knative Services and event consumers run",
             );
         } else if let Some(first) = seen.get(&name) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("`{name}` is listed twice (first at line {}, column {})", first.line, first.column),

@@ -2,6 +2,7 @@
 
 use super::ai_serving::AiServing;
 use super::canary::Revisions;
+use super::codes;
 use super::control_plane::ControlPlane;
 use super::decode::{Decoder, Fields};
 use super::envoy_gateway::EnvoyGateway;
@@ -21,7 +22,7 @@ pub(super) fn revisions_release(
     let newest = rs.newest();
     if let (Some(n), Some(rel)) = (f.get("version"), release) {
         if rel.version != newest.version {
-            dec.error(
+            dec.report(&codes::CONFLICTING_SETTINGS,
                 n.pos,
                 &f.path("version"),
                 format!("`version` is {} but the newest revision is {}", rel.version, newest.version),
@@ -33,7 +34,8 @@ pub(super) fn revisions_release(
         }
     }
     if let Some(n) = f.get("revision") {
-        dec.error(
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
             n.pos,
             &f.path("revision"),
             "`revision` and `controlPlane.revisions` cannot both be set",
@@ -53,7 +55,8 @@ pub(super) fn envoy_gateway_still_installed(
 ) {
     if let (Some(eg), None) = (envoy_gateway, environment) {
         if eg.installed && knative.is_some() {
-            dec.warning(
+            dec.report(
+                &codes::MIGRATION_PENDING,
                 eg.pos,
                 "components.envoyGateway.enabled",
                 "Envoy Gateway is still installed next to Istio",
@@ -78,7 +81,8 @@ pub(super) fn control_plane_features(
     let explicit = |key: &str| f.get("controlPlane").and_then(|c| c.get(key));
     if let Some(ai) = ai_serving {
         match explicit("inferenceExtension") {
-            Some(n) if !cp.inference_extension => dec.error(
+            Some(n) if !cp.inference_extension => dec.report(
+                &codes::CONFLICTING_SETTINGS,
                 n.pos,
                 "components.istio.controlPlane.inferenceExtension",
                 format!("{} inference pool(s) are declared, but istiod's Inference Extension support is switched off", ai.pools.len()),
@@ -90,7 +94,7 @@ pub(super) fn control_plane_features(
     if let Some(rel) = release {
         if !rel.validation_failure_policy && cp.validation_failure_policy.is_some() {
             if let Some(pos) = cp.validation_failure_policy_pos {
-                dec.error(
+                dec.report(&codes::CONFLICTING_SETTINGS,
                     pos,
                     "components.istio.controlPlane.validationFailurePolicy",
                     format!("Istio {} has no `base.validationFailurePolicy` (it arrived in 1.29.2)", rel.version),
@@ -102,7 +106,8 @@ pub(super) fn control_plane_features(
     }
     if knative.is_some() && !cp.gateway_api {
         let n = explicit("gatewayAPI").unwrap_or(f.node);
-        dec.error(
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
             n.pos,
             "components.istio.controlPlane.gatewayAPI",
             "Knative's net-gateway-api needs Istio's Gateway API support, which is switched off",
@@ -115,7 +120,7 @@ pub(super) fn control_plane_features(
 pub(super) fn mtls_disable_with_apps(f: &Fields, mtls: MtlsMode, apps: Option<&[String]>, dec: &mut Decoder) {
     if mtls == MtlsMode::Disable && apps.is_some_and(|a| !a.is_empty()) {
         let n = f.get("mtls").unwrap_or(f.node);
-        dec.error(
+        dec.report(&codes::CONFLICTING_SETTINGS,
             n.pos,
             "components.istio.mtls.mode",
             "with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call",

@@ -1,5 +1,6 @@
 //! `components.istio.security`: opt-in additions to the app namespaces' authorization.
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 
@@ -41,7 +42,8 @@ pub fn read(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Security {
 fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<PrometheusScrape> {
     let f = dec.map(node, path, Some(PROMETHEUS_KEYS))?;
     let (Some(principals_node), Some(ports_node)) = (f.get("principals"), f.get("ports")) else {
-        dec.error(
+        dec.report(
+            &codes::MISSING_SETTING,
             node.pos,
             path,
             "`prometheus` needs both `principals` and `ports`",
@@ -55,7 +57,8 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
         let ipath = format!("{ppath}[{i}]");
         let Some(p) = dec.string(item, &ipath) else { continue };
         if principal_problem(&p) {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("`{p}` is not a mesh identity"),
@@ -71,7 +74,8 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
         let ipath = format!("{portspath}[{i}]");
         let Some(port) = dec.int(item, &ipath, 1, 65535).map(|p| p as u16) else { continue };
         if port == QUEUE_ADMIN_PORT {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 item.pos,
                 &ipath,
                 format!("port {port} is queue-proxy's admin port (health checks and the drain hook), not a metrics port"),
@@ -82,7 +86,13 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
         ports.push(port);
     }
     if principals.is_empty() || ports.is_empty() {
-        dec.error(node.pos, path, "`principals` and `ports` must each list at least one entry", "an empty list would match nothing");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            "`principals` and `ports` must each list at least one entry",
+            "an empty list would match nothing",
+        );
         return None;
     }
     ports.sort_unstable();

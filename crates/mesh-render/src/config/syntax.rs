@@ -5,11 +5,12 @@
 //! [`Node`]s and decoded by hand in [`crate::config`]. The limits below are explicit because
 //! mesh-render runs unattended inside Argo CD's repo-server: no input may make it hang or blow up.
 
+use super::codes;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use crate::diagnostics::{Diagnostic, Pos};
+use crate::diagnostics::{Diagnostic, Pos, Rule};
 
 /// Hard limits on what the reader accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +101,8 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, Vec<Diag
 /// Every document with the position of its start, null documents included.
 fn read_documents(text: &str, limits: Limits) -> Result<Vec<(Node, Pos)>, Vec<Diagnostic>> {
     if text.len() > limits.max_bytes {
-        return Err(vec![Diagnostic::error(
+        return Err(vec![Diagnostic::in_config(
+            &codes::INPUT_LIMIT,
             Pos::START,
             "",
             format!("the input is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
@@ -113,7 +115,7 @@ fn read_documents(text: &str, limits: Limits) -> Result<Vec<(Node, Pos)>, Vec<Di
     loop {
         match reader.next(&mut parser) {
             Err(diag) => {
-                reader.errors.push(diag);
+                reader.errors.push(*diag);
                 return Err(reader.errors);
             }
             Ok(None) => break,
@@ -123,7 +125,7 @@ fn read_documents(text: &str, limits: Limits) -> Result<Vec<(Node, Pos)>, Vec<Di
                 match reader.node(&mut parser, None) {
                     Ok(node) => documents.push((node, pos_of(span))),
                     Err(diag) => {
-                        reader.errors.push(diag);
+                        reader.errors.push(*diag);
                         return Err(reader.errors);
                     }
                 }
@@ -146,20 +148,23 @@ pub fn parse(text: &str, limits: Limits) -> Result<Node, Vec<Diagnostic>> {
         e
     })?;
     match documents.len() {
-        1 if documents[0].0.value == Value::Null => Err(vec![Diagnostic::error(
+        1 if documents[0].0.value == Value::Null => Err(vec![Diagnostic::in_config(
+            &codes::YAML_SYNTAX,
             documents[0].0.pos,
             "",
             "the config holds no settings (the document is null)",
             "start from `mesh-render example`, which prints a documented config",
         )]),
-        0 => Err(vec![Diagnostic::error(
+        0 => Err(vec![Diagnostic::in_config(
+            &codes::YAML_SYNTAX,
             Pos::START,
             "",
             "the config is empty",
             "start from `mesh-render example`, which prints a documented config",
         )]),
         1 => Ok(documents.remove(0).0),
-        n => Err(vec![Diagnostic::error(
+        n => Err(vec![Diagnostic::in_config(
+            &codes::YAML_SYNTAX,
             documents[1].1,
             "",
             format!("the config holds {n} YAML documents; exactly one is expected"),
@@ -198,6 +203,11 @@ impl Node {
     }
 }
 
+/// A problem that stops the read, boxed: the reader's results stay small on the hot path.
+fn fail(rule: &Rule, pos: Pos, message: impl Into<String>, hint: impl Into<String>) -> Box<Diagnostic> {
+    Box::new(Diagnostic::in_config(rule, pos, "", message, hint))
+}
+
 struct Reader {
     limits: Limits,
     anchors: HashMap<usize, Node>,
@@ -213,7 +223,7 @@ fn pos_of(span: Span) -> Pos {
 }
 
 impl Reader {
-    fn next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>) -> Result<Option<Ev<'a>>, Diagnostic> {
+    fn next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>) -> Result<Option<Ev<'a>>, Box<Diagnostic>> {
         match parser.next_event() {
             None => Ok(None),
             Some(Ok(ev)) => Ok(Some(ev)),
@@ -223,9 +233,9 @@ impl Reader {
                 } else {
                     "fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab)"
                 };
-                Err(Diagnostic::error(
+                Err(fail(
+                    &codes::YAML_SYNTAX,
                     Pos { line: e.marker().line(), column: e.marker().col() + 1 },
-                    "",
                     format!("the config is not valid YAML: {}", e.info()),
                     hint,
                 ))
@@ -233,12 +243,12 @@ impl Reader {
         }
     }
 
-    fn count(&mut self, pos: Pos, added: usize) -> Result<(), Diagnostic> {
+    fn count(&mut self, pos: Pos, added: usize) -> Result<(), Box<Diagnostic>> {
         self.nodes += added;
         if self.nodes > self.limits.max_nodes {
-            return Err(Diagnostic::error(
+            return Err(fail(
+                &codes::INPUT_LIMIT,
                 pos,
-                "",
                 format!("the config expands to more than {} YAML nodes", self.limits.max_nodes),
                 "aliases that refer to aliases multiply (a \"billion laughs\" document); write the values out",
             ));
@@ -247,11 +257,11 @@ impl Reader {
     }
 
     /// Reads the node that starts with the next event. `first` is an event already taken.
-    fn node<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, first: Option<Ev<'a>>) -> Result<Node, Diagnostic> {
+    fn node<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, first: Option<Ev<'a>>) -> Result<Node, Box<Diagnostic>> {
         let (event, span) = match first {
             Some(ev) => ev,
             None => self.next(parser)?.ok_or_else(|| {
-                Diagnostic::error(Pos::START, "", "the config ends in the middle of a value", "complete the YAML document")
+                fail(&codes::YAML_SYNTAX, Pos::START, "the config ends in the middle of a value", "complete the YAML document")
             })?,
         };
         let pos = pos_of(span);
@@ -270,7 +280,7 @@ impl Reader {
             }
             Event::Alias(id) => {
                 let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    Diagnostic::error(pos, "", "an alias refers to an unknown anchor", "define the `&anchor` before using `*anchor`")
+                    fail(&codes::YAML_SYNTAX, pos, "an alias refers to an unknown anchor", "define the `&anchor` before using `*anchor`")
                 })?;
                 self.count(pos, node.size())?;
                 Ok(Node { pos, value: node.value })
@@ -305,7 +315,8 @@ impl Reader {
                     let key = self.node(parser, Some(ev))?;
                     let value = self.node(parser, None)?;
                     if key.as_scalar().is_none() {
-                        self.errors.push(Diagnostic::error(
+                        self.errors.push(Diagnostic::in_config(
+                            &codes::YAML_SYNTAX,
                             key.pos,
                             "",
                             format!("a mapping key is {}; keys must be plain strings", key.kind_name()),
@@ -315,7 +326,8 @@ impl Reader {
                     }
                     let text = key.as_scalar().unwrap_or_default().to_string();
                     if let Some((first, _)) = index.get(&text).map(|&i| &entries[i]) {
-                        self.errors.push(Diagnostic::error(
+                        self.errors.push(Diagnostic::in_config(
+                            &codes::DUPLICATE_KEY,
                             key.pos,
                             "",
                             format!("duplicate key `{text}` (first defined at line {}, column {})", first.pos.line, first.pos.column),
@@ -332,21 +344,22 @@ impl Reader {
                 Ok(node)
             }
             other => {
-                Err(Diagnostic::error(pos, "", format!("unexpected YAML event {other:?}"), "the config must be a single YAML document"))
+                Err(fail(&codes::YAML_SYNTAX, pos, format!("unexpected YAML event {other:?}"), "the config must be a single YAML document"))
             }
         }
     }
 
-    fn expect_next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, pos: Pos) -> Result<Ev<'a>, Diagnostic> {
-        self.next(parser)?.ok_or_else(|| Diagnostic::error(pos, "", "the config ends inside this collection", "close the mapping or list"))
+    fn expect_next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, pos: Pos) -> Result<Ev<'a>, Box<Diagnostic>> {
+        self.next(parser)?
+            .ok_or_else(|| fail(&codes::YAML_SYNTAX, pos, "the config ends inside this collection", "close the mapping or list"))
     }
 
-    fn enter(&mut self, pos: Pos) -> Result<(), Diagnostic> {
+    fn enter(&mut self, pos: Pos) -> Result<(), Box<Diagnostic>> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
-            return Err(Diagnostic::error(
+            return Err(fail(
+                &codes::INPUT_LIMIT,
                 pos,
-                "",
                 format!("the config nests deeper than {} levels", self.limits.max_depth),
                 "a mesh config is a few levels deep; check that the right file was given",
             ));
@@ -392,7 +405,7 @@ mod tests {
     fn duplicate_keys_are_reported_with_both_positions() {
         assert_eq!(
             errors("a: 1\nb: 2\na: 3\n"),
-            ["c.yaml:3:1: error: duplicate key `a` (first defined at line 1, column 1)\n  hint: YAML keeps only one of them; remove or merge the duplicate"]
+            ["c.yaml:3:1: error[MR002]: duplicate key `a` (first defined at line 1, column 1)\n  hint: YAML keeps only one of them; remove or merge the duplicate"]
         );
     }
 
@@ -401,14 +414,14 @@ mod tests {
         assert!(errors("")[0].contains("the config is empty"));
         assert!(errors("# only a comment\n")[0].contains("the config is empty"));
         assert!(errors("~\n")[0].contains("the document is null"));
-        assert!(errors("a: 1\n---\nb: 2\n")[0].starts_with("c.yaml:2:1: error: the config holds 2 YAML documents"));
+        assert!(errors("a: 1\n---\nb: 2\n")[0].starts_with("c.yaml:2:1: error[MR001]: the config holds 2 YAML documents"));
     }
 
     #[test]
     fn syntax_errors_point_at_the_problem() {
         let e = errors("a: [1, 2\nb: 3\n");
         assert_eq!(e.len(), 1);
-        assert!(e[0].contains("error: the config is not valid YAML"), "{e:?}");
+        assert!(e[0].contains("error[MR001]: the config is not valid YAML"), "{e:?}");
     }
 
     #[test]
@@ -418,7 +431,11 @@ mod tests {
         assert!(errors(&deep)[0].contains("recursion limit exceeded\n  hint: the config nests far too deep"), "{:?}", errors(&deep));
         // Block style: mesh-render's limit.
         let block: String = (0..100).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
-        assert!(errors(&block)[0].starts_with("c.yaml:65:65: error: the config nests deeper than 64 levels"), "{:?}", errors(&block));
+        assert!(
+            errors(&block)[0].starts_with("c.yaml:65:65: error[MR003]: the config nests deeper than 64 levels"),
+            "{:?}",
+            errors(&block)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `components.istio.tracing`, `accessLogging` and `metrics`: what the mesh-wide Telemetry and
 //! `meshConfig.extensionProviders` say.
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 
@@ -30,7 +31,8 @@ pub(super) fn read_tracing(node: Option<&Node>, path: &str, dec: &mut Decoder) -
         Some(n) => {
             let s = dec.string(n, &f.path("service"))?;
             if s.is_empty() || s.contains(['/', ':', ' ']) {
-                dec.error(
+                dec.report(
+                    &codes::INVALID_VALUE,
                     n.pos,
                     &f.path("service"),
                     format!("`{s}` is not a Service host name"),
@@ -41,7 +43,8 @@ pub(super) fn read_tracing(node: Option<&Node>, path: &str, dec: &mut Decoder) -
             s
         }
         None if enabled => {
-            dec.error(
+            dec.report(
+                &codes::MISSING_SETTING,
                 node.pos,
                 &f.path("service"),
                 "tracing is enabled but no collector `service` is given",

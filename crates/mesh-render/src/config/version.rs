@@ -1,5 +1,6 @@
 //! `components.istio.version`: the Istio release, one of mesh-render's version table.
 
+use super::codes;
 use super::decode::Decoder;
 use crate::config::syntax::Node;
 use crate::versions::{self, Release, Version};
@@ -19,7 +20,8 @@ pub(super) fn read_release(n: &Node, path: &str, example: &str, dec: &mut Decode
         Some((Some(v), _)) => {
             let found = versions::release(v);
             if found.is_none() {
-                dec.error(
+                dec.report(
+                    &codes::UNKNOWN_RELEASE,
                     n.pos,
                     path,
                     format!("Istio {v} is not in mesh-render's version table"),
@@ -29,7 +31,8 @@ pub(super) fn read_release(n: &Node, path: &str, example: &str, dec: &mut Decode
             found
         }
         Some((None, t)) => {
-            dec.error(
+            dec.report(
+                &codes::INVALID_VALUE,
                 n.pos,
                 path,
                 format!("`{t}` is not an Istio version"),

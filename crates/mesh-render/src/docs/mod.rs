@@ -655,10 +655,10 @@ pub const CHECK_CODES_START: &str = "<!-- check-codes:start -->";
 /// Marks its end.
 pub const CHECK_CODES_END: &str = "<!-- check-codes:end -->";
 
-/// The analyzer registry as a Markdown table: code, severity, summary.
+/// The registry of codes (config problems and analyzers) as a Markdown table: code, severity, summary.
 pub fn check_codes_table() -> String {
     let mut out = String::from("| Code | Severity | Summary |\n|---|---|---|\n");
-    for rule in crate::check::analyzers::rules() {
+    for rule in crate::check::rules() {
         out.push_str(&format!("| `{}` | {} | {} |\n", rule.code, rule.severity, rule.summary.replace('|', "\\|")));
     }
     out

@@ -4,6 +4,7 @@
 //! serde_yaml 0.9 (archived) writes `on`, `yes`, `y` and `n` unquoted, which kubectl's YAML 1.1
 //! parser turns into booleans. The kubectl round-trip tests prove it on every rendered file.
 
+pub mod diagnostics;
 pub mod yaml;
 
 use serde::Serialize;

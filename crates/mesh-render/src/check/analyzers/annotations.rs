@@ -1,6 +1,6 @@
 //! Annotations removed or deprecated by the target Istio release.
 
-use super::{Finding, Input, Rule, Subject};
+use super::{Diagnostic, Input, Rule, Subject};
 use crate::diagnostics::Severity;
 
 /// The annotations the upgrade data says were removed or deprecated (one table, in `upgrade`).
@@ -15,17 +15,16 @@ pub(super) const REMOVED_ANNOTATION: Rule = Rule {
         upgrade. 1.29 removed `sidecar.istio.io/statsCompression` (use the proxyConfig option \
         `statsCompression`); `networking.istio.io/service-type` on Gateways is deprecated in favour of \
         `spec.infrastructure.parametersRef`.",
-    check: removed_annotation,
 };
 
-fn removed_annotation(input: &Input) -> Vec<Finding> {
+pub(super) fn removed_annotation(input: &Input) -> Vec<Diagnostic> {
     let target = input.config.map_or(crate::versions::DEFAULT_VERSION, |c| c.release.version);
     let mut out = Vec::new();
     let mut report = |key: &str, subject: Option<&Subject>, config_path: Option<&str>| {
         for (name, since, removed, instead) in CHANGED {
             if key == *name && target >= *since {
                 let what = if *removed { "removed" } else { "deprecated" };
-                let mut f = Finding::new(
+                let mut f = Diagnostic::new(
                     &REMOVED_ANNOTATION,
                     format!("annotation `{key}` was {what} in Istio {}", since.minor_line()),
                     format!("use {instead}"),
@@ -37,7 +36,7 @@ fn removed_annotation(input: &Input) -> Vec<Finding> {
                     f = f.on(s);
                 }
                 if let Some(p) = config_path {
-                    f = f.at(p);
+                    f = f.key(p);
                 }
                 out.push(f);
             }

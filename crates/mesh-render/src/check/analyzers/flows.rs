@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{Finding, Input, Rule, Subject};
+use super::{Diagnostic, Input, Rule, Subject};
 use crate::check::flows::{self, Need, Row, Verdict};
 use crate::config::MtlsMode;
 use crate::diagnostics::Severity;
@@ -22,7 +22,6 @@ pub(super) const NEEDED_FLOW_DENIED: Rule = Rule {
         labels, with Istio's semantics. A needed call that is denied breaks the platform: Revisions never \
         get ready, webhooks time out, events are lost. `mesh-render flows` shows the row and the objects \
         that decided it; fix the policy (or the config that renders it).",
-    check: catalogue_findings,
 };
 
 pub(super) const REFUSED_FLOW_ALLOWED: Rule = Rule {
@@ -35,7 +34,6 @@ pub(super) const REFUSED_FLOW_ALLOWED: Rule = Rule {
         mesh-render evaluates these refused calls like the needed ones; one that is allowed is a hole in \
         the policies (for example a rule without `from`, which admits any caller). `mesh-render flows` shows \
         the rule that lets it through.",
-    check: reported_by_mr120,
 };
 
 pub(super) const PLAINTEXT_UNDER_STRICT: Rule = Rule {
@@ -48,7 +46,6 @@ pub(super) const PLAINTEXT_UNDER_STRICT: Rule = Rule {
         through the passthrough cluster without mTLS, or a DestinationRule turns TLS off. The destination \
         then cannot see who called, and the traffic is not encrypted on that hop. Calls through Knative's \
         local gateway are the usual case: the app sees the gateway's identity, not the caller's.",
-    check: reported_by_mr120,
 };
 
 pub(super) const EXPECTATION_VIOLATED: Rule = Rule {
@@ -60,7 +57,6 @@ pub(super) const EXPECTATION_VIOLATED: Rule = Rule {
         workload) to another on a port is allowed or denied. mesh-render evaluates it against the rendered \
         objects like the built-in catalogue; a different verdict is an error and the render stops. \
         `mesh-render flows` shows the row, its transport and the objects that decided it.",
-    check: expectation_violated,
 };
 
 /// The typed form of a subject, for the kinds the evaluation reads (objects read from files are
@@ -96,8 +92,8 @@ fn describe(row: &Row) -> String {
     format!("{} -> {}:{}{path}{via} ({})", end(&row.from), end(&row.to), row.port, row.purpose)
 }
 
-fn finding(rule: &Rule, row: &Row, message: String, hint: &str) -> Finding {
-    let mut f = Finding::new(rule, message, hint);
+fn finding(rule: &Rule, row: &Row, message: String, hint: &str) -> Diagnostic {
+    let mut f = Diagnostic::new(rule, message, hint);
     f.object = row.decided_by.first().map(|d| format!("{} {}/{}", d.kind, d.namespace, d.name));
     f
 }
@@ -105,7 +101,7 @@ fn finding(rule: &Rule, row: &Row, message: String, hint: &str) -> Finding {
 /// MR120, MR121 and MR122 come from one evaluation of the catalogue (it is the costly part of a
 /// render with thousands of app namespaces), made by MR120's check, row by row: only the rows that
 /// report something are kept.
-fn catalogue_findings(input: &Input) -> Vec<Finding> {
+pub(super) fn catalogue_findings(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     let objects: Vec<Cow<Object>> = input.objects.iter().filter_map(typed).collect();
     let strict = config.mtls == MtlsMode::Strict;
@@ -126,11 +122,11 @@ fn catalogue_findings(input: &Input) -> Vec<Finding> {
     out
 }
 
-fn reported_by_mr120(_: &Input) -> Vec<Finding> {
+pub(super) fn reported_by_mr120(_: &Input) -> Vec<Diagnostic> {
     Vec::new()
 }
 
-fn needed_flow_denied(rows: &[Row]) -> Vec<Finding> {
+fn needed_flow_denied(rows: &[Row]) -> Vec<Diagnostic> {
     rows.iter()
         .filter(|r| r.expectation.is_none() && r.need == Need::Needed && r.verdict == Verdict::Deny)
         .map(|r| {
@@ -144,7 +140,7 @@ fn needed_flow_denied(rows: &[Row]) -> Vec<Finding> {
         .collect()
 }
 
-fn refused_flow_allowed(rows: &[Row]) -> Vec<Finding> {
+fn refused_flow_allowed(rows: &[Row]) -> Vec<Diagnostic> {
     rows.iter()
         .filter(|r| r.expectation.is_none() && r.need == Need::Refused && r.verdict == Verdict::Allow)
         .map(|r| {
@@ -159,7 +155,7 @@ fn refused_flow_allowed(rows: &[Row]) -> Vec<Finding> {
 }
 
 /// One finding per plaintext hop destination (a gateway is reached by many flows).
-fn plaintext_under_strict(input: &Input, rows: &[Row]) -> Vec<Finding> {
+fn plaintext_under_strict(input: &Input, rows: &[Row]) -> Vec<Diagnostic> {
     if input.config.map(|c| c.mtls) != Some(MtlsMode::Strict) {
         return Vec::new();
     }
@@ -175,7 +171,7 @@ fn plaintext_under_strict(input: &Input, rows: &[Row]) -> Vec<Finding> {
     by_hop
         .into_iter()
         .map(|((ns, workload, port), purposes)| {
-            Finding::new(
+            Diagnostic::new(
                 &PLAINTEXT_UNDER_STRICT,
                 format!("needed calls reach {ns}/{workload}:{port} in plaintext under STRICT mTLS: {}", purposes.join("; ")),
                 "expected for gateway hops and pod-IP probes (see docs/flows.md); elsewhere, call through a Service or fix the DestinationRule",
@@ -184,7 +180,7 @@ fn plaintext_under_strict(input: &Input, rows: &[Row]) -> Vec<Finding> {
         .collect()
 }
 
-fn expectation_violated(input: &Input) -> Vec<Finding> {
+pub(super) fn expectation_violated(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     if config.flow_expectations.is_empty() {
         return Vec::new();

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Finding, Input, Rule, Subject};
+use super::{Diagnostic, Input, Rule, Subject};
 use crate::diagnostics::Severity;
 
 pub(super) const NOT_INJECTED: Rule = Rule {
@@ -14,14 +14,13 @@ pub(super) const NOT_INJECTED: Rule = Rule {
         from it. Knative's activator (knative-serving), event delivery (knative-eventing) and every app \
         namespace must be labelled `istio-injection=enabled` (or `istio.io/rev=<revision>`), and their pods \
         restarted, or requests between them are refused.",
-    check: not_injected,
 };
 
 fn injected(n: &Subject) -> bool {
     n.label("istio-injection") == Some("enabled") || n.label("istio.io/rev").is_some()
 }
 
-fn not_injected(input: &Input) -> Vec<Finding> {
+pub(super) fn not_injected(input: &Input) -> Vec<Diagnostic> {
     if input.mesh_mtls().as_deref() != Some("STRICT") {
         return Vec::new();
     }
@@ -42,7 +41,7 @@ fn not_injected(input: &Input) -> Vec<Finding> {
     for ns in namespaces {
         if let Some(n) = by_name.get(ns.as_str()).filter(|n| !injected(n)) {
             let subject = Some(*n);
-            let mut f = Finding::new(
+            let mut f = Diagnostic::new(
                 &NOT_INJECTED,
                 format!("namespace `{ns}` is not labelled for sidecar injection"),
                 "label it `istio-injection=enabled` (or `istio.io/rev=<revision>`) and restart its pods",
@@ -65,15 +64,14 @@ pub(super) const BOTH_INJECTION_LABELS: Rule = Rule {
         default control plane, not by the revision its label names; revision-based upgrades then never \
         reach it. Keep exactly one: `istio.io/rev=<revision>` for a revisioned control plane, else \
         `istio-injection=enabled`.",
-    check: both_labels,
 };
 
-fn both_labels(input: &Input) -> Vec<Finding> {
+pub(super) fn both_labels(input: &Input) -> Vec<Diagnostic> {
     input
         .of_kind("Namespace")
         .filter(|n| n.label("istio-injection").is_some() && n.label("istio.io/rev").is_some())
         .map(|n| {
-            Finding::new(
+            Diagnostic::new(
                 &BOTH_INJECTION_LABELS,
                 format!("namespace `{}` has both injection labels", n.name()),
                 "remove `istio-injection` (revisioned control plane) or `istio.io/rev`",
@@ -92,10 +90,9 @@ pub(super) const AMBIENT_WITH_KNATIVE: Rule = Rule {
         queue-proxy rely on sidecar behaviour. mesh-render refuses `mode: ambient`; a namespace labelled \
         `istio.io/dataplane-mode=ambient` brings the same problem in through the back door. Use sidecar \
         injection for Knative and app namespaces.",
-    check: ambient_with_knative,
 };
 
-fn ambient_with_knative(input: &Input) -> Vec<Finding> {
+pub(super) fn ambient_with_knative(input: &Input) -> Vec<Diagnostic> {
     if input.knative_namespaces().is_none() {
         return Vec::new();
     }
@@ -103,7 +100,7 @@ fn ambient_with_knative(input: &Input) -> Vec<Finding> {
         .of_kind("Namespace")
         .filter(|n| n.label("istio.io/dataplane-mode") == Some("ambient"))
         .map(|n| {
-            Finding::new(
+            Diagnostic::new(
                 &AMBIENT_WITH_KNATIVE,
                 format!("namespace `{}` is in ambient mode", n.name()),
                 "remove the `istio.io/dataplane-mode` label and use sidecar injection",

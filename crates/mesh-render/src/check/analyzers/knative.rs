@@ -1,6 +1,6 @@
 //! Knative's `config-gateway`, as net-gateway-api parses it.
 
-use super::{Finding, Input, Rule};
+use super::{Diagnostic, Input, Rule};
 use crate::config::syntax::{self, Limits, Value};
 use crate::diagnostics::Severity;
 
@@ -14,16 +14,15 @@ pub(super) const UNPARSEABLE_CONFIG_GATEWAY: Rule = Rule {
         `namespace/name`. Anything else (two entries, a missing class, a bare name, the old `name:`/\
         `namespace:` format from the knative.dev install page) stops the controller from programming \
         routes. `service` is what it probes: it must be the Service istiod creates, `<gateway>-istio`.",
-    check: unparseable,
 };
 
-fn unparseable(input: &Input) -> Vec<Finding> {
+pub(super) fn unparseable(input: &Input) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for cm in input.of_kind("ConfigMap").filter(|c| c.name() == "config-gateway") {
         for key in ["external-gateways", "local-gateways"] {
             let Some(text) = cm.json()["data"][key].as_str() else { continue };
             for problem in problems(text) {
-                out.push(Finding::new(&UNPARSEABLE_CONFIG_GATEWAY, format!("{key}: {problem}"), "write one entry: `- {class: istio, gateway: ns/name, service: ns/name-istio, supported-features: [HTTPRouteRequestTimeout]}`").on(cm));
+                out.push(Diagnostic::new(&UNPARSEABLE_CONFIG_GATEWAY, format!("{key}: {problem}"), "write one entry: `- {class: istio, gateway: ns/name, service: ns/name-istio, supported-features: [HTTPRouteRequestTimeout]}`").on(cm));
             }
         }
     }

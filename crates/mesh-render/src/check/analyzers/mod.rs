@@ -16,37 +16,15 @@ mod versions;
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::diagnostics::{Pos, Severity};
+use crate::diagnostics::{Diagnostic, Rule};
 use crate::{Loaded, Object};
 
 pub use security::istio_match;
-
-/// One check.
-pub struct Rule {
-    /// Stable code, `MR` + three digits.
-    pub code: &'static str,
-    /// Short kebab-case name.
-    pub name: &'static str,
-    pub severity: Severity,
-    /// One line.
-    pub summary: &'static str,
-    /// What goes wrong in the cluster, and how to fix it (`mesh-render explain CODE`).
-    pub explanation: &'static str,
-    check: fn(&Input) -> Vec<Finding>,
-}
-
-impl fmt::Debug for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rule").field("code", &self.code).field("name", &self.name).finish()
-    }
-}
 
 /// An object under analysis and where it came from.
 ///
@@ -259,146 +237,61 @@ impl<'a> Input<'a> {
     }
 }
 
-/// The code of every config problem (YAML, keys, types, values and cross-field rules), so that
-/// `check --format json|sarif` reports them in the same model as the analyzers' findings.
-pub const CONFIG_CODE: &str = "MR100";
-
-/// Where a finding points: an analyzer result, or a config problem ([`CONFIG_CODE`]).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Finding {
-    pub code: &'static str,
-    #[serde(serialize_with = "severity_name")]
-    pub severity: Severity,
-    pub message: String,
-    pub hint: String,
-    /// `Kind namespace/name` of the object concerned, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
-    /// Where that object came from (`file#doc`), if read from files.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    /// The config key the finding is about, if any (`components.istio.knative.webhooks`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_path: Option<String>,
-    /// Its position in the config, filled in by [`locate`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pos: Option<Pos>,
-}
-
-impl From<&crate::Diagnostic> for Finding {
-    /// A config problem as a finding: code [`CONFIG_CODE`], its key path and position.
-    fn from(d: &crate::Diagnostic) -> Self {
-        Finding {
-            code: CONFIG_CODE,
-            severity: d.severity,
-            message: d.message.clone(),
-            hint: d.hint.clone(),
-            object: None,
-            origin: None,
-            config_path: (!d.path.is_empty()).then(|| d.path.clone()),
-            pos: Some(d.pos),
-        }
-    }
-}
-
-fn severity_name<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(&s.to_string())
-}
-
-impl Finding {
-    fn new(rule: &Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Finding {
-            code: rule.code,
-            severity: rule.severity,
-            message: message.into(),
-            hint: hint.into(),
-            object: None,
-            origin: None,
-            config_path: None,
-            pos: None,
-        }
-    }
-
+impl Diagnostic {
+    /// About `subject`: its `Kind namespace/name`, and the file it was read from.
     fn on(mut self, subject: &Subject) -> Self {
         self.object = Some(subject.id());
         self.origin = (!subject.origin.is_empty()).then(|| subject.origin.clone());
         self
     }
-
-    fn at(mut self, config_path: &str) -> Self {
-        self.config_path = Some(config_path.to_string());
-        self
-    }
-
-    fn severity(mut self, severity: Severity) -> Self {
-        self.severity = severity;
-        self
-    }
-
-    /// The finding as printed for a config named `file`.
-    pub fn to_string_in(&self, file: &str) -> String {
-        let mut out = String::new();
-        match (&self.pos, &self.origin) {
-            (Some(p), _) => out.push_str(&format!("{file}:{}:{}: ", p.line, p.column)),
-            (None, Some(origin)) => out.push_str(&format!("{origin}: ")),
-            (None, None) => {}
-        }
-        out.push_str(&format!("{}[{}]: {}", self.severity, self.code, self.message));
-        if let Some(o) = &self.object {
-            out.push_str(&format!("\n  object: {o}"));
-        }
-        if !self.hint.is_empty() {
-            out.push_str(&format!("\n  hint: {}", self.hint));
-        }
-        out
-    }
 }
 
+/// A check: its rule, and the function that finds its problems.
+type Check = (&'static Rule, fn(&Input) -> Vec<Diagnostic>);
+
 macro_rules! registry {
-    ($($module:ident :: $rule:ident),* $(,)?) => {
-        /// Every check, by code.
-        pub fn rules() -> &'static [Rule] {
-            static RULES: &[Rule] = &[$($module::$rule),*];
-            RULES
-        }
+    ($($module:ident :: $rule:ident => $check:path),* $(,)?) => {
+        /// Every analyzer rule, by code.
+        pub const RULES: &[&Rule] = &[$(&$module::$rule),*];
+        static CHECKS: &[Check] = &[$((&$module::$rule, $check)),*];
     };
 }
 
 registry! {
-    security::UNDECLARED_NAMESPACE,
-    injection::NOT_INJECTED,
-    injection::BOTH_INJECTION_LABELS,
-    security::WEBHOOK_WITHOUT_EXCEPTION,
-    telemetry::PROMETHEUS_LOST,
-    telemetry::UNDECLARED_PROVIDER,
-    telemetry::SEVERAL_MESH_TELEMETRIES,
-    security::SELECTOR_ON_GATEWAY_PODS,
-    annotations::REMOVED_ANNOTATION,
-    injection::AMBIENT_WITH_KNATIVE,
-    inference::SWITCH_OFF,
-    inference::INFERENCE_MODEL,
-    versions::OUTDATED_RELEASE,
-    knative::UNPARSEABLE_CONFIG_GATEWAY,
-    versions::RETIRED_HOST,
-    versions::KNOWN_ISSUE,
-    flows::NEEDED_FLOW_DENIED,
-    flows::REFUSED_FLOW_ALLOWED,
-    flows::PLAINTEXT_UNDER_STRICT,
-    flows::EXPECTATION_VIOLATED,
-    revisions::REVISION_LABEL,
-    revisions::TAG_WITHOUT_REVISION,
-    revisions::REVISION_SKEW,
+    security::UNDECLARED_NAMESPACE => security::undeclared_namespace,
+    injection::NOT_INJECTED => injection::not_injected,
+    injection::BOTH_INJECTION_LABELS => injection::both_labels,
+    security::WEBHOOK_WITHOUT_EXCEPTION => security::webhook_without_exception,
+    telemetry::PROMETHEUS_LOST => telemetry::prometheus_lost,
+    telemetry::UNDECLARED_PROVIDER => telemetry::undeclared_provider,
+    telemetry::SEVERAL_MESH_TELEMETRIES => telemetry::several_telemetries,
+    security::SELECTOR_ON_GATEWAY_PODS => security::selector_on_gateway_pods,
+    annotations::REMOVED_ANNOTATION => annotations::removed_annotation,
+    injection::AMBIENT_WITH_KNATIVE => injection::ambient_with_knative,
+    inference::SWITCH_OFF => inference::switch_off,
+    inference::INFERENCE_MODEL => inference::inference_model,
+    versions::OUTDATED_RELEASE => versions::outdated,
+    knative::UNPARSEABLE_CONFIG_GATEWAY => knative::unparseable,
+    versions::RETIRED_HOST => versions::retired_host,
+    versions::KNOWN_ISSUE => versions::known_issue,
+    flows::NEEDED_FLOW_DENIED => flows::catalogue_findings,
+    flows::REFUSED_FLOW_ALLOWED => flows::reported_by_mr120,
+    flows::PLAINTEXT_UNDER_STRICT => flows::reported_by_mr120,
+    flows::EXPECTATION_VIOLATED => flows::expectation_violated,
+    revisions::REVISION_LABEL => revisions::revision_label,
+    revisions::TAG_WITHOUT_REVISION => revisions::tag_without_revision,
+    revisions::REVISION_SKEW => revisions::revision_skew,
 }
 
-/// The check with this code (case-insensitive).
+/// The analyzer rule with this code (case-insensitive); [`crate::check::rule`] also knows the config codes.
 pub fn rule(code: &str) -> Option<&'static Rule> {
-    rules().iter().find(|r| r.code.eq_ignore_ascii_case(code))
+    RULES.iter().copied().find(|r| r.code.eq_ignore_ascii_case(code))
 }
 
 /// Runs every check, less the codes the config ignores; findings sorted by severity, code and object.
-pub fn run(input: &Input) -> Vec<Finding> {
+pub fn run(input: &Input) -> Vec<Diagnostic> {
     let ignored = input.config.map_or(&[][..], |c| c.ignored_checks.as_slice());
-    let mut out: Vec<Finding> = rules().iter().flat_map(|r| (r.check)(input)).filter(|f| !ignored.contains(&f.code)).collect();
+    let mut out: Vec<Diagnostic> = CHECKS.iter().flat_map(|(_, check)| check(input)).filter(|f| !ignored.contains(&f.code)).collect();
     out.sort_by(|a, b| (a.severity, a.code, &a.object, &a.message).cmp(&(b.severity, b.code, &b.object, &b.message)));
     out.dedup();
     out
@@ -410,7 +303,7 @@ pub fn subjects(manifests: &[crate::Manifest]) -> Vec<Subject<'_>> {
 }
 
 /// Runs every check on what a loaded config renders, with config positions filled in.
-pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Finding> {
+pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Diagnostic> {
     let config = loaded.selected();
     let objects = subjects(&rendered.manifests);
     let values = serde_json::to_value(&rendered.selected_values).unwrap_or_default();
@@ -422,89 +315,8 @@ pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Finding> {
 }
 
 /// Fills in the config position of a finding that names a config key.
-pub fn locate(finding: &mut Finding, loaded: &Loaded) {
+pub fn locate(finding: &mut Diagnostic, loaded: &Loaded) {
     if let Some(path) = &finding.config_path {
         finding.pos = Some(loaded.position(path));
-    }
-}
-
-/// Findings as a JSON array.
-pub fn to_json(findings: &[Finding], file: &str) -> String {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        file: &'a str,
-        #[serde(flatten)]
-        finding: &'a Finding,
-    }
-    let items: Vec<Out> = findings.iter().map(|finding| Out { file, finding }).collect();
-    serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
-}
-
-/// Findings as SARIF 2.1.0 for code-scanning UIs.
-pub fn to_sarif(findings: &[Finding], file: &str) -> String {
-    let level = |s: Severity| match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let config_rule = serde_json::json!({
-        "id": CONFIG_CODE,
-        "name": "config",
-        "shortDescription": {"text": "A problem in the config file: YAML, an unknown key, a wrong type or value, or a cross-field rule"},
-        "fullDescription": {"text": "The config is read before anything is rendered; every problem points at its line and column, with a hint. Errors stop the render."},
-        "defaultConfiguration": {"level": "error"},
-    });
-    let rules: Vec<Value> = std::iter::once(config_rule)
-        .chain(rules().iter().map(|r| {
-            serde_json::json!({
-                "id": r.code,
-                "name": r.name,
-                "shortDescription": {"text": r.summary},
-                "fullDescription": {"text": r.explanation},
-                "defaultConfiguration": {"level": level(r.severity)},
-            })
-        }))
-        .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let uri = f.origin.as_deref().map_or(file, |o| o.split('#').next().unwrap_or(o));
-            let region =
-                f.pos.map_or(serde_json::json!({"startLine": 1}), |p| serde_json::json!({"startLine": p.line, "startColumn": p.column}));
-            let text = match &f.object {
-                Some(o) => format!("{} ({o}). {}", f.message, f.hint),
-                None => format!("{}. {}", f.message, f.hint),
-            };
-            serde_json::json!({
-                "ruleId": f.code,
-                "level": level(f.severity),
-                "message": {"text": text},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
-            })
-        })
-        .collect();
-    let sarif = serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "mesh-render", "version": env!("CARGO_PKG_VERSION"), "rules": rules}}, "results": results}],
-    });
-    serde_json::to_string_pretty(&sarif).unwrap_or_default() + "\n"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_unique_sorted_and_well_formed() {
-        let codes: Vec<&str> = rules().iter().map(|r| r.code).collect();
-        let mut sorted = codes.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(codes, sorted);
-        for r in rules() {
-            assert!(r.code.len() == 5 && r.code.starts_with("MR") && r.code[2..].bytes().all(|b| b.is_ascii_digit()), "{}", r.code);
-            assert!(!r.summary.ends_with('.') && !r.explanation.is_empty(), "{}", r.code);
-        }
-        assert_eq!(rule("mr104").map(|r| r.code), Some("MR104"));
     }
 }

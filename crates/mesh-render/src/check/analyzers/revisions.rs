@@ -1,7 +1,7 @@
 //! A revision-based control plane: namespaces labelled with tags, tags that resolve, revisions
 //! within Istio's version skew.
 
-use super::{Finding, Input, Rule};
+use super::{Diagnostic, Input, Rule};
 use crate::diagnostics::Severity;
 
 pub(super) const REVISION_LABEL: Rule = Rule {
@@ -15,15 +15,14 @@ pub(super) const REVISION_LABEL: Rule = Rule {
         revision (Istio's \"Canary upgrades with revision tags\"): the upgrade then moves the tag, and the \
         rollback moves it back. Use `controlPlane.revisions` with `controlPlane.tags` and keep `stableTag` \
         on a tag (`prod`, the default); `mesh-render upgrade --to VERSION --canary` prints the configs.",
-    check: revision_label,
 };
 
-fn revision_label(input: &Input) -> Vec<Finding> {
+pub(super) fn revision_label(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     let mut out = Vec::new();
     if let Some(rev) = &config.revision {
         out.push(
-            Finding::new(
+            Diagnostic::new(
                 &REVISION_LABEL,
                 format!("namespaces are labelled `istio.io/rev={rev}`, a revision: an upgrade has to relabel every one of them"),
                 format!(
@@ -31,14 +30,14 @@ fn revision_label(input: &Input) -> Vec<Finding> {
                     config.release.version
                 ),
             )
-            .at("components.istio.revision"),
+            .key("components.istio.revision"),
         );
     }
     if let Some(rs) = &config.revisions {
         if rs.get(&rs.stable_tag).is_some() {
             let tag = crate::config::canary::DEFAULT_STABLE_TAG;
             out.push(
-                Finding::new(
+                Diagnostic::new(
                     &REVISION_LABEL,
                     format!(
                         "`stableTag` names revision `{}`: namespaces and Gateways are labelled with a revision, not a tag",
@@ -46,14 +45,14 @@ fn revision_label(input: &Input) -> Vec<Finding> {
                     ),
                     format!("add `tags: {{{tag}: {}}}` and remove `stableTag` (it defaults to `{tag}`)", rs.stable_tag),
                 )
-                .at("components.istio.controlPlane.stableTag"),
+                .key("components.istio.controlPlane.stableTag"),
             );
         }
         // Namespaces read from files that name a revision directly.
         for ns in input.of_kind("Namespace").filter(|n| !n.origin.is_empty()) {
             if let Some(rev) = ns.label("istio.io/rev").filter(|r| rs.get(r).is_some() && !rs.tags.contains_key(*r)) {
                 out.push(
-                    Finding::new(
+                    Diagnostic::new(
                         &REVISION_LABEL,
                         format!("namespace `{}` is labelled `istio.io/rev={rev}`, a revision", ns.name()),
                         format!("label it `istio.io/rev={}` (the stable tag)", rs.stable_tag),
@@ -77,22 +76,21 @@ pub(super) const TAG_WITHOUT_REVISION: Rule = Rule {
         without a sidecar, and under STRICT mTLS nothing can reach them. Point the tag at a listed revision \
         (see `controlPlane.revisions`; the default name of a revision is its version with `-` for `.`), or \
         add the revision.",
-    check: tag_without_revision,
 };
 
-fn tag_without_revision(input: &Input) -> Vec<Finding> {
+pub(super) fn tag_without_revision(input: &Input) -> Vec<Diagnostic> {
     let Some(rs) = input.config.and_then(|c| c.revisions.as_ref()) else { return Vec::new() };
     let listed: Vec<&str> = rs.revisions.iter().map(|r| r.name.as_str()).collect();
     rs.tags
         .iter()
         .filter(|(_, rev)| rs.get(rev).is_none())
         .map(|(tag, rev)| {
-            Finding::new(
+            Diagnostic::new(
                 &TAG_WITHOUT_REVISION,
                 format!("tag `{tag}` points at revision `{rev}`, which is not in `controlPlane.revisions`: it has no webhook"),
                 format!("point it at one of: {}", listed.join(", ")),
             )
-            .at(&format!("components.istio.controlPlane.tags.{tag}"))
+            .key(&format!("components.istio.controlPlane.tags.{tag}"))
         })
         .collect()
 }
@@ -108,10 +106,9 @@ pub(super) const REVISION_SKEW: Rule = Rule {
         istiod until their pods restart, and they read the CRDs of the newest base chart: with revisions two \
         minors apart that is an unsupported pair. Go one minor at a time (1.29 -> 1.30 -> 1.31): \
         `mesh-render upgrade --to VERSION --canary` prints the steps through the intermediate line.",
-    check: revision_skew,
 };
 
-fn revision_skew(input: &Input) -> Vec<Finding> {
+pub(super) fn revision_skew(input: &Input) -> Vec<Diagnostic> {
     let Some(rs) = input.config.and_then(|c| c.revisions.as_ref()) else { return Vec::new() };
     let mut out = Vec::new();
     for (i, old) in rs.revisions.iter().enumerate() {
@@ -121,12 +118,12 @@ fn revision_skew(input: &Input) -> Vec<Finding> {
             if a.major != b.major || b.minor > a.minor + 1 {
                 let between = crate::versions::newest_patch(crate::versions::Version::new(a.major, a.minor + 1, 0)).version;
                 out.push(
-                    Finding::new(
+                    Diagnostic::new(
                         &REVISION_SKEW,
                         format!("revisions `{}` ({a}) and `{}` ({b}) are more than one minor version apart", lo.name, hi.name),
                         format!("upgrade to {between} first (`mesh-render upgrade --to {between} --canary`), then to {b}"),
                     )
-                    .at("components.istio.controlPlane.revisions"),
+                    .key("components.istio.controlPlane.revisions"),
                 );
             }
         }

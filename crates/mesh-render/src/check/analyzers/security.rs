@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{Finding, Input, Rule};
+use super::{Diagnostic, Input, Rule};
 use crate::diagnostics::Severity;
 
 pub(super) const UNDECLARED_NAMESPACE: Rule = Rule {
@@ -14,7 +14,6 @@ pub(super) const UNDECLARED_NAMESPACE: Rule = Rule {
         declared namespace matches (Istio's `*`, `prefix*` and `*suffix` forms included) is usually a typo, \
         and the callers it was meant for are refused. Declare the namespace (components.istio.namespaces.apps, \
         or the Knative namespaces) or fix the name in the policy.",
-    check: undeclared_namespace,
 };
 
 /// Istio's string match: exact, `*`, `prefix*` or `*suffix`.
@@ -30,7 +29,7 @@ pub fn istio_match(pattern: &str, value: &str) -> bool {
     }
 }
 
-fn undeclared_namespace(input: &Input) -> Vec<Finding> {
+pub(super) fn undeclared_namespace(input: &Input) -> Vec<Diagnostic> {
     let declared = input.declared_namespaces();
     // Exact patterns are looked up; only wildcards scan (10,000 policies × 10,000 namespaces took seconds).
     let exact: HashSet<&str> = declared.iter().map(String::as_str).collect();
@@ -39,13 +38,13 @@ fn undeclared_namespace(input: &Input) -> Vec<Finding> {
         for (key, pattern) in policy.source_namespaces() {
             if !exact.contains(pattern) && !declared.iter().any(|ns| istio_match(pattern, ns)) {
                 out.push(
-                    Finding::new(
+                    Diagnostic::new(
                         &UNDECLARED_NAMESPACE,
                         format!("source.{key} `{pattern}` matches no namespace of the mesh"),
                         format!("declared namespaces: {}", declared.join(", ")),
                     )
                     .on(policy)
-                    .at("components.istio.namespaces.apps"),
+                    .key("components.istio.namespaces.apps"),
                 );
             }
         }
@@ -64,10 +63,9 @@ pub(super) const WEBHOOK_WITHOUT_EXCEPTION: Rule = Rule {
         selector and `portLevelMtls` PERMISSIVE on its port (8443), or no sidecar. mesh-render renders these \
         for the webhooks in components.istio.knative.webhooks; keep the built-in list unless you replace it \
         completely.",
-    check: webhook_without_exception,
 };
 
-fn webhook_without_exception(input: &Input) -> Vec<Finding> {
+pub(super) fn webhook_without_exception(input: &Input) -> Vec<Diagnostic> {
     if input.mesh_mtls().as_deref() != Some("STRICT") {
         return Vec::new();
     }
@@ -87,7 +85,7 @@ fn webhook_without_exception(input: &Input) -> Vec<Finding> {
             .any(|n| n.name() == hook.namespace && (n.label("istio-injection") == Some("enabled") || n.label("istio.io/rev").is_some()));
         if !covered && injected {
             out.push(
-                Finding::new(
+                Diagnostic::new(
                     &WEBHOOK_WITHOUT_EXCEPTION,
                     format!(
                         "webhook `{}` in {} ({}) gets no port-level PERMISSIVE exception on {}",
@@ -98,7 +96,7 @@ fn webhook_without_exception(input: &Input) -> Vec<Finding> {
                     ),
                     "add it to components.istio.knative.webhooks, or leave that key out to get the built-in list",
                 )
-                .at("components.istio.knative.webhooks"),
+                .key("components.istio.knative.webhooks"),
             );
         }
     }
@@ -118,10 +116,9 @@ pub(super) const SELECTOR_ON_GATEWAY_PODS: Rule = Rule {
         (`gateway.networking.k8s.io/gateway-name`, `istio.io/gateway-name`) are an implementation detail. \
         A policy that selects them with `spec.selector` silently stops applying when the deployment changes. \
         Use `spec.targetRefs` with `{group: gateway.networking.k8s.io, kind: Gateway, name}` instead.",
-    check: selector_on_gateway_pods,
 };
 
-fn selector_on_gateway_pods(input: &Input) -> Vec<Finding> {
+pub(super) fn selector_on_gateway_pods(input: &Input) -> Vec<Diagnostic> {
     let kinds = ["AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "Telemetry", "WasmPlugin"];
     let mut out = Vec::new();
     for o in input.objects.iter().filter(|o| kinds.contains(&o.kind())) {
@@ -129,7 +126,7 @@ fn selector_on_gateway_pods(input: &Input) -> Vec<Finding> {
         let label = |key: &str| labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
         if let Some(gw) = label("gateway.networking.k8s.io/gateway-name").or_else(|| label("istio.io/gateway-name")) {
             out.push(
-                Finding::new(
+                Diagnostic::new(
                     &SELECTOR_ON_GATEWAY_PODS,
                     format!("spec.selector picks the pods of Gateway `{gw}`"),
                     format!("use `targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: {gw}}}]` instead of `selector`"),

@@ -1,6 +1,6 @@
 //! Telemetry: metrics, tracing and access-log providers.
 
-use super::{Finding, Input, Rule};
+use super::{Diagnostic, Input, Rule};
 use crate::diagnostics::Severity;
 
 /// Providers Istio defines without an `extensionProviders` entry.
@@ -16,10 +16,9 @@ pub(super) const PROMETHEUS_LOST: Rule = Rule {
         say), L7 Prometheus metrics silently disappear unless the list names `prometheus` itself. \
         mesh-render always writes the list; this fires when it is empty (metrics.prometheus: false) or when \
         other values replace it.",
-    check: prometheus_lost,
 };
 
-fn prometheus_lost(input: &Input) -> Vec<Finding> {
+pub(super) fn prometheus_lost(input: &Input) -> Vec<Diagnostic> {
     let Some(values) = input.values else { return Vec::new() };
     let providers = &super::istiod_values(values)["meshConfig"]["defaultProviders"];
     if providers.is_null() {
@@ -29,12 +28,12 @@ fn prometheus_lost(input: &Input) -> Vec<Finding> {
     if metrics.contains(&"prometheus") {
         return Vec::new();
     }
-    vec![Finding::new(
+    vec![Diagnostic::new(
         &PROMETHEUS_LOST,
         format!("defaultProviders.metrics is [{}]", metrics.join(", ")),
         "set components.istio.metrics.prometheus: true unless L7 metrics are meant to be off",
     )
-    .at("components.istio.metrics.prometheus")]
+    .key("components.istio.metrics.prometheus")]
 }
 
 pub(super) const UNDECLARED_PROVIDER: Rule = Rule {
@@ -45,10 +44,9 @@ pub(super) const UNDECLARED_PROVIDER: Rule = Rule {
     explanation: "Telemetry `providers[].name` must be a built-in provider (prometheus, envoy, stackdriver) \
         or an entry of `meshConfig.extensionProviders`. Istio ignores an unknown name, so the traces or \
         logs never leave the proxies. Declare the provider (components.istio.tracing) or fix the name.",
-    check: undeclared_provider,
 };
 
-fn undeclared_provider(input: &Input) -> Vec<Finding> {
+pub(super) fn undeclared_provider(input: &Input) -> Vec<Diagnostic> {
     let Some(values) = input.values else { return Vec::new() };
     let declared: Vec<&str> = super::istiod_values(values)["meshConfig"]["extensionProviders"]
         .as_array()
@@ -63,13 +61,13 @@ fn undeclared_provider(input: &Input) -> Vec<Finding> {
                 for name in entry["providers"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()) {
                     if !declared.contains(&name) && !BUILT_IN_PROVIDERS.contains(&name) {
                         out.push(
-                            Finding::new(
+                            Diagnostic::new(
                                 &UNDECLARED_PROVIDER,
                                 format!("{section} provider `{name}` is not declared"),
                                 format!("declared: {}", if declared.is_empty() { "none".to_string() } else { declared.join(", ") }),
                             )
                             .on(t)
-                            .at("components.istio.tracing.provider"),
+                            .key("components.istio.tracing.provider"),
                         );
                     }
                 }
@@ -87,10 +85,9 @@ pub(super) const SEVERAL_MESH_TELEMETRIES: Rule = Rule {
     explanation: "Istio applies one namespace-wide (or, in the root namespace, mesh-wide) Telemetry per \
         namespace; with several, which one wins is unspecified and changes between istiod restarts. Merge \
         them into one object.",
-    check: several_telemetries,
 };
 
-fn several_telemetries(input: &Input) -> Vec<Finding> {
+pub(super) fn several_telemetries(input: &Input) -> Vec<Diagnostic> {
     let mut by_ns: std::collections::BTreeMap<&str, Vec<&super::Subject>> = Default::default();
     for t in input.of_kind("Telemetry") {
         let spec = &t.json()["spec"];
@@ -103,7 +100,7 @@ fn several_telemetries(input: &Input) -> Vec<Finding> {
         .filter(|(_, ts)| ts.len() > 1)
         .map(|(ns, ts)| {
             let names: Vec<&str> = ts.iter().map(|t| t.name()).collect();
-            Finding::new(
+            Diagnostic::new(
                 &SEVERAL_MESH_TELEMETRIES,
                 format!("namespace `{ns}` has {} selector-less Telemetries: {}", ts.len(), names.join(", ")),
                 "merge them into one",

@@ -1,6 +1,6 @@
 //! The targeted Istio release.
 
-use super::{Finding, Input, Rule};
+use super::{Diagnostic, Input, Rule};
 use crate::diagnostics::Severity;
 use crate::versions;
 
@@ -13,10 +13,9 @@ pub(super) const OUTDATED_RELEASE: Rule = Rule {
         The version table in mesh-render says which patches exist and which lines are end-of-life. \
         Move to the newest patch of the line (no breaking changes within a line), and plan the upgrade to \
         a supported line with `mesh-render upgrade --to VERSION`.",
-    check: outdated,
 };
 
-fn outdated(input: &Input) -> Vec<Finding> {
+pub(super) fn outdated(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     let rel = config.release;
     let newest = versions::newest_patch(rel.version);
@@ -35,7 +34,7 @@ fn outdated(input: &Input) -> Vec<Finding> {
         (true, Some(v)) => format!("set version: \"{}\" now, and plan `mesh-render upgrade --to {v}`", newest.version),
         _ => format!("set version: \"{}\"", newest.version),
     };
-    vec![Finding::new(&OUTDATED_RELEASE, format!("Istio {}: {}", rel.version, problems.join("; ")), hint).at("components.istio.version")]
+    vec![Diagnostic::new(&OUTDATED_RELEASE, format!("Istio {}: {}", rel.version, problems.join("; ")), hint).key("components.istio.version")]
 }
 
 pub(super) const RETIRED_HOST: Rule = Rule {
@@ -48,10 +47,9 @@ pub(super) const RETIRED_HOST: Rule = Rule {
         (istio.io blog \"An update on our move to AWS\", 2026-08-21). `helm dependency build`, `plan apply` \
         and an Argo CD sync that read them fail. Charts: `https://blob.istio.io/istio-release/charts` \
         (`chartRepository`, the default) or `oci://ghcr.io/istio/release/charts`; images: `docker.io/istio`.",
-    check: retired_host,
 };
 
-fn retired_host(input: &Input) -> Vec<Finding> {
+pub(super) fn retired_host(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     config
         .retired_references
@@ -66,7 +64,7 @@ fn retired_host(input: &Input) -> Vec<Finding> {
                     crate::api::helm::OCI_CHART_REPOSITORY
                 )
             };
-            Finding::new(&RETIRED_HOST, format!("`{value}` is one of Istio's retired homes, removed in December 2026"), hint).at(path)
+            Diagnostic::new(&RETIRED_HOST, format!("`{value}` is one of Istio's retired homes, removed in December 2026"), hint).key(path)
         })
         .collect()
 }
@@ -79,18 +77,16 @@ pub(super) const KNOWN_ISSUE: Rule = Rule {
     explanation: "Some patch releases carry a defect that matters to this mesh. Istio 1.30.0 to 1.30.2 push \
         every metadata-only change of a VirtualService (an Argo CD tracking label, a Helm annotation, \
         kubectl's last-applied annotation) to all proxies (istio/istio#60629, \"introduced in Istio 1.30\", \
-        fixed in 1.30.3): under GitOps that is a steady load on istiod and every sidecar. Move to the fixed patch or later (no breaking changes within a line).",
-    check: known_issue,
-};
+        fixed in 1.30.3): under GitOps that is a steady load on istiod and every sidecar. Move to the fixed patch or later (no breaking changes within a line).",};
 
-fn known_issue(input: &Input) -> Vec<Finding> {
+pub(super) fn known_issue(input: &Input) -> Vec<Diagnostic> {
     let Some(config) = input.config else { return Vec::new() };
     let Some((what, fixed)) = config.release.known_issue else { return Vec::new() };
     let target = versions::newest_patch(config.release.version).version.max(fixed);
-    vec![Finding::new(
+    vec![Diagnostic::new(
         &KNOWN_ISSUE,
         format!("Istio {}: {what}; fixed in {fixed}", config.release.version),
         format!("set version: \"{target}\""),
     )
-    .at("components.istio.version")]
+    .key("components.istio.version")]
 }

@@ -1,0 +1,146 @@
+//! The codes of config problems (MR001–MR099), one per family: what [`crate::load`] reports before anything
+//! is rendered. The analyzers' codes (MR101 and up) live with their checks; [`crate::check::rules`]
+//! lists both. MR100 was the single code of every config problem before these; it is not reused.
+
+use crate::diagnostics::{Rule, Severity};
+
+pub(crate) const YAML_SYNTAX: Rule = Rule {
+    code: "MR001",
+    name: "yaml-syntax",
+    severity: Severity::Error,
+    summary: "The config is not one valid YAML document",
+    explanation: "The file must be exactly one YAML document holding a mapping: a syntax error, an empty \
+        or null document, a second document, an alias to an unknown anchor or a key that is not a plain \
+        string stops the read. The position is where the YAML parser stopped.",
+};
+
+pub(crate) const DUPLICATE_KEY: Rule = Rule {
+    code: "MR002",
+    name: "duplicate-key",
+    severity: Severity::Error,
+    summary: "A mapping holds the same key twice",
+    explanation: "YAML parsers disagree on a repeated key (most keep the last one silently, kubectl's \
+        rejects it), so a config with one is refused. Merge the two entries.",
+};
+
+pub(crate) const INPUT_LIMIT: Rule = Rule {
+    code: "MR003",
+    name: "input-limit",
+    severity: Severity::Error,
+    summary: "The config is larger, deeper or expands to more nodes than the limits allow",
+    explanation: "The reader has explicit limits on bytes, nesting depth and nodes after alias expansion, \
+        so that a hostile file (a \"billion laughs\" of aliases) cannot exhaust memory in CI or in the Argo CD \
+        plugin: 4 MiB, 64 levels and 200,000 nodes, far above any real config.",
+};
+
+pub(crate) const UNKNOWN_KEY: Rule = Rule {
+    code: "MR004",
+    name: "unknown-key",
+    severity: Severity::Error,
+    summary: "A key mesh-render does not know",
+    explanation: "Every section accepts a fixed set of keys; a misspelt one would otherwise be ignored and \
+        its setting silently lost. The hint names the closest known key.",
+};
+
+pub(crate) const WRONG_TYPE: Rule = Rule {
+    code: "MR005",
+    name: "wrong-type",
+    severity: Severity::Error,
+    summary: "A value of the wrong type: a list where a mapping is expected, a quoted boolean, …",
+    explanation: "Each key has one type. YAML 1.1 spellings such as `yes` or a quoted `\"true\"` are \
+        refused rather than guessed, because kubectl and Helm read them differently.",
+};
+
+pub(crate) const INVALID_VALUE: Rule = Rule {
+    code: "MR006",
+    name: "invalid-value",
+    severity: Severity::Error,
+    summary: "A value of the right type that is not allowed: out of range, not a valid name, label, URL, …",
+    explanation: "Values are checked as the cluster will check them (DNS labels, label keys and values, \
+        quantities, ports) and against what mesh-render supports (enumerations, check codes, chart \
+        repositories), so that a mistake fails here with its position instead of at apply time.",
+};
+
+pub(crate) const MISSING_SETTING: Rule = Rule {
+    code: "MR007",
+    name: "missing-setting",
+    severity: Severity::Error,
+    summary: "A required section or key is missing",
+    explanation: "Some keys have no safe default (`components.istio.enabled`, a pool's `selector`, a \
+        revision's `version`, …). `mesh-render example` prints a complete config.",
+};
+
+pub(crate) const CONFLICTING_SETTINGS: Rule = Rule {
+    code: "MR008",
+    name: "conflicting-settings",
+    severity: Severity::Error,
+    summary: "Two settings that cannot hold together",
+    explanation: "Each value is fine alone, but together they describe a mesh that cannot work: a setting \
+        the chosen Istio release does not offer, two Gateways with one name, the Inference Extension \
+        without the Gateway API, a tag pointing at no revision, … The hint says which one to change.",
+};
+
+pub(crate) const UNKNOWN_ENVIRONMENT: Rule = Rule {
+    code: "MR009",
+    name: "environment",
+    severity: Severity::Error,
+    summary: "An environment that is not declared, badly named or nested",
+    explanation: "`--env NAME` selects one of `components.istio.environments`, each a partial config merged \
+        over the base settings. Names are DNS labels, environments cannot nest, and selecting an \
+        undeclared one is an error rather than a silent render of the base.",
+};
+
+pub(crate) const UNKNOWN_RELEASE: Rule = Rule {
+    code: "MR010",
+    name: "unknown-release",
+    severity: Severity::Error,
+    summary: "An Istio version that is not in mesh-render's version table",
+    explanation: "Chart values, CRD schemas, Gateway API pins and upgrade notes are per release, read \
+        from the upstream tag; a release the table does not hold could not be rendered faithfully. \
+        The hint lists the supported releases; docs/config.md has the table.",
+};
+
+pub(crate) const WEAKENED_SECURITY: Rule = Rule {
+    code: "MR020",
+    name: "weakened-security",
+    severity: Severity::Warning,
+    summary: "The config turns off a secure default (PERMISSIVE mTLS, an ignored error check, …)",
+    explanation: "mesh-render is secure by default: STRICT mTLS, least-privilege policies and every error \
+        check on. A config may weaken one deliberately, for a migration; this warning says what it opens. \
+        Ignore MR020 once the choice is deliberate and reviewed.",
+};
+
+pub(crate) const INEFFECTIVE_SETTING: Rule = Rule {
+    code: "MR021",
+    name: "ineffective-setting",
+    severity: Severity::Warning,
+    summary: "A setting that has no effect with the rest of the config",
+    explanation: "The setting is valid but something else overrides it (a fixed replica count under \
+        autoscaling, Knative settings with Knative off). Remove it, or change what overrides it.",
+};
+
+pub(crate) const MIGRATION_PENDING: Rule = Rule {
+    code: "MR022",
+    name: "migration-pending",
+    severity: Severity::Warning,
+    summary: "Envoy Gateway is still installed next to Istio",
+    explanation: "During the swap from Envoy Gateway, both controllers run. Once the Istio-backed Knative \
+        Gateways report Programmed, set `components.envoyGateway.enabled: false`.",
+};
+
+/// Every config rule, by code.
+pub(crate) const RULES: &[Rule] = &[
+    YAML_SYNTAX,
+    DUPLICATE_KEY,
+    INPUT_LIMIT,
+    UNKNOWN_KEY,
+    WRONG_TYPE,
+    INVALID_VALUE,
+    MISSING_SETTING,
+    CONFLICTING_SETTINGS,
+    UNKNOWN_ENVIRONMENT,
+    UNKNOWN_RELEASE,
+    WEAKENED_SECURITY,
+    INEFFECTIVE_SETTING,
+    MIGRATION_PENDING,
+];
