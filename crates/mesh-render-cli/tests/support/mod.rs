@@ -1,5 +1,8 @@
-//! Helpers shared by the CLI's integration tests: where the repository is and how to run the binary.
+//! Helpers shared by the CLI's integration tests: where the repository is and how to run the binary;
+//! `helm.rs` runs the real Helm.
 #![allow(dead_code)]
+
+pub mod helm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
