@@ -1,7 +1,8 @@
 //! Helpers shared by the CLI's integration tests: where the repository is and how to run the binary;
-//! `helm.rs` runs the real Helm.
+//! `helm.rs` runs the real Helm, `bench.rs` runs the plans against fake tools.
 #![allow(dead_code)]
 
+pub mod bench;
 pub mod helm;
 
 use std::path::{Path, PathBuf};
