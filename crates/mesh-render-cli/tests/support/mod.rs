@@ -1,5 +1,9 @@
-//! Helpers shared by the CLI's integration tests: where the repository is and how to run the binary.
+//! Helpers shared by the CLI's integration tests: where the repository is and how to run the binary;
+//! `helm.rs` runs the real Helm, `bench.rs` runs the plans against fake tools.
 #![allow(dead_code)]
+
+pub mod bench;
+pub mod helm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -11,10 +11,13 @@
 //! Tests: `tests/yaml_emitter.rs` compares this writer with serde-saphyr byte for byte on every
 //! golden render and on generated strings, and reads the output back with kubectl.
 
-use std::collections::BTreeMap;
+mod scalar;
+
 use std::fmt::{self, Write as _};
 
 use serde::ser::{self, Serialize};
+
+use scalar::{saphyr_scalar, write_key, write_str_value};
 
 /// Options for the scalars handed to serde-saphyr: long lines stay on one line, multi-line strings
 /// are literal blocks.
@@ -66,74 +69,6 @@ impl At {
             At::Top => 0,
             At::Value(i) | At::Item(i) => i,
         }
-    }
-}
-
-/// YAML 1.1 and 1.2 words that must not be written plain, in any letter case.
-const KEYWORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf", "infinity"];
-
-/// Whether `s` is plain YAML beyond doubt, in block context, as key and as value.
-fn plain_beyond_doubt(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
-    (first.is_ascii_alphabetic() || *first == b'/')
-        && *last != b' '
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b';' | b',' | b' '))
-        && (bytes.len() > 8 || !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k)))
-}
-
-/// serde-saphyr's form of a scalar at the document root, without the final newline.
-fn saphyr_scalar<T: Serialize>(value: &T) -> String {
-    let mut text = String::new();
-    if let Err(e) = serde_saphyr::to_fmt_writer_with_options(&mut text, value, saphyr_options()) {
-        unreachable!("a scalar always serializes: {e}");
-    }
-    if text.ends_with('\n') {
-        text.pop();
-    }
-    text
-}
-
-/// A string in value position: plain, quoted, or a literal block re-indented for where it goes.
-fn write_str_value(out: &mut String, s: &str, at: At) {
-    if plain_beyond_doubt(s) {
-        out.push_str(s);
-    } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        // Port numbers as strings ("8022"): serde-saphyr double-quotes them.
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        let text = saphyr_scalar(&s);
-        let mut lines = text.split('\n');
-        out.push_str(lines.next().unwrap_or_default());
-        // A block scalar: serde-saphyr indents its content for the root; move it under `at`.
-        let pad = at.block_indent();
-        for line in lines {
-            out.push('\n');
-            if !line.is_empty() {
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-            out.push_str(line);
-        }
-    }
-}
-
-/// A map key, as serde-saphyr writes it as the key of a one-entry map.
-fn write_key(out: &mut String, key: &str) {
-    // Commas are flow indicators, which serde-saphyr quotes in keys.
-    if plain_beyond_doubt(key) && !key.contains(',') {
-        out.push_str(key);
-        return;
-    }
-    let mut one = BTreeMap::new();
-    one.insert(key, ());
-    let entry = saphyr_scalar(&one);
-    match entry.strip_suffix(": null") {
-        Some(k) if !k.contains('\n') => out.push_str(k),
-        // A key serde-saphyr writes over several lines: a JSON string is a valid double-quoted
-        // YAML scalar on one line.
-        _ => out.push_str(&serde_json::to_string(key).unwrap_or_else(|e| unreachable!("a string is JSON: {e}"))),
     }
 }
 
@@ -528,15 +463,5 @@ mod tests {
     fn keys_are_quoted_as_serde_saphyr_quotes_them() {
         let v = serde_json::json!({"on": "on", "y": "8022", "a b": "c: d", "8443": "x"});
         assert_eq!(yaml(&v), "\"8443\": x\na b: \"c: d\"\n\"on\": \"on\"\n\"y\": \"8022\"\n");
-    }
-
-    #[test]
-    fn plain_beyond_doubt_refuses_keywords_and_indicators() {
-        for s in ["istio-system", "app.kubernetes.io/part-of", "/healthz", "a b;c,d", "Yesterday"] {
-            assert!(plain_beyond_doubt(s), "{s}");
-        }
-        for s in ["", "yes", "No", "ON", "null", "NaN", "Inf", "8022", "-a", " a", "a ", "a: b", "a#b", ".inf", "x:y"] {
-            assert!(!plain_beyond_doubt(s), "{s}");
-        }
     }
 }

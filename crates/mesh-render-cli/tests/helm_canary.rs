@@ -1,0 +1,129 @@
+//! A canary step's wrapper chart, two istiod revisions side by side, through the real Helm 4 and
+//! Helm 3 (`support/helm.rs` says how Helm is found and run).
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use mesh_render::config::syntax::Node;
+use support::helm::{copy_dir, json, objects, reference_charts, text, Helm};
+use support::repo_root;
+
+/// `(kind, name, istio.io/rev, istio.io/tag, services the webhooks call)` of every webhook configuration.
+fn webhooks(docs: &[Node]) -> Vec<(String, String, String, String, Vec<String>)> {
+    let mut out: Vec<_> = docs
+        .iter()
+        .filter(|d| matches!(text(d, "kind"), Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration")))
+        .map(|d| {
+            let j = json(d);
+            let label = |k: &str| j["metadata"]["labels"][k].as_str().unwrap_or("").to_string();
+            let mut services: Vec<String> = j["webhooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w["clientConfig"]["service"]["name"].as_str().map(str::to_string))
+                .collect();
+            services.dedup();
+            (
+                j["kind"].as_str().unwrap().to_string(),
+                j["metadata"]["name"].as_str().unwrap().to_string(),
+                label("istio.io/rev"),
+                label("istio.io/tag"),
+                services,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The wrapper chart of a canary step, with the reference charts of both revisions (`istiod` twice,
+/// under its aliases, each at its own version) and the newer base chart, through the real Helm: two
+/// istiod Deployments, one sidecar injector and one validator per revision, each tag's webhook on the
+/// revision it points at, one default validator (the base chart's) calling the stable revision, and no
+/// object rendered twice (separate Helm releases would fight over it).
+#[test]
+fn two_istiod_revisions_render_side_by_side_with_their_tag_webhooks() {
+    let step = |name: &str| std::fs::read_to_string(repo_root().join("golden").join(name).join("config.yaml")).unwrap();
+    let w = |kind: &str, name: &str, rev: &str, tag: &str, svc: &str| {
+        let kind = if kind == "M" { "MutatingWebhookConfiguration" } else { "ValidatingWebhookConfiguration" };
+        (kind.to_string(), name.to_string(), rev.to_string(), tag.to_string(), vec![svc.to_string()])
+    };
+    let cases = [
+        (
+            "canary-2-side-by-side",
+            vec![
+                w("M", "istio-revision-tag-canary", "1-30-3", "canary", "istiod-1-30-3"),
+                w("M", "istio-revision-tag-prod", "default", "prod", "istiod"),
+                w("M", "istio-sidecar-injector", "default", "", "istiod"),
+                w("M", "istio-sidecar-injector-1-30-3", "1-30-3", "", "istiod-1-30-3"),
+                w("V", "istio-validator-1-30-3-istio-system", "1-30-3", "", "istiod-1-30-3"),
+                w("V", "istio-validator-istio-system", "default", "", "istiod"),
+                w("V", "istiod-default-validator", "default", "", "istiod"),
+            ],
+        ),
+        (
+            "canary-3-tag-moved",
+            vec![
+                w("M", "istio-revision-tag-prod", "1-30-3", "prod", "istiod-1-30-3"),
+                w("M", "istio-sidecar-injector", "default", "", "istiod"),
+                w("M", "istio-sidecar-injector-1-30-3", "1-30-3", "", "istiod-1-30-3"),
+                w("V", "istio-validator-1-30-3-istio-system", "1-30-3", "", "istiod-1-30-3"),
+                w("V", "istio-validator-istio-system", "default", "", "istiod"),
+                w("V", "istiod-default-validator", "1-30-3", "", "istiod-1-30-3"),
+            ],
+        ),
+    ];
+    for major in [4, 3] {
+        let helm = Helm::new(major);
+        for (name, want) in &cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("config.yaml"), step(name)).unwrap();
+            let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
+                .current_dir(dir.path())
+                .args(["--config", "config.yaml", "render", "--out", "out"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let charts = dir.path().join("out/helm/charts");
+            // What `helm dependency build` would fetch: base at the newest version, istiod once per version.
+            copy_dir(&reference_charts("1.30.3").join("base"), &charts.join("base"));
+            for v in ["1.29.6", "1.30.3"] {
+                copy_dir(&reference_charts(v).join("istiod"), &charts.join(format!("istiod-{v}")));
+            }
+            let chart = dir.path().join("out/helm");
+            helm.lint(&chart, None);
+            let docs = helm.template(&chart, None);
+            let mut deployments: Vec<(String, String)> = objects(&docs, "Deployment")
+                .iter()
+                .map(|d| {
+                    let image = json(d)["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string();
+                    (text(d, "metadata.name").unwrap().to_string(), image.rsplit(':').next().unwrap().to_string())
+                })
+                .collect();
+            deployments.sort();
+            assert_eq!(
+                deployments,
+                [("istiod".to_string(), "1.29.6".to_string()), ("istiod-1-30-3".into(), "1.30.3".into())],
+                "helm{major} {name}"
+            );
+            assert_eq!(webhooks(&docs), *want, "helm{major} {name}");
+            let mut ids: Vec<String> = docs
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} {}",
+                        text(d, "kind").unwrap_or(""),
+                        text(d, "metadata.namespace").unwrap_or(""),
+                        text(d, "metadata.name").unwrap_or("")
+                    )
+                })
+                .collect();
+            let total = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), total, "helm{major} {name}: an object is rendered twice");
+        }
+    }
+}

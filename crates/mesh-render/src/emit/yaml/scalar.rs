@@ -1,0 +1,90 @@
+//! Scalars and map keys: written plain when plain beyond doubt, else exactly as serde-saphyr writes them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{saphyr_options, At};
+
+/// YAML 1.1 and 1.2 words that must not be written plain, in any letter case.
+const KEYWORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf", "infinity"];
+
+/// Whether `s` is plain YAML beyond doubt, in block context, as key and as value.
+fn plain_beyond_doubt(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
+    (first.is_ascii_alphabetic() || *first == b'/')
+        && *last != b' '
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b';' | b',' | b' '))
+        && (bytes.len() > 8 || !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k)))
+}
+
+/// serde-saphyr's form of a scalar at the document root, without the final newline.
+pub(crate) fn saphyr_scalar<T: Serialize>(value: &T) -> String {
+    let mut text = String::new();
+    if let Err(e) = serde_saphyr::to_fmt_writer_with_options(&mut text, value, saphyr_options()) {
+        unreachable!("a scalar always serializes: {e}");
+    }
+    if text.ends_with('\n') {
+        text.pop();
+    }
+    text
+}
+
+/// A string in value position: plain, quoted, or a literal block re-indented for where it goes.
+pub(crate) fn write_str_value(out: &mut String, s: &str, at: At) {
+    if plain_beyond_doubt(s) {
+        out.push_str(s);
+    } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        // Port numbers as strings ("8022"): serde-saphyr double-quotes them.
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let text = saphyr_scalar(&s);
+        let mut lines = text.split('\n');
+        out.push_str(lines.next().unwrap_or_default());
+        // A block scalar: serde-saphyr indents its content for the root; move it under `at`.
+        let pad = at.block_indent();
+        for line in lines {
+            out.push('\n');
+            if !line.is_empty() {
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            out.push_str(line);
+        }
+    }
+}
+
+/// A map key, as serde-saphyr writes it as the key of a one-entry map.
+pub(crate) fn write_key(out: &mut String, key: &str) {
+    // Commas are flow indicators, which serde-saphyr quotes in keys.
+    if plain_beyond_doubt(key) && !key.contains(',') {
+        out.push_str(key);
+        return;
+    }
+    let mut one = BTreeMap::new();
+    one.insert(key, ());
+    let entry = saphyr_scalar(&one);
+    match entry.strip_suffix(": null") {
+        Some(k) if !k.contains('\n') => out.push_str(k),
+        // A key serde-saphyr writes over several lines: a JSON string is a valid double-quoted
+        // YAML scalar on one line.
+        _ => out.push_str(&serde_json::to_string(key).unwrap_or_else(|e| unreachable!("a string is JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_beyond_doubt_refuses_keywords_and_indicators() {
+        for s in ["istio-system", "app.kubernetes.io/part-of", "/healthz", "a b;c,d", "Yesterday"] {
+            assert!(plain_beyond_doubt(s), "{s}");
+        }
+        for s in ["", "yes", "No", "ON", "null", "NaN", "Inf", "8022", "-a", " a", "a ", "a: b", "a#b", ".inf", "x:y"] {
+            assert!(!plain_beyond_doubt(s), "{s}");
+        }
+    }
+}
