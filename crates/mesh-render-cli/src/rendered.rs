@@ -86,7 +86,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus, Error> {
     }
     // The analyzers too, with the tree's Helm values when there are some.
     let values = values.and_then(|t| syntax::parse(&t, Limits::DEFAULT).ok()).map(|n| n.to_json());
-    let mut findings = analyzers::run(&analyzers::Input { config: None, objects: &subjects, values: values.as_ref() });
+    let mut findings = analyzers::run(&analyzers::Input { config: None, facts: None, objects: &subjects, values: values.as_ref() });
     findings.retain(|f| !args.ignore.contains(&f.code));
     let failed = report::findings(&findings, &shown, args.format, args.strict)?;
     if report.problems.is_empty() && !failed {

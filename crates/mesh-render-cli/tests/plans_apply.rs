@@ -3,7 +3,8 @@
 
 mod support;
 
-use support::bench::{apply_calls, playground, Bench, HEALTHY, R};
+use support::bench::{apply_calls, Bench, HEALTHY, R};
+use support::playground;
 
 #[test]
 fn apply_runs_every_step_in_order_with_exact_arguments() {

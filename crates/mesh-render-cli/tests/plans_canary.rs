@@ -5,7 +5,8 @@ mod support;
 
 use std::process::Output;
 
-use support::bench::{playground, Bench, HEALTHY};
+use support::bench::{Bench, HEALTHY};
+use support::playground;
 
 impl Bench {
     /// Replaces the config and renders it again (a commit, then `render --out`).

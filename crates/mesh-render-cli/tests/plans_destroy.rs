@@ -5,7 +5,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use support::bench::{objects, playground, Bench, R};
+use support::bench::{objects, Bench, R};
+use support::playground;
 use support::repo_root;
 
 fn destroy_undoes_apply(config: &str, env: Option<&str>) {

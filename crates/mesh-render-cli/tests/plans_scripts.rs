@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::bench::{apply_calls, bin, playground, shellcheck, Bench, BUNDLE, HEALTHY, R};
+use support::bench::{apply_calls, bin, shellcheck, Bench, BUNDLE, HEALTHY, R};
+use support::playground;
 use support::repo_root;
 
 #[test]

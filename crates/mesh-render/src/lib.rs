@@ -27,6 +27,7 @@ pub mod versions;
 
 pub use config::{load, Config, Loaded};
 pub use diagnostics::{Diagnostic, Severity};
+pub use render::facts::{GatewayEntry, MeshFacts};
 pub use render::manifest::{Concern, Manifest, Object};
 pub use render::{render, Rendered};
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use mesh_render::check::analyzers::{self, Input, Subject};
 use mesh_render::config::syntax::{self, Limits};
 use mesh_render::emit::diagnostics::{to_json, to_sarif};
-use mesh_render::Diagnostic;
+use mesh_render::{Diagnostic, MeshFacts};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyzers")
@@ -34,7 +34,13 @@ fn analyze(dir: &Path) -> Vec<Diagnostic> {
         (None, Some(l)) => Some(serde_json::to_value(mesh_render::render(l).selected_values).unwrap()),
         (None, None) => None,
     };
-    let mut findings = analyzers::run(&Input { config: loaded.as_ref().map(|l| l.selected()), objects: &objects, values: values.as_ref() });
+    let facts = loaded.as_ref().map(|l| MeshFacts::of(l.selected()));
+    let mut findings = analyzers::run(&Input {
+        config: loaded.as_ref().map(|l| l.selected()),
+        facts: facts.as_ref(),
+        objects: &objects,
+        values: values.as_ref(),
+    });
     if let Some(l) = &loaded {
         for f in &mut findings {
             analyzers::locate(f, l);
@@ -160,9 +166,11 @@ fn typed_and_json_subjects_agree() {
             compared += 1;
         }
         let config = Some(loaded.selected());
-        let values = serde_json::to_value(mesh_render::render(&loaded).selected_values).unwrap();
-        let from_typed = analyzers::run(&Input { config, objects: &typed, values: Some(&values) });
-        let from_json = analyzers::run(&Input { config, objects: &json, values: Some(&values) });
+        let rendered = mesh_render::render(&loaded);
+        let values = serde_json::to_value(&rendered.selected_values).unwrap();
+        let facts = Some(&rendered.facts);
+        let from_typed = analyzers::run(&Input { config, facts, objects: &typed, values: Some(&values) });
+        let from_json = analyzers::run(&Input { config, facts, objects: &json, values: Some(&values) });
         assert_eq!(from_typed, from_json);
     }
     assert!(compared > 300, "only {compared} objects compared");

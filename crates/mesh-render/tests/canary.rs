@@ -240,7 +240,7 @@ fn namespaces_read_from_files_with_a_revision_or_with_both_labels_are_reported()
         Subject::read(ns("demo", serde_json::json!({"istio-injection": "enabled", "istio.io/rev": "prod"})), "ns.yaml#0"),
         Subject::read(ns("event-demo", serde_json::json!({"istio.io/rev": "1-30-3"})), "ns.yaml#1"),
     ];
-    let findings = analyzers::run(&Input { config: Some(loaded.selected()), objects: &objects, values: None });
+    let findings = analyzers::run(&Input { config: Some(loaded.selected()), facts: None, objects: &objects, values: None });
     let codes: Vec<(&str, Option<&str>)> =
         findings.iter().filter(|f| f.code == "MR103" || f.code == "MR140").map(|f| (f.code, f.object.as_deref())).collect();
     // The injection label next to a tag label is MR103 (the existing check for both labels).

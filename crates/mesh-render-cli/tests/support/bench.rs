@@ -94,10 +94,6 @@ impl Bench {
     }
 }
 
-pub fn playground() -> String {
-    std::fs::read_to_string(repo_root().join("config.yaml")).unwrap()
-}
-
 pub const R: &str = "deployment/rendered";
 
 /// What a healthy cluster answers: Gateway API CRDs of a current bundle, one Deployment per

@@ -8,7 +8,7 @@ use super::diagram::diagram;
 use super::upgrade_notes::{note_groups, NoteGroup};
 use crate::config::ai_serving::PickerTls;
 use crate::config::{Loaded, MtlsMode};
-use crate::render::{ai_serving, gateways, knative, namespaces, security, telemetry};
+use crate::render::{ai_serving, gateways, knative, security, telemetry};
 use crate::upgrade;
 use crate::versions::{self, Release};
 
@@ -219,7 +219,8 @@ impl Context {
         let newest = versions::RELEASES[versions::RELEASES.len() - 1].version;
         let cp = &config.control_plane;
         let values = &rendered.selected_values;
-        let (label_key, label_value) = namespaces::injection_label(config);
+        let facts = &rendered.facts;
+        let (label_key, label_value) = &facts.injection_label;
 
         let mut namespaces = vec![NamespaceRow {
             name: config.namespace.clone(),
@@ -227,8 +228,7 @@ impl Context {
             injected: false,
             owner: "mesh-render",
         }];
-        let injected = namespaces::mesh_namespaces(config);
-        for ns in &injected {
+        for ns in &facts.injected {
             let role = match &config.knative {
                 Some(k) if *ns == k.serving_namespace => "Knative Serving: activator, autoscaler, controllers, webhooks".to_string(),
                 Some(k) if Some(ns) == k.eventing_namespace.as_ref() => {
@@ -240,29 +240,26 @@ impl Context {
             namespaces.push(NamespaceRow { name: ns.clone(), role, injected: true, owner: "its installer (mesh-render adds the label)" });
         }
 
-        let webhooks = crate::render::security::webhook_exceptions(config)
+        let webhooks = facts
+            .webhook_exceptions
+            .iter()
             .map(|w| WebhookRow { namespace: w.namespace.clone(), name: w.name.clone(), selector: labels(&w.selector), port: w.port })
             .collect();
         let apps = config
             .apps
             .iter()
-            .map(|a| AppPolicy {
-                namespace: a.clone(),
-                sources: security::allowed_sources(config, a),
-                principals: security::gateway_principals(config),
-            })
+            .map(|a| AppPolicy { namespace: a.clone(), sources: facts.policy_sources(a), principals: facts.gateway_principals.clone() })
             .collect();
 
-        let knative_facts = config.knative.as_ref().map(|k| {
-            let (external, local) = knative::gateway_entries(config);
-            let entry = |e: &knative::GatewayEntry| format!("class `{}`, gateway `{}`, service `{}`", e.class, e.gateway, e.service);
+        let knative_facts = config.knative.as_ref().zip(facts.gateway_entries.as_ref()).map(|(k, (external, local))| {
+            let entry = |e: &crate::GatewayEntry| format!("class `{}`, gateway `{}`, service `{}`", e.class, e.gateway, e.service);
             KnativeFacts {
                 serving: k.serving_namespace.clone(),
                 eventing: k.eventing_namespace.clone(),
                 ingress_class: knative::INGRESS_CLASS,
                 mesh_compatibility_mode: k.mesh_compatibility_mode,
-                external_entry: entry(&external),
-                local_entry: entry(&local),
+                external_entry: entry(external),
+                local_entry: entry(local),
             }
         });
         let gw = &config.gateways;
@@ -316,7 +313,7 @@ impl Context {
                     } else {
                         p.objectives.iter().map(|o| format!("`{}` (priority {})", o.name, o.priority)).collect::<Vec<_>>().join(", ")
                     },
-                    in_mesh: injected.contains(&p.namespace),
+                    in_mesh: facts.is_injected(&p.namespace),
                 })
                 .collect(),
             ext_proc_port: ai_serving::EXT_PROC_PORT,

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::render::gateways::service_name;
-use crate::render::knative::{self, GatewayEntry};
+use crate::render::knative;
 use crate::render::manifest::{partial_meta, Concern, Manifest, Object, FIELD_MANAGER};
-use crate::render::namespaces;
-use crate::Loaded;
+use crate::GatewayEntry;
+use crate::{Loaded, MeshFacts};
 
 /// Where the plans expect the rendered tree unless told otherwise.
 pub const DEFAULT_RENDERED: &str = "deployment/rendered";
@@ -377,7 +377,8 @@ impl Context {
             required_crds.push("inferencepools.inference.networking.k8s.io".into());
         }
         let eg = config.envoy_gateway.as_ref().filter(|eg| eg.installed && config.knative.is_some());
-        let (injection_key, injection_value) = namespaces::injection_label(config);
+        let facts = MeshFacts::of(config);
+        let (injection_key, injection_value) = facts.injection_label.clone();
         Context {
             plan: kind.name(),
             gateway_checks: kind != Kind::Destroy,
@@ -421,7 +422,7 @@ impl Context {
                         } else {
                             format!("istio-revision-tag-{tag}-{}", config.namespace)
                         };
-                        let namespace = (*tag == rs.stable_tag).then(|| namespaces::mesh_namespaces(config).into_iter().next()).flatten();
+                        let namespace = (*tag == rs.stable_tag).then(|| facts.injected.first().cloned()).flatten();
                         Some(TagCheck { tag: tag.clone(), webhook, revision: revision.name.clone(), namespace })
                     })
                 })
@@ -447,7 +448,7 @@ impl Context {
                 local: eg.local.gateway.clone(),
                 classes: vec![eg.external.class.clone(), eg.local.class.clone()],
             }),
-            mesh_namespaces: namespaces::mesh_namespaces(config),
+            mesh_namespaces: facts.injected.clone(),
             injection_key,
             injection_value,
             mtls_mode: config.mtls.as_str(),

@@ -25,9 +25,9 @@ use crate::api::inference::*;
 use crate::api::istio::*;
 use crate::config::ai_serving::{AiServing, PickerTls, Pool};
 use crate::config::{Config, Resources};
+use crate::render::facts::MeshFacts;
 use crate::render::gateways::GATEWAY_CLASS;
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
-use crate::render::namespaces::mesh_namespaces;
 
 /// ext_proc (gRPC) port of the endpoint picker.
 pub(crate) const EXT_PROC_PORT: i32 = 9002;
@@ -84,7 +84,7 @@ pub(crate) fn picker_name(pool: &Pool) -> String {
     format!("{}-epp", pool.name)
 }
 
-pub(crate) fn render(config: &Config) -> Vec<Manifest> {
+pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
     let Some(ai) = &config.ai_serving else { return Vec::new() };
     let mut out = Vec::new();
     if ai.install_crds {
@@ -97,9 +97,8 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     if ai.gateway.create {
         out.push(gateway(ai));
     }
-    let injected = mesh_namespaces(config);
     for pool in &ai.pools {
-        let in_mesh = injected.contains(&pool.namespace);
+        let in_mesh = facts.is_injected(&pool.namespace);
         out.extend(render_pool(ai, pool, in_mesh));
     }
     out

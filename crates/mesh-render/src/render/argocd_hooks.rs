@@ -22,8 +22,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::api::argocd::{MESH_APP, SYNC_WAVE};
 use crate::config::Config;
 use crate::plans;
+use crate::render::facts::MeshFacts;
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
-use crate::render::namespaces;
 
 /// Name of the hooks' ServiceAccount, Roles and bindings.
 pub(crate) const NAME: &str = "mesh-render-lifecycle";
@@ -50,13 +50,13 @@ pub(crate) fn wave(concern: Concern) -> i32 {
 pub(crate) const RESTART_WAVE: i32 = 1;
 
 /// Adds the waves to `manifests` and returns the hooks and their RBAC; nothing without Argo CD.
-pub(crate) fn render(config: &Config, manifests: &mut [Manifest]) -> Vec<Manifest> {
+pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manifest]) -> Vec<Manifest> {
     let Some(a) = &config.argocd else { return Vec::new() };
     for m in manifests.iter_mut() {
         let w = wave(m.concern);
         m.object.metadata_mut().annotations.get_or_insert_with(Default::default).insert(SYNC_WAVE.into(), w.to_string());
     }
-    let mesh = namespaces::mesh_namespaces(config);
+    let mesh = facts.injected.clone();
     // Teardown order: the namespace- and mesh-wide PeerAuthentications (STRICT) first, then the
     // authorization policies, the workload exceptions (webhooks' PERMISSIVE ports) last.
     let mut security: Vec<&Manifest> = manifests.iter().filter(|m| m.concern == Concern::Security).collect();
@@ -76,7 +76,7 @@ pub(crate) fn render(config: &Config, manifests: &mut [Manifest]) -> Vec<Manifes
             (meta.namespace.clone().unwrap_or_default(), format!("{resource}/{}", meta.name.clone().unwrap_or_default()))
         })
         .collect();
-    let (injection_key, _) = namespaces::injection_label(config);
+    let injection_key = facts.injection_label.0.clone();
     let context = plans::HookContext {
         gateway_checks: false,
         restarts: true,

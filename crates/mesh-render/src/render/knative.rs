@@ -5,44 +5,19 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::emit;
-use crate::render::gateways::{service_name, GATEWAY_CLASS};
+use crate::render::facts::MeshFacts;
 use crate::render::manifest::{partial_meta, Concern, Manifest, Object};
 
 /// `config-network` `ingress-class` for net-gateway-api.
 pub(crate) const INGRESS_CLASS: &str = "gateway-api.ingress.networking.knative.dev";
 
-/// One entry of `external-gateways`/`local-gateways`, as net-gateway-api parses it.
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub(crate) struct GatewayEntry {
-    /// Required by the parser, otherwise unused.
-    pub class: String,
-    /// `namespace/name` of the Gateway.
-    pub gateway: String,
-    /// `namespace/name` of the Service net-gateway-api probes.
-    pub service: String,
-    #[serde(rename = "supported-features")]
-    pub supported_features: Vec<String>,
-}
-
-/// The `config-gateway` entries for Istio: exactly one external and one local.
-pub(crate) fn gateway_entries(config: &Config) -> (GatewayEntry, GatewayEntry) {
-    let entry = |gw: &str| GatewayEntry {
-        class: GATEWAY_CLASS.into(),
-        gateway: format!("{}/{gw}", config.namespace),
-        service: format!("{}/{}", config.namespace, service_name(gw)),
-        supported_features: vec!["HTTPRouteRequestTimeout".into()],
-    };
-    (entry(&config.gateways.external), entry(&config.gateways.local))
-}
-
-pub(crate) fn render(config: &Config) -> Vec<Manifest> {
+pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
     let Some(knative) = &config.knative else { return Vec::new() };
     let serving = knative.serving_namespace.as_str();
-    let (external, local) = gateway_entries(config);
+    let Some((external, local)) = &facts.gateway_entries else { return Vec::new() };
     let mut out = vec![
         patch(
             serving,

@@ -4,6 +4,7 @@ pub(crate) mod ai_serving;
 pub(crate) mod argocd;
 pub(crate) mod argocd_hooks;
 pub(crate) mod control_plane;
+pub(crate) mod facts;
 pub(crate) mod gateways;
 pub(crate) mod knative;
 pub(crate) mod manifest;
@@ -13,7 +14,7 @@ pub(crate) mod telemetry;
 
 use std::collections::BTreeMap;
 
-use crate::{emit, plans, Concern, Loaded, Manifest};
+use crate::{emit, plans, Concern, Loaded, Manifest, MeshFacts};
 
 /// Everything rendered for one config and environment.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,20 +35,23 @@ pub struct Rendered {
     pub selected_values: crate::api::helm::Values,
     /// Knative's ConfigMaps as before Istio (`lifecycle/knative-restore.yaml`, `plan destroy`).
     pub knative_restore: Vec<Manifest>,
+    /// The mesh facts the objects were rendered from; the docs and the analyzers read them too.
+    pub facts: MeshFacts,
 }
 
 /// Renders the selected environment of a loaded config.
 pub fn render(loaded: &Loaded) -> Rendered {
     let config = loaded.selected();
+    let facts = MeshFacts::of(config);
     let mut manifests = Vec::new();
-    manifests.extend(namespaces::render(config));
-    manifests.extend(security::render(config));
+    manifests.extend(namespaces::render(config, &facts));
+    manifests.extend(security::render(config, &facts));
     manifests.extend(telemetry::render(config));
     manifests.extend(gateways::render(config));
-    manifests.extend(ai_serving::render(config));
-    manifests.extend(knative::render(config));
+    manifests.extend(ai_serving::render(config, &facts));
+    manifests.extend(knative::render(config, &facts));
     argocd::protect(config, &mut manifests);
-    let hooks = argocd_hooks::render(config, &mut manifests);
+    let hooks = argocd_hooks::render(config, &facts, &mut manifests);
     manifests.extend(hooks);
     let mut applications = argocd::render(config);
     for m in manifests.iter_mut().chain(applications.iter_mut()).filter(|m| !m.object.is_partial()) {
@@ -76,6 +80,7 @@ pub fn render(loaded: &Loaded) -> Rendered {
         applications,
         selected_values: control_plane::values(config),
         knative_restore: plans::knative_restore(config),
+        facts,
     }
 }
 

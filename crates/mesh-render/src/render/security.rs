@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use crate::api::istio::*;
-use crate::config::{Config, MtlsMode};
+use crate::config::Config;
+use crate::render::facts::MeshFacts;
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// Name of the per-namespace ALLOW policy.
 pub(crate) const APP_POLICY: &str = "allow-mesh-and-knative";
 
-pub(crate) fn render(config: &Config) -> Vec<Manifest> {
+pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
     let mut out = Vec::new();
     let mesh_wide = PeerAuthentication::new(
         "default",
@@ -18,7 +19,7 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     );
     out.push(peer_authentication(mesh_wide, &config.namespace));
 
-    for hook in webhook_exceptions(config) {
+    for hook in &facts.webhook_exceptions {
         let spec = PeerAuthenticationSpec {
             selector: Some(WorkloadSelector { match_labels: hook.selector.clone() }),
             mtls: None,
@@ -28,19 +29,11 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     }
 
     for app in &config.apps {
-        let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, app));
+        let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, facts, app));
         policy.metadata = owned_meta(APP_POLICY, Some(app), Concern::Security);
         out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
-}
-
-/// The webhooks that get a port-level PERMISSIVE exception: every Knative webhook, under STRICT only.
-/// kube-apiserver has no mesh identity, so under STRICT it cannot reach them; under PERMISSIVE it can
-/// anyway. The renderer and the generated docs both read this one rule.
-pub(crate) fn webhook_exceptions(config: &Config) -> impl Iterator<Item = &crate::config::Webhook> {
-    let strict = config.mtls == MtlsMode::Strict;
-    config.knative.iter().flat_map(|k| &k.webhooks).filter(move |_| strict)
 }
 
 fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest {
@@ -49,42 +42,20 @@ fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest 
     Manifest { concern: Concern::Security, object: Object::from(pa) }
 }
 
-/// Namespaces allowed to call into an app namespace: itself and Knative's system namespaces.
-pub(crate) fn allowed_sources(config: &Config, app: &str) -> Vec<String> {
-    let mut sources = vec![app.to_string()];
-    if let Some(k) = &config.knative {
-        sources.push(k.serving_namespace.clone());
-        sources.extend(k.eventing_namespace.clone());
-    }
-    sources
-}
-
-/// The identities of the two Knative gateways, the only callers admitted from the root namespace
-/// (not istiod, not an inference Gateway, not whatever else runs there). istiod names a Gateway's
-/// ServiceAccount `<gateway>-<class>` (istio/istio 1.29.6 `pilot/pkg/config/kube/gateway/
-/// deploymentcontroller.go` `ServiceAccount: ... defaultName`, `conversion.go` `getDefaultName`).
-/// `cluster.local` stands for the mesh's trust domain and its aliases in Istio's principals.
-pub(crate) fn gateway_principals(config: &Config) -> Vec<String> {
-    [&config.gateways.external, &config.gateways.local]
-        .into_iter()
-        .map(|gw| format!("cluster.local/ns/{}/sa/{}", config.namespace, crate::render::gateways::service_name(gw)))
-        .collect()
-}
-
 /// An ALLOW policy denies everything it does not match: that is what makes it least privilege.
 ///
 /// There is no `to`-only rule. Knative's "allowlist by paths" (`/healthz`, `/metrics`, and port
 /// 8022) is for system pods without sidecars; here the Knative system namespaces are always injected
-/// ([`crate::render::namespaces::mesh_namespaces`]), so the activator's and autoscaler's calls carry their
+/// ([`MeshFacts::injected`]), so the activator's and autoscaler's calls carry their
 /// namespace and match the `from` rule. Kubelet's probes and preStop/postStart hooks are rewritten
 /// to pilot-agent (istio/istio 1.29.6 `pkg/kube/inject/app_probe.go`), which calls the app from
 /// 127.0.0.6 and bypasses the policy. A `to`-only rule would open those paths on every port, and
 /// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
-fn app_policy(config: &Config, app: &str) -> AuthorizationPolicySpec {
+fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPolicySpec {
     let from_namespaces = AuthorizationRule {
         from: vec![
-            RuleFrom { source: Source { namespaces: allowed_sources(config, app), ..Default::default() } },
-            RuleFrom { source: Source { principals: gateway_principals(config), ..Default::default() } },
+            RuleFrom { source: Source { namespaces: facts.policy_sources(app), ..Default::default() } },
+            RuleFrom { source: Source { principals: facts.gateway_principals.clone(), ..Default::default() } },
         ],
         to: Vec::new(),
     };
@@ -108,7 +79,7 @@ mod tests {
             "components:\n  knative:\n    enabled: true\n    eventing: {{enabled: true}}\n  istio:\n    enabled: true\n    namespaces: {{apps: [demo]}}\n{istio}"
         );
         let loaded = crate::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
-        render(loaded.selected())
+        render(loaded.selected(), &MeshFacts::of(loaded.selected()))
     }
 
     fn app_policy_of(manifests: &[Manifest]) -> AuthorizationPolicySpec {

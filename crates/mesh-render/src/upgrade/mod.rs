@@ -260,7 +260,7 @@ fn steps(config: &Config, from: &Release, to: &Release, notes: &[JudgedNote]) ->
         "Upgrade the wrapper chart (`helm upgrade istio-mesh deployment/rendered/helm -n {}`, or let Argo CD sync it), then wait for istiod to be ready.",
         config.namespace
     ));
-    let namespaces = crate::render::namespaces::mesh_namespaces(config);
+    let namespaces = crate::MeshFacts::of(config).injected;
     if !namespaces.is_empty() {
         out.push(format!(
             "Restart the injected workloads so that their sidecars run the new proxy: `kubectl rollout restart deployment -n NAMESPACE` for {}.",

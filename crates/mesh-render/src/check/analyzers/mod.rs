@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::diagnostics::{Diagnostic, Rule};
-use crate::{Loaded, Object};
+use crate::{Loaded, MeshFacts, Object};
 
 pub use security::istio_match;
 
@@ -179,6 +179,8 @@ fn json_string_map(value: &Value) -> Vec<(&str, &str)> {
 pub struct Input<'a> {
     /// The config, when the mesh was rendered from one.
     pub config: Option<&'a Config>,
+    /// Its mesh facts ([`crate::Rendered::facts`]), with the config.
+    pub facts: Option<&'a MeshFacts>,
     pub objects: &'a [Subject<'a>],
     /// The wrapper chart's values (`{base: …, istiod: …}`), when known.
     pub values: Option<&'a Value>,
@@ -222,7 +224,9 @@ impl<'a> Input<'a> {
         let mut out: Vec<String> = Vec::new();
         if let Some(c) = self.config {
             out.push(c.namespace.clone());
-            out.extend(crate::render::namespaces::mesh_namespaces(c));
+        }
+        if let Some(f) = self.facts {
+            out.extend(f.injected.iter().cloned());
         }
         for o in self.objects {
             if o.kind() == "Namespace" {
@@ -307,7 +311,7 @@ pub fn analyze(loaded: &Loaded, rendered: &crate::Rendered) -> Vec<Diagnostic> {
     let config = loaded.selected();
     let objects = subjects(&rendered.manifests);
     let values = serde_json::to_value(&rendered.selected_values).unwrap_or_default();
-    let mut findings = run(&Input { config: Some(config), objects: &objects, values: Some(&values) });
+    let mut findings = run(&Input { config: Some(config), facts: Some(&rendered.facts), objects: &objects, values: Some(&values) });
     for f in &mut findings {
         locate(f, loaded);
     }
