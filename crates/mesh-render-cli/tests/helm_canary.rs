@@ -3,10 +3,8 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-
 use mesh_render::config::syntax::Node;
-use support::helm::{copy_dir, json, objects, reference_charts, text, Helm};
+use support::helm::{copy_dir, json, objects, reference_charts, render_tree, text, Helm};
 use support::repo_root;
 
 /// `(kind, name, istio.io/rev, istio.io/tag, services the webhooks call)` of every webhook configuration.
@@ -80,14 +78,7 @@ fn two_istiod_revisions_render_side_by_side_with_their_tag_webhooks() {
         for (name, want) in &cases {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("config.yaml"), step(name)).unwrap();
-            let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
-                .current_dir(dir.path())
-                .args(["--config", "config.yaml", "render", "--out", "out"])
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            let charts = dir.path().join("out/helm/charts");
+            let charts = render_tree(dir.path()).join("helm/charts");
             // What `helm dependency build` would fetch: base at the newest version, istiod once per version.
             copy_dir(&reference_charts("1.30.3").join("base"), &charts.join("base"));
             for v in ["1.29.6", "1.30.3"] {

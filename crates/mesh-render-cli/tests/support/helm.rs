@@ -295,19 +295,24 @@ pub struct Rendered {
     pub out: PathBuf,
 }
 
+/// Runs `mesh-render --config config.yaml render --out out` in `dir`; the tree's path.
+pub fn render_tree(dir: &Path) -> PathBuf {
+    let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
+        .current_dir(dir)
+        .args(["--config", "config.yaml", "render", "--out", "out"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "mesh-render render failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    dir.join("out")
+}
+
 impl Rendered {
     pub fn new(config: &str, version: &str) -> Rendered {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, config).unwrap();
-        let out = dir.path().join("out");
-        let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
-            .current_dir(dir.path())
-            .args(["--config", "config.yaml", "render", "--out", "out"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "mesh-render render failed:\n{}", String::from_utf8_lossy(&o.stderr));
+        let out = render_tree(dir.path());
         let charts = out.join("helm/charts");
         for chart in ["base", "istiod"] {
             copy_dir(&reference_charts(version).join(chart), &charts.join(chart));

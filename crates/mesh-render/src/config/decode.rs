@@ -243,20 +243,23 @@ impl Decoder {
 
     /// A DNS-1123 label (namespace and object names).
     pub fn dns_label(&mut self, node: &Node, path: &str) -> Option<String> {
+        let hint = "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit";
+        self.checked_string(node, path, dns_label_problem, "name", hint)
+    }
+
+    /// A string `problem` finds nothing wrong with; otherwise "not a valid `what`" with the problem.
+    fn checked_string(
+        &mut self,
+        node: &Node,
+        path: &str,
+        problem: fn(&str) -> Option<&'static str>,
+        what: &str,
+        hint: &str,
+    ) -> Option<String> {
         let text = self.string(node, path)?;
-        match dns_label_problem(&text) {
-            None => Some(text),
-            Some(problem) => {
-                self.report(
-                    &codes::INVALID_VALUE,
-                    node.pos,
-                    path,
-                    format!("`{text}` is not a valid name: {problem}"),
-                    "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
-                );
-                None
-            }
-        }
+        let Some(problem) = problem(&text) else { return Some(text) };
+        self.report(&codes::INVALID_VALUE, node.pos, path, format!("`{text}` is not a valid {what}: {problem}"), hint);
+        None
     }
 
     /// A label or annotation key (`[prefix/]name`), read from the key node of a mapping entry;
@@ -280,20 +283,8 @@ impl Decoder {
 
     /// A label value (at most 63 characters, possibly empty).
     pub fn label_value(&mut self, node: &Node, path: &str) -> Option<String> {
-        let text = self.string(node, path)?;
-        match label_value_problem(&text) {
-            None => Some(text),
-            Some(problem) => {
-                self.report(
-                    &codes::INVALID_VALUE,
-                    node.pos,
-                    path,
-                    format!("`{text}` is not a valid label value: {problem}"),
-                    "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
-                );
-                None
-            }
-        }
+        let hint = "use at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit";
+        self.checked_string(node, path, label_value_problem, "label value", hint)
     }
 
     /// A Kubernetes resource quantity such as `500m` or `2Gi`.
