@@ -145,7 +145,7 @@ impl Diagnostic {
 }
 
 /// Sorts config problems by position so that output is stable and reads top to bottom.
-pub fn sort(diags: &mut [Diagnostic]) {
+pub(crate) fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
         (a.pos, a.severity, &a.config_path, &a.message, a.code).cmp(&(b.pos, b.severity, &b.config_path, &b.message, b.code))
     });

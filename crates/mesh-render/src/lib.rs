@@ -16,7 +16,7 @@
 pub mod api;
 pub mod check;
 pub mod config;
-pub mod diagnostics;
+mod diagnostics;
 pub mod docs;
 pub mod emit;
 pub mod expanded;
@@ -26,7 +26,7 @@ pub mod upgrade;
 pub mod versions;
 
 pub use config::{load, Config, Loaded};
-pub use diagnostics::{Diagnostic, Severity};
+pub use diagnostics::{Diagnostic, Pos, Rule, Severity};
 pub use render::facts::{GatewayEntry, MeshFacts};
 pub use render::manifest::{Concern, Manifest, Object};
 pub use render::{render, Rendered};

@@ -29,7 +29,7 @@ impl<'n> Fields<'n> {
 }
 
 /// `a.b` + `c` = `a.b.c`.
-pub fn join(path: &str, key: &str) -> String {
+pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -38,7 +38,7 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 /// The known key closest to `unknown`, if any is close enough to be a typo.
-pub fn suggest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(&unknown.to_ascii_lowercase(), &k.to_ascii_lowercase()), *k))
@@ -308,7 +308,7 @@ fn describe(node: &Node) -> String {
 }
 
 /// Why `name` is not a DNS-1123 label, if it is not one.
-pub fn dns_label_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn dns_label_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         return Some("it is empty");
     }
@@ -325,7 +325,7 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
 }
 
 /// Why `value` is not a label value, if it is not one.
-pub fn label_value_problem(value: &str) -> Option<&'static str> {
+pub(crate) fn label_value_problem(value: &str) -> Option<&'static str> {
     if value.len() > 63 {
         return Some("it is longer than 63 characters");
     }
@@ -342,7 +342,7 @@ pub fn label_value_problem(value: &str) -> Option<&'static str> {
 }
 
 /// Why `key` is not a label or annotation key (`[prefix/]name`), if it is not one.
-pub fn qualified_name_problem(key: &str) -> Option<&'static str> {
+pub(crate) fn qualified_name_problem(key: &str) -> Option<&'static str> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
@@ -361,7 +361,7 @@ pub fn qualified_name_problem(key: &str) -> Option<&'static str> {
 const QUANTITY_SUFFIXES: &[&str] = &["", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
 
 /// Whether `text` is a quantity Kubernetes accepts (the canonical forms: number plus an SI or binary suffix).
-pub fn is_quantity(text: &str) -> bool {
+pub(crate) fn is_quantity(text: &str) -> bool {
     let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(digits_end);
     let valid_number =

@@ -10,7 +10,7 @@ mod charts;
 mod checks;
 pub(crate) mod codes;
 mod control_plane;
-pub mod decode;
+pub(crate) mod decode;
 mod environments;
 mod envoy_gateway;
 pub mod flows;
