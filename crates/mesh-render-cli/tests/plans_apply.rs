@@ -38,11 +38,19 @@ fn apply_checks_the_inference_pool_crd_when_the_config_does_not_install_it() {
     let (out, calls) = bench.run_plan(&plan, Some(&check));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(calls, [check], "nothing runs after the failed check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("install the Gateway API standard-channel CRDs and the InferencePool CRD of Inference Extension v1.1.0 (or set aiServing.installCRDs: true) first"),
+        "{stderr}"
+    );
 
     let bench = Bench::new(&config.replace("installCRDs: false", "installCRDs: true"), None);
     let (out, calls) = bench.run_plan(&bench.plan("apply", None), None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(calls[0], format!("kubectl get crd {gateway_api}"));
+    let (out, _) = bench.run_plan(&bench.plan("apply", None), Some(&format!("kubectl get crd {gateway_api}")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("install the Gateway API standard-channel CRDs first"), "{stderr}");
 }
 
 /// kind and minikube have no LoadBalancer implementation: the external Gateway stays

@@ -32,11 +32,11 @@ rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
     "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, analyzers, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
     "c.yaml:6:28: error[MR007]: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
+rule!(prometheus_scrape_lists_must_not_be_empty, with_istio("security: {prometheus: {principals: [], ports: [9091]}}"),
+    "c.yaml:6:28: error[MR006]: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing");
 rule!(prometheus_scrape_principal_is_an_identity, with_istio("security: {prometheus: {principals: [prometheus], ports: [9091]}}"),
-    "c.yaml:6:28: error[MR006]: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
     "c.yaml:6:42: error[MR006]: components.istio.security.prometheus.principals[0]: `prometheus` is not a mesh identity\n  hint: write `<trust domain>/ns/<namespace>/sa/<service account>`, e.g. `cluster.local/ns/monitoring/sa/prometheus`");
 rule!(prometheus_scrape_never_gets_the_queue_admin_port, with_istio("security: {prometheus: {principals: [cluster.local/ns/m/sa/p], ports: [8022]}}"),
-    "c.yaml:6:28: error[MR006]: components.istio.security.prometheus: `principals` and `ports` must each list at least one entry\n  hint: an empty list would match nothing",
     "c.yaml:6:76: error[MR006]: components.istio.security.prometheus.ports[0]: port 8022 is queue-proxy's admin port (health checks and the drain hook), not a metrics port\n  hint: scrape queue-proxy's user metrics on 9091 (or your app's metrics port) instead");
 rule!(yaml11_boolean, "components:\n  istio:\n    enabled: yes\n",
     "c.yaml:3:14: error[MR005]: components.istio.enabled: expected true or false, found `yes`\n  hint: write `true`: `yes`/`on`/`y` are booleans only in YAML 1.1");

@@ -53,7 +53,8 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
     };
     let mut principals = Vec::new();
     let ppath = f.path("principals");
-    for (i, item) in dec.seq(principals_node, &ppath)?.iter().enumerate() {
+    let principal_items = dec.seq(principals_node, &ppath)?;
+    for (i, item) in principal_items.iter().enumerate() {
         let ipath = format!("{ppath}[{i}]");
         let Some(p) = dec.string(item, &ipath) else { continue };
         if principal_problem(&p) {
@@ -70,7 +71,8 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
     }
     let mut ports = Vec::new();
     let portspath = f.path("ports");
-    for (i, item) in dec.seq(ports_node, &portspath)?.iter().enumerate() {
+    let port_items = dec.seq(ports_node, &portspath)?;
+    for (i, item) in port_items.iter().enumerate() {
         let ipath = format!("{portspath}[{i}]");
         let Some(port) = dec.int(item, &ipath, 1, 65535).map(|p| p as u16) else { continue };
         if port == QUEUE_ADMIN_PORT {
@@ -85,7 +87,8 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
         }
         ports.push(port);
     }
-    if principals.is_empty() || ports.is_empty() {
+    // A list whose entries were all refused has been reported entry by entry already.
+    if principal_items.is_empty() || port_items.is_empty() {
         dec.report(
             &codes::INVALID_VALUE,
             node.pos,
@@ -93,6 +96,9 @@ fn read_prometheus(node: &Node, path: &str, dec: &mut Decoder) -> Option<Prometh
             "`principals` and `ports` must each list at least one entry",
             "an empty list would match nothing",
         );
+        return None;
+    }
+    if principals.is_empty() || ports.is_empty() {
         return None;
     }
     ports.sort_unstable();

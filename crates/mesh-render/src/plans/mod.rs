@@ -287,6 +287,9 @@ struct Context {
     /// once no pod is left on them.
     kept_releases: Option<Vec<String>>,
     required_crds: Vec<String>,
+    /// The Inference Extension release whose InferencePool CRD the cluster must already have
+    /// (`aiServing.installCRDs: false`).
+    inference_crds: Option<&'static str>,
     /// Every tree file the plan reads.
     required_files: Vec<String>,
     /// Owned objects, in apply order (not the Knative patch, nor the security policies).
@@ -373,7 +376,8 @@ impl Context {
         };
         required_files.sort();
         let mut required_crds: Vec<String> = GATEWAY_API_CRDS.map(String::from).to_vec();
-        if config.ai_serving.as_ref().is_some_and(|a| !a.install_crds) {
+        let inference_crds = config.ai_serving.as_ref().filter(|a| !a.install_crds).map(|a| a.release);
+        if inference_crds.is_some() {
             required_crds.push("inferencepools.inference.networking.k8s.io".into());
         }
         let eg = config.envoy_gateway.as_ref().filter(|eg| eg.installed && config.knative.is_some());
@@ -429,6 +433,7 @@ impl Context {
                 .collect(),
             kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
+            inference_crds,
             required_files,
             apply,
             delete,
