@@ -242,7 +242,7 @@ fn permissive_mesh_forces_knative_mesh_compatibility_mode_enabled() {
     assert_eq!(mode("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), "auto", "an explicit value is kept");
     let w = warnings(&with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"));
     assert!(
-        w.iter().any(|w| w.starts_with("c.yaml:7:38: warning[MR020]: components.istio.knative.meshCompatibilityMode: with mTLS PERMISSIVE and `auto`, the activator's plaintext probes of revision pods get 403")),
+        w.iter().any(|w| w.starts_with("c.yaml:7:38: warning[MR023]: components.istio.knative.meshCompatibilityMode: with mTLS PERMISSIVE and `auto`, the activator's plaintext probes of revision pods get 403")),
         "{w:#?}"
     );
     assert!(!warnings(&with_istio("mtls: {mode: PERMISSIVE}")).iter().any(|w| w.contains("meshCompatibilityMode")));
@@ -266,10 +266,10 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 }
 
 /// Every config code of the registry fires on a config that breaks its rule, and each config
-/// problem carries the code of its family (MR001–MR022).
+/// problem carries the code of its family (MR001–MR024).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 13] = [
+    let cases: [(&str, String, bool); 15] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -287,6 +287,8 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
             "components:\n  knative: {enabled: true}\n  envoyGateway: {enabled: true}\n  istio: {enabled: true}\n".to_string(),
             false,
         ),
+        ("MR023", with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), false),
+        ("MR024", with_istio("analyzers: {ignore: [MR121]}"), false),
     ];
     let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
     assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");
@@ -305,7 +307,7 @@ fn ignored_checks_are_left_out_of_every_analyzer_run() {
     assert_eq!(loaded.base.ignored_checks, ["MR113", "MR121"], "codes as the registry spells them");
     let w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string_in("c.yaml")).collect();
     assert!(
-        w.iter().any(|w| w.starts_with("c.yaml:7:33: warning[MR020]: components.istio.analyzers.ignore[1]: MR121 is an error check")),
+        w.iter().any(|w| w.starts_with("c.yaml:7:33: warning[MR024]: components.istio.analyzers.ignore[1]: MR121 is an error check")),
         "{w:#?}"
     );
     assert!(!w.iter().any(|w| w.contains("ignore[0]")), "MR113 is a warning check: {w:#?}");

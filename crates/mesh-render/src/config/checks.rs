@@ -31,7 +31,7 @@ pub(super) fn read(node: Option<&Node>, path: &str, dec: &mut Decoder) -> Vec<&'
             Some(rule) => {
                 if rule.severity == Severity::Error {
                     dec.report(
-                        &codes::WEAKENED_SECURITY,
+                        &codes::IGNORED_ERROR_CHECK,
                         item.pos,
                         &item_path,
                         format!("{} is an error check ({}); ignoring it lets that problem through to the cluster", rule.code, rule.summary),

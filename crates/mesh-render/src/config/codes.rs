@@ -100,14 +100,14 @@ pub(crate) const UNKNOWN_RELEASE: Rule = Rule {
         The hint lists the supported releases; docs/config.md has the table.",
 };
 
-pub(crate) const WEAKENED_SECURITY: Rule = Rule {
+pub(crate) const WEAKENED_MTLS: Rule = Rule {
     code: "MR020",
-    name: "weakened-security",
+    name: "weakened-mtls",
     severity: Severity::Warning,
-    summary: "The config turns off a secure default (PERMISSIVE mTLS, an ignored error check, …)",
-    explanation: "mesh-render is secure by default: STRICT mTLS, least-privilege policies and every error \
-        check on. A config may weaken one deliberately, for a migration; this warning says what it opens. \
-        Ignore MR020 once the choice is deliberate and reviewed.",
+    summary: "mTLS is PERMISSIVE or DISABLE instead of STRICT",
+    explanation: "mesh-render is secure by default: STRICT mTLS. PERMISSIVE lets workloads accept plaintext \
+        that no AuthorizationPolicy can attribute to a caller; it is meant for a migration, while some \
+        callers have no sidecar yet. Ignore MR020 once the choice is deliberate and reviewed.",
 };
 
 pub(crate) const INEFFECTIVE_SETTING: Rule = Rule {
@@ -128,6 +128,26 @@ pub(crate) const MIGRATION_PENDING: Rule = Rule {
         Gateways report Programmed, set `components.envoyGateway.enabled: false`.",
 };
 
+pub(crate) const MESH_COMPATIBILITY_MODE: Rule = Rule {
+    code: "MR023",
+    name: "mesh-compatibility-mode",
+    severity: Severity::Warning,
+    summary: "Knative's mesh-compatibility-mode is not `enabled` while mTLS is PERMISSIVE",
+    explanation: "Under PERMISSIVE, the activator's plaintext probes of revision pods get 403 from their \
+        ALLOW policies. With `auto` the activator reads that as \"no mesh\" and never falls back to the \
+        ClusterIP (knative-v1.23.0 `IsPotentialMeshErrorResponse` counts only 502 and 503), so requests \
+        through the activator fail. mesh-render sets `enabled` unless the config says otherwise.",
+};
+
+pub(crate) const IGNORED_ERROR_CHECK: Rule = Rule {
+    code: "MR024",
+    name: "ignored-error-check",
+    severity: Severity::Warning,
+    summary: "An error-severity check is ignored",
+    explanation: "Error checks guard something that breaks or opens the mesh. Ignoring one lets that problem \
+        through to the cluster; the warning names the check so that the choice stays visible in review.",
+};
+
 /// Every config rule, by code.
 pub(crate) const RULES: &[Rule] = &[
     YAML_SYNTAX,
@@ -140,7 +160,9 @@ pub(crate) const RULES: &[Rule] = &[
     CONFLICTING_SETTINGS,
     UNKNOWN_ENVIRONMENT,
     UNKNOWN_RELEASE,
-    WEAKENED_SECURITY,
+    WEAKENED_MTLS,
     INEFFECTIVE_SETTING,
     MIGRATION_PENDING,
+    MESH_COMPATIBILITY_MODE,
+    IGNORED_ERROR_CHECK,
 ];

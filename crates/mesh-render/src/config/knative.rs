@@ -134,7 +134,7 @@ fn permissive_mesh_compatibility(mut k: Knative, mtls: MtlsMode, node: Option<&N
     }
     match node.and_then(|n| n.get("meshCompatibilityMode")) {
         None => k.mesh_compatibility_mode = "enabled",
-        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.report(&codes::WEAKENED_SECURITY,
+        Some(n) if k.mesh_compatibility_mode != "enabled" => dec.report(&codes::MESH_COMPATIBILITY_MODE,
             n.pos,
             &decode::join(path, "meshCompatibilityMode"),
             format!(

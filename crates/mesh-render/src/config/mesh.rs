@@ -56,7 +56,7 @@ pub(super) fn read_mtls(node: Option<&Node>, path: &str, dec: &mut Decoder) -> M
     let mode = MtlsMode::parse(value).unwrap_or(MtlsMode::Strict);
     if mode != MtlsMode::Strict {
         dec.report(
-            &codes::WEAKENED_SECURITY,
+            &codes::WEAKENED_MTLS,
             m.pos,
             &decode::join(path, "mode"),
             format!("mTLS is {value}: workloads accept plaintext traffic that no AuthorizationPolicy can attribute to a caller"),

@@ -190,7 +190,7 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
     diagnostics::sort(&mut diags);
     match loaded {
         Some(mut loaded) if !diags.iter().any(|d| d.severity == Severity::Error) => {
-            // `analyzers.ignore` silences config warnings too (MR020–MR022), as `--ignore` does.
+            // `analyzers.ignore` silences config warnings too (MR020–MR024), as `--ignore` does.
             let ignored = &loaded.selected().ignored_checks;
             loaded.warnings = diags.into_iter().filter(|d| !ignored.contains(&d.code)).collect();
             Ok(loaded)
