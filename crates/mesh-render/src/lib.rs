@@ -3,6 +3,12 @@
 //! Pure: config text in, typed objects and bytes out. No files, processes or network; the
 //! `mesh-render` CLI crate does the I/O.
 //!
+//! Layers, each reading only those before it: [`config`] reads and checks the config (every problem
+//! a [`Diagnostic`] with a code); [`api`] holds the typed resources and Helm values; [`render()`]
+//! derives the [`MeshFacts`] once and turns the config into a [`Rendered`] mesh; [`emit`] writes
+//! bytes; [`check`] holds the registry of codes, the analyzers, the traffic flows and schema
+//! validation; [`plans`], [`upgrade`], [`docs`] and [`expanded`] are the tools around a render.
+//!
 //! ```
 //! let text = mesh_render::example_config();
 //! let loaded = mesh_render::config::load(text, None, Default::default()).unwrap();
