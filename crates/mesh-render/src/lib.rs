@@ -3,7 +3,7 @@
 //! Pure: config text in, typed objects and bytes out. No files, processes or network; the
 //! `mesh-render` CLI crate does the I/O.
 //!
-//! Layers, each reading only those before it: [`config`] reads and checks the config (every problem
+//! Layers: [`config`] reads and checks the config (every problem
 //! a [`Diagnostic`] with a code); [`api`] holds the typed resources and Helm values; [`render()`]
 //! derives the [`MeshFacts`] once and turns the config into a [`Rendered`] mesh; [`emit`] writes
 //! bytes; [`check`] holds the registry of codes, the analyzers, the traffic flows and schema
