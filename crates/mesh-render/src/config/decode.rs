@@ -53,10 +53,6 @@ impl Decoder {
         self.diags.push(Diagnostic::in_config(rule, pos, path, message, hint));
     }
 
-    pub fn has_errors(&self) -> bool {
-        self.diags.iter().any(Diagnostic::is_error)
-    }
-
     /// Checks that `node` is a mapping; with `known`, every key must be one of them.
     pub fn map<'n>(&mut self, node: &'n Node, path: &str, known: Option<&[&str]>) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {

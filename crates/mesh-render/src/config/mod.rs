@@ -189,13 +189,13 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
     let mut diags = dedup(dec.diags);
     diagnostics::sort(&mut diags);
     match loaded {
-        Some(mut loaded) if !diags.iter().any(|d| d.severity == Severity::Error) => {
+        Some(mut loaded) if !diags.iter().any(Diagnostic::is_error) => {
             // `analyzers.ignore` silences config warnings too (MR020–MR024), as `--ignore` does.
             let ignored = &loaded.selected().ignored_checks;
             loaded.warnings = diags.into_iter().filter(|d| !ignored.contains(&d.code)).collect();
             Ok(loaded)
         }
-        _ => Err(LoadError { unreadable: false, diagnostics: diags.into_iter().filter(|d| d.severity == Severity::Error).collect() }),
+        _ => Err(LoadError { unreadable: false, diagnostics: diags.into_iter().filter(Diagnostic::is_error).collect() }),
     }
 }
 
