@@ -38,7 +38,7 @@ pub use metadata::ExtraMetadata;
 pub use telemetry::Tracing;
 
 use crate::api::helm::ChartRepository;
-use crate::diagnostics::{self, Diagnostic, Pos, Severity};
+use crate::diagnostics::{self, Diagnostic, Pos};
 use crate::versions::Release;
 use syntax::{Limits, Node, Value};
 // For `ai_serving`, whose picker resources are read like istiod's.
@@ -280,7 +280,7 @@ fn read_istio(
     dec: &mut Decoder,
 ) -> Option<Config> {
     let f = dec.map(node, "components.istio", Some(ISTIO_KEYS))?;
-    let errors_before = dec.diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_before = dec.diags.iter().filter(|d| d.is_error()).count();
     let diags_before = dec.diags.len();
 
     let release = version::read_version(f.get("version"), &f.path("version"), dec);
@@ -312,7 +312,7 @@ fn read_istio(
     rules::mtls_disable_with_apps(&f, mtls, apps.as_deref(), dec);
 
     environments::mark_warnings(&mut dec.diags[diags_before..], environment);
-    let errors_after = dec.diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_after = dec.diags.iter().filter(|d| d.is_error()).count();
     if errors_after > errors_before {
         return None;
     }
