@@ -151,7 +151,7 @@ pub struct ExplainArgs {
 
 /// How `check` prints its findings.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FindingsFormat {
+pub enum ReportFormat {
     /// Lines with the config position, for people.
     #[default]
     Human,
@@ -164,8 +164,8 @@ pub enum FindingsFormat {
 #[derive(Args, Debug, Default)]
 pub struct CheckArgs {
     /// Output format of the findings.
-    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
-    pub format: FindingsFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub strict: bool,

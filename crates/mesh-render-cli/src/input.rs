@@ -72,8 +72,9 @@ fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {
     })
 }
 
-/// Prints warnings to stderr, where Argo CD shows them without mixing them into the objects. A closed
-/// stderr (`mesh-render 2>&1 | head -1`) is not an error: `eprintln!` would panic (exit 101).
+/// Prints problems (warnings, or findings for people) to stderr, where Argo CD shows them without
+/// mixing them into the objects. A closed stderr (`mesh-render 2>&1 | head -1`) is not an error:
+/// `eprintln!` would panic (exit 101).
 pub fn print_warnings(path: &str, warnings: &[Diagnostic]) {
     let mut stderr = std::io::stderr().lock();
     for w in warnings {

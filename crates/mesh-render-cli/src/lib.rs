@@ -73,7 +73,7 @@ fn execute(mut cli: Cli) -> Result<ExitStatus, Error> {
 }
 
 fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus, Error> {
-    let machine = args.format != args::FindingsFormat::Human;
+    let machine = args.format != args::ReportFormat::Human;
     match input::load(global) {
         Ok(mut loaded) => {
             let path = input::display(&global.config);
@@ -115,7 +115,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     let mut findings = mesh_render::check::analyzers::analyze(&loaded, &rendered);
     findings.retain(|f| !args.ignore.contains(&f.code));
     let config_path = input::display(&global.config);
-    if report::findings(&findings, &config_path, args::FindingsFormat::Human, false)? {
+    if report::findings(&findings, &config_path, args::ReportFormat::Human, false)? {
         note!("{config_path}: {}; nothing was rendered", report::summary(&findings));
         return Ok(ExitStatus::Failure);
     }

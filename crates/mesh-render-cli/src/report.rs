@@ -2,26 +2,19 @@
 //! machines (JSON, SARIF) on stdout.
 
 use crate::error::ExitStatus;
-use std::io::Write;
 
 use mesh_render::emit::diagnostics::{to_json, to_sarif};
 use mesh_render::{Diagnostic, Severity};
 
-use crate::args::FindingsFormat;
+use crate::args::ReportFormat;
 use crate::error::Error;
 
 /// Prints problems; returns whether they fail the check (errors, or warnings with `strict`).
-pub fn findings(findings: &[Diagnostic], file: &str, format: FindingsFormat, strict: bool) -> Result<bool, Error> {
+pub fn findings(findings: &[Diagnostic], file: &str, format: ReportFormat, strict: bool) -> Result<bool, Error> {
     match format {
-        FindingsFormat::Human => {
-            // Like the warnings: a closed stderr must not panic (exit 101).
-            let mut stderr = std::io::stderr().lock();
-            for f in findings {
-                let _ = writeln!(stderr, "{}", f.to_string_in(file));
-            }
-        }
-        FindingsFormat::Json => crate::print(&to_json(findings, file))?,
-        FindingsFormat::Sarif => crate::print(&to_sarif(findings, file))?,
+        ReportFormat::Human => crate::input::print_warnings(file, findings),
+        ReportFormat::Json => crate::print(&to_json(findings, file))?,
+        ReportFormat::Sarif => crate::print(&to_sarif(findings, file))?,
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.len() - errors;
