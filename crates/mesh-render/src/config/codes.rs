@@ -97,7 +97,7 @@ pub(crate) const UNKNOWN_RELEASE: Rule = Rule {
     summary: "An Istio version that is not in mesh-render's version table",
     explanation: "Chart values, CRD schemas, Gateway API pins and upgrade notes are per release, read \
         from the upstream tag; a release the table does not hold could not be rendered faithfully. \
-        The hint lists the supported releases; docs/config.md has the table.",
+        The hint lists the supported releases, as docs/config.md does under `version`.",
 };
 
 pub(crate) const WEAKENED_MTLS: Rule = Rule {
@@ -166,3 +166,19 @@ pub(crate) const RULES: &[Rule] = &[
     MESH_COMPATIBILITY_MODE,
     IGNORED_ERROR_CHECK,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::syntax::Limits;
+
+    /// MR003's explanation states the reader's limits: it must say the ones `load` applies.
+    #[test]
+    fn input_limit_explanation_states_the_default_limits() {
+        let l = Limits::DEFAULT;
+        for fact in [format!("{} MiB", l.max_bytes / (1024 * 1024)), format!("{} levels", l.max_depth), "200,000 nodes".to_string()] {
+            assert!(INPUT_LIMIT.explanation.contains(&fact), "{fact}");
+        }
+        assert_eq!(l.max_nodes, 200_000);
+    }
+}

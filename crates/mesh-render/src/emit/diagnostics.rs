@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::Diagnostic;
 
 /// Problems as a JSON array, each with the config file it is about.
 pub fn to_json(findings: &[Diagnostic], file: &str) -> String {
@@ -18,12 +18,9 @@ pub fn to_json(findings: &[Diagnostic], file: &str) -> String {
     serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
 }
 
-/// Problems as SARIF 2.1.0 for code-scanning UIs, with every rule of the registry.
+/// Problems as SARIF 2.1.0 for code-scanning UIs, with every rule of the registry. SARIF's levels
+/// `error` and `warning` are the severities' own names.
 pub fn to_sarif(findings: &[Diagnostic], file: &str) -> String {
-    let level = |s: Severity| match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
     let rules: Vec<Value> = crate::check::rules()
         .map(|r| {
             serde_json::json!({
@@ -31,7 +28,7 @@ pub fn to_sarif(findings: &[Diagnostic], file: &str) -> String {
                 "name": r.name,
                 "shortDescription": {"text": r.summary},
                 "fullDescription": {"text": r.explanation},
-                "defaultConfiguration": {"level": level(r.severity)},
+                "defaultConfiguration": {"level": r.severity.to_string()},
             })
         })
         .collect();
@@ -47,7 +44,7 @@ pub fn to_sarif(findings: &[Diagnostic], file: &str) -> String {
             };
             serde_json::json!({
                 "ruleId": f.code,
-                "level": level(f.severity),
+                "level": f.severity.to_string(),
                 "message": {"text": text},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
             })

@@ -15,9 +15,9 @@ use crate::render::manifest::{partial_meta, Concern, Manifest, Object};
 pub(crate) const INGRESS_CLASS: &str = "gateway-api.ingress.networking.knative.dev";
 
 pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
-    let Some(knative) = &config.knative else { return Vec::new() };
+    // The facts hold gateway entries exactly when Knative is on.
+    let (Some(knative), Some((external, local))) = (&config.knative, &facts.gateway_entries) else { return Vec::new() };
     let serving = knative.serving_namespace.as_str();
-    let Some((external, local)) = &facts.gateway_entries else { return Vec::new() };
     let mut out = vec![
         patch(
             serving,
