@@ -81,34 +81,56 @@ fn namespaces_and_gateways_carry_the_stable_tag_never_a_revision() {
             assert_eq!(label.as_deref(), Some("prod"), "step {n}: Gateway {gw}");
         }
         let rendered = mesh_render::render(&loaded);
-        assert!(!rendered.stream_yaml().contains("istio-injection"), "step {n}: no namespace keeps istio-injection");
+        for m in rendered.manifests.iter().filter(|m| m.object.kind() == "Namespace") {
+            let labels = m.object.metadata().labels.clone().unwrap_or_default();
+            assert!(!labels.contains_key("istio-injection"), "step {n}: namespace {:?} keeps istio-injection", m.object.metadata().name);
+        }
     }
 }
 
+/// Issue 20 point 5: no istiod release owns a tag (no `revisionTags` in any values); each step
+/// renders the tags' webhooks and Services as mesh objects, on the revision the tag points at, so
+/// that a tag move is an in-place update of objects with one owner.
 #[test]
-fn each_revision_gets_its_istiod_values_with_the_tags_pointing_at_it() {
-    let tags = |n: usize| -> Vec<(String, Value, Value)> {
-        let v = values(&step(n));
-        v.as_object()
-            .unwrap()
+fn tags_are_mesh_objects_on_their_revision_and_no_release_owns_one() {
+    let tags = |n: usize| -> Vec<(String, String, String, String)> {
+        let loaded = step(n);
+        let v = values(&loaded);
+        for (k, iv) in v.as_object().unwrap().iter().filter(|(k, _)| k.starts_with("istiod")) {
+            assert!(iv.get("revisionTags").is_none(), "step {n}: release {k} must not own a tag: {iv}");
+        }
+        let rendered = mesh_render::render(&loaded);
+        rendered
+            .manifests
             .iter()
-            .filter(|(k, _)| k.starts_with("istiod"))
-            .map(|(k, iv)| {
-                (k.clone(), iv.get("revision").cloned().unwrap_or(Value::Null), iv.get("revisionTags").cloned().unwrap_or(Value::Null))
+            .filter(|m| m.concern == mesh_render::Concern::RevisionTags)
+            .map(|m| {
+                let j = serde_json::to_value(&m.object).unwrap();
+                let target = match m.object.kind() {
+                    "MutatingWebhookConfiguration" => j["webhooks"][0]["clientConfig"]["service"]["name"].as_str().unwrap().to_string(),
+                    _ => j["spec"]["selector"].to_string(),
+                };
+                (m.object.kind().to_string(), j["metadata"]["name"].as_str().unwrap().to_string(), j["metadata"]["labels"]["istio.io/rev"].as_str().unwrap().to_string(), target)
             })
             .collect()
     };
-    use serde_json::json;
-    assert_eq!(tags(1), [("istiod".to_string(), Value::Null, json!(["prod"]))]);
+    let t = |k: &str, n: &str, r: &str, target: &str| (k.to_string(), n.to_string(), r.to_string(), target.to_string());
+    let mwc = "MutatingWebhookConfiguration";
+    let default_selector = r#"{"app":"istiod","istio":"pilot"}"#;
+    let new_selector = r#"{"app":"istiod","istio.io/rev":"1-30-3"}"#;
+    assert_eq!(tags(1), [t(mwc, "istio-revision-tag-prod", "default", "istiod"), t("Service", "istiod-revision-tag-prod", "default", default_selector)]);
     assert_eq!(
         tags(2),
-        [("istiod".to_string(), Value::Null, json!(["prod"])), ("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["canary"]))]
+        [
+            t(mwc, "istio-revision-tag-canary", "1-30-3", "istiod-1-30-3"),
+            t(mwc, "istio-revision-tag-prod", "default", "istiod"),
+            t("Service", "istiod-revision-tag-canary", "1-30-3", new_selector),
+            t("Service", "istiod-revision-tag-prod", "default", default_selector),
+        ]
     );
-    assert_eq!(
-        tags(3),
-        [("istiod".to_string(), Value::Null, Value::Null), ("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["prod"]))]
-    );
-    assert_eq!(tags(4), [("istiod-1-30-3".to_string(), json!("1-30-3"), json!(["prod"]))]);
+    let moved = [t(mwc, "istio-revision-tag-prod", "1-30-3", "istiod-1-30-3"), t("Service", "istiod-revision-tag-prod", "1-30-3", new_selector)];
+    assert_eq!(tags(3), moved);
+    assert_eq!(tags(4), moved);
 }
 
 #[test]
@@ -124,32 +146,32 @@ fn the_base_chart_comes_from_the_newest_revision_and_validates_through_the_stabl
 }
 
 #[test]
-fn plans_install_one_istiod_release_per_revision_at_its_own_version_the_stable_one_last() {
+fn plans_install_one_istiod_release_per_revision_at_its_own_version_in_the_configs_order() {
     let plan = mesh_render::plans::render(mesh_render::plans::Kind::Apply, &step(2), "deployment/rendered").unwrap();
     let helm: Vec<&str> = plan.lines().filter(|l| l.starts_with("helm ")).collect();
     assert_eq!(helm, [
         "helm upgrade --install istio-base base --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --create-namespace --values \"$RENDERED/lifecycle/base-values.yaml\" --wait",
-        "helm upgrade --install istiod-1-30-3 istiod --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-1-30-3-values.yaml\" --wait",
         "helm upgrade --install istiod istiod --repo https://blob.istio.io/istio-release/charts --version 1.29.6 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-values.yaml\" --wait",
+        "helm upgrade --install istiod-1-30-3 istiod --repo https://blob.istio.io/istio-release/charts --version 1.30.3 --namespace istio-system --values \"$RENDERED/lifecycle/istiod-1-30-3-values.yaml\" --wait",
     ]);
     let tree = mesh_render::render(&step(2)).tree();
     assert!(tree.contains_key("lifecycle/istiod-values.yaml") && tree.contains_key("lifecycle/istiod-1-30-3-values.yaml"));
 }
 
 #[test]
-fn argocd_waves_sync_the_release_giving_up_the_stable_tag_before_the_one_taking_it() {
+fn argocd_waves_install_every_revision_before_the_mesh_objects_that_carry_the_tags() {
+    // Issue 20 point 5: no release owns a tag, so no release must sync before another: every
+    // revision in wave 1, the mesh Application (tags, labels, restart hook) in wave 2.
     let s = |a: &str, b: &str, w: i64| (a.to_string(), b.to_string(), w);
-    assert_eq!(app_waves(&step(1)), [s("istio-base", "1.29.6", 0), s("istiod", "1.29.6", 2), s("istio-mesh", "main", 3)]);
-    assert_eq!(
-        app_waves(&step(2)),
-        [s("istio-base", "1.30.3", 0), s("istiod", "1.29.6", 2), s("istiod-1-30-3", "1.30.3", 1), s("istio-mesh", "main", 3)]
-    );
-    // Step 3 moves `prod`: the old release drops its webhook (wave 1) before the new one takes it (wave 2).
-    assert_eq!(
-        app_waves(&step(3)),
-        [s("istio-base", "1.30.3", 0), s("istiod", "1.29.6", 1), s("istiod-1-30-3", "1.30.3", 2), s("istio-mesh", "main", 3)]
-    );
-    assert_eq!(app_waves(&step(4)), [s("istio-base", "1.30.3", 0), s("istiod-1-30-3", "1.30.3", 2), s("istio-mesh", "main", 3)]);
+    assert_eq!(app_waves(&step(1)), [s("istio-base", "1.29.6", 0), s("istiod", "1.29.6", 1), s("istio-mesh", "main", 2)]);
+    for n in [2, 3] {
+        assert_eq!(
+            app_waves(&step(n)),
+            [s("istio-base", "1.30.3", 0), s("istiod", "1.29.6", 1), s("istiod-1-30-3", "1.30.3", 1), s("istio-mesh", "main", 2)],
+            "step {n}"
+        );
+    }
+    assert_eq!(app_waves(&step(4)), [s("istio-base", "1.30.3", 0), s("istiod-1-30-3", "1.30.3", 1), s("istio-mesh", "main", 2)]);
 }
 
 #[test]
@@ -210,14 +232,18 @@ fn the_stable_tag_must_be_declared() {
 }
 
 #[test]
-fn tags_need_revisions_and_cannot_be_default_or_a_revision_name() {
+fn tags_need_revisions_and_cannot_be_a_revision_name() {
     assert_eq!(
         errors(&with_control_plane("tags: {prod: x}", "")),
         ["c.yaml:7:13: error[MR008]: components.istio.controlPlane.tags: `tags` needs `controlPlane.revisions`\n  hint: list the control plane's revisions, e.g. `revisions: [{version: \"1.29.6\"}]`"]
     );
+    // Issue 20 point 8: a `default` tag is Istio's own (`istioctl tag set default`, the chart's
+    // `revision-tags-mwc.yaml:93-122`) once the unrevisioned istiod is gone; while it is listed, the
+    // tag has a revision's name.
+    load(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {default: 1-30-3, prod: 1-30-3}", ""));
     assert_eq!(
-        errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {default: 1-30-3, prod: 1-30-3}", "")),
-        ["c.yaml:8:14: error[MR006]: components.istio.controlPlane.tags.default: `default` is Istio's name for the unrevisioned control plane, not a tag\n  hint: name the tag after what it is for, e.g. `prod` or `canary`"]
+        errors(&with_control_plane("revisions: [{version: \"1.29.6\", name: default}, {version: \"1.30.3\"}]\ntags: {default: 1-30-3, prod: 1-30-3}", "")),
+        ["c.yaml:8:14: error[MR008]: components.istio.controlPlane.tags.default: tag `default` has the name of a revision\n  hint: a namespace label `istio.io/rev` would be ambiguous: rename the tag"]
     );
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30.3\"}]\ntags: {1-30-3: 1-30-3, prod: 1-30-3}", "")),

@@ -143,6 +143,15 @@ impl Helm {
     }
 
     /// `helm template istio-mesh CHART --namespace istio-system [-f OVERLAY]`, parsed.
+    /// `helm template` of `chart` with extra arguments (`--set`, `-s TEMPLATE`): the documents.
+    pub fn template_with(&self, chart: &Path, extra: &[&str]) -> Vec<Node> {
+        let chart = path_arg(chart);
+        let mut args = vec!["template", "istiod", "--namespace", "istio-system", chart.as_str()];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        documents(&String::from_utf8(out.stdout).unwrap())
+    }
+
     pub fn template(&self, chart: &Path, overlay: Option<&Path>) -> Vec<Node> {
         let mut args: Vec<String> = ["template", "istio-mesh", "--namespace", "istio-system"].map(String::from).into();
         args.push(path_arg(chart));

@@ -23,6 +23,12 @@ pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
 /// Deleting an Application deletes its objects (cascade).
 pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// The finalizers Argo CD's controller adds to an Application with PreDelete hooks (argo-cd v3.5.1
+/// `pkg/apis/application/v1alpha1/application_defaults.go:13`, `types.go:3615-3623`, set by
+/// `controller/appcontroller.go:1988-1996`). Rendered with the hooks, so that a self-healing parent
+/// Application does not strip them (argoproj/argo-cd#27533): without them a deletion skips the
+/// PreDelete hooks (`appcontroller.go:1323`).
+pub const PRE_DELETE_FINALIZERS: [&str; 2] = ["pre-delete-finalizer.argocd.argoproj.io", "pre-delete-finalizer.argocd.argoproj.io/cleanup"];
 
 /// Application names.
 pub const BASE_APP: &str = "istio-base";

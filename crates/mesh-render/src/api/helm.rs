@@ -135,11 +135,6 @@ pub struct WebhookValues {
 pub struct IstiodValues {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    /// The tags pointing at this revision: the chart renders one `istio-revision-tag-<tag>`
-    /// MutatingWebhookConfiguration each (`templates/revision-tags-mwc.yaml:39-46`; `revisionTags: []`
-    /// at `values.yaml:212` in 1.29.6, `:215` in 1.30.3 and 1.31.0-rc.0).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub revision_tags: Vec<String>,
     pub autoscale_enabled: bool,
     /// Written only with autoscaling on (the chart ignores them otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -76,11 +76,6 @@ impl Revisions {
         self.get(self.tags.get(&self.stable_tag).unwrap_or(&self.stable_tag))
     }
 
-    /// The tags that point at `revision`, sorted (the chart's `revisionTags`).
-    pub fn tags_of(&self, revision: &str) -> Vec<String> {
-        self.tags.iter().filter(|(_, r)| r.as_str() == revision).map(|(t, _)| t.clone()).collect()
-    }
-
     /// The newest revision's release: the base chart (CRDs) comes from it, because CRDs must be at
     /// least as new as every istiod that reads them.
     pub fn newest(&self) -> &'static Release {
@@ -173,18 +168,12 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
                             "use lowercase letters, digits and `-`",
                         );
                         ok = false;
-                    } else if tag == DEFAULT_REVISION {
-                        // `istioctl tag set default` makes the tag also serve `istio-injection=enabled`;
-                        // the chart's `revisionTags` do not, so the name would mean something else here.
-                        dec.report(
-                            &codes::INVALID_VALUE,
-                            k.pos,
-                            &kpath,
-                            "`default` is Istio's name for the unrevisioned control plane, not a tag",
-                            "name the tag after what it is for, e.g. `prod` or `canary`",
-                        );
-                        ok = false;
                     } else if revisions.iter().any(|r| r.name == tag) {
+                        // Also refuses the `default` tag while the unrevisioned istiod is listed: the
+                        // tag's extra webhooks serve `istio-injection=enabled` and
+                        // `sidecar.istio.io/inject=true` (istio 1.29.6 `revision-tags-mwc.yaml:93-122`),
+                        // as that istiod's own injector does, and the injector that runs last
+                        // re-injects (`pkg/kube/inject/inject.go:556-577`): two would fight.
                         dec.report(
                             &codes::CONFLICTING_SETTINGS,
                             k.pos,

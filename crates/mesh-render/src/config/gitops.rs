@@ -11,10 +11,22 @@ pub use super::envoy_gateway::{default_previous, PreviousGateway};
 pub const ARGOCD_KEYS: &[&str] =
     &["enabled", "namespace", "project", "destinationServer", "repoURL", "targetRevision", "path", "meshSource", "automated", "hookImage"];
 
-/// The image of the mesh Application's lifecycle hooks: Kubernetes' own kubectl image (built from
-/// kubernetes/kubernetes `build/server-image/kubectl/Dockerfile`: Debian base with `sh`, `awk`, and
-/// `/bin/kubectl` as entrypoint), at the minor the playground runs (Knative 1.23 needs 1.34 or later).
-pub const DEFAULT_HOOK_IMAGE: &str = "registry.k8s.io/kubectl:v1.34.0";
+/// The image of the mesh Application's lifecycle hooks. The hook scripts call only `kubectl` and
+/// POSIX shell builtins (a test lists every command they call), so the image needs `/bin/sh` and
+/// `kubectl` (1.34 or later, the minor Knative 1.23 needs) on `PATH`.
+///
+/// Not `registry.k8s.io/kubectl`: it has no shell. It is built `FROM` go-runner (kubernetes/kubernetes
+/// `build/common.sh` `KUBECTL_BASE_IMAGE`), which is `FROM` distroless `static-debian12`
+/// (kubernetes/release `images/build/go-runner/Dockerfile`); the Debian-based variant,
+/// kubernetes/kubernetes#119592, was reverted by #120219. Nor `rancher/kubectl` (rancher/kubectl
+/// `package/Dockerfile`: `FROM scratch`).
+///
+/// `alpine/k8s` (alpine-docker/k8s `Dockerfile`, read at commit c1eab3a: `FROM alpine`, BusyBox
+/// `/bin/sh`, `kubectl` from dl.k8s.io into `/usr/bin/kubectl` at the tag's version, tagged with the
+/// kubectl version; `1.34.1` is named in that repository's history, commits 9431d53 and d8e480d). The
+/// image was not pulled from here: a cluster that cannot reach Docker Hub sets `hookImage` to a mirror
+/// or to an image of its own with the same two commands.
+pub const DEFAULT_HOOK_IMAGE: &str = "docker.io/alpine/k8s:1.34.1";
 
 /// Where the mesh Application gets its objects from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +52,7 @@ pub struct ArgoCd {
     pub mesh_source: MeshSource,
     /// Automated sync (prune and self-heal); `false` leaves syncing to a person.
     pub automated: bool,
-    /// Image with `sh`, `awk` and `kubectl` for the restart and teardown hooks.
+    /// Image with `/bin/sh` and `kubectl` for the restart and teardown hooks ([`DEFAULT_HOOK_IMAGE`]).
     pub hook_image: String,
 }
 

@@ -142,6 +142,11 @@ fn render_template<C: Serialize>(name: &str, template: &str, context: &C) -> Str
 pub(crate) struct HookContext {
     pub gateway_checks: bool,
     pub restarts: bool,
+    /// `pods_on_revision` (the apply plan's removal guard; the hooks of a revision's Application).
+    pub revision_guard: bool,
+    /// The root namespace (istiod's).
+    pub namespace: String,
+    pub field_manager: &'static str,
     /// Namespaces labelled for injection.
     pub mesh_namespaces: Vec<String>,
     pub injection_key: String,
@@ -153,6 +158,14 @@ pub(crate) struct HookContext {
     /// `istio.io/rev: <revision>`, `default` without one): pods of another revision are restarted too,
     /// so that moving a tag reaches the pods on an Argo CD sync as it does with `plan apply`.
     pub expected_revision: String,
+    /// The Deployment of that revision's istiod: Available before anything restarts.
+    pub expected_istiod: String,
+    /// With revisions: the stable tag's webhook, which must point at `expected_revision` first.
+    pub stable_webhook: Option<String>,
+    /// `lifecycle/knative-restore.yaml` as text (the PreDelete hook applies it as `plan destroy` does).
+    pub knative_restore: Option<String>,
+    /// `(namespace, name)` of a ConfigMap of Knative's that must exist for the restore to run.
+    pub knative_restore_probe: (String, String),
 }
 
 /// The sync hook's script: restart the workloads of a labelled namespace while any running pod
@@ -207,17 +220,21 @@ pub fn knative_restore(config: &Config) -> Vec<Manifest> {
 /// `default`); a single `revision` keeps the release `istiod` and names the Deployment after it.
 pub fn istiod_releases(config: &Config) -> Vec<(String, String, crate::versions::Version)> {
     match (&config.revisions, &config.revision) {
-        (Some(rs), _) => {
-            // The stable revision last: when the stable tag moves, the release that gives up its
-            // webhook is upgraded before the one that takes it (Helm refuses an object another release
-            // owns), as the Argo CD waves do.
-            let stable = rs.stable().map(|r| r.name.as_str());
-            let mut out: Vec<_> = rs.revisions.iter().map(|r| (stable == Some(r.name.as_str()), r)).collect();
-            out.sort_by_key(|(is_stable, _)| *is_stable);
-            out.into_iter().map(|(_, r)| (r.istiod_name(), r.istiod_name(), r.release.version)).collect()
-        }
+        // In the config's order: no release owns a tag (`render::revision_tags`), so none has to give
+        // one up before another takes it.
+        (Some(rs), _) => rs.revisions.iter().map(|r| (r.istiod_name(), r.istiod_name(), r.release.version)).collect(),
         (None, Some(rev)) => vec![(ISTIOD_RELEASE.to_string(), format!("istiod-{rev}"), config.release.version)],
         (None, None) => vec![(ISTIOD_RELEASE.to_string(), ISTIOD_RELEASE.to_string(), config.release.version)],
+    }
+}
+
+/// The istiod Deployment that serves the stable label: the stable revision's, `istiod-<revision>`
+/// with a single `revision`, or `istiod`.
+pub(crate) fn stable_istiod(config: &Config) -> String {
+    match (&config.revisions, &config.revision) {
+        (Some(rs), _) => rs.stable().unwrap_or(&rs.revisions[0]).istiod_name(),
+        (None, Some(rev)) => format!("istiod-{rev}"),
+        (None, None) => ISTIOD_RELEASE.into(),
     }
 }
 
@@ -237,10 +254,10 @@ struct Release {
 #[derive(Serialize)]
 struct TagCheck {
     tag: String,
-    /// The chart's MutatingWebhookConfiguration for the tag (`templates/revision-tags-mwc.yaml:43-47`).
+    /// The tag's MutatingWebhookConfiguration (`render::revision_tags`).
     webhook: String,
-    /// The `istio.io/rev` label injection puts on a pod: the revision name, `default` for the
-    /// unrevisioned one (`files/injection-template.yaml:41`).
+    /// The `istio.io/rev` annotation injection puts on a pod: the revision name, `default` for the
+    /// unrevisioned one (`files/injection-template.yaml:40-41`; an annotation, never a label).
     revision: String,
     /// Namespaces already labelled with the tag (the stable tag's); empty for a tag no namespace
     /// carries yet (`canary`): verify labels a temporary namespace with it.
@@ -251,6 +268,9 @@ struct TagCheck {
 struct Step {
     /// Path below the rendered tree.
     file: String,
+    /// The labelled namespaces' workloads are restarted after this file: the last of the injection
+    /// labels and the revision tags, so that new pods meet both.
+    restart_after: bool,
     /// CRDs in the file, waited for until Established.
     crds: Vec<String>,
 }
@@ -268,6 +288,7 @@ struct Context {
     /// The shell functions the plan needs (`functions.sh.j2`).
     gateway_checks: bool,
     restarts: bool,
+    revision_guard: bool,
     version: String,
     environment: Option<String>,
     /// ` --env NAME` or empty, for the regenerate hints.
@@ -349,7 +370,12 @@ impl Context {
             if objects.iter().all(|m| !m.object.is_partial()) {
                 delete.push(file.clone());
             }
-            apply.push(Step { file, crds });
+            apply.push(Step { file, crds, restart_after: false });
+        }
+        if let Some(last) = apply.iter().rposition(|s| {
+            s.file == file_of(Concern::Namespaces) || s.file == file_of(Concern::RevisionTags)
+        }) {
+            apply[last].restart_after = true;
         }
         delete.reverse();
         // Custom resources go before the CRDs that define them.
@@ -387,6 +413,7 @@ impl Context {
             plan: kind.name(),
             gateway_checks: kind != Kind::Destroy,
             restarts: kind != Kind::Verify,
+            revision_guard: kind == Kind::Apply && config.revisions.is_some(),
             version: config.release.version.to_string(),
             environment: config.environment.clone(),
             env_flag: config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default(),
@@ -409,11 +436,7 @@ impl Context {
                 source: config.charts.helm_chart_args("istiod"),
             }))
             .collect(),
-            istiod_deployment: match (&config.revisions, &config.revision) {
-                (Some(rs), _) => rs.stable().unwrap_or(&rs.revisions[0]).istiod_name(),
-                (None, Some(rev)) => format!("istiod-{rev}"),
-                (None, None) => "istiod".into(),
-            },
+            istiod_deployment: stable_istiod(config),
             istiod_deployments: istiod_releases(config).into_iter().map(|(_, deployment, _)| deployment).collect(),
             tags: config
                 .revisions
@@ -421,11 +444,7 @@ impl Context {
                 .flat_map(|rs| {
                     rs.tags.iter().filter_map(|(tag, rev)| {
                         let revision = rs.get(rev)?;
-                        let webhook = if config.namespace == "istio-system" {
-                            format!("istio-revision-tag-{tag}")
-                        } else {
-                            format!("istio-revision-tag-{tag}-{}", config.namespace)
-                        };
+                        let webhook = crate::render::revision_tags::webhook_name(config, tag);
                         let namespace = (*tag == rs.stable_tag).then(|| facts.injected.first().cloned()).flatten();
                         Some(TagCheck { tag: tag.clone(), webhook, revision: revision.name.clone(), namespace })
                     })

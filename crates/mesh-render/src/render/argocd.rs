@@ -69,26 +69,37 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
         },
     };
     let mut apps = vec![chart_app(BASE_APP, "base", config.release.version.to_string(), 0, json(&values.base), true)];
-    let mut mesh_wave = 2;
+    let mesh_wave = 2;
     match &config.revisions {
         None => apps.push(chart_app(ISTIOD_APP, "istiod", config.release.version.to_string(), 1, json(values.istiod()), false)),
         Some(rs) => {
-            // A tag's webhook belongs to the release of the revision it points at. When the stable tag
-            // moves, the release that gives it up must sync before the one that takes it (Helm and
-            // Argo CD both refuse an object another owner holds): revisions without the stable tag
-            // in wave 1, the stable revision in wave 2, the mesh objects (labelled with the tag) in 3.
-            let stable = rs.stable().map(|r| r.name.clone());
+            // Every revision in wave 1, the mesh objects in wave 2. The tags are mesh objects
+            // (`render::revision_tags`), not a release's: a tag move changes the mesh Application,
+            // which updates the webhook in place and then runs its restart hook. Argo CD would not
+            // refuse an object that two Applications render (argo-cd v3.5.1
+            // `docs/user-guide/sync-options.md:402`: `FailOnSharedResource` is opt-in), so one owner
+            // is what keeps a tag from being deleted and recreated between two syncs.
             for r in &rs.revisions {
                 let name = r.istiod_name();
-                let wave = if stable.as_deref() == Some(r.name.as_str()) { 2 } else { 1 };
                 let v = values.istiod.get(&name).map(json).unwrap_or_default();
-                apps.push(chart_app(&name, "istiod", r.release.version.to_string(), wave, v, false));
+                apps.push(chart_app(&name, "istiod", r.release.version.to_string(), 1, v, false));
             }
-            mesh_wave = 3;
         }
     }
     // Partial objects must be applied server-side, or Argo CD would replace the whole object.
-    apps.push(application(config, a, MESH_APP, mesh_wave, mesh_source, vec!["ServerSideApply=true".into()], Vec::new()));
+    let (options, drift) = match &config.revisions {
+        // istiod writes the caBundle of the tags' webhooks (`pkg/webhooks/webhookpatch.go:144-150`).
+        Some(_) => (
+            vec!["ServerSideApply=true".to_string(), "RespectIgnoreDifferences=true".to_string()],
+            vec![ResourceIgnoreDifferences {
+                group: "admissionregistration.k8s.io".into(),
+                kind: "MutatingWebhookConfiguration".into(),
+                jq_path_expressions: vec![WEBHOOK_DRIFT_PATHS[0].to_string()],
+            }],
+        ),
+        None => (vec!["ServerSideApply=true".to_string()], Vec::new()),
+    };
+    apps.push(application(config, a, MESH_APP, mesh_wave, mesh_source, options, drift));
     apps
 }
 
@@ -117,7 +128,12 @@ fn application(
 ) -> Manifest {
     let mut meta = owned_meta(name, Some(&a.namespace), Concern::Argocd);
     meta.annotations = Some(BTreeMap::from([(SYNC_WAVE.to_string(), wave.to_string())]));
-    meta.finalizers = Some(vec![FINALIZER.to_string()]);
+    let mut finalizers = vec![FINALIZER.to_string()];
+    // The mesh Application carries the hooks (`render::argocd_hooks`) whenever Argo CD is on.
+    if name == MESH_APP {
+        finalizers.extend(PRE_DELETE_FINALIZERS.map(String::from));
+    }
+    meta.finalizers = Some(finalizers);
     let spec = ApplicationSpec {
         project: a.project.clone(),
         source,

@@ -23,7 +23,8 @@ use crate::api::argocd::{MESH_APP, SYNC_WAVE};
 use crate::config::Config;
 use crate::plans;
 use crate::render::facts::MeshFacts;
-use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
+use crate::render::manifest::{owned_meta, Concern, Manifest, Object, FIELD_MANAGER};
+use crate::render::revision_tags;
 
 /// Name of the hooks' ServiceAccount, Roles and bindings.
 pub(crate) const NAME: &str = "mesh-render-lifecycle";
@@ -38,7 +39,7 @@ pub(crate) const HOOK_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-poli
 /// The wave of a concern's objects in the mesh Application.
 pub(crate) fn wave(concern: Concern) -> i32 {
     match concern {
-        Concern::Namespaces | Concern::ArgocdHooks => 0,
+        Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks => 0,
         Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::AiServing => 2,
         Concern::Knative => 3,
         Concern::Security => 4,
@@ -77,15 +78,28 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
         })
         .collect();
     let injection_key = facts.injection_label.0.clone();
+    let restore = plans::knative_restore(config);
+    let knative_restore_probe = restore
+        .first()
+        .map(|m| (m.object.metadata().namespace.clone().unwrap_or_default(), m.object.metadata().name.clone().unwrap_or_default()))
+        .unwrap_or_default();
+    let stable_webhook = config.revisions.as_ref().map(|rs| revision_tags::webhook_name(config, &rs.stable_tag));
     let context = plans::HookContext {
         gateway_checks: false,
         restarts: true,
+        revision_guard: false,
+        namespace: config.namespace.clone(),
+        field_manager: FIELD_MANAGER,
         mesh_namespaces: mesh.clone(),
         injection_key,
         policies: policies.clone(),
         argocd_namespace: a.namespace.clone(),
         mesh_application: MESH_APP.into(),
         expected_revision: expected_revision(config),
+        expected_istiod: plans::stable_istiod(config),
+        stable_webhook: stable_webhook.clone(),
+        knative_restore: (!restore.is_empty()).then(|| crate::emit::yaml_stream(&restore)),
+        knative_restore_probe: knative_restore_probe.clone(),
     };
     let root = config.namespace.as_str();
     let mut out = vec![
@@ -93,7 +107,15 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
         job(config, &a.hook_image, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
         job(config, &a.hook_image, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
     ];
-    out.extend(rbac(config, &a.namespace, &mesh, &policies));
+    let access = Access {
+        argocd_namespace: &a.namespace,
+        mesh: &mesh,
+        policies: &policies,
+        stable_webhook: stable_webhook.as_deref(),
+        istiod: plans::stable_istiod(config),
+        knative: &restore,
+    };
+    out.extend(rbac(config, &access));
     for m in &mut out {
         if !m.object.metadata().annotations.as_ref().is_some_and(|an| an.contains_key(HOOK)) {
             m.object.metadata_mut().annotations.get_or_insert_with(Default::default).insert(SYNC_WAVE.into(), "0".into());
@@ -130,16 +152,36 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>)
     }
 }
 
+/// What the hooks touch, for their RBAC.
+struct Access<'a> {
+    argocd_namespace: &'a str,
+    mesh: &'a [String],
+    policies: &'a [(String, String)],
+    stable_webhook: Option<&'a str>,
+    istiod: String,
+    knative: &'a [Manifest],
+}
+
 /// Exactly what the two scripts call: the labelled namespaces by name (get, patch their labels);
 /// in each labelled namespace, its workloads (list, restart, watch the rollout) and its pods (list);
-/// each policy by name (delete); the mesh Application by name (get its deletion timestamp).
-fn rbac(config: &Config, argocd_namespace: &str, mesh: &[String], policies: &[(String, String)]) -> Vec<Manifest> {
+/// the stable istiod Deployment by name (wait for Available) and the stable tag's webhook by name
+/// (read its revision); Knative's ConfigMaps by name (read, server-side apply the restore); each
+/// policy by name (delete); the mesh Application by name (get its deletion timestamp).
+fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
+    let Access { argocd_namespace, mesh, policies, .. } = *access;
     let root = config.namespace.as_str();
     let mut out = Vec::new();
+    let mut cluster_rules = Vec::new();
     if !mesh.is_empty() {
+        cluster_rules.push(rule(&[""], &["namespaces"], &["get", "patch"], mesh.to_vec()));
+    }
+    if let Some(webhook) = access.stable_webhook {
+        cluster_rules.push(rule(&["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"], &["get"], vec![webhook.to_string()]));
+    }
+    if !cluster_rules.is_empty() {
         out.push(hook_object(ClusterRole {
             metadata: owned_meta(NAME, None, Concern::ArgocdHooks),
-            rules: Some(vec![rule(&[""], &["namespaces"], &["get", "patch"], mesh.to_vec())]),
+            rules: Some(cluster_rules),
             ..Default::default()
         }));
         out.push(hook_object(ClusterRoleBinding {
@@ -154,6 +196,17 @@ fn rbac(config: &Config, argocd_namespace: &str, mesh: &[String], policies: &[(S
             rule(&["apps"], &["deployments", "statefulsets", "daemonsets"], &["get", "list", "watch", "patch"], Vec::new()),
             rule(&[""], &["pods"], &["list"], Vec::new()),
         ]);
+    }
+    // `kubectl wait` gets the object, then lists and watches it with `metadata.name=` (which RBAC
+    // authorizes against resourceNames).
+    per_namespace.entry(root.to_string()).or_default().push(rule(&["apps"], &["deployments"], &["get", "list", "watch"], vec![access.istiod.clone()]));
+    let mut configmaps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in access.knative {
+        let meta = m.object.metadata();
+        configmaps.entry(meta.namespace.clone().unwrap_or_default()).or_default().insert(meta.name.clone().unwrap_or_default());
+    }
+    for (ns, names) in configmaps {
+        per_namespace.entry(ns).or_default().push(rule(&[""], &["configmaps"], &["get", "patch"], names.into_iter().collect()));
     }
     let mut by_resource: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for (ns, object) in policies {

@@ -46,9 +46,9 @@ pub(crate) fn values(config: &Config) -> Values {
             opentelemetry: OpenTelemetryProvider { service: t.service.clone(), port: t.port },
         })
         .collect();
-    let istiod = |revision: Option<String>, revision_tags: Vec<String>| IstiodValues {
+    // No `revisionTags`: the tags are objects of their own (`render::revision_tags`).
+    let istiod = |revision: Option<String>| IstiodValues {
         revision,
-        revision_tags,
         autoscale_enabled: cp.autoscaling.is_some(),
         autoscale_min: cp.autoscaling.map(|a| a.min),
         autoscale_max: cp.autoscaling.map(|a| a.max),
@@ -68,13 +68,13 @@ pub(crate) fn values(config: &Config) -> Values {
         base: webhook.clone(),
     };
     let (default_revision, istiod) = match &config.revisions {
-        None => (config.revision.clone(), BTreeMap::from([("istiod".to_string(), istiod(config.revision.clone(), Vec::new()))])),
+        None => (config.revision.clone(), BTreeMap::from([("istiod".to_string(), istiod(config.revision.clone()))])),
         Some(rs) => {
             // The base chart's default validator calls the stable revision's istiod
             // (`templates/defaultrevision-validatingwebhookconfiguration.yaml:21-25`): one owner of
             // validation, which follows the stable tag.
             let stable = rs.stable().unwrap_or(&rs.revisions[0]);
-            let per_revision = rs.revisions.iter().map(|r| (r.istiod_name(), istiod(r.chart_revision(), rs.tags_of(&r.name)))).collect();
+            let per_revision = rs.revisions.iter().map(|r| (r.istiod_name(), istiod(r.chart_revision()))).collect();
             (Some(stable.name.clone()), per_revision)
         }
     };

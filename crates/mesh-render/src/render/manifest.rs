@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
@@ -92,6 +93,7 @@ macro_rules! objects {
 objects! {
     CustomResourceDefinition(CustomResourceDefinition) = "apiextensions.k8s.io/v1";
     Namespace(Namespace) = "v1";
+    MutatingWebhookConfiguration(MutatingWebhookConfiguration) = "admissionregistration.k8s.io/v1";
     ServiceAccount(ServiceAccount) = "v1";
     ClusterRole(ClusterRole) = "rbac.authorization.k8s.io/v1";
     ClusterRoleBinding(ClusterRoleBinding) = "rbac.authorization.k8s.io/v1";
@@ -124,6 +126,9 @@ impl Object {
 pub enum Concern {
     /// Namespaces and their injection labels: before anything namespaced.
     Namespaces,
+    /// Revision tags' webhooks and Services (with `controlPlane.revisions`): owned here, not by an
+    /// istiod release, so that moving a tag updates them in place. Before the restarts that read them.
+    RevisionTags,
     /// Inference Extension CRDs (when asked for): established before any InferencePool.
     InferenceCrds,
     /// PeerAuthentications and AuthorizationPolicies.
@@ -145,8 +150,9 @@ pub enum Concern {
 }
 
 impl Concern {
-    pub const ALL: [Concern; 9] = [
+    pub const ALL: [Concern; 10] = [
         Concern::Namespaces,
+        Concern::RevisionTags,
         Concern::InferenceCrds,
         Concern::Security,
         Concern::Telemetry,
@@ -161,6 +167,7 @@ impl Concern {
     pub fn name(self) -> &'static str {
         match self {
             Concern::Namespaces => "namespaces",
+            Concern::RevisionTags => "revision-tags",
             Concern::InferenceCrds => "inference-crds",
             Concern::Security => "security",
             Concern::Telemetry => "telemetry",
@@ -176,6 +183,7 @@ impl Concern {
     pub fn file_name(self) -> String {
         let number = match self {
             Concern::Namespaces => 0,
+            Concern::RevisionTags => 2,
             Concern::InferenceCrds => 5,
             Concern::Security => 10,
             Concern::Telemetry => 20,

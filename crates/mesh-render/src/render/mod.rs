@@ -9,6 +9,7 @@ pub(crate) mod gateways;
 pub(crate) mod knative;
 pub(crate) mod manifest;
 pub(crate) mod namespaces;
+pub(crate) mod revision_tags;
 pub(crate) mod security;
 pub(crate) mod telemetry;
 
@@ -45,6 +46,7 @@ pub fn render(loaded: &Loaded) -> Rendered {
     let facts = MeshFacts::of(config);
     let mut manifests = Vec::new();
     manifests.extend(namespaces::render(config, &facts));
+    manifests.extend(revision_tags::render(config));
     manifests.extend(security::render(config, &facts));
     manifests.extend(telemetry::render(config));
     manifests.extend(gateways::render(config));
