@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bench;
+pub mod cluster;
 pub mod helm;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,103 @@
+//! A fake cluster for the plan and hook tests (`fake_cluster.py`): fake `kubectl` and `helm` that keep
+//! state between calls and answer as the upstream code they imitate (istiod's injector and webhooks,
+//! Kubernetes admission, istiod's Gateway status), so that a test walks a whole path (every canary
+//! step, an Argo CD sync, a deletion) and asserts the end state, not only the command lines.
+//!
+//! Runs on the venv's Python that `make tools` creates (`.cache/tools/venv`, where PyYAML comes with
+//! kubernetes-validate); the tests that use it are `#[ignore]`d for a plain `cargo test`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::repo_root;
+
+pub struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// A cluster whose namespaces `workloads` each run a Deployment `app` with a pod created before
+    /// the mesh (no sidecar).
+    pub fn new(workloads: &[&str]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let python = repo_root().join(".cache/tools/venv/bin/python3");
+        assert!(python.exists(), "{} is missing: run `make tools`", python.display());
+        let script = repo_root().join("crates/mesh-render-cli/tests/support/fake_cluster.py");
+        for tool in ["kubectl", "helm"] {
+            let wrapper = format!("#!/bin/sh\nexec '{}' '{}' {tool} \"$@\"\n", python.display(), script.display());
+            let path = bin.join(tool);
+            std::fs::write(&path, wrapper).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let cluster = Cluster { dir };
+        std::fs::write(cluster.path().join("workloads"), workloads.join(" ")).unwrap();
+        cluster
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.path().join("state.json")
+    }
+
+    /// Runs `script` with `sh` in `cwd` (a folder with the rendered tree) against the cluster;
+    /// returns its output and the calls it made.
+    pub fn run(&self, cwd: &Path, script: &str, env: &[(&str, &str)]) -> (Output, Vec<String>) {
+        let file = self.path().join("script.sh");
+        std::fs::write(&file, script).unwrap();
+        let log = self.path().join("calls.log");
+        let _ = std::fs::remove_file(&log);
+        let path = format!("{}:{}", self.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let workloads = std::fs::read_to_string(self.path().join("workloads")).unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.arg(&file)
+            .current_dir(cwd)
+            .env("PATH", path)
+            .env("FAKE_CLUSTER", self.state_file())
+            .env("FAKE_LOG", &log)
+            .env("FAKE_WORKLOAD_NAMESPACES", workloads)
+            .env("TMPDIR", self.path())
+            .env_remove("MESH_RENDER_RENDERED")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(str::to_string).collect();
+        (out, calls)
+    }
+
+    /// The cluster's state (`fake_cluster.py` writes it after every call).
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.state_file()).unwrap()).unwrap()
+    }
+
+    /// Changes the state (a pod added by hand, an Application being deleted).
+    pub fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
+        let mut state = self.state();
+        f(&mut state);
+        std::fs::write(self.state_file(), serde_json::to_string(&state).unwrap()).unwrap();
+    }
+
+    /// `(namespace, pod, istio.io/rev annotation)` of every pod in `namespaces`.
+    pub fn pod_revisions(&self, namespaces: &[&str]) -> Vec<(String, String, Option<String>)> {
+        self.state()["pods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| namespaces.contains(&p["namespace"].as_str().unwrap()))
+            .map(|p| {
+                (
+                    p["namespace"].as_str().unwrap().to_string(),
+                    p["name"].as_str().unwrap().to_string(),
+                    p["annotations"]["istio.io/rev"].as_str().map(str::to_string),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,445 @@
+"""A fake cluster behind fake `kubectl` and `helm`, for the plan and hook tests.
+
+Unlike `fake-tool.sh` (canned lines), it keeps state in the JSON file $FAKE_CLUSTER and answers as
+the upstream code it imitates answers; each behaviour names its source. Every call is appended to
+$FAKE_LOG. Run as `fake_cluster.py kubectl ARGS…` or `fake_cluster.py helm ARGS…`.
+
+What it models:
+- istiod releases: `helm upgrade --install` of the istiod chart creates the Deployment
+  `istiod[-<revision>]` and the revision's injector webhook configuration
+  `istio-sidecar-injector[-<revision>]` with the chart's selectors (istio 1.29.6
+  `manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml:45-46,67-161`);
+  `helm uninstall` removes them.
+- Admission: a pod is created through every mutating webhook configuration in name order, each
+  webhook whose namespace and object selectors match (Kubernetes `MutatingWebhookConfiguration`
+  semantics); a match injects the revision of the istiod its service names, and a later match
+  re-injects (`pkg/kube/inject/inject.go:556-577`). Injection writes the annotations `istio.io/rev`
+  and `sidecar.istio.io/status` and the label `security.istio.io/tlsMode`, never an `istio.io/rev`
+  label (`files/injection-template.yaml:32-41`, `pkg/kube/inject/webhook.go:415-435`). A webhook
+  whose istiod does not run fails the pod's creation (`failurePolicy: Fail`).
+- Workloads: one Deployment `app` per namespace of $FAKE_WORKLOAD_NAMESPACES, whose pod exists from
+  before the mesh (no sidecar); `kubectl rollout restart` recreates its pod through admission.
+- Gateways: `Programmed` is `False` for a LoadBalancer Service without an address (istiod's gateway
+  status, `pilot/pkg/config/kube/gateway/conditions.go`, reason `AddressNotAssigned`), unless
+  $FAKE_LOADBALANCER is set.
+- Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
+"""
+
+import json
+import os
+import re
+import sys
+
+import yaml
+
+TOOL = sys.argv[1]
+ARGS = sys.argv[2:]
+STATE_FILE = os.environ["FAKE_CLUSTER"]
+
+
+def load():
+    if os.path.exists(STATE_FILE):
+        with open(STATE_FILE) as f:
+            return json.load(f)
+    workload_namespaces = [n for n in os.environ.get("FAKE_WORKLOAD_NAMESPACES", "").split() if n]
+    state = {
+        "namespaces": {ns: {"labels": {}} for ns in workload_namespaces},
+        "objects": {},
+        "releases": {},
+        "workloads": {ns: ["deployment.apps/app"] for ns in workload_namespaces},
+        "pods": [],
+        "violations": [],
+        "serial": 0,
+    }
+    # Pods created before anything of the mesh: no sidecar.
+    for ns in workload_namespaces:
+        state["pods"].append({"namespace": ns, "name": "app-0", "owner": "deployment.apps/app", "labels": {"app": "app"},
+                              "annotations": {}, "phase": "Running"})
+    return state
+
+
+def save(state):
+    with open(STATE_FILE, "w") as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+
+
+def log():
+    with open(os.environ["FAKE_LOG"], "a") as f:
+        f.write(" ".join([TOOL] + ARGS) + "\n")
+
+
+def fail(message, code=1):
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
+
+
+def flag(name, default=None):
+    for i, a in enumerate(ARGS):
+        if a == name and i + 1 < len(ARGS):
+            return ARGS[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return default
+
+
+def key(kind, namespace, name):
+    return f"{kind}/{namespace or ''}/{name}"
+
+
+# --- label selectors (Kubernetes `LabelSelector` matchExpressions) ---------------------------------
+
+def matches(selector, labels):
+    if not selector:
+        return True
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        op, k, values = e["operator"], e["key"], e.get("values") or []
+        if op == "In" and labels.get(k) not in values:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in values:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+# --- istiod and injection ----------------------------------------------------------------------------
+
+def expr(k, op, *values):
+    e = {"key": k, "operator": op}
+    if values:
+        e["values"] = list(values)
+    return e
+
+
+def injector(revision, namespace):
+    """The chart's injector webhook configuration of a revision (mutatingwebhook.yaml:45-161)."""
+    service = "istiod" if revision == "default" else f"istiod-{revision}"
+    name = "istio-sidecar-injector" + ("" if revision == "default" else f"-{revision}")
+    not_opted_out = expr("sidecar.istio.io/inject", "NotIn", "false")
+
+    def core(prefix, ns_sel, obj_sel):
+        return {"name": prefix + "sidecar-injector.istio.io",
+                "clientConfig": {"service": {"name": service, "namespace": namespace, "path": "/inject", "port": 443}},
+                "namespaceSelector": {"matchExpressions": ns_sel}, "objectSelector": {"matchExpressions": obj_sel}}
+
+    webhooks = [
+        core("rev.namespace.", [expr("istio.io/rev", "In", revision), expr("istio-injection", "DoesNotExist")], [not_opted_out]),
+        core("rev.object.", [expr("istio.io/rev", "DoesNotExist"), expr("istio-injection", "DoesNotExist")],
+             [not_opted_out, expr("istio.io/rev", "In", revision)]),
+    ]
+    if revision == "default":
+        webhooks.append(core("namespace.", [expr("istio-injection", "In", "enabled")], [not_opted_out]))
+        webhooks.append(core("object.", [expr("istio-injection", "DoesNotExist"), expr("istio.io/rev", "DoesNotExist")],
+                             [expr("sidecar.istio.io/inject", "In", "true"), expr("istio.io/rev", "DoesNotExist")]))
+    return name, {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                  "metadata": {"name": name, "labels": {"istio.io/rev": revision}}, "webhooks": webhooks}
+
+
+def revision_of_service(state, service, namespace):
+    """The revision behind an injector service, or None when that istiod does not run."""
+    deployment = state["objects"].get(key("Deployment", namespace, service))
+    if deployment is None:
+        return None
+    return deployment["metadata"]["labels"]["istio.io/rev"]
+
+
+def admit(state, namespace, labels):
+    """Runs a new pod through the mutating webhooks; returns (annotations, labels) or fails."""
+    ns_labels = dict(state["namespaces"].get(namespace, {}).get("labels", {}))
+    ns_labels["kubernetes.io/metadata.name"] = namespace
+    annotations, labels = {}, dict(labels)
+    webhooks = sorted((k, o) for k, o in state["objects"].items() if o["kind"] == "MutatingWebhookConfiguration")
+    for _, mwc in webhooks:
+        for wh in mwc.get("webhooks", []):
+            if not (matches(wh.get("namespaceSelector"), ns_labels) and matches(wh.get("objectSelector"), labels)):
+                continue
+            svc = wh["clientConfig"]["service"]
+            revision = revision_of_service(state, svc["name"], svc["namespace"])
+            if revision is None:
+                return None, f'Internal error occurred: failed calling webhook "{wh["name"]}": service "{svc["name"]}" not found'
+            annotations["istio.io/rev"] = revision
+            annotations["sidecar.istio.io/status"] = json.dumps(
+                {"initContainers": ["istio-validation"], "containers": ["istio-proxy"], "volumes": ["istio-envoy"],
+                 "imagePullSecrets": None, "revision": revision}, separators=(",", ":"))
+            labels["security.istio.io/tlsMode"] = "istio"
+    return (annotations, labels), None
+
+
+def create_pod(state, namespace, owner, labels):
+    state["serial"] += 1
+    admitted, error = admit(state, namespace, labels)
+    if error:
+        return error
+    annotations, labels = admitted
+    state["pods"].append({"namespace": namespace, "name": f"app-{state['serial']}", "owner": owner, "labels": labels,
+                          "annotations": annotations, "phase": "Running"})
+    return None
+
+
+# --- kubectl's jsonpath (the subset the scripts use) ---------------------------------------------
+
+def lookup(obj, path):
+    parts = re.findall(r"(?:\\.|\[[^\]]*\]|[^.\\\[])+", path.lstrip("."))
+    for p in parts:
+        p = p.replace("\\.", ".")
+        m = re.fullmatch(r"(\w+)\[\?\(@\.(\w+)==\"([^\"]*)\"\)\]", p)
+        if m:
+            items = obj.get(m.group(1)) or [] if isinstance(obj, dict) else []
+            obj = next((i for i in items if i.get(m.group(2)) == m.group(3)), None)
+        elif isinstance(obj, dict):
+            obj = obj.get(p)
+        else:
+            obj = None
+        if obj is None:
+            return ""
+    return obj if isinstance(obj, str) else json.dumps(obj)
+
+
+def jsonpath(template, obj):
+    tokens = re.findall(r"\{(?:\"(?:[^\"\\]|\\.)*\"|[^}])*\}|[^{]+", template)
+    out, i = [], 0
+
+    def run(tokens, obj):
+        out = []
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            if t.startswith("{range "):
+                path = t[7:-1].strip()
+                depth, j = 1, i + 1
+                while depth:
+                    depth += tokens[j].startswith("{range ") - (tokens[j] == "{end}")
+                    j += 1
+                items = obj.get(path.lstrip(".").replace("[*]", ""), []) if isinstance(obj, dict) else []
+                for item in items:
+                    out.append(run(tokens[i + 1:j - 1], item))
+                i = j
+                continue
+            if t.startswith("{\""):
+                out.append(json.loads(t[1:-1]))
+            elif t.startswith("{"):
+                out.append(lookup(obj, t[1:-1]))
+            else:
+                out.append(t)
+            i += 1
+        return "".join(out)
+
+    return run(tokens, obj)
+
+
+# --- objects ------------------------------------------------------------------------------------------
+
+def pod_object(p):
+    meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
+    if p.get("deletionTimestamp"):
+        meta["deletionTimestamp"] = p["deletionTimestamp"]
+    return {"metadata": meta, "status": {"phase": p["phase"]}}
+
+
+def apply(state, docs):
+    for o in docs:
+        if not o:
+            continue
+        kind, meta = o["kind"], o["metadata"]
+        ns = meta.get("namespace")
+        if kind == "Namespace":
+            entry = state["namespaces"].setdefault(meta["name"], {"labels": {}})
+            # Server-side apply: the labels mesh-render applies (the injection labels) are set.
+            entry["labels"].update(meta.get("labels") or {})
+            continue
+        state["objects"][key(kind, ns, meta["name"])] = o
+
+
+def read_docs(path):
+    text = sys.stdin.read() if path == "-" else open(path).read()
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def kubectl(state):
+    namespace = flag("--namespace")
+    words = [a for a in ARGS if not a.startswith("-")]
+    # Drop the values of flags that take one.
+    cleaned, skip = [], False
+    for a in ARGS:
+        if skip:
+            skip = False
+            continue
+        if a in ("--namespace", "--filename", "--output", "--selector", "--timeout", "--for", "--field-manager", "--image"):
+            skip = True
+            continue
+        if a.startswith("-"):
+            continue
+        cleaned.append(a)
+    words = cleaned
+    verb = words[0] if words else ""
+    output = flag("--output", "")
+    if verb == "apply":
+        apply(state, read_docs(flag("--filename")))
+        return
+    if verb == "label" and words[1] == "namespace":
+        labels = state["namespaces"].setdefault(words[2], {"labels": {}})["labels"]
+        for change in words[3:]:
+            if change.endswith("-"):
+                labels.pop(change[:-1], None)
+            else:
+                k, v = change.split("=", 1)
+                labels[k] = v
+        return
+    if verb == "get" and words[1] == "crd":
+        if output.startswith("jsonpath="):
+            # A current Gateway API bundle (`gateway.networking.k8s.io/bundle-version`).
+            sys.stdout.write("v1.6.1")
+        return
+    if verb == "get" and words[1] == "deployments,statefulsets,daemonsets":
+        sys.stdout.write("".join(w + "\n" for w in state["workloads"].get(namespace, [])))
+        return
+    if verb == "get" and words[1] == "pods":
+        pods = [p for p in state["pods"] if "--all-namespaces" in ARGS or p["namespace"] == namespace]
+        if "--field-selector=status.phase=Running" in ARGS:
+            pods = [p for p in pods if p["phase"] == "Running"]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": [pod_object(p) for p in pods]}))
+        return
+    if verb == "get" and words[1] in ("mutatingwebhookconfiguration", "configmap", "gateway", "applications.argoproj.io",
+                                       "peerauthentication"):
+        kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "configmap": "ConfigMap", "gateway": "Gateway",
+                "applications.argoproj.io": "Application", "peerauthentication": "PeerAuthentication"}[words[1]]
+        scoped = None if kind == "MutatingWebhookConfiguration" else namespace
+        o = state["objects"].get(key(kind, scoped, words[2]))
+        if kind == "Gateway" and o is not None:
+            o = dict(o, status=gateway_status(o))
+        if o is None:
+            if "--ignore-not-found" in ARGS:
+                return
+            fail(f'Error from server (NotFound): {words[1]} "{words[2]}" not found')
+        if output == "name":
+            sys.stdout.write(f"{words[1]}/{words[2]}\n")
+        elif output.startswith("jsonpath="):
+            sys.stdout.write(jsonpath(output[len("jsonpath="):], o))
+        return
+    if verb == "rollout" and words[1] == "restart":
+        owner = words[2]
+        state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == owner)]
+        error = create_pod(state, namespace, owner, {"app": "app"})
+        state.setdefault("failed", {})[f"{namespace}/{owner}"] = error
+        return
+    if verb == "rollout" and words[1] == "status":
+        error = state.get("failed", {}).get(f"{namespace}/{words[2]}")
+        if error:
+            save(state)
+            fail(f"error: timed out waiting for the condition ({error})")
+        if words[2].startswith("deployment/istiod") and key("Deployment", namespace, words[2].split("/", 1)[1]) not in state["objects"]:
+            fail(f'Error from server (NotFound): deployments.apps "{words[2].split("/", 1)[1]}" not found')
+        return
+    if verb == "wait":
+        condition = flag("--for", "")
+        for target in words[1:]:
+            kind, name = target.split("/", 1)
+            if kind == "deployment" and name.startswith("istiod"):
+                if key("Deployment", namespace, name) not in state["objects"]:
+                    fail(f'Error from server (NotFound): deployments.apps "{name}" not found')
+            if kind == "gateway" and condition == "condition=Programmed":
+                o = state["objects"].get(key("Gateway", namespace, name))
+                if o is None or gateway_status(o)["conditions"][1]["status"] != "True":
+                    fail("error: timed out waiting for the condition on gateways/" + name)
+        return
+    if verb == "delete":
+        if flag("--filename"):
+            for o in read_docs(flag("--filename")):
+                if o["kind"] == "Namespace":
+                    continue
+                state["objects"].pop(key(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]), None)
+            return
+        if "/" in words[1]:
+            resource, name = words[1].split("/", 1)
+            kind = {"peerauthentications.security.istio.io": "PeerAuthentication",
+                    "authorizationpolicies.security.istio.io": "AuthorizationPolicy"}.get(resource, resource)
+            state["objects"].pop(key(kind, namespace, name), None)
+        return
+    if verb == "get" and words[1] == "ksvc":
+        # Knative's default domain for a Route's URL (serving `pkg/apis/config/domain.go`, DefaultDomain).
+        sys.stdout.write(f"http://{words[2]}.{namespace}.svc.cluster.local")
+        return
+    if verb == "run" and "--attach" in ARGS:
+        command = ARGS[-1]
+        strict = (state["objects"].get(key("PeerAuthentication", os.environ.get("FAKE_ROOT", "istio-system"), "default")) or {}).get("spec", {}).get("mtls", {}).get("mode") == "STRICT"
+        if "-w '%{http_code}'" in command:
+            # Through the gateway: answered once Knative routes through the Istio Gateways.
+            routed = key("ConfigMap", "knative-serving", "config-gateway") in state["objects"]
+            sys.stdout.write("200" if routed else "404")
+        else:
+            # A plaintext call from a pod without a sidecar: under STRICT the server's sidecar resets it
+            # (curl's exit 56, "recv failure").
+            sys.stdout.write("curl-exit=56" if strict else "curl-exit=0")
+        return
+    if verb == "run" and "--dry-run=server" in ARGS:
+        admitted, error = admit(state, namespace, {"run": words[1]})
+        if error:
+            fail("Error from server (InternalError): " + error)
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"metadata": {"annotations": admitted[0], "labels": admitted[1]}}))
+        return
+    # Everything else the plans call (crd waits, namespace creation, the verify probes) succeeds.
+
+
+def gateway_status(o):
+    service_type = "LoadBalancer"
+    programmed = "True"
+    if o["metadata"]["name"] == os.environ.get("FAKE_EXTERNAL_GATEWAY", "knative-gateway") and not os.environ.get("FAKE_LOADBALANCER"):
+        # istiod reports a LoadBalancer Gateway without an address as not programmed.
+        programmed = "False"
+    return {"conditions": [{"type": "Accepted", "status": "True"}, {"type": "Programmed", "status": programmed,
+                                                                     "reason": "AddressNotAssigned" if programmed == "False" else "Programmed"}],
+            "serviceType": service_type}
+
+
+def helm(state):
+    words = [a for a in ARGS if not a.startswith("-")]
+    namespace = flag("--namespace", "default")
+    if ARGS[:2] == ["upgrade", "--install"]:
+        release, chart = ARGS[2], ARGS[3]
+        values = yaml.safe_load(open(flag("--values"))) or {}
+        state["releases"][release] = {"chart": chart, "version": flag("--version")}
+        if chart.rstrip("/").endswith("istiod"):
+            revision = values.get("revision") or "default"
+            name = "istiod" if revision == "default" else f"istiod-{revision}"
+            state["objects"][key("Deployment", namespace, name)] = {"kind": "Deployment", "metadata": {
+                "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}}}
+            mwc_name, mwc = injector(revision, namespace)
+            state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = mwc
+            state["releases"][release]["revision"] = revision
+        return
+    if words[:1] == ["uninstall"]:
+        release = words[1]
+        r = state["releases"].pop(release, None)
+        if r and "revision" in r:
+            revision = r["revision"]
+            users = [f"{p['namespace']}/{p['name']}" for p in state["pods"] if p["annotations"].get("istio.io/rev") == revision]
+            if users:
+                state["violations"].append(f"release {release} uninstalled while pods run revision {revision}: {users}")
+            name = "istiod" if revision == "default" else f"istiod-{revision}"
+            state["objects"].pop(key("Deployment", namespace, name), None)
+            state["objects"].pop(key("MutatingWebhookConfiguration", None, injector(revision, namespace)[0]), None)
+        return
+    if words[:1] == ["list"]:
+        pattern = flag("--filter", ".*")
+        for r in sorted(state["releases"]):
+            if re.search(pattern, r):
+                sys.stdout.write(r + "\n")
+        return
+
+
+def main():
+    log()
+    state = load()
+    if TOOL == "kubectl":
+        kubectl(state)
+    else:
+        helm(state)
+    save(state)
+
+
+main()
