@@ -126,11 +126,23 @@ fn two_istiod_revisions_render_side_by_side_with_their_tag_webhooks() {
 fn tag_objects_are_what_the_charts_tag_templates_render() {
     let config = std::fs::read_to_string(repo_root().join("golden/canary-2-side-by-side/config.yaml")).unwrap();
     let rendered = {
-        let loaded = mesh_render::load(&config, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        let loaded = mesh_render::load(&config, None, mesh_render::config::syntax::Limits::DEFAULT)
+            .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
         mesh_render::render(&loaded)
     };
     // Labels the chart writes for Helm and the operator, and labels mesh-render writes for itself.
-    let bookkeeping = ["release", "install.operator.istio.io/owning-resource", "operator.istio.io/component", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/version", "helm.sh/chart", "app.kubernetes.io/component"];
+    let bookkeeping = [
+        "release",
+        "install.operator.istio.io/owning-resource",
+        "operator.istio.io/component",
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/managed-by",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/version",
+        "helm.sh/chart",
+        "app.kubernetes.io/component",
+    ];
     let normal = |mut j: serde_json::Value| {
         if let Some(labels) = j["metadata"]["labels"].as_object_mut() {
             labels.retain(|k, _| !bookkeeping.contains(&k.as_str()));
@@ -138,7 +150,11 @@ fn tag_objects_are_what_the_charts_tag_templates_render() {
         j
     };
     let ours = |name: &str| {
-        let m = rendered.manifests.iter().find(|m| m.object.metadata().name.as_deref() == Some(name)).unwrap_or_else(|| panic!("{name} not rendered"));
+        let m = rendered
+            .manifests
+            .iter()
+            .find(|m| m.object.metadata().name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not rendered"));
         normal(serde_json::to_value(&m.object).unwrap())
     };
     for major in [4, 3] {
@@ -148,7 +164,19 @@ fn tag_objects_are_what_the_charts_tag_templates_render() {
             for (tag, revision) in [("prod", ""), ("canary", "1-30-3")] {
                 let set_tags = format!("revisionTags={{{tag}}}");
                 let set_revision = format!("revision={revision}");
-                let docs = helm.template_with(&chart, &["--set", &set_tags, "--set", &set_revision, "-s", "templates/revision-tags-mwc.yaml", "-s", "templates/revision-tags-svc.yaml"]);
+                let docs = helm.template_with(
+                    &chart,
+                    &[
+                        "--set",
+                        &set_tags,
+                        "--set",
+                        &set_revision,
+                        "-s",
+                        "templates/revision-tags-mwc.yaml",
+                        "-s",
+                        "templates/revision-tags-svc.yaml",
+                    ],
+                );
                 assert_eq!(docs.len(), 2, "helm{major} {version} {tag}");
                 for d in &docs {
                     let theirs = normal(json(d));

@@ -46,7 +46,8 @@ fn the_canary_path_moves_every_pod_and_removes_no_revision_in_use() {
     let bench = Bench::new(&steps[3].1, None);
     let o = bench.mesh_render(&["upgrade", "--to", "1.31.1", "--canary", "--write-steps", "steps"]);
     ok(&o, "upgrade --write-steps");
-    for (file, rev) in [("step-1-side-by-side.yaml", "1-30-3"), ("step-2-tag-moved.yaml", "1-31-1"), ("step-3-old-removed.yaml", "1-31-1")] {
+    for (file, rev) in [("step-1-side-by-side.yaml", "1-30-3"), ("step-2-tag-moved.yaml", "1-31-1"), ("step-3-old-removed.yaml", "1-31-1")]
+    {
         steps.push((file.into(), std::fs::read_to_string(bench.path().join("steps").join(file)).unwrap(), rev));
     }
     for (name, config, revision) in &steps {
@@ -206,4 +207,178 @@ fn the_pre_delete_hook_points_knative_back_at_its_previous_gateway() {
     for p in cluster.pod_revisions(&["knative-serving", "demo"]) {
         assert_eq!(p.2, None, "{p:?}: restarted without a sidecar");
     }
+}
+
+/// Rule: the hooks' RBAC grants what their scripts call on the fake cluster, and nothing wider:
+/// namespaces, the stable tag's webhook, istiod's Deployment, Knative's ConfigMaps, the policies and
+/// the Application by name; workloads and pods only in labelled namespaces; no wildcard.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn argocd_hook_rbac_covers_exactly_the_hook_calls() {
+    use std::collections::BTreeSet;
+    for config in ["argocd-app-of-apps", "canary-3-tag-moved"] {
+        let cluster = Cluster::new(&MESH);
+        let bench = Bench::new(&golden(config), None);
+        let (_, mut calls) = argocd_sync(&cluster, &bench);
+        cluster.edit(|s| {
+            s["objects"]["Application/argocd/istio-mesh"] = serde_json::json!({"kind": "Application", "metadata": {"name": "istio-mesh", "namespace": "argocd", "deletionTimestamp": "2026-12-03T00:00:00Z"}})
+        });
+        let (out, teardown) = cluster.run(bench.path(), &hook_script(&bench, "mesh-render-sidecar-teardown"), &[]);
+        ok(&out, "PreDelete hook");
+        calls.extend(teardown);
+        let hooks = objects(&bench.path().join(R).join("manifests/45-argocd-hooks.yaml"));
+        // (namespace or "" for cluster, group, resource, verb, name or "")
+        let mut grants: BTreeSet<(String, String, String, String, String)> = BTreeSet::new();
+        for o in hooks.iter().filter(|o| o["kind"] == "Role" || o["kind"] == "ClusterRole") {
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+            for rule in o["rules"].as_array().unwrap() {
+                let names: Vec<String> = rule["resourceNames"]
+                    .as_array()
+                    .map_or(vec![String::new()], |a| a.iter().map(|n| n.as_str().unwrap().to_string()).collect());
+                for g in rule["apiGroups"].as_array().unwrap() {
+                    for r in rule["resources"].as_array().unwrap() {
+                        for v in rule["verbs"].as_array().unwrap() {
+                            for n in &names {
+                                grants.insert((
+                                    ns.clone(),
+                                    g.as_str().unwrap().into(),
+                                    r.as_str().unwrap().into(),
+                                    v.as_str().unwrap().into(),
+                                    n.clone(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let allowed = |ns: &str, group: &str, resource: &str, verb: &str, name: &str| {
+            grants.contains(&(ns.into(), group.into(), resource.into(), verb.into(), name.into()))
+                || grants.contains(&(ns.into(), group.into(), resource.into(), verb.into(), String::new()))
+        };
+        let restore = objects(&bench.path().join(R).join("lifecycle/knative-restore.yaml"));
+        for call in &calls {
+            let all: Vec<&str> = call.split(' ').collect();
+            let ns = all.iter().position(|w| *w == "--namespace").map(|i| all[i + 1].to_string()).unwrap_or_default();
+            let mut w: Vec<&str> = Vec::new();
+            let mut skip = false;
+            for a in &all {
+                if skip {
+                    skip = false;
+                } else if ["--namespace", "--filename", "--output"].contains(a) {
+                    skip = true;
+                } else if !a.starts_with('-') {
+                    w.push(a);
+                }
+            }
+            let needed: Vec<(String, String, String, &str, String)> = match (w[1], w.get(2).copied().unwrap_or("")) {
+                ("get", "pods") => vec![(ns, "".into(), "pods".into(), "list", String::new())],
+                ("get", "deployments,statefulsets,daemonsets") => ["deployments", "statefulsets", "daemonsets"]
+                    .map(|r| (ns.clone(), "apps".into(), r.into(), "list", String::new()))
+                    .to_vec(),
+                ("get", "applications.argoproj.io") => vec![(ns, "argoproj.io".into(), "applications".into(), "get", w[3].to_string())],
+                ("get", "mutatingwebhookconfiguration") => {
+                    vec![(
+                        String::new(),
+                        "admissionregistration.k8s.io".into(),
+                        "mutatingwebhookconfigurations".into(),
+                        "get",
+                        w[3].to_string(),
+                    )]
+                }
+                ("get", "configmap") => vec![(ns, "".into(), "configmaps".into(), "get", w[3].to_string())],
+                ("apply", _) => restore
+                    .iter()
+                    .map(|o| {
+                        (
+                            o["metadata"]["namespace"].as_str().unwrap().to_string(),
+                            "".into(),
+                            "configmaps".into(),
+                            "patch",
+                            o["metadata"]["name"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect(),
+                ("wait", target) | ("rollout", target) => {
+                    let target = if w[1] == "rollout" { w[3] } else { target };
+                    let (kind, name) = target.split_once('/').unwrap();
+                    let resource = format!("{}s", kind.split('.').next().unwrap());
+                    let verbs: &[&str] = if w.get(2) == Some(&"restart") { &["patch"] } else { &["get", "list", "watch"] };
+                    verbs.iter().map(|v| (ns.clone(), "apps".into(), resource.clone(), *v, name.to_string())).collect()
+                }
+                ("label", "namespace") => {
+                    ["get", "patch"].map(|v| (String::new(), "".into(), "namespaces".into(), v, w[3].to_string())).to_vec()
+                }
+                ("delete", object) => {
+                    let (resource, name) = object.split_once('/').unwrap();
+                    let (plural, group) = resource.split_once('.').unwrap();
+                    vec![(ns, group.into(), plural.into(), "delete", name.to_string())]
+                }
+                _ => panic!("a hook call the test does not know: {call}"),
+            };
+            for (ns, group, resource, verb, name) in needed {
+                // `rollout status` watches a workload: `get`, `list` and `watch` are granted.
+                let verb = if verb == "list" && w[1] == "rollout" { "watch" } else { verb };
+                assert!(
+                    allowed(&ns, &group, &resource, verb, &name),
+                    "{config}: `{call}` needs {verb} {resource}.{group} {name} in `{ns}`"
+                );
+            }
+        }
+        // Cluster-wide only the labelled namespaces and the stable tag's webhook, by name; no wildcard.
+        assert!(grants
+            .iter()
+            .filter(|g| g.0.is_empty())
+            .all(|g| ["namespaces", "mutatingwebhookconfigurations"].contains(&g.2.as_str()) && !g.4.is_empty()));
+        assert!(!grants.iter().any(|g| g.1 == "*" || g.2 == "*" || g.3 == "*"));
+    }
+}
+
+/// Issue 20 point 2: the hook scripts call nothing but `kubectl` and shell builtins, so any image
+/// with `/bin/sh` and `kubectl` runs them. The default image (`config/gitops.rs`
+/// `DEFAULT_HOOK_IMAGE`, alpine/k8s: BusyBox `/bin/sh`, `/usr/bin/kubectl`) provides exactly those.
+/// `sh -x` traces every simple command a run executes; the runs cover every branch the walks take.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn hook_scripts_call_only_kubectl_and_shell_builtins() {
+    let builtins = [
+        "set",
+        "printf",
+        "echo",
+        "[",
+        "exit",
+        "read",
+        "case",
+        "for",
+        "if",
+        "while",
+        "return",
+        "local",
+        "kubectl",
+        "step",
+        "stale_pods",
+        "restart_workloads",
+        ":",
+        "true",
+        "false",
+    ];
+    let cluster = Cluster::new(&MESH);
+    let bench = Bench::new(&golden("canary-3-tag-moved"), None);
+    argocd_sync(&cluster, &bench);
+    cluster.edit(|s| {
+        s["objects"]["Application/argocd/istio-mesh"] = serde_json::json!({"kind": "Application", "metadata": {"name": "istio-mesh", "namespace": "argocd", "deletionTimestamp": "2026-12-03T00:00:00Z"}})
+    });
+    let mut commands = std::collections::BTreeSet::new();
+    for job in ["mesh-render-sidecar-restart", "mesh-render-sidecar-teardown"] {
+        let script = format!("set -x\n{}", hook_script(&bench, job));
+        let (out, _) = cluster.run(bench.path(), &script, &[]);
+        ok(&out, job);
+        for line in String::from_utf8_lossy(&out.stderr).lines().filter_map(|l| l.strip_prefix("+ ")) {
+            commands.insert(line.split_whitespace().next().unwrap_or("").to_string());
+        }
+    }
+    let outside: Vec<&String> = commands.iter().filter(|c| !builtins.contains(&c.as_str()) && !c.contains('=')).collect();
+    assert!(outside.is_empty(), "commands the hook image would need: {outside:?} (all: {commands:?})");
+    assert!(commands.contains("kubectl"));
+    assert_eq!(mesh_render::config::gitops::DEFAULT_HOOK_IMAGE, "docker.io/alpine/k8s:1.34.1");
 }

@@ -110,7 +110,12 @@ fn tags_are_mesh_objects_on_their_revision_and_no_release_owns_one() {
                     "MutatingWebhookConfiguration" => j["webhooks"][0]["clientConfig"]["service"]["name"].as_str().unwrap().to_string(),
                     _ => j["spec"]["selector"].to_string(),
                 };
-                (m.object.kind().to_string(), j["metadata"]["name"].as_str().unwrap().to_string(), j["metadata"]["labels"]["istio.io/rev"].as_str().unwrap().to_string(), target)
+                (
+                    m.object.kind().to_string(),
+                    j["metadata"]["name"].as_str().unwrap().to_string(),
+                    j["metadata"]["labels"]["istio.io/rev"].as_str().unwrap().to_string(),
+                    target,
+                )
             })
             .collect()
     };
@@ -118,7 +123,10 @@ fn tags_are_mesh_objects_on_their_revision_and_no_release_owns_one() {
     let mwc = "MutatingWebhookConfiguration";
     let default_selector = r#"{"app":"istiod","istio":"pilot"}"#;
     let new_selector = r#"{"app":"istiod","istio.io/rev":"1-30-3"}"#;
-    assert_eq!(tags(1), [t(mwc, "istio-revision-tag-prod", "default", "istiod"), t("Service", "istiod-revision-tag-prod", "default", default_selector)]);
+    assert_eq!(
+        tags(1),
+        [t(mwc, "istio-revision-tag-prod", "default", "istiod"), t("Service", "istiod-revision-tag-prod", "default", default_selector)]
+    );
     assert_eq!(
         tags(2),
         [
@@ -128,7 +136,8 @@ fn tags_are_mesh_objects_on_their_revision_and_no_release_owns_one() {
             t("Service", "istiod-revision-tag-prod", "default", default_selector),
         ]
     );
-    let moved = [t(mwc, "istio-revision-tag-prod", "1-30-3", "istiod-1-30-3"), t("Service", "istiod-revision-tag-prod", "1-30-3", new_selector)];
+    let moved =
+        [t(mwc, "istio-revision-tag-prod", "1-30-3", "istiod-1-30-3"), t("Service", "istiod-revision-tag-prod", "1-30-3", new_selector)];
     assert_eq!(tags(3), moved);
     assert_eq!(tags(4), moved);
 }

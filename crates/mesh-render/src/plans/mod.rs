@@ -372,9 +372,7 @@ impl Context {
             }
             apply.push(Step { file, crds, restart_after: false });
         }
-        if let Some(last) = apply.iter().rposition(|s| {
-            s.file == file_of(Concern::Namespaces) || s.file == file_of(Concern::RevisionTags)
-        }) {
+        if let Some(last) = apply.iter().rposition(|s| s.file == file_of(Concern::Namespaces) || s.file == file_of(Concern::RevisionTags)) {
             apply[last].restart_after = true;
         }
         delete.reverse();

@@ -176,7 +176,12 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         cluster_rules.push(rule(&[""], &["namespaces"], &["get", "patch"], mesh.to_vec()));
     }
     if let Some(webhook) = access.stable_webhook {
-        cluster_rules.push(rule(&["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"], &["get"], vec![webhook.to_string()]));
+        cluster_rules.push(rule(
+            &["admissionregistration.k8s.io"],
+            &["mutatingwebhookconfigurations"],
+            &["get"],
+            vec![webhook.to_string()],
+        ));
     }
     if !cluster_rules.is_empty() {
         out.push(hook_object(ClusterRole {
@@ -199,7 +204,12 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
     }
     // `kubectl wait` gets the object, then lists and watches it with `metadata.name=` (which RBAC
     // authorizes against resourceNames).
-    per_namespace.entry(root.to_string()).or_default().push(rule(&["apps"], &["deployments"], &["get", "list", "watch"], vec![access.istiod.clone()]));
+    per_namespace.entry(root.to_string()).or_default().push(rule(
+        &["apps"],
+        &["deployments"],
+        &["get", "list", "watch"],
+        vec![access.istiod.clone()],
+    ));
     let mut configmaps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for m in access.knative {
         let meta = m.object.metadata();
