@@ -33,11 +33,18 @@ pub use ports::{
 
 /// Need of the calls that reach another namespace's Knative Service through the local gateway.
 ///
-/// They must be refused, but no rendered policy refuses them yet (open problem): callers reach the
-/// local gateway's pods in plaintext (no `tlsMode` label on gateway pods), so a policy there cannot
-/// tell namespaces apart, and the revision's policy sees the gateway's identity. Until the policies
-/// close this hop, the rows are `info` so that a render does not fail on every config; they still
-/// show `allow`.
+/// Least privilege wants them refused, but the mesh allows them, also under STRICT: callers reach the
+/// local gateway's pods in plaintext (no `tlsMode` label on gateway pods, istio 1.29.6
+/// `files/kube-gateway.yaml`), so a policy there cannot tell callers apart, and the revision's policy
+/// sees the gateway's identity. Terminating mesh mTLS on the gateway's listener
+/// (`gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL`, `pilot/pkg/config/kube/gateway/conversion.go:2262-2277`)
+/// would break net-gateway-api's prober, which dials each pod IP of the configured Service on its
+/// `http` port in plain HTTP without a client certificate (net-gateway-api knative-v1.23.0
+/// `pkg/reconciler/ingress/lister.go:64-102`, `pkg/status/status.go:424-440`); a second plaintext
+/// listener for it would carry every route too, since net-gateway-api's HTTPRoutes name no
+/// `sectionName` (`pkg/reconciler/ingress/resources/httproute.go:246-258`). So the rows are `info`
+/// and show what the mesh does: `allow`, plaintext to the gateway (docs/architecture.md, "Cluster-local
+/// calls are plaintext").
 pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
 
 /// Need of the endpoint picker's scrape of the model servers: without metrics it cannot pick. The
