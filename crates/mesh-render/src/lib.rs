@@ -33,7 +33,7 @@ pub mod versions;
 
 pub use config::{load, Config, Loaded};
 pub use diagnostics::{Diagnostic, Pos, Rule, Severity};
-pub use render::facts::{GatewayEntry, MeshFacts};
+pub use render::facts::{Admission, GatewayEntry, MeshFacts};
 pub use render::manifest::{Concern, Manifest, Object};
 pub use render::{render, Rendered};
 

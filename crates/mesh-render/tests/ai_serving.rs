@@ -63,12 +63,97 @@ fn pool_route_and_access_are_complete() {
     assert_eq!(service["spec"]["ports"][0]["appProtocol"], "http2");
     let models = find(&objects, "AuthorizationPolicy", "llm-model-servers").unwrap();
     assert_eq!(models["spec"]["selector"]["matchLabels"]["app"], "vllm");
-    assert_eq!(models["spec"]["rules"][0]["from"][0]["source"]["namespaces"][0], "istio-system");
+    assert_eq!(
+        models["spec"]["rules"][0]["from"][0]["source"]["principals"][0],
+        "cluster.local/ns/istio-system/sa/inference-gateway-istio"
+    );
     assert_eq!(models["spec"]["rules"][0]["to"][0]["operation"]["ports"][0], "8000");
     let epp = find(&objects, "AuthorizationPolicy", "llm-epp").unwrap();
     assert_eq!(epp["spec"]["rules"][0]["to"][0]["operation"]["ports"][0], "9002");
     // An app namespace keeps its namespace-wide policy too.
     assert!(find(&objects, "AuthorizationPolicy", "allow-mesh-and-knative").is_some());
+}
+
+/// Rule: `<pool>-model-servers` and `<pool>-epp` admit principals, never namespaces: the inference
+/// gateway's pods (`sa/<gateway>-istio`, istio 1.29.6 `deploymentcontroller.go:547`) on the target
+/// ports and 9002, the picker (`sa/<pool>-epp`) on the target ports, the configured scraper on the
+/// picker's 9090; no rule without `from`, none for 9003 (gRPC probes go through pilot-agent).
+#[test]
+fn pool_policies_admit_the_callers_principals_on_their_ports_only() {
+    let scrape = "    security:\n      prometheus: {principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}\n";
+    for (extra, scraper) in [("", false), (scrape, true)] {
+        let objects = render(&(config("mesh", "") + extra));
+        let rules = |name: &str| -> Vec<(Value, Value)> {
+            let policy = find(&objects, "AuthorizationPolicy", name).unwrap();
+            policy["spec"]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["from"][0]["source"].clone(), r["to"][0]["operation"]["ports"].clone()))
+                .collect()
+        };
+        let gw = serde_json::json!({"principals": ["cluster.local/ns/istio-system/sa/inference-gateway-istio"]});
+        let epp = serde_json::json!({"principals": ["cluster.local/ns/ai/sa/llm-epp"]});
+        assert_eq!(rules("llm-model-servers"), [(gw.clone(), serde_json::json!(["8000"])), (epp, serde_json::json!(["8000"]))]);
+        let mut picker = vec![(gw, serde_json::json!(["9002"]))];
+        if scraper {
+            picker.push((serde_json::json!({"principals": ["cluster.local/ns/monitoring/sa/prometheus"]}), serde_json::json!(["9090"])));
+        }
+        assert_eq!(rules("llm-epp"), picker, "scraper: {scraper}");
+        // A pool namespace that is no app namespace gets no DENY policy.
+        assert!(objects.iter().all(|o| o["spec"]["action"] != "DENY"));
+    }
+}
+
+/// Rule (issue 21, 3d): in a namespace that is also an app namespace the namespace-wide app policy
+/// is ORed into the pool's workloads, so `<pool>-model-servers-deny-others` and
+/// `<pool>-epp-deny-others` (DENY, evaluated before ALLOW) keep the target ports to the gateway and
+/// the picker, 9002 to the gateway, and close 9003 and 9090 (no scraper) to everyone; the flow
+/// evaluator sees a neighbour pod and eventing's broker filter refused, the needed calls allowed.
+#[test]
+fn a_pool_in_an_app_namespace_gets_deny_policies_for_every_other_caller() {
+    let text = config("mesh", "ai").replace("components:\n", "components:\n  knative: {enabled: true, eventing: {}}\n");
+    let objects = render(&text);
+    let models = find(&objects, "AuthorizationPolicy", "llm-model-servers-deny-others").expect("model-server DENY policy");
+    assert_eq!(models["spec"]["action"], "DENY");
+    assert_eq!(
+        models["spec"]["rules"],
+        serde_json::json!([{"from": [{"source": {"notPrincipals": ["cluster.local/ns/istio-system/sa/inference-gateway-istio", "cluster.local/ns/ai/sa/llm-epp"]}}], "to": [{"operation": {"ports": ["8000"]}}]}])
+    );
+    let picker = find(&objects, "AuthorizationPolicy", "llm-epp-deny-others").expect("picker DENY policy");
+    assert_eq!(
+        picker["spec"]["rules"],
+        serde_json::json!([
+            {"from": [{"source": {"notPrincipals": ["cluster.local/ns/istio-system/sa/inference-gateway-istio"]}}], "to": [{"operation": {"ports": ["9002"]}}]},
+            {"to": [{"operation": {"ports": ["9003"]}}]},
+            {"to": [{"operation": {"ports": ["9090"]}}]}
+        ])
+    );
+    let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap();
+    let rendered = mesh_render::render(&loaded);
+    let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+    let verdict = |purpose: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.purpose == purpose)
+            .map(|r| serde_json::to_value(r).unwrap()["verdict"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for refused in [
+        "another pod of the pool namespace -> model server",
+        "another pod of the pool namespace -> endpoint picker (ext_proc)",
+        "another pod of the pool namespace -> endpoint picker health or metrics",
+        "broker filter -> model server",
+    ] {
+        let v = verdict(refused);
+        assert!(!v.is_empty() && v.iter().all(|v| v == "deny"), "{refused}: {v:?}");
+    }
+    for needed in [
+        "inference gateway -> model server",
+        "inference gateway -> endpoint picker (ext_proc)",
+        "endpoint picker -> model server metrics (pod IP)",
+    ] {
+        assert_eq!(verdict(needed), ["allow"], "{needed}");
+    }
 }
 
 #[test]
@@ -198,17 +283,26 @@ fn ext_proc_rule_only_where_the_sidecar_enforces_it() {
     let port_rules = |tls: &str| -> Vec<Value> {
         let objects = render(&config(tls, ""));
         let policy = find(&objects, "AuthorizationPolicy", "llm-epp").unwrap();
-        policy["spec"]["rules"].as_array().unwrap().iter().filter(|r| r.to_string().contains("\"9002\"")).cloned().collect()
+        // Without a scraper, `tls: selfSigned` leaves the policy without rules: an ALLOW policy
+        // that matches nothing, so the sidecar admits no caller on any captured port.
+        policy["spec"]["rules"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|r| r.to_string().contains("\"9002\""))
+            .cloned()
+            .collect()
     };
     assert!(port_rules("selfSigned").is_empty());
     assert_eq!(port_rules("mesh").len(), 1);
 }
 
-/// Rule: in an injected pool namespace, a headless Service over the model servers' target ports
-/// (HTTP) lets the picker's pod-IP scrape travel over mTLS, so STRICT does not refuse it; the flow
-/// evaluator sees that scrape allowed over mTLS.
+/// Rule: in an injected pool namespace, a headless Service over the model servers' target ports,
+/// served as TCP (Istio builds per-pod-IP outbound listeners only for TCP ports, istio 1.29.6
+/// `listener.go:489-494`), lets the picker's pod-IP scrape travel over mTLS, so STRICT does not
+/// refuse it; the flow evaluator sees that scrape allowed over mTLS.
 #[test]
-fn the_picker_scrape_gets_a_headless_http_service_over_the_target_ports() {
+fn the_picker_scrape_gets_a_headless_tcp_service_over_the_target_ports() {
     let text = "components:\n  istio:\n    enabled: true\n    aiServing:\n      pools:\n        - {name: llm, namespace: ai, selector: {app: vllm}, targetPorts: [8000, 8001]}\n";
     let objects = render(text);
     let svc = find(&objects, "Service", "llm-model-server-metrics").expect("the headless Service");
@@ -220,7 +314,7 @@ fn the_picker_scrape_gets_a_headless_http_service_over_the_target_ports() {
         .iter()
         .map(|p| (p["port"].as_i64().unwrap(), p["name"].as_str().unwrap(), p["appProtocol"].as_str().unwrap()))
         .collect();
-    assert_eq!(ports, [(8000, "http-metrics-0", "http"), (8001, "http-metrics-1", "http")]);
+    assert_eq!(ports, [(8000, "tcp-metrics-0", "tcp"), (8001, "tcp-metrics-1", "tcp")]);
 
     let loaded = mesh_render::load(text, None, Limits::DEFAULT).unwrap();
     let rendered = mesh_render::render(&loaded);

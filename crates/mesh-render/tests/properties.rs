@@ -311,15 +311,19 @@ proptest! {
         }
     }
 
+    /// Besides the app namespaces, only Knative Serving's namespace holds a policy: the activator's
+    /// `activator-callers`, exactly when Knative is on.
     #[test]
     fn app_namespaces_are_exactly_those_with_an_authorization_policy(spec in spec()) {
         let text = spec.text();
         for env in spec.selections() {
             let r = render(&text, env);
-            let with_policy: Vec<String> = r
-                .manifests
-                .iter()
-                .filter(|m| m.object.kind() == "AuthorizationPolicy")
+            let policies = || r.manifests.iter().filter(|m| m.object.kind() == "AuthorizationPolicy");
+            let activator: Vec<_> = policies().filter(|m| m.object.metadata().name.as_deref() == Some("activator-callers")).collect();
+            prop_assert_eq!(activator.len(), usize::from(spec.knative.is_some()));
+            prop_assert!(activator.iter().all(|m| m.object.metadata().namespace.as_deref() == Some("knative-serving")));
+            let with_policy: Vec<String> = policies()
+                .filter(|m| m.object.metadata().name.as_deref() != Some("activator-callers"))
                 .map(|m| m.object.metadata().namespace.clone().expect("a namespaced policy"))
                 .collect();
             let unique: BTreeSet<String> = with_policy.iter().cloned().collect();

@@ -133,10 +133,13 @@ pub(crate) const MESH_COMPATIBILITY_MODE: Rule = Rule {
     name: "mesh-compatibility-mode",
     severity: Severity::Warning,
     summary: "Knative's mesh-compatibility-mode is not `enabled` while mTLS is PERMISSIVE",
-    explanation: "Under PERMISSIVE, the activator's plaintext probes of revision pods get 403 from their \
-        ALLOW policies. With `auto` the activator reads that as \"no mesh\" and never falls back to the \
-        ClusterIP (knative-v1.23.0 `IsPotentialMeshErrorResponse` counts only 502 and 503), so requests \
-        through the activator fail. mesh-render sets `enabled` unless the config says otherwise.",
+    explanation: "With `auto`, the activator and the autoscaler call revision pods by IP first and fall back \
+        to the ClusterIP only on errors that look like a mesh: HTTP 502 or 503 (knative-v1.23.0 \
+        `IsPotentialMeshErrorResponse`; a bare transport error never falls back). Under STRICT that works \
+        because the private Service declares 8012 and 9090 as HTTP, so the caller's sidecar answers the \
+        refused pod-IP call with a 503. Under PERMISSIVE the revision's sidecar accepts the plaintext call \
+        and its ALLOW policy answers 403, which is no mesh error: the activator never falls back and \
+        requests through it fail. mesh-render sets `enabled` under PERMISSIVE unless the config says otherwise.",
 };
 
 pub(crate) const IGNORED_ERROR_CHECK: Rule = Rule {

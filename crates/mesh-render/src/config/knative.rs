@@ -120,14 +120,25 @@ pub(super) fn read_settings(
     knative.map(|k| permissive_mesh_compatibility(k, mtls, node, path, dec))
 }
 
-/// Under PERMISSIVE, the activator's plaintext probe of a revision pod's IP is accepted by the pod's
-/// sidecar and then denied by the app namespace's ALLOW policy (403: plaintext has no source
-/// namespace). With `mesh-compatibility-mode: auto` the activator takes only 502 and 503 for "mesh
-/// on" (knative-v1.23.0 `vendor/knative.dev/networking/pkg/http/error.go`,
-/// `IsPotentialMeshErrorResponse`), so a 403 makes it keep probing pod IPs and never fall back to the
-/// revision's ClusterIP (`pkg/activator/net/revision_backends.go`, `probePodIPs`): requests through the
-/// activator fail. Under STRICT the probe's connection is reset, which counts as "mesh on". So under
-/// PERMISSIVE the default becomes `enabled`, and an explicit `auto` or `disabled` gets a warning.
+/// With `mesh-compatibility-mode: auto`, the autoscaler and the activator first call revision pods
+/// by IP and fall back to the revision's private ClusterIP Service only when every failure looks
+/// like a mesh: an HTTP 502 or 503 (knative-v1.23.0 `pkg/autoscaler/metrics/http_scrape_client.go:54-77`,
+/// `mightBeMesh: IsPotentialMeshErrorResponse`, `vendor/knative.dev/networking/pkg/http/error.go`). A bare
+/// transport error is not one: it ends in `errPodsExhausted` and never falls back (`stats_scraper.go:333-357`).
+///
+/// Under STRICT, `auto` works, for a reason that is not "the connection is reset": the private
+/// Service declares queue-proxy's 8012/8013 (`http`/`http2`) and 9090 (`http-autometric`) as HTTP
+/// (`pkg/reconciler/serverlessservice/resources/services.go:148-178`, `pkg/apis/serving/v1/revision_helpers.go:43`),
+/// so the caller's sidecar serves those ports on an HTTP listener; a pod-IP call there goes to
+/// PassthroughCluster in plaintext, the revision's STRICT sidecar resets it, and the caller's sidecar
+/// answers with an HTTP 503, which counts as a mesh error. So mesh-render keeps Knative's default `auto`
+/// under STRICT; were the ports TCP, `auto` would never fall back.
+///
+/// Under PERMISSIVE, the plaintext pod-IP call is accepted by the pod's sidecar and then denied by the
+/// app namespace's ALLOW policy (403: plaintext has no principal). 403 is not a mesh error, so the
+/// activator keeps probing pod IPs and never falls back (`pkg/activator/net/revision_backends.go`,
+/// `probePodIPs`): requests through the activator fail. So under PERMISSIVE the default becomes
+/// `enabled`, and an explicit `auto` or `disabled` gets a warning.
 fn permissive_mesh_compatibility(mut k: Knative, mtls: MtlsMode, node: Option<&Node>, path: &str, dec: &mut Decoder) -> Knative {
     if mtls != MtlsMode::Permissive {
         return k;

@@ -28,6 +28,9 @@ pub(crate) struct Context {
     webhooks: Vec<WebhookRow>,
     app_policy: String,
     apps: Vec<AppPolicy>,
+    /// The activator's ALLOW policy: its name and callers (empty without Knative).
+    activator_policy: &'static str,
+    activator_callers: Vec<String>,
     /// The opt-in scrape rule: principals and ports (`components.istio.security.prometheus`).
     prometheus_scrape: Option<(Vec<String>, Vec<u16>)>,
     knative: Option<KnativeFacts>,
@@ -103,12 +106,25 @@ struct WebhookRow {
     port: u16,
 }
 
+/// Each admission as "`p1`, `p2` on 8012, 8013 (paths)" for the docs.
+fn admissions(list: &[crate::Admission]) -> Vec<String> {
+    list.iter()
+        .map(|a| {
+            let who: Vec<String> = a.principals.iter().map(|p| format!("`{p}`")).collect();
+            let ports: Vec<String> = a.ports.iter().map(u16::to_string).collect();
+            let on = if ports.is_empty() { "on any port".to_string() } else { format!("on {}", ports.join(", ")) };
+            let paths = if a.paths.is_empty() { String::new() } else { format!(" `{}`", a.paths.join("`, `")) };
+            format!("{} {on}{paths} ({})", who.join(", "), a.purpose)
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct AppPolicy {
     namespace: String,
     sources: Vec<String>,
-    /// The Knative gateways' identities, the only callers admitted from the root namespace.
-    principals: Vec<String>,
+    /// The other callers, as "`principal`, … on ports" (Markdown).
+    callers: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -248,8 +264,9 @@ impl Context {
         let apps = config
             .apps
             .iter()
-            .map(|a| AppPolicy { namespace: a.clone(), sources: facts.policy_sources(a), principals: facts.gateway_principals.clone() })
+            .map(|a| AppPolicy { namespace: a.clone(), sources: facts.policy_sources(a), callers: admissions(&facts.app_callers) })
             .collect();
+        let activator_callers = admissions(&facts.activator_callers);
 
         let knative_facts = config.knative.as_ref().zip(facts.gateway_entries.as_ref()).map(|(k, (external, local))| {
             let entry = |e: &crate::GatewayEntry| format!("class `{}`, gateway `{}`, service `{}`", e.class, e.gateway, e.service);
@@ -383,6 +400,8 @@ impl Context {
             webhooks,
             app_policy: security::APP_POLICY.to_string(),
             apps,
+            activator_policy: crate::render::facts::ACTIVATOR_POLICY,
+            activator_callers,
             prometheus_scrape: config.security.prometheus.as_ref().map(|p| (p.principals.clone(), p.ports.clone())),
             knative: knative_facts,
             gateways,

@@ -24,8 +24,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::api::inference::*;
 use crate::api::istio::*;
 use crate::config::ai_serving::{AiServing, PickerTls, Pool};
+use crate::config::security::PrometheusScrape;
 use crate::config::{Config, Resources};
-use crate::render::facts::MeshFacts;
+use crate::render::facts::{principal, MeshFacts};
 use crate::render::gateways::GATEWAY_CLASS;
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
@@ -99,7 +100,10 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
     }
     for pool in &ai.pools {
         let in_mesh = facts.is_injected(&pool.namespace);
-        out.extend(render_pool(ai, pool, in_mesh));
+        out.extend(render_pool(ai, pool, in_mesh, config.security.prometheus.as_ref()));
+        if config.apps.contains(&pool.namespace) {
+            out.extend(deny_policies(ai, pool, config.security.prometheus.as_ref()).into_iter().map(|p| manifest(Object::from(p))));
+        }
     }
     out
 }
@@ -120,7 +124,7 @@ fn gateway(ai: &AiServing) -> Manifest {
     manifest(Object::from(gw))
 }
 
-fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
+fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool, scraper: Option<&PrometheusScrape>) -> Vec<Manifest> {
     let ns = pool.namespace.as_str();
     let epp = picker_name(pool);
     let mut out = Vec::new();
@@ -170,7 +174,7 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool) -> Vec<Manifest> {
         out.push(manifest(Object::from(dr)));
     }
 
-    out.extend(access_policies(ai, pool).into_iter().map(|p| manifest(Object::from(p))));
+    out.extend(access_policies(ai, pool, scraper).into_iter().map(|p| manifest(Object::from(p))));
     if in_mesh {
         out.push(manifest(Object::from(metrics_service(pool))));
     }
@@ -182,27 +186,39 @@ pub(crate) fn metrics_service_name(pool: &Pool) -> String {
     format!("{}-model-server-metrics", pool.name)
 }
 
-/// A headless Service over the model servers' target ports, so that the picker's scrape of
-/// `http://<pod IP>:<port>/metrics` travels over mTLS. A call to a pod IP that no Service knows
-/// leaves the picker's sidecar through the passthrough cluster in plaintext, which the model servers'
-/// STRICT sidecars refuse (istio/istio#37431). For a headless Service, Istio 1.29.6 serves HTTP ports
-/// on a `0.0.0.0:<port>` listener whose wildcard route reaches each pod IP through the Service's
-/// ORIGINAL_DST cluster (`pilot/pkg/networking/core/listener.go`, "HTTP services can happily reside
-/// on 0.0.0.0:PORT"), and it keeps that cluster's ISTIO_MUTUAL transport socket instead of the
-/// auto-mTLS match (`cluster_tls.go`: auto-mTLS is skipped for `Cluster_ORIGINAL_DST`). Istio's own
-/// shadow Service for the InferencePool is headless too but uses placeholder ports (54321, …;
-/// `pilot/pkg/config/kube/gateway/inferencepool_collection.go`), so it does not cover the scrape.
+/// A headless Service over the model servers' target ports, served as **TCP**, so that the
+/// picker's scrape of `http://<pod IP>:<port>/metrics` (GIE v1.1.0 `pkg/epp/datastore/datastore.go:246`
+/// builds the address from the pod IP) travels over mTLS. A call to a pod IP that no listener knows
+/// leaves the picker's sidecar through PassthroughCluster in plaintext, which the model servers'
+/// STRICT sidecars refuse (istio/istio#36725, #34679, #37431).
+///
+/// Why TCP: Istio builds one outbound listener per endpoint IP only for a headless Service's TCP
+/// or unsupported ports (istio 1.29.6 `pilot/pkg/networking/core/listener.go:489-494`, 1.30.3
+/// `:499-504`); an HTTP port is served on `0.0.0.0:<port>` whose virtual hosts match the Service's
+/// hostname and `*.<hostname>` (`httproute.go:570-574`), not the `Host: <podIP>:<port>` the picker
+/// sends, so it would fall through to PassthroughCluster. The per-IP listener's ORIGINAL_DST cluster
+/// keeps its ISTIO_MUTUAL transport socket (`cluster_tls.go:93-95`).
+///
+/// Inbound: Istio's shadow Service for the InferencePool is headless too and names its ports
+/// `http-<i>` with placeholder numbers (54321, …) and the target ports as `targetPort`
+/// (1.29.6 `pilot/pkg/config/kube/gateway/inferencepool_collection.go:514-521`), so the model
+/// server's sidecar sees two Services on each target port with different protocols. It keeps the
+/// oldest Service's protocol and reports a `pilot_conflict_inbound_listener` metric
+/// (`listener_inbound.go:420-423,719-723`). Either way the scrape works: an HTTP inbound chain under
+/// STRICT matches any TLS connection (`filterchain_options.go:142-148`, no ALPN) and under
+/// PERMISSIVE accepts the TCP ALPN `istio` (`allIstioMtlsALPNs`, `listener.go:97`), and a TCP one
+/// proxies the bytes; only HTTP-level telemetry of that port may be TCP-level instead.
 fn metrics_service(pool: &Pool) -> Service {
     let ports = pool
         .target_ports
         .iter()
         .enumerate()
         .map(|(i, port)| ServicePort {
-            name: Some(format!("http-metrics-{i}")),
+            name: Some(format!("tcp-metrics-{i}")),
             port: i32::from(*port),
             target_port: Some(IntOrString::Int(i32::from(*port))),
             protocol: Some("TCP".into()),
-            app_protocol: Some("http".into()),
+            app_protocol: Some("tcp".into()),
             ..Default::default()
         })
         .collect();
@@ -445,43 +461,102 @@ pub(crate) fn picker_flags(pool: &Pool) -> Vec<String> {
     flags
 }
 
-/// Who may call the pool's workloads: the gateway (its namespace) reaches the model servers'
-/// target ports and (with `tls: mesh`) the picker's ext_proc port; the picker (same namespace) scrapes the model
-/// servers; probes and scrapers reach the picker's health and metrics ports. Two policies, because
-/// a selector names one set of pods; a selector-free ALLOW policy would close the whole namespace.
-fn access_policies(ai: &AiServing, pool: &Pool) -> Vec<AuthorizationPolicy> {
-    let from = |namespace: &str, ports: Vec<String>| AuthorizationRule {
-        from: vec![RuleFrom { source: Source { namespaces: vec![namespace.to_string()], ..Default::default() } }],
-        to: if ports.is_empty() { Vec::new() } else { vec![RuleTo { operation: Operation { ports, ..Default::default() } }] },
-    };
-    let to_ports = |ports: Vec<String>| AuthorizationRule {
-        from: Vec::new(),
+/// Who may call the pool's workloads, by principal and port: the inference gateway's pods
+/// (`cluster.local/ns/<ns>/sa/<gateway>-istio`: istiod names a Gateway's ServiceAccount
+/// `<name>-<class>`, istio 1.29.6 `pilot/pkg/config/kube/gateway/deploymentcontroller.go:547`)
+/// reach the model servers' target ports and, with `tls: mesh`, the picker's ext_proc port; the
+/// picker (`sa/<pool>-epp`) scrapes the model servers' target ports; the configured scraper
+/// (`security.prometheus.principals`) reads the picker's 9090. Nothing else: not istiod or another
+/// gateway of the gateway's namespace, not the rest of the pool's namespace. The picker's gRPC
+/// probes on 9003 need no rule: the injector rewrites them to pilot-agent (istio 1.29.6
+/// `pkg/kube/inject/app_probe.go:67-79`, `convertAppProberGRPC`). Two policies, because a selector
+/// names one set of pods; a selector-free ALLOW policy would close the whole namespace.
+fn access_policies(ai: &AiServing, pool: &Pool, scraper: Option<&PrometheusScrape>) -> Vec<AuthorizationPolicy> {
+    let from = |principals: Vec<String>, ports: Vec<String>| AuthorizationRule {
+        from: vec![RuleFrom { source: Source { principals, ..Default::default() } }],
         to: vec![RuleTo { operation: Operation { ports, ..Default::default() } }],
     };
-    let policy = |name: String, selector: BTreeMap<String, String>, rules| {
-        let mut p = AuthorizationPolicy::new(
-            &name,
-            AuthorizationPolicySpec { selector: Some(WorkloadSelector { match_labels: selector }), action: Some("ALLOW".into()), rules },
-        );
-        p.metadata = meta(&name, &pool.namespace);
-        p
-    };
+    let policy = |name: String, selector, rules| pool_policy(pool, name, selector, "ALLOW", rules);
     let model_ports: Vec<String> = pool.target_ports.iter().map(u16::to_string).collect();
     let epp = picker_name(pool);
+    let gateway = vec![gateway_principal(ai)];
     // With `tls: selfSigned` the picker's sidecar does not intercept 9002
     // (`excludeInboundPorts`), so no AuthorizationPolicy rule on 9002 would ever be enforced: none
     // is rendered, and the docs say that any pod can reach the picker's ext_proc port then.
     let mut picker_rules = Vec::new();
     if pool.picker.tls == PickerTls::Mesh {
-        picker_rules.push(from(&ai.gateway.namespace, vec![EXT_PROC_PORT.to_string()]));
+        picker_rules.push(from(gateway.clone(), vec![EXT_PROC_PORT.to_string()]));
     }
-    picker_rules.push(to_ports(vec![HEALTH_PORT.to_string(), METRICS_PORT.to_string()]));
+    if let Some(scrape) = scraper {
+        picker_rules.push(from(scrape.principals.clone(), vec![METRICS_PORT.to_string()]));
+    }
     vec![
         policy(
             format!("{}-model-servers", pool.name),
             pool.selector.clone(),
-            vec![from(&ai.gateway.namespace, model_ports), from(&pool.namespace, Vec::new())],
+            vec![from(gateway, model_ports.clone()), from(vec![principal(&pool.namespace, &epp)], model_ports)],
         ),
         policy(epp.clone(), BTreeMap::from([("app".to_string(), epp)]), picker_rules),
     ]
+}
+
+/// Name suffix of the DENY policies of a pool in an app namespace.
+pub(crate) const DENY_OTHERS: &str = "deny-others";
+
+/// In a namespace that is both an app namespace and a pool's namespace, the app policy
+/// (`allow-mesh-and-knative`, no selector) applies to the model servers and the picker too, and
+/// ALLOW policies are ORed: every pod of the namespace, and eventing's senders (any port), would
+/// reach the model servers' target ports and the picker's 9002, 9003 and 9090. A DENY policy is
+/// evaluated before any ALLOW (istio.io "Authorization policy precedence"), so these two keep the
+/// pool's ports to the callers of [`access_policies`], whatever else the namespace allows:
+/// `notPrincipals` also matches a caller without a principal (plaintext). The rules on 9003, and
+/// on 9090 without a configured scraper, have no `from` on purpose: they deny every caller of a
+/// port that needs none (the picker's gRPC probes go through pilot-agent, which the sidecar does
+/// not see, `app_probe.go:67-79`). The model servers' other ports stay the namespace's business.
+fn deny_policies(ai: &AiServing, pool: &Pool, scraper: Option<&PrometheusScrape>) -> Vec<AuthorizationPolicy> {
+    let deny = |not_principals: Vec<String>, ports: Vec<String>| AuthorizationRule {
+        from: if not_principals.is_empty() {
+            Vec::new()
+        } else {
+            vec![RuleFrom { source: Source { not_principals, ..Default::default() } }]
+        },
+        to: vec![RuleTo { operation: Operation { ports, ..Default::default() } }],
+    };
+    let policy = |name: String, selector, rules| pool_policy(pool, name, selector, "DENY", rules);
+    let epp = picker_name(pool);
+    let gateway = gateway_principal(ai);
+    let model_ports = pool.target_ports.iter().map(u16::to_string).collect();
+    let mut picker_rules = Vec::new();
+    if pool.picker.tls == PickerTls::Mesh {
+        picker_rules.push(deny(vec![gateway.clone()], vec![EXT_PROC_PORT.to_string()]));
+    }
+    picker_rules.push(deny(Vec::new(), vec![HEALTH_PORT.to_string()]));
+    picker_rules.push(deny(scraper.map(|s| s.principals.clone()).unwrap_or_default(), vec![METRICS_PORT.to_string()]));
+    vec![
+        policy(
+            format!("{}-model-servers-{DENY_OTHERS}", pool.name),
+            pool.selector.clone(),
+            vec![deny(vec![gateway, principal(&pool.namespace, &epp)], model_ports)],
+        ),
+        policy(format!("{epp}-{DENY_OTHERS}"), BTreeMap::from([("app".to_string(), epp)]), picker_rules),
+    ]
+}
+
+/// A policy of `action` on the pods of the pool's namespace that `selector` names.
+fn pool_policy(
+    pool: &Pool,
+    name: String,
+    selector: BTreeMap<String, String>,
+    action: &str,
+    rules: Vec<AuthorizationRule>,
+) -> AuthorizationPolicy {
+    let spec = AuthorizationPolicySpec { selector: Some(WorkloadSelector { match_labels: selector }), action: Some(action.into()), rules };
+    let mut p = AuthorizationPolicy::new(&name, spec);
+    p.metadata = meta(&name, &pool.namespace);
+    p
+}
+
+/// The inference gateway's principal: its pods run as `<gateway>-istio` (see [`access_policies`]).
+pub(crate) fn gateway_principal(ai: &AiServing) -> String {
+    principal(&ai.gateway.namespace, &crate::render::gateways::service_name(&ai.gateway.name))
 }

@@ -18,6 +18,36 @@ pub struct GatewayEntry {
     pub supported_features: Vec<String>,
 }
 
+/// An istio principal: `cluster.local/ns/<namespace>/sa/<service account>` (`cluster.local` stands
+/// for the mesh's trust domain and its aliases, istio.io reference "Authorization Policy", `source.principals`).
+pub(crate) fn principal(namespace: &str, service_account: &str) -> String {
+    format!("cluster.local/ns/{namespace}/sa/{service_account}")
+}
+
+/// queue-proxy's HTTP/1 and h2c ports, where the gateways and the activator send a revision's
+/// requests (serving knative-v1.23.0 `pkg/networking/constants.go`, `BackendHTTPPort` 8012,
+/// `BackendHTTP2Port` 8013), and the activator's containerPorts `http1` 8012 and `h2c` 8013
+/// (`config/core/deployments/activator.yaml:102-105`).
+pub(crate) const REQUEST_PORTS: [u16; 2] = [8012, 8013];
+/// queue-proxy's autoscaling metrics port, which the autoscaler scrapes (`AutoscalingQueueMetricsPort`).
+pub(crate) const AUTOSCALING_METRICS_PORT: u16 = 9090;
+/// The activator's metrics containerPort (`activator.yaml:98-99`).
+pub(crate) const ACTIVATOR_METRICS_PORT: u16 = 9090;
+/// Knative's health-check path (`knative.dev/networking/pkg/http` `HealthCheckPath`).
+pub(crate) const HEALTH_CHECK_PATH: &str = "/healthz";
+/// Name of the activator's ALLOW policy in Knative Serving's namespace.
+pub(crate) const ACTIVATOR_POLICY: &str = "activator-callers";
+
+/// One ALLOW rule: the principals that make a call, on its ports and paths (empty: any).
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Admission {
+    pub principals: Vec<String>,
+    pub ports: Vec<u16>,
+    pub paths: Vec<String>,
+    /// The call, for the generated docs.
+    pub purpose: String,
+}
+
 /// Facts about the mesh a config describes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeshFacts {
@@ -32,8 +62,14 @@ pub struct MeshFacts {
     /// only. kube-apiserver has no mesh identity, so under STRICT it cannot reach them; under
     /// PERMISSIVE it can anyway.
     pub webhook_exceptions: Vec<Webhook>,
-    /// Knative's system namespaces: admitted by namespace into every app namespace.
+    /// Knative's system namespaces (injected; no longer admitted by namespace anywhere).
     pub knative_namespaces: Vec<String>,
+    /// Who an app namespace's policy admits besides its own namespace, by principal and port:
+    /// the Knative gateways and the activator on queue-proxy's request ports, the autoscaler on
+    /// its metrics port, eventing's senders on any port.
+    pub app_callers: Vec<Admission>,
+    /// Who may call the activator (its ALLOW policy `activator-callers`); empty without Knative.
+    pub activator_callers: Vec<Admission>,
     /// The identities of the two Knative gateways, the only callers admitted from the root
     /// namespace (not istiod, not an inference Gateway, not whatever else runs there). istiod names a
     /// Gateway's ServiceAccount `<gateway>-<class>` (istio/istio 1.29.6 `pilot/pkg/config/kube/gateway/
@@ -67,8 +103,7 @@ impl MeshFacts {
         let strict = config.mtls == MtlsMode::Strict;
         let webhook_exceptions = config.knative.iter().flat_map(|k| &k.webhooks).filter(|_| strict).cloned().collect();
         let gateways = [&config.gateways.external, &config.gateways.local];
-        let gateway_principals =
-            gateways.iter().map(|gw| format!("cluster.local/ns/{}/sa/{}", config.namespace, service_name(gw))).collect();
+        let gateway_principals: Vec<String> = gateways.iter().map(|gw| principal(&config.namespace, &service_name(gw))).collect();
         let entry = |gw: &str| GatewayEntry {
             class: GATEWAY_CLASS.into(),
             gateway: format!("{}/{gw}", config.namespace),
@@ -76,18 +111,111 @@ impl MeshFacts {
             supported_features: vec!["HTTPRouteRequestTimeout".into()],
         };
         let gateway_entries = config.knative.as_ref().map(|_| (entry(gateways[0]), entry(gateways[1])));
-        MeshFacts { injected, injection_label, webhook_exceptions, knative_namespaces, gateway_principals, gateway_entries }
+        let (app_callers, activator_callers) = knative_callers(config, &gateway_principals);
+        MeshFacts {
+            injected,
+            injection_label,
+            webhook_exceptions,
+            knative_namespaces,
+            gateway_principals,
+            gateway_entries,
+            app_callers,
+            activator_callers,
+        }
     }
 
-    /// Namespaces admitted by namespace into an app namespace: itself and Knative's system namespaces.
+    /// Namespaces admitted by namespace into an app namespace: itself only. Knative's system
+    /// namespaces are admitted by the principals of the pods that call revisions
+    /// ([`MeshFacts::app_callers`]): admitting `knative-serving` by namespace let the activator,
+    /// which any mesh pod can ask to forward to any revision, be a way around every app policy.
     pub fn policy_sources(&self, app: &str) -> Vec<String> {
-        std::iter::once(app.to_string()).chain(self.knative_namespaces.iter().cloned()).collect()
+        vec![app.to_string()]
+    }
+
+    /// The principals of `app_callers` and of the app namespace itself, for the docs.
+    pub fn app_caller_principals(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in self.app_callers.iter().flat_map(|a| &a.principals) {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
     }
 
     /// Whether pods of `namespace` get a sidecar.
     pub fn is_injected(&self, namespace: &str) -> bool {
         self.injected.iter().any(|n| n == namespace)
     }
+}
+
+/// The callers of revisions and of the activator, each with the upstream file that makes the call.
+fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admission>, Vec<Admission>) {
+    let Some(k) = &config.knative else { return (Vec::new(), Vec::new()) };
+    let serving = k.serving_namespace.as_str();
+    let ports = |p: &[u16]| p.to_vec();
+    // serving config/core/deployments/activator.yaml:49 `serviceAccountName: activator`.
+    let activator = principal(serving, "activator");
+    // autoscaler.yaml:52 `serviceAccountName: controller` (shared with the controller, the webhook
+    // and net-gateway-api's pods: a principal cannot tell them apart).
+    let autoscaler = principal(serving, "controller");
+    let mut forwarders = gateway_principals.to_vec();
+    forwarders.push(activator);
+    let mut app = vec![
+        Admission {
+            principals: forwarders,
+            ports: ports(&REQUEST_PORTS),
+            paths: Vec::new(),
+            purpose: "the Knative gateways and the activator forward requests to queue-proxy".into(),
+        },
+        // `pkg/autoscaler/metrics/stats_scraper.go`: the autoscaler scrapes queue-proxy's 9090.
+        Admission {
+            principals: vec![autoscaler.clone()],
+            ports: vec![AUTOSCALING_METRICS_PORT],
+            paths: Vec::new(),
+            purpose: "the autoscaler scrapes queue-proxy's metrics".into(),
+        },
+    ];
+    if let Some(eventing) = &k.eventing_namespace {
+        // Reason for no `to`: a Trigger's or Subscription's subscriber, and a PingSource's sink, is
+        // any URI (eventing knative-v1.22.2 `vendor/knative.dev/pkg/apis/duck/v1/destination.go:33`),
+        // so these senders may POST to any port of any Service. Only their principals are admitted:
+        // broker-filter.yaml:37, in-memory-channel dispatcher.yaml:50, pingsource-mt-adapter.yaml:126.
+        app.push(Admission {
+            principals: ["mt-broker-filter", "imc-dispatcher", "pingsource-mt-adapter"].iter().map(|sa| principal(eventing, sa)).collect(),
+            ports: Vec::new(),
+            paths: Vec::new(),
+            purpose: "brokers, channels and PingSource deliver events to a subscriber URI (any port)".into(),
+        });
+    }
+    let mut activator_callers = vec![
+        // net-gateway-api routes a revision's traffic to its public Service, whose endpoints are the
+        // activator's pods while the revision is in proxy mode.
+        Admission {
+            principals: gateway_principals.to_vec(),
+            ports: ports(&REQUEST_PORTS),
+            paths: Vec::new(),
+            purpose: "the Knative gateways route to a revision backed by the activator".into(),
+        },
+        // The autoscaler's KPA scaler probes `http://<public service>.<ns>:80|81/healthz` to learn
+        // whether the activator is in the path before scaling to zero (serving knative-v1.23.0
+        // `pkg/reconciler/autoscaling/kpa/scaler.go:127-142,245`): only that path.
+        Admission {
+            principals: vec![autoscaler],
+            ports: ports(&REQUEST_PORTS),
+            paths: vec![HEALTH_CHECK_PATH.into()],
+            purpose: "the autoscaler probes whether the activator is in the path".into(),
+        },
+    ];
+    if let Some(scrape) = &config.security.prometheus {
+        activator_callers.push(Admission {
+            principals: scrape.principals.clone(),
+            ports: vec![ACTIVATOR_METRICS_PORT],
+            paths: Vec::new(),
+            purpose: "the scraper reads the activator's metrics".into(),
+        });
+    }
+    (app, activator_callers)
 }
 
 #[cfg(test)]
@@ -107,7 +235,7 @@ mod tests {
         let f = facts(&format!("    namespaces: {{apps: [demo]}}\n    aiServing: {{inferenceExtension: v1.1.0, pools: [{pools}]}}\n"));
         assert_eq!(f.injected, ["knative-serving", "knative-eventing", "demo", "ai"]);
         assert!(f.is_injected("demo") && !f.is_injected("istio-system"));
-        assert_eq!(f.policy_sources("demo"), ["demo", "knative-serving", "knative-eventing"]);
+        assert_eq!(f.policy_sources("demo"), ["demo"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::api::istio::*;
 use crate::config::Config;
-use crate::render::facts::MeshFacts;
+use crate::render::facts::{Admission, MeshFacts, ACTIVATOR_POLICY};
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// Name of the per-namespace ALLOW policy.
@@ -28,6 +28,9 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
         out.push(peer_authentication(PeerAuthentication::new(&hook.name, spec), &hook.namespace));
     }
 
+    if let Some(k) = &config.knative {
+        out.push(activator_policy(facts, &k.serving_namespace));
+    }
     for app in &config.apps {
         let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, facts, app));
         policy.metadata = owned_meta(APP_POLICY, Some(app), Concern::Security);
@@ -47,19 +50,18 @@ fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest 
 /// There is no `to`-only rule. Knative's "allowlist by paths" (`/healthz`, `/metrics`, and port
 /// 8022) is for system pods without sidecars; here the Knative system namespaces are always injected
 /// ([`MeshFacts::injected`]), so the activator's and autoscaler's calls carry their
-/// namespace and match the `from` rule. Kubelet's probes and preStop/postStart hooks are rewritten
+/// principals and match the rules of [`MeshFacts::app_callers`], each on the ports of its call. Kubelet's probes and preStop/postStart hooks are rewritten
 /// to pilot-agent (istio/istio 1.29.6 `pkg/kube/inject/app_probe.go`), which calls the app from
 /// 127.0.0.6 and bypasses the policy. A `to`-only rule would open those paths on every port, and
 /// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
 fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPolicySpec {
-    let from_namespaces = AuthorizationRule {
-        from: vec![
-            RuleFrom { source: Source { namespaces: facts.policy_sources(app), ..Default::default() } },
-            RuleFrom { source: Source { principals: facts.gateway_principals.clone(), ..Default::default() } },
-        ],
+    // The namespace itself: its own services call each other on any port (its own business).
+    let own = AuthorizationRule {
+        from: vec![RuleFrom { source: Source { namespaces: facts.policy_sources(app), ..Default::default() } }],
         to: Vec::new(),
     };
-    let mut rules = vec![from_namespaces];
+    let mut rules = vec![own];
+    rules.extend(facts.app_callers.iter().map(admission_rule));
     if let Some(scrape) = &config.security.prometheus {
         rules.push(AuthorizationRule {
             from: vec![RuleFrom { source: Source { principals: scrape.principals.clone(), ..Default::default() } }],
@@ -67,6 +69,36 @@ fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPol
         });
     }
     AuthorizationPolicySpec { selector: None, action: Some("ALLOW".into()), rules }
+}
+
+/// One ALLOW rule from an [`Admission`]: its principals, on its ports and paths.
+pub(crate) fn admission_rule(a: &Admission) -> AuthorizationRule {
+    let to = (!a.ports.is_empty() || !a.paths.is_empty())
+        .then(|| RuleTo { operation: Operation { ports: a.ports.iter().map(u16::to_string).collect(), paths: a.paths.clone() } });
+    AuthorizationRule {
+        from: vec![RuleFrom { source: Source { principals: a.principals.clone(), ..Default::default() } }],
+        to: to.into_iter().collect(),
+    }
+}
+
+/// The activator's ALLOW policy: only its real callers ([`MeshFacts::activator_callers`]). The
+/// activator forwards to whichever revision the `Knative-Serving-Namespace`/`Knative-Serving-Revision`
+/// headers or a `<rev>.<ns>.svc` Host name (serving knative-v1.23.0
+/// `pkg/activator/handler/context_handler.go:58-67`), with its own identity, which every app policy
+/// admits: without this policy any mesh pod (under PERMISSIVE any pod) could reach any revision
+/// through `activator:8012`. Kubelet's probes of 8012 are rewritten to pilot-agent (istio 1.29.6
+/// `pkg/kube/inject/app_probe.go:67-79`) and need no rule; the activator's 8112 (HTTPS, only with
+/// Knative's system-internal TLS) and 8008 (profiling, off by default) get none.
+fn activator_policy(facts: &MeshFacts, namespace: &str) -> Manifest {
+    let spec = AuthorizationPolicySpec {
+        // serving config/core/deployments/activator.yaml: pods labelled `app: activator`.
+        selector: Some(WorkloadSelector { match_labels: BTreeMap::from([("app".to_string(), "activator".to_string())]) }),
+        action: Some("ALLOW".into()),
+        rules: facts.activator_callers.iter().map(admission_rule).collect(),
+    };
+    let mut policy = AuthorizationPolicy::new(ACTIVATOR_POLICY, spec);
+    policy.metadata = owned_meta(ACTIVATOR_POLICY, Some(namespace), Concern::Security);
+    Manifest { concern: Concern::Security, object: Object::from(policy) }
 }
 
 #[cfg(test)]
@@ -98,7 +130,7 @@ mod tests {
     fn app_policy_has_no_to_only_rule_and_never_opens_the_queue_admin_port() {
         for mtls in ["STRICT", "PERMISSIVE"] {
             let spec = app_policy_of(&render_yaml(&format!("    mtls: {{mode: {mtls}}}\n")));
-            assert_eq!(spec.rules.len(), 1, "{mtls}: {:?}", spec.rules);
+            assert_eq!(spec.rules.len(), 4, "{mtls}: {:?}", spec.rules);
             for rule in &spec.rules {
                 assert!(!rule.from.is_empty(), "{mtls}: a rule without `from` admits any caller: {rule:?}");
                 assert!(rule.to.iter().all(|t| t.operation.paths.is_empty() && !t.operation.ports.contains(&"8022".to_string())));
@@ -106,18 +138,71 @@ mod tests {
         }
     }
 
-    /// Rule: from the root namespace, only the two Knative gateways' identities are admitted.
+    /// Rule: `allow-mesh-and-knative` admits by namespace only the app namespace itself; Knative is
+    /// admitted by the principals that call revisions, on their ports: the two Knative gateways and
+    /// the activator on 8012/8013, the autoscaler (SA `controller`) on 9090, eventing's three
+    /// senders on any port (a subscriber is any URI). From the root namespace only the Knative gateways.
     #[test]
-    fn root_namespace_is_admitted_only_as_the_knative_gateways() {
+    fn app_policy_admits_knative_by_the_principals_that_call_revisions_on_their_ports() {
         let spec = app_policy_of(&render_yaml("    gateways: {external: {name: public}, local: {name: internal}}\n"));
-        let from = &spec.rules[0].from;
-        assert_eq!(from[0].source.namespaces, ["demo", "knative-serving", "knative-eventing"]);
-        assert!(from[0].source.principals.is_empty());
+        let rule = |i: usize| {
+            let r = &spec.rules[i];
+            assert_eq!(r.from.len(), 1);
+            let ports: Vec<&str> = r.to.iter().flat_map(|t| t.operation.ports.iter().map(String::as_str)).collect();
+            (r.from[0].source.namespaces.clone(), r.from[0].source.principals.clone(), ports.join(","))
+        };
+        assert_eq!(rule(0), (vec!["demo".to_string()], vec![], String::new()));
+        let sa = |ns: &str, sa: &str| format!("cluster.local/ns/{ns}/sa/{sa}");
         assert_eq!(
-            from[1].source.principals,
-            ["cluster.local/ns/istio-system/sa/public-istio", "cluster.local/ns/istio-system/sa/internal-istio"]
+            rule(1),
+            (
+                vec![],
+                vec![sa("istio-system", "public-istio"), sa("istio-system", "internal-istio"), sa("knative-serving", "activator")],
+                "8012,8013".into()
+            )
         );
-        assert!(from[1].source.namespaces.is_empty());
+        assert_eq!(rule(2), (vec![], vec![sa("knative-serving", "controller")], "9090".into()));
+        assert_eq!(
+            rule(3),
+            (
+                vec![],
+                vec![
+                    sa("knative-eventing", "mt-broker-filter"),
+                    sa("knative-eventing", "imc-dispatcher"),
+                    sa("knative-eventing", "pingsource-mt-adapter")
+                ],
+                String::new()
+            )
+        );
+        assert!(spec.rules.iter().all(|r| r.from.iter().all(|f| f.source.namespaces.iter().all(|n| n == "demo"))));
+    }
+
+    /// Rule: `activator-callers` selects the activator and admits only the two Knative gateways on
+    /// 8012/8013 and the autoscaler on 8012/8013 `/healthz` (its KPA scaler's activator probe).
+    #[test]
+    fn activator_policy_admits_only_the_gateways_and_the_autoscalers_probe() {
+        let manifests = render_yaml("");
+        let spec = manifests
+            .iter()
+            .find_map(|m| match &m.object {
+                Object::AuthorizationPolicy(p) if p.metadata.name.as_deref() == Some(ACTIVATOR_POLICY) => {
+                    assert_eq!(p.metadata.namespace.as_deref(), Some("knative-serving"));
+                    Some(p.spec.clone())
+                }
+                _ => None,
+            })
+            .expect("activator policy");
+        assert_eq!(spec.selector.as_ref().map(|s| s.match_labels.clone()), Some(BTreeMap::from([("app".into(), "activator".into())])));
+        assert_eq!(spec.rules.len(), 2);
+        assert_eq!(
+            spec.rules[0].from[0].source.principals,
+            ["cluster.local/ns/istio-system/sa/knative-gateway-istio", "cluster.local/ns/istio-system/sa/knative-local-gateway-istio"]
+        );
+        assert_eq!(spec.rules[0].to[0].operation.ports, ["8012", "8013"]);
+        assert_eq!(spec.rules[1].from[0].source.principals, ["cluster.local/ns/knative-serving/sa/controller"]);
+        assert_eq!(spec.rules[1].to[0].operation.ports, ["8012", "8013"]);
+        assert_eq!(spec.rules[1].to[0].operation.paths, ["/healthz"]);
+        assert!(spec.rules.iter().all(|r| r.from.iter().all(|f| f.source.namespaces.is_empty())));
     }
 
     /// Rule: the opt-in Prometheus rule names the scraper's principals and only the configured ports.
@@ -126,8 +211,8 @@ mod tests {
         let spec = app_policy_of(&render_yaml(
             "    security:\n      prometheus: {principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091, 8080, 9091]}\n",
         ));
-        assert_eq!(spec.rules.len(), 2);
-        let scrape = &spec.rules[1];
+        assert_eq!(spec.rules.len(), 5);
+        let scrape = &spec.rules[4];
         assert_eq!(scrape.from[0].source.principals, ["cluster.local/ns/monitoring/sa/prometheus"]);
         assert!(scrape.from[0].source.namespaces.is_empty());
         assert_eq!(scrape.to[0].operation.ports, ["8080", "9091"]);

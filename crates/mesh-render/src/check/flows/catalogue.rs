@@ -33,11 +33,18 @@ pub use ports::{
 
 /// Need of the calls that reach another namespace's Knative Service through the local gateway.
 ///
-/// They must be refused, but no rendered policy refuses them yet (open problem): callers reach the
-/// local gateway's pods in plaintext (no `tlsMode` label on gateway pods), so a policy there cannot
-/// tell namespaces apart, and the revision's policy sees the gateway's identity. Until the policies
-/// close this hop, the rows are `info` so that a render does not fail on every config; they still
-/// show `allow`.
+/// Least privilege wants them refused, but the mesh allows them, also under STRICT: callers reach the
+/// local gateway's pods in plaintext (no `tlsMode` label on gateway pods, istio 1.29.6
+/// `files/kube-gateway.yaml`), so a policy there cannot tell callers apart, and the revision's policy
+/// sees the gateway's identity. Terminating mesh mTLS on the gateway's listener
+/// (`gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL`, `pilot/pkg/config/kube/gateway/conversion.go:2262-2277`)
+/// would break net-gateway-api's prober, which dials each pod IP of the configured Service on its
+/// `http` port in plain HTTP without a client certificate (net-gateway-api knative-v1.23.0
+/// `pkg/reconciler/ingress/lister.go:64-102`, `pkg/status/status.go:424-440`); a second plaintext
+/// listener for it would carry every route too, since net-gateway-api's HTTPRoutes name no
+/// `sectionName` (`pkg/reconciler/ingress/resources/httproute.go:246-258`). So the rows are `info`
+/// and show what the mesh does: `allow`, plaintext to the gateway (docs/architecture.md, "Cluster-local
+/// calls are plaintext").
 pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
 
 /// Need of the endpoint picker's scrape of the model servers: without metrics it cannot pick. The
@@ -201,6 +208,15 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 vec![hop_path(gw, GATEWAY_HTTP, HEALTH_PATH, Call::PodIp)],
             ));
         }
+        // The autoscaler's KPA scaler probes the revision's public Service on /healthz before scaling
+        // to zero, to learn whether the activator is in the path (serving knative-v1.23.0
+        // `pkg/reconciler/autoscaling/kpa/scaler.go:127-142,245`); its endpoints are the activator's.
+        out.push(flow(
+            Need::Needed,
+            "autoscaler -> activator (probe before scaling to zero)",
+            s.autoscaler.clone(),
+            vec![hop_path(&s.activator, QUEUE_HTTP1, HEALTH_PATH, service())],
+        ));
         // kube-apiserver calls admission webhooks without a mesh identity.
         let mut hooks = vec![&s.webhook, &s.ngw_webhook];
         if let Some(ev) = &ev {
@@ -363,11 +379,37 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     other.clone(),
                     vec![hop_path(&rev, QUEUE_USER_METRICS, "/metrics", service())],
                 ));
+                // The activator forwards to whichever revision the request's headers or Host name
+                // (serving `pkg/activator/handler/context_handler.go:58-67`): only its real callers
+                // may reach it (`activator-callers`).
+                out.push(flow(
+                    Need::Refused,
+                    "pod of another app namespace -> activator -> revision",
+                    other.clone(),
+                    vec![hop(&s.activator, QUEUE_HTTP1, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
                 out.push(flow(
                     THROUGH_LOCAL_GATEWAY,
                     "pod of another app namespace -> Knative Service (through the local gateway)",
                     other,
                     vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                ));
+            }
+            // The Serving webhook runs as SA `controller`, like the autoscaler (serving
+            // `config/core/deployments/webhook.yaml`, `autoscaler.yaml:52`): admitted on 9090 only.
+            out.push(flow(
+                Need::Refused,
+                "Knative Serving webhook (the autoscaler's service account) -> revision",
+                s.webhook.clone(),
+                vec![hop(&rev, QUEUE_HTTP1, service())],
+            ));
+            if let Some(ev) = &ev {
+                // Eventing is admitted by its senders' principals only, not by namespace.
+                out.push(flow(
+                    Need::Refused,
+                    "broker ingress (not a sender to subscribers) -> revision",
+                    ev.broker_ingress.clone(),
+                    vec![hop(&rev, QUEUE_HTTP1, service())],
                 ));
             }
             if outsider_usable {
@@ -376,6 +418,12 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     "pod outside the mesh -> revision",
                     outsider.clone(),
                     vec![hop(&rev, QUEUE_HTTP1, service())],
+                ));
+                out.push(flow(
+                    Need::Refused,
+                    "pod outside the mesh -> activator -> revision",
+                    outsider.clone(),
+                    vec![hop(&s.activator, QUEUE_HTTP1, service()), hop(&rev, QUEUE_HTTP1, service())],
                 ));
                 out.push(flow(
                     THROUGH_LOCAL_GATEWAY,
@@ -436,6 +484,67 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     app_pod(other),
                     vec![hop(&model, pool.target_ports[0], service())],
                 ));
+            }
+            // Least privilege by principal: only `sa/<pool>-epp` of the pool's namespace scrapes the
+            // model servers, only the inference gateway's pods (not istiod or another gateway of its
+            // namespace) reach them and the picker's 9002, and no rule opens 9003 or (without a
+            // configured scraper) 9090. In a namespace that is also an app namespace the DENY
+            // policies `<pool>-model-servers-deny-others` and `<pool>-epp-deny-others` keep it so.
+            let neighbour = app_pod(ns);
+            // istio 1.29.6 manifests/charts/istio-control/istio-discovery/templates/deployment.yaml:
+            // labels app/istio istiod, SA istiod.
+            let istiod = Workload::pod(&config.namespace, "istiod", &[("app", "istiod"), ("istio", "pilot")], "istiod");
+            let first = pool.target_ports[0];
+            out.push(Flow::new(
+                Need::Refused,
+                "another pod of the pool namespace -> model server",
+                neighbour.clone(),
+                vec![hop(&model, first, service())],
+            ));
+            out.push(Flow::new(Need::Refused, "istiod -> model server", istiod.clone(), vec![hop(&model, first, service())]));
+            if pool.picker.tls == crate::config::ai_serving::PickerTls::Mesh {
+                out.push(Flow::new(
+                    Need::Refused,
+                    "another pod of the pool namespace -> endpoint picker (ext_proc)",
+                    neighbour.clone(),
+                    vec![hop(&picker, EXT_PROC_PORT as u16, service())],
+                ));
+                out.push(Flow::new(
+                    Need::Refused,
+                    "istiod -> endpoint picker (ext_proc)",
+                    istiod.clone(),
+                    vec![hop(&picker, EXT_PROC_PORT as u16, service())],
+                ));
+            }
+            for port in [HEALTH_PORT as u16, METRICS_PORT as u16] {
+                out.push(Flow::new(
+                    Need::Refused,
+                    "another pod of the pool namespace -> endpoint picker health or metrics",
+                    neighbour.clone(),
+                    vec![hop(&picker, port, service())],
+                ));
+            }
+            if let Some(k) = &config.knative {
+                // A Knative gateway that is not the inference gateway (a config may reuse one as it).
+                let knative_gw = [&config.gateways.external, &config.gateways.local]
+                    .into_iter()
+                    .find(|g| !(config.namespace == ai.gateway.namespace && **g == ai.gateway.name));
+                if let Some(g) = knative_gw {
+                    out.push(Flow::new(
+                        Need::Refused,
+                        "Knative gateway (not the inference gateway) -> model server",
+                        gateway(&config.namespace, g),
+                        vec![hop(&model, first, service())],
+                    ));
+                }
+                if let Some(ev) = k.eventing_namespace.as_deref().map(eventing) {
+                    out.push(Flow::new(
+                        Need::Refused,
+                        "broker filter -> model server",
+                        ev.broker_filter,
+                        vec![hop(&model, first, service())],
+                    ));
+                }
             }
         }
     }

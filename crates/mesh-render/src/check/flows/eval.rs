@@ -1,7 +1,8 @@
 //! Istio's semantics for the kinds mesh-render renders, applied to one flow at a time.
 //!
 //! Each rule names the Istio 1.29.6 source (github.com/istio/istio, tag 1.29.6) or istio.io page it
-//! follows. What is not modelled: RequestAuthentication, CUSTOM and AUDIT policies, `notX` fields,
+//! follows. What is not modelled: RequestAuthentication, CUSTOM and AUDIT policies, `notX` fields
+//! other than `source.notPrincipals`,
 //! hosts/methods/headers/when conditions (a rule using only those never matches here), Sidecar
 //! resources, `targetRefs`, ambient mode, and several namespace-wide PeerAuthentications in one namespace
 //! (Istio keeps the oldest; this takes the first by name).
@@ -52,6 +53,25 @@ fn decider(kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Ob
     Decider { kind: kind.into(), namespace: ns_of(meta).into(), name: meta.name.clone().unwrap_or_default(), rule }
 }
 
+/// Whether Istio treats a Service port as HTTP: the protocol comes from `appProtocol` if set, else
+/// from the port name's prefix before `-` (istio 1.29.6 `pkg/config/kube/conversion.go:48-78`,
+/// `ConvertProtocol`); HTTP, HTTP2, HTTP_PROXY, GRPC and GRPC-Web are HTTP
+/// (`pkg/config/protocol/instance.go:117-124`, `IsHTTP`). UDP is never HTTP.
+pub fn is_http_port(p: &k8s_openapi::api::core::v1::ServicePort) -> bool {
+    if p.protocol.as_deref() == Some("UDP") {
+        return false;
+    }
+    let name = p.app_protocol.as_deref().or(p.name.as_deref()).unwrap_or_default().to_ascii_lowercase();
+    if name == "kubernetes.io/h2c" || name == "kubernetes.io/ws" {
+        return true;
+    }
+    if name.starts_with("grpc-web") {
+        return true;
+    }
+    let prefix = name.split('-').next().unwrap_or_default();
+    matches!(prefix, "http" | "http2" | "http_proxy" | "grpc")
+}
+
 /// `selector ⊆ labels`: `labels.Instance.SubsetOf` (`pilot/pkg/model/policyattachment.go`, `isSelected`).
 fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -94,15 +114,20 @@ impl<'a> Mesh<'a> {
         mesh
     }
 
-    /// A rendered headless Service that selects the workload and serves `port` as HTTP.
+    /// A rendered headless Service that selects the workload and serves `port` as TCP (or a
+    /// protocol Istio does not know): only such a port gets one outbound listener per endpoint IP
+    /// (istio 1.29.6 `pilot/pkg/networking/core/listener.go:489-494`, 1.30.3 `:499-504`:
+    /// `servicePort.Protocol.IsTCP() || servicePort.Protocol.IsUnsupported()`). An HTTP port is
+    /// served on `0.0.0.0:<port>` whose virtual hosts match the Service's hostname and
+    /// `*.<hostname>` (`httproute.go:570-574`), never a pod IP, so a call to `<podIP>:<port>` falls
+    /// through to PassthroughCluster (`serviceregistry/kube/controller/endpointslice.go:113,140`:
+    /// "pure HTTP headless services ... do not require a Listener based on IP").
     fn headless_service(&self, w: &Workload, port: u16) -> Option<&'a Service> {
         self.headless.get(w.namespace.as_str())?.iter().copied().find(|s| {
             let Some(spec) = s.spec.as_ref() else { return false };
             let selected = spec.selector.as_ref().is_some_and(|sel| !sel.is_empty() && selects(sel, &w.labels));
-            let http = |p: &&k8s_openapi::api::core::v1::ServicePort| {
-                p.app_protocol.as_deref() == Some("http") || p.name.as_deref().is_some_and(|n| n == "http" || n.starts_with("http-"))
-            };
-            selected && spec.ports.iter().flatten().filter(http).any(|p| p.port == i32::from(port))
+            let per_ip = |p: &&k8s_openapi::api::core::v1::ServicePort| !is_http_port(p);
+            selected && spec.ports.iter().flatten().filter(per_ip).any(|p| p.port == i32::from(port))
         })
     }
 
@@ -309,14 +334,22 @@ impl<'a> Mesh<'a> {
         } else {
             match &hop.call {
                 Call::PodIp => match self.headless_service(to, hop.port) {
-                    // A headless Service's ORIGINAL_DST cluster keeps its ISTIO_MUTUAL transport
-                    // socket (`cluster_tls.go`: auto-mTLS is skipped for `Cluster_ORIGINAL_DST`), and
-                    // its HTTP ports are served on `0.0.0.0:<port>` (`listener.go`).
+                    // A headless Service's TCP port gets a listener per pod IP whose ORIGINAL_DST
+                    // cluster keeps its ISTIO_MUTUAL transport socket (`cluster_tls.go:93-95`:
+                    // auto-mTLS is skipped for `Cluster_ORIGINAL_DST`); an HTTP port gets none.
                     Some(s) => {
                         transport_deciders.push(decider("Service", &s.metadata, None));
-                        (true, "a headless Service covers the pod IP and port, so its ORIGINAL_DST cluster sends mTLS".to_string())
+                        (
+                            true,
+                            "a headless Service's TCP port gives the pod IP its own listener, whose ORIGINAL_DST cluster sends mTLS"
+                                .to_string(),
+                        )
                     }
-                    None => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
+                    None => (
+                        false,
+                        "a pod-IP call leaves through the passthrough cluster without mTLS (no headless Service serves the port as TCP)"
+                            .to_string(),
+                    ),
                 },
                 Call::Kubelet => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
                 Call::Service { host } => match host.as_deref().and_then(|h| self.destination_rules.get(h)) {
@@ -420,7 +453,15 @@ impl Request<'_> {
                         let principal = format!("cluster.local/ns/{ns}/sa/{sa}");
                         s.principals.iter().any(|p| istio_match(p, &principal))
                     });
-                ns_ok && principal_ok
+                // `notPrincipals`: an absent principal (plaintext) is not in the list, so it matches;
+                // istio.io's "deny requests without principals" uses DENY with `notPrincipals: ["*"]`
+                // (`pilot/pkg/security/authz/model/model.go`, `NotPrincipals` negates the principal matcher).
+                let not_principal_ok = s.not_principals.is_empty()
+                    || self.identity.is_none_or(|(ns, sa)| {
+                        let principal = format!("cluster.local/ns/{ns}/sa/{sa}");
+                        !s.not_principals.iter().any(|p| istio_match(p, &principal))
+                    });
+                ns_ok && principal_ok && not_principal_ok
             });
         let to = rule.to.is_empty()
             || rule.to.iter().any(|t| {

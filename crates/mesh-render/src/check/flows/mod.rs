@@ -153,7 +153,8 @@ pub struct Flow {
     pub purpose: String,
     pub need: Need,
     pub from: Workload,
-    /// At least one; every hop but the last ends at a gateway.
+    /// At least one; every hop but the last ends at a proxy that calls on with its own identity (a
+    /// gateway, or the activator).
     pub hops: Vec<Hop>,
     /// Index into `components.istio.flows.expect`, for flows the config asked for.
     pub expectation: Option<usize>,

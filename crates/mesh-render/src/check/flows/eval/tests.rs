@@ -53,6 +53,7 @@ fn rule(namespaces: &[&str], principals: &[&str], ports: &[u16], paths: &[&str])
             source: Source {
                 namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
                 principals: principals.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
             },
         }]
     };
@@ -188,39 +189,52 @@ fn a_pod_ip_call_gets_no_auto_mtls() {
     assert!(row.hops[0].plaintext_in_mesh);
 }
 
-fn headless(name: &str, ns: &str, selector: &[(&str, &str)], port: i32, port_name: &str) -> Object {
+fn headless(name: &str, ns: &str, selector: &[(&str, &str)], port: i32, port_name: &str, app_protocol: Option<&str>) -> Object {
     use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
     Object::from(Service {
         metadata: meta(name, ns),
         spec: Some(ServiceSpec {
             selector: Some(labels(selector)),
             cluster_ip: Some("None".into()),
-            ports: Some(vec![ServicePort { name: Some(port_name.into()), port, ..Default::default() }]),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.into()),
+                port,
+                app_protocol: app_protocol.map(str::to_string),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         ..Default::default()
     })
 }
 
-/// `cluster_tls.go` keeps ISTIO_MUTUAL on a headless Service's ORIGINAL_DST cluster, and
-/// `listener.go` serves its HTTP ports on `0.0.0.0:<port>`: a pod-IP call it covers is mTLS.
+/// `listener.go:489-494` (1.29.6) builds a listener per pod IP only for a headless Service's TCP
+/// (or unsupported) ports, and `cluster_tls.go:93-95` keeps ISTIO_MUTUAL on its ORIGINAL_DST
+/// cluster: a pod-IP call on a TCP port (by name or `appProtocol`) is mTLS.
 #[test]
-fn a_pod_ip_call_covered_by_a_headless_http_service_gets_mtls() {
-    let objects = [injected("demo"), injected("other"), strict(), headless("web-metrics", "demo", &[("app", "web")], 8080, "http-metrics")];
-    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
-    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
-    assert!(row.decided_by.iter().any(|d| d.kind == "Service" && d.name == "web-metrics"), "{:?}", row.decided_by);
+fn a_pod_ip_call_covered_by_a_headless_tcp_service_gets_mtls() {
+    for (name, app_protocol) in [("tcp-metrics", None), ("metrics", Some("tcp")), ("http-metrics", Some("tcp"))] {
+        let objects =
+            [injected("demo"), injected("other"), strict(), headless("web-metrics", "demo", &[("app", "web")], 8080, name, app_protocol)];
+        let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
+        assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls), "{name} {app_protocol:?}");
+        assert!(row.decided_by.iter().any(|d| d.kind == "Service" && d.name == "web-metrics"), "{:?}", row.decided_by);
+    }
 }
 
-/// Only a headless Service that selects the pod, on that port, as HTTP (`http`/`http-*` name or
-/// `appProtocol: http`), covers the call; anything else is still the passthrough cluster.
+/// An HTTP port of a headless Service is served on `0.0.0.0:<port>` with hostname domains only
+/// (`httproute.go:570-574`; `endpointslice.go:113,140`): a pod-IP call goes to PassthroughCluster in
+/// plaintext, and a STRICT sidecar refuses it (istio/istio#36725, #34679). Neither does a headless
+/// Service on another port, selector or namespace cover it.
 #[test]
-fn a_headless_service_on_another_port_selector_or_protocol_does_not_cover_a_pod_ip_call() {
+fn a_headless_http_service_or_one_on_another_port_selector_or_namespace_does_not_cover_a_pod_ip_call() {
     for other in [
-        headless("m", "demo", &[("app", "web")], 9090, "http-metrics"),
-        headless("m", "demo", &[("app", "db")], 8080, "http-metrics"),
-        headless("m", "demo", &[("app", "web")], 8080, "tcp-metrics"),
-        headless("m", "other", &[("app", "web")], 8080, "http-metrics"),
+        headless("m", "demo", &[("app", "web")], 8080, "http-metrics", None),
+        headless("m", "demo", &[("app", "web")], 8080, "metrics", Some("http")),
+        headless("m", "demo", &[("app", "web")], 8080, "grpc-metrics", None),
+        headless("m", "demo", &[("app", "web")], 9090, "tcp-metrics", None),
+        headless("m", "demo", &[("app", "db")], 8080, "tcp-metrics", None),
+        headless("m", "other", &[("app", "web")], 8080, "tcp-metrics", None),
     ] {
         let objects = [injected("demo"), injected("other"), strict(), other];
         let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, Call::PodIp));
@@ -367,6 +381,29 @@ fn deny_policies_come_before_allow_policies() {
     ];
     let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
     assert_eq!((row.verdict, names(&row)), (Verdict::Deny, vec!["AuthorizationPolicy/demo/block#0".to_string()]));
+}
+
+/// `source.notPrincipals` matches a caller whose principal is not listed and a caller without one
+/// (plaintext): istio.io's "deny requests without principals" is DENY with `notPrincipals: ["*"]`.
+#[test]
+fn not_principals_match_other_identities_and_plaintext_but_not_a_listed_principal() {
+    let deny = AuthorizationRule {
+        from: vec![RuleFrom { source: Source { not_principals: vec!["cluster.local/ns/other/sa/client".into()], ..Default::default() } }],
+        to: Vec::new(),
+    };
+    let objects = [
+        injected("demo"),
+        injected("other"),
+        ap("allow", "demo", "ALLOW", &[], vec![AuthorizationRule::default()]),
+        ap("block", "demo", "DENY", &[], vec![deny]),
+    ];
+    let listed = Workload::pod("other", "client", &[], "client");
+    assert_eq!(run(&objects, &flow(listed, &app("demo"), 8080, None, svc())).verdict, Verdict::Allow);
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, names(&row)), (Verdict::Deny, vec!["AuthorizationPolicy/demo/block#0".to_string()]));
+    let row = run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
+    assert_eq!(names(&row), ["AuthorizationPolicy/demo/block#0"]);
 }
 
 #[test]
