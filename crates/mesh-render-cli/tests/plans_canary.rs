@@ -22,7 +22,9 @@ impl Bench {
         let plan = self.plan("apply", None);
         let mut responses = format!("{HEALTHY}helm list --namespace istio-system --short\t{installed}\n");
         if let Some(rev) = pods_on {
-            responses.push_str(&format!("--selector istio.io/rev={rev} \tpod/app-1\n"));
+            // What `kubectl get pods --all-namespaces` prints through the plan's jsonpath for a pod whose
+            // injector wrote `istio.io/rev: <rev>` (an annotation: `files/injection-template.yaml:40-41`).
+            responses.push_str(&format!("get pods --all-namespaces\tdemo/app-1|Running|{rev}\n"));
         }
         self.run_plan_with(&plan, None, &responses)
     }
@@ -31,7 +33,7 @@ impl Bench {
 fn helm_calls(calls: &[String]) -> Vec<String> {
     calls
         .iter()
-        .filter(|c| c.starts_with("helm ") || c.contains("--selector istio.io/rev="))
+        .filter(|c| c.starts_with("helm ") || c.starts_with("kubectl get pods --all-namespaces"))
         .map(|c| {
             // `helm upgrade --install NAME CHART --repo … --version V …` → `install NAME V`.
             let w: Vec<&str> = c.split_whitespace().collect();
@@ -39,7 +41,7 @@ fn helm_calls(calls: &[String]) -> Vec<String> {
                 "upgrade" => format!("install {} {}", w[3], w[w.iter().position(|a| *a == "--version").unwrap() + 1]),
                 "uninstall" => format!("uninstall {}", w[2]),
                 "list" => "list".into(),
-                _ => format!("pods {}", w[w.iter().position(|a| *a == "--selector").unwrap() + 1]),
+                _ => "pods".into(),
             }
         })
         .collect()
@@ -47,8 +49,8 @@ fn helm_calls(calls: &[String]) -> Vec<String> {
 
 /// The configs `upgrade --to 1.30.3 --canary` prints for the playground, committed one after the
 /// other and applied with `plan apply`, then rolled back one commit at a time: the exact Helm
-/// releases, versions and order of each step (the release giving up `prod` before the one taking
-/// it), the workloads restarted after the tag moved, and the old revision removed only once no pod
+/// releases, versions and order of each step (the config's order: no release owns a tag), the
+/// workloads restarted after the tag's webhook moved, and the old revision removed only once no pod
 /// runs on it.
 #[test]
 fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
@@ -64,12 +66,12 @@ fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
 
     let forward: [(usize, &str, Vec<String>); 4] = [
         (1, "istiod", v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list"])),
-        (2, "istiod", v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "install istiod 1.29.6", "list"])),
+        (2, "istiod", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
         (3, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
         (
             4,
             "istiod istiod-1-30-3",
-            v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "list", "pods istio.io/rev=default", "uninstall istiod"]),
+            v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "list", "pods", "uninstall istiod"]),
         ),
     ];
     for (n, installed, expected) in &forward {
@@ -78,7 +80,7 @@ fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
         assert_eq!(out.status.code(), Some(0), "step {n}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(helm_calls(&calls), *expected, "step {n}");
         if *n == 3 {
-            let moved = calls.iter().position(|c| c.starts_with("helm upgrade --install istiod-1-30-3")).unwrap();
+            let moved = calls.iter().position(|c| c.contains("manifests/02-revision-tags.yaml")).unwrap();
             let restart = calls.iter().position(|c| c.starts_with("kubectl rollout restart")).unwrap();
             assert!(moved < restart, "workloads restart after `prod` moved");
         }
@@ -87,11 +89,11 @@ fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
     // Rollback, one commit at a time.
     let back: [(usize, &str, Vec<String>); 3] = [
         (3, "istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
-        (2, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "install istiod 1.29.6", "list"])),
+        (2, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
         (
             1,
             "istiod istiod-1-30-3",
-            v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list", "pods istio.io/rev=1-30-3", "uninstall istiod-1-30-3"]),
+            v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list", "pods", "uninstall istiod-1-30-3"]),
         ),
     ];
     for (n, installed, expected) in &back {
