@@ -69,7 +69,7 @@ Examples:
 Examples:
   mesh-render upgrade --to 1.30.4
   mesh-render upgrade --to 1.30.4 --format json
-  mesh-render --env shared upgrade --to 1.29.9
+  mesh-render --env shared upgrade --to 1.29.8
 
 Exit status: 0 report printed, 2 unreadable config or a target that is unknown, equal or older.")]
     Upgrade(crate::upgrade_cmd::UpgradeArgs),

@@ -169,23 +169,24 @@ fn invalid_versions() {
     for (written, shown) in [("v1.29.0", "v1.29.0"), ("1.29", "1.29"), ("\"1.29.0-rc.1\"", "1.29.0-rc.1")] {
         assert_render_refused(
             format!("{ISTIO}    version: {written}\n"),
-            &format!("config.yaml:4:14: error[MR006]: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error[MR006]: components.istio.version: `{shown}` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
 }
 
+/// 1.29.9 among them (issue 20, version facts: istio.io's 1.29 releases end at 1.29.8).
 #[test]
 fn versions_outside_the_table() {
-    for version in ["1.28.3", "1.29.10", "1.31.2", "1.32.0"] {
+    for version in ["1.28.3", "1.29.9", "1.29.10", "1.31.2", "1.32.0"] {
         assert_render_refused(
             format!("{ISTIO}    version: \"{version}\"\n"),
-            &format!("config.yaml:4:14: error[MR010]: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
+            &format!("config.yaml:4:14: error[MR010]: components.istio.version: Istio {version} is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n"),
         );
     }
     // In an environment too, even when another environment is rendered.
     assert_render_refused(
         format!("{ISTIO}    environments:\n      prod:\n        version: \"1.28.9\"\n"),
-        "config.yaml:6:18: error[MR010]: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n",
+        "config.yaml:6:18: error[MR010]: components.istio.version: Istio 1.28.9 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1\nconfig.yaml: 1 error found; nothing was rendered\n",
     );
 }
 

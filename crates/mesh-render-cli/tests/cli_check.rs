@@ -43,7 +43,7 @@ fn check_reports_findings_as_text_json_and_sarif() {
     let o = run_in(play.path(), &["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains(
-        "warning[MR113]: components.istio.version: Istio 1.29.6: Istio 1.29 is end-of-life; 1.29.9 is the newest patch of the line"
+        "warning[MR113]: components.istio.version: Istio 1.29.6: Istio 1.29 is end-of-life; 1.29.8 is the newest patch of the line"
     ));
     assert_eq!(run_in(play.path(), &["check", "--strict"]).status.code(), Some(1));
 }
@@ -80,7 +80,7 @@ fn flows_prints_a_table_json_and_mermaid() {
 
 #[test]
 fn a_violated_flow_expectation_stops_the_render() {
-    let text = "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    version: \"1.29.9\"\n    namespaces: {apps: [demo, event-demo]}\n    flows:\n      expect:\n        - {from: {namespace: event-demo}, to: {namespace: demo}, port: 8080, verdict: deny}\n        - {from: {namespace: event-demo}, to: {namespace: demo}, port: 8080, verdict: allow}\n";
+    let text = "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    version: \"1.29.8\"\n    namespaces: {apps: [demo, event-demo]}\n    flows:\n      expect:\n        - {from: {namespace: event-demo}, to: {namespace: demo}, port: 8080, verdict: deny}\n        - {from: {namespace: event-demo}, to: {namespace: demo}, port: 8080, verdict: allow}\n";
     let dir = workdir(text);
     let o = run_in(dir.path(), &["render", "--out", "out"]);
     assert_eq!(o.status.code(), Some(1));

@@ -69,7 +69,7 @@ fn downgrades_unknown_and_equal_targets_are_exit_2_with_nothing_on_stdout() {
     for (to, message) in [
         ("1.29.0", "error: Istio 1.29.0 is older than the configured 1.29.6: downgrades are not supported"),
         ("1.29.6", "error: the config already uses Istio 1.29.6"),
-        ("1.32.0", "error: Istio 1.32.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"),
+        ("1.32.0", "error: Istio 1.32.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"),
         ("latest", "error: `latest` is not an Istio version"),
     ] {
         let o = run_in(dir.path(), &["upgrade", "--to", to]);
@@ -88,9 +88,9 @@ fn downgrades_unknown_and_equal_targets_are_exit_2_with_nothing_on_stdout() {
 #[test]
 fn environment_is_named_in_the_report() {
     let dir = playground_at("1.29.6");
-    let o = run_in(dir.path(), &["--env", "shared", "upgrade", "--to", "1.29.9"]);
+    let o = run_in(dir.path(), &["--env", "shared", "upgrade", "--to", "1.29.8"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("Upgrade Istio 1.29.6 → 1.29.9 (environment `shared`)\n"), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("Upgrade Istio 1.29.6 → 1.29.8 (environment `shared`)\n"), "{}", stdout(&o));
 }
 
 #[test]

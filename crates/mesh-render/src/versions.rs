@@ -80,7 +80,16 @@ pub struct Release {
     pub known_issue: Option<(&'static str, Version)>,
     /// Reference charts for this exact release are vendored in `reference/` (tests use them).
     pub reference_charts: bool,
+    /// The public key that verifies this release's image signatures ([`SIGNING_KEY_V1`] or
+    /// [`SIGNING_KEY_V2`]).
+    pub signing_key: &'static str,
 }
+
+/// The key Istio's images are signed with up to 1.31.0 (istio.io `blog/2026/retirement-of-gcp`,
+/// "Signing Keys": "1.18.x - 1.30.x" and "1.31.0").
+pub const SIGNING_KEY_V1: &str = "https://istio.io/misc/istio-key.pub";
+/// The key after Istio's move off Google Cloud: "1.31.1+" (the same table).
+pub const SIGNING_KEY_V2: &str = "https://istio.io/misc/istio-key-v2.pub";
 
 /// Kubernetes ranges per line (istio.io `data/compatibility/supportStatus.yml`, see the rows below).
 const K8S_1_29: ((u32, u32), (u32, u32)) = ((1, 31), (1, 35));
@@ -119,6 +128,7 @@ const fn release_of(row: Row) -> Release {
         _ => (K8S_1_31, GIE_1_31, false),
     };
     let known_issue = if row.minor == 30 && row.patch < 3 { Some(METADATA_PUSH) } else { None };
+    let signing_key = if row.minor > 31 || (row.minor == 31 && row.patch >= 1) { SIGNING_KEY_V2 } else { SIGNING_KEY_V1 };
     Release {
         version: Version::new(1, row.minor, row.patch),
         date: row.date,
@@ -131,6 +141,7 @@ const fn release_of(row: Row) -> Release {
         end_of_life,
         known_issue,
         reference_charts: row.charts,
+        signing_key,
     }
 }
 
@@ -140,29 +151,33 @@ use PinSource::{GoMod, Unread};
 /// - pins: each tag's go.mod (reference/istio-upstream-pins.tsv). `Unread` rows are tags newer than
 ///   that snapshot; they carry the pins their release branch had at the snapshot's end
 ///   (release-1.29: v1.4.1; release-1.30: v1.5.1 / v1.4.0; release-1.31: v1.6.0 / v1.5.0), unchecked.
-/// - dates: `publishdate` of istio/istio.io `content/en/news/releases/1.N.x/announcing-1.N.P/`.
-///   1.29.9 has no announcement in the pages read (date `None`; the row stays because the
-///   playground's users were told of it as a security release: unconfirmed). 1.31.0: the
-///   announcement's front matter says 2026-08-20, the 1.29 end-of-life notice says 2026-08-31, which
-///   matches the tags (1.31.0-rc.0 on 2026-08-19); the table says 2026-08-31.
+/// - rows: one per tag with a release announcement in istio/istio.io `content/en/news/releases/1.N.x/`.
+///   The 1.29 line ends at 1.29.8 (2026-09-21): there is no 1.29.9 (no tag, no announcement; an
+///   earlier table had a row for it, and `check` told users to set it).
+/// - dates: `publishdate` of istio/istio.io `content/en/news/releases/1.N.x/announcing-1.N.P/` as
+///   reviewed, not of the generated draft: 1.29.0 is 2026-02-16 (`announcing-1.29/change-notes`, the
+///   draft said 02-12; tag commit 2026-02-10), 1.29.3 is 2026-05-14 (the draft said 05-13), 1.30.0 is
+///   2026-05-18 (the draft said 05-14; tag commit 2026-05-15). 1.31.0: the announcement's front
+///   matter says 2026-08-20, the 1.29 end-of-life notice says 2026-08-31, which matches the tags
+///   (1.31.0-rc.0 on 2026-08-19); the table says 2026-08-31.
 /// - Kubernetes ranges: the x.0 announcements ("officially supported on Kubernetes versions 1.31 to
 ///   1.35" for 1.29; "1.32 to 1.36" for 1.30 and 1.31).
 /// - end of life: 1.29 on 2026-10-12 (istio.io `content/en/news/support/announcing-1.29-eol/`);
 ///   1.30 and 1.31 are supported (no end-of-life notice).
 /// - `base.validationFailurePolicy`: the charts, from 1.29.2 on.
 /// - known issue: istio/istio#60629, "introduced in Istio 1.30", fixed in 1.30.3 (its release notes).
+/// - signing key: istio.io `blog/2026/retirement-of-gcp`, "Signing Keys" (1.31.1 and later: v2).
 pub const RELEASES: &[Release] = &[
-    release_of(r(29, 0, Some("2026-02-12"), "v1.4.0", GoMod, false, true)),
+    release_of(r(29, 0, Some("2026-02-16"), "v1.4.0", GoMod, false, true)),
     release_of(r(29, 1, Some("2026-03-10"), "v1.4.0", GoMod, false, false)),
     release_of(r(29, 2, Some("2026-04-13"), "v1.4.0", GoMod, true, false)),
-    release_of(r(29, 3, Some("2026-05-13"), "v1.4.1", GoMod, true, false)),
+    release_of(r(29, 3, Some("2026-05-14"), "v1.4.1", GoMod, true, false)),
     release_of(r(29, 4, Some("2026-06-04"), "v1.4.1", GoMod, true, false)),
     release_of(r(29, 5, Some("2026-06-23"), "v1.4.1", GoMod, true, false)),
     release_of(r(29, 6, Some("2026-07-16"), "v1.4.1", GoMod, true, true)),
     release_of(r(29, 7, Some("2026-08-26"), "v1.4.1", Unread, true, false)),
     release_of(r(29, 8, Some("2026-09-21"), "v1.4.1", Unread, true, false)),
-    release_of(r(29, 9, None, "v1.4.1", Unread, true, false)),
-    release_of(r(30, 0, Some("2026-05-14"), "v1.5.1", GoMod, true, false)),
+    release_of(r(30, 0, Some("2026-05-18"), "v1.5.1", GoMod, true, false)),
     release_of(r(30, 1, Some("2026-06-04"), "v1.5.1", GoMod, true, false)),
     release_of(r(30, 2, Some("2026-06-23"), "v1.5.1", GoMod, true, false)),
     release_of(r(30, 3, Some("2026-07-16"), "v1.5.1", GoMod, true, true)),
@@ -206,7 +221,7 @@ pub fn reference_charts(version: Version) -> String {
     RELEASES[0].version.to_string()
 }
 
-/// `1.29.0 to 1.29.9, 1.30.0 to 1.30.5, …`, for error messages.
+/// `1.29.0 to 1.29.8, 1.30.0 to 1.30.5, …`, for error messages.
 pub fn supported_summary() -> String {
     let mut lines: Vec<(u32, u32, u32)> = Vec::new();
     for rel in RELEASES {
@@ -244,7 +259,7 @@ mod tests {
     #[test]
     fn reference_charts_are_the_nearest_older_vendored_patch_or_the_release_candidate() {
         let r = |minor, p| reference_charts(Version::new(1, minor, p));
-        assert_eq!((r(29, 0), r(29, 5), r(29, 6), r(29, 9)), ("1.29.0".into(), "1.29.0".into(), "1.29.6".into(), "1.29.6".into()));
+        assert_eq!((r(29, 0), r(29, 5), r(29, 6), r(29, 8)), ("1.29.0".into(), "1.29.0".into(), "1.29.6".into(), "1.29.6".into()));
         assert_eq!(r(30, 1), "1.30.3");
         assert_eq!((r(31, 0), r(31, 1)), ("1.31.0-rc.0".into(), "1.31.0-rc.0".into()));
     }
@@ -264,8 +279,36 @@ mod tests {
 
     #[test]
     fn newest_patch_stays_on_the_line() {
-        assert_eq!(newest_patch(Version::new(1, 29, 0)).version, Version::new(1, 29, 9));
+        assert_eq!(newest_patch(Version::new(1, 29, 0)).version, Version::new(1, 29, 8));
         assert_eq!(newest_patch(Version::new(1, 30, 1)).version, Version::new(1, 30, 5));
-        assert_eq!(supported_summary(), "1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+        assert_eq!(supported_summary(), "1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+    }
+
+    /// Issue 20, version facts: there is no Istio 1.29.9 (istio.io `content/en/news/releases/1.29.x/`
+    /// ends at `announcing-1.29.8`, 2026-09-21); the newest 1.29 patch is 1.29.8.
+    #[test]
+    fn there_is_no_1_29_9_and_1_29_8_is_the_last_1_29_patch() {
+        assert_eq!(release(Version::new(1, 29, 9)), None);
+        let last = newest_patch(Version::new(1, 29, 6));
+        assert_eq!((last.version, last.date), (Version::new(1, 29, 8), Some("2026-09-21")));
+    }
+
+    /// Issue 20, version facts: the reviewed announcements' `publishdate`, not the generated drafts'
+    /// (1.29.0 `announcing-1.29/change-notes`, `announcing-1.29.3`, `announcing-1.30`).
+    #[test]
+    fn release_dates_are_the_reviewed_announcements() {
+        let date = |minor, patch| release(Version::new(1, minor, patch)).unwrap().date;
+        assert_eq!((date(29, 0), date(29, 3), date(30, 0)), (Some("2026-02-16"), Some("2026-05-14"), Some("2026-05-18")));
+        assert!(RELEASES.iter().all(|r| r.date.is_some()), "every row is an announced release");
+    }
+
+    /// Issue 20, version facts: istio.io `blog/2026/retirement-of-gcp` ("Signing Keys"): 1.18.x to
+    /// 1.30.x and 1.31.0 are signed with `istio-key.pub`, 1.31.1 and later with `istio-key-v2.pub`.
+    #[test]
+    fn images_from_1_31_1_on_are_signed_with_the_v2_key() {
+        let key = |minor, patch| release(Version::new(1, minor, patch)).unwrap().signing_key;
+        assert_eq!((key(29, 8), key(30, 5), key(31, 0)), (SIGNING_KEY_V1, SIGNING_KEY_V1, SIGNING_KEY_V1));
+        assert_eq!(key(31, 1), SIGNING_KEY_V2);
+        assert!(SIGNING_KEY_V2.ends_with("/istio-key-v2.pub") && SIGNING_KEY_V1.ends_with("/istio-key.pub"));
     }
 }

@@ -218,8 +218,8 @@ fn revision_versions_are_read_like_the_top_level_version() {
     assert_eq!(
         errors(&with_control_plane("revisions: [{version: \"1.30\"}, {version: \"1.28.0\"}]\ntags: {prod: 1-28-0}", "")),
         [
-            "c.yaml:7:29: error[MR006]: components.istio.controlPlane.revisions[0].version: `1.30` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.30.3\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1",
-            "c.yaml:7:48: error[MR010]: components.istio.controlPlane.revisions[1].version: Istio 1.28.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"
+            "c.yaml:7:29: error[MR006]: components.istio.controlPlane.revisions[0].version: `1.30` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.30.3\"; supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1",
+            "c.yaml:7:48: error[MR010]: components.istio.controlPlane.revisions[1].version: Istio 1.28.0 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1"
         ]
     );
 }

@@ -45,9 +45,9 @@ rule!(disabled_component, "components:\n  istio:\n    enabled: false\n",
 rule!(missing_istio_section, "components:\n  isito:\n    enabled: true\n",
     "c.yaml:2:3: error[MR007]: components.istio: the config has no `components.istio` section\n  hint: `components.isito` is not read; did you mean `components.istio`?");
 rule!(version_outside_table, with_istio("version: \"1.28.3\""),
-    "c.yaml:6:14: error[MR010]: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+    "c.yaml:6:14: error[MR010]: components.istio.version: Istio 1.28.3 is not in mesh-render's version table\n  hint: supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
 rule!(version_not_a_version, with_istio("version: 1.29"),
-    "c.yaml:6:14: error[MR006]: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.9, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
+    "c.yaml:6:14: error[MR006]: components.istio.version: `1.29` is not an Istio version\n  hint: write MAJOR.MINOR.PATCH in quotes, e.g. \"1.29.6\"; supported: 1.29.0 to 1.29.8, 1.30.0 to 1.30.5, 1.31.0 to 1.31.1");
 rule!(chart_repository_must_be_a_url, with_istio("chartRepository: istio-release"),
     "c.yaml:6:22: error[MR006]: components.istio.chartRepository: `istio-release` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
 rule!(chart_repository_refuses_characters_that_need_shell_quoting, with_istio("chartRepository: \"https://mirror.example/charts;rm -rf\""),

@@ -14,7 +14,7 @@ components:
     eventing: {enabled: true}
   istio:
     enabled: true
-    version: \"1.29.9\"
+    version: \"1.29.8\"
     namespaces:
       apps: [demo, event-demo]
 ";

@@ -51,3 +51,31 @@ fn unread_rows_are_tags_the_pins_file_does_not_have_and_carry_their_lines_pins()
         assert_eq!((r.gateway_api, r.inference_extension_pin), (newest.0.as_str(), newest.1.as_str()), "Istio {}", r.version);
     }
 }
+
+/// Issue 20, version facts: a release is announced on or after its tag's commit, so a row's date
+/// (the announcement's `publishdate`) is never before the pins file's `tag_commit_date`. The table's
+/// old 1.30.0 date (2026-05-14, the generated draft's) was before its tag (2026-05-15).
+#[test]
+fn announcements_are_not_older_than_their_tags() {
+    let text = std::fs::read_to_string(common::repo_root().join("reference/istio-upstream-pins.tsv")).unwrap();
+    let tag_dates: BTreeMap<&str, &str> =
+        text.lines().skip(1).map(|l| (l.split('\t').next().unwrap(), l.split('\t').nth(1).unwrap())).collect();
+    let mut checked = 0;
+    for r in RELEASES.iter().filter(|r| r.pins == PinSource::GoMod) {
+        let version = r.version.to_string();
+        let (date, tagged) = (r.date.unwrap(), tag_dates[version.as_str()]);
+        assert!(date >= tagged, "Istio {version}: announced {date}, tagged {tagged}");
+        checked += 1;
+    }
+    assert_eq!(checked, 11);
+}
+
+/// Issue 20, version facts: the table has no 1.29.9 (istio.io `content/en/news/releases/1.29.x/`
+/// ends at 1.29.8) and neither has the pins file.
+#[test]
+fn there_is_no_1_29_9_in_the_table_or_the_pins_file() {
+    assert!(!pins().contains_key("1.29.9"));
+    assert!(RELEASES.iter().all(|r| r.version.to_string() != "1.29.9"));
+    let last_1_29 = RELEASES.iter().rfind(|r| r.version.minor == 29).unwrap();
+    assert_eq!(last_1_29.version.to_string(), "1.29.8");
+}

@@ -17,8 +17,15 @@ pub const CHART_REPOSITORY: &str = "https://blob.istio.io/istio-release/charts";
 pub const OCI_CHART_REPOSITORY: &str = "oci://ghcr.io/istio/release/charts";
 /// Istio's retired homes: charts and images there are removed in December 2026 for every version,
 /// and 1.31 was never published there (istio.io blog "An update on our move to AWS", 2026-08-21,
-/// istio/istio.io `content/en/blog/2026/retirement-of-gcp/index.md`). MR115 refuses them.
-pub const RETIRED_HOSTS: [&str; 2] = ["istio-release.storage.googleapis.com", "gcr.io/istio-release"];
+/// istio/istio.io `content/en/blog/2026/retirement-of-gcp/index.md`). `registry.istio.io/release`,
+/// the image registry Istio 1.30 defaults to, is retired with `gcr.io/istio-release` (istio.io
+/// `blog/2026/retirement-of-gcr.io-follow-up`: "we have made the difficult decision to retire
+/// `registry.istio.io/release`"). MR115 refuses them.
+pub const RETIRED_HOSTS: [&str; 3] = ["istio-release.storage.googleapis.com", "gcr.io/istio-release", "registry.istio.io/release"];
+/// The last scream test of the retired homes, after which they are gone (istio.io
+/// `blog/2026/retirement-of-gcp`, "Scream Tests": "The fourth and last scream test will be from
+/// December 8th, 2026 3:00 PM UTC to December 9th, 2026 3:00 PM UTC").
+pub const LAST_SCREAM_TEST: &str = "2026-12-08 15:00 UTC to 2026-12-09 15:00 UTC";
 
 /// Where the `base` and `istiod` charts come from: an HTTPS chart repository (an `index.yaml`) or
 /// an OCI registry path holding one artifact per chart.

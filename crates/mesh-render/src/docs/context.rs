@@ -68,6 +68,8 @@ struct IstioFacts {
 #[derive(Serialize)]
 struct ReleaseRow {
     version: String,
+    date: &'static str,
+    signing_key: &'static str,
     gateway_api: &'static str,
     kubernetes: String,
     validation_failure_policy: bool,
@@ -218,6 +220,8 @@ fn labels(map: &BTreeMap<String, String>) -> String {
 fn release_row(release: &Release, current: &Release) -> ReleaseRow {
     ReleaseRow {
         version: release.version.to_string(),
+        date: release.date.unwrap_or("?"),
+        signing_key: release.signing_key.rsplit('/').next().unwrap_or(release.signing_key),
         gateway_api: release.gateway_api,
         kubernetes: upgrade::kubernetes_range_text(release),
         validation_failure_policy: release.validation_failure_policy,

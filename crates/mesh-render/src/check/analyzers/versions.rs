@@ -31,6 +31,8 @@ pub(super) fn outdated(input: &Input) -> Vec<Diagnostic> {
     }
     let latest_line = versions::RELEASES.iter().filter(|r| !r.end_of_life).map(|r| r.version).max();
     let hint = match (rel.end_of_life, latest_line) {
+        // Already on the line's last patch (1.29.8): only the upgrade is left to recommend.
+        (true, Some(v)) if newest.version == rel.version => format!("plan `mesh-render upgrade --to {v}`"),
         (true, Some(v)) => format!("set version: \"{}\" now, and plan `mesh-render upgrade --to {v}`", newest.version),
         _ => format!("set version: \"{}\"", newest.version),
     };
@@ -42,11 +44,14 @@ pub(super) const RETIRED_HOST: Rule = Rule {
     name: "retired-istio-host",
     severity: Severity::Error,
     summary: "The config names Istio's retired chart repository or image registry",
-    explanation: "Istio removes `https://istio-release.storage.googleapis.com/charts` and \
-        `gcr.io/istio-release` in December 2026 for every version, and never published 1.31 there \
-        (istio.io blog \"An update on our move to AWS\", 2026-08-21). `helm dependency build`, `plan apply` \
-        and an Argo CD sync that read them fail. Charts: `https://blob.istio.io/istio-release/charts` \
-        (`chartRepository`, the default) or `oci://ghcr.io/istio/release/charts`; images: `docker.io/istio`.",
+    explanation: "Istio removes `https://istio-release.storage.googleapis.com/charts`, \
+        `gcr.io/istio-release` and `registry.istio.io/release` in December 2026 for every version, and \
+        never published 1.31 there (istio.io blogs \"An Update on Our Container Registry Migration\", \
+        2026-07-23, and \"An update on our move to AWS\", 2026-08-21). Their last scream test runs from \
+        2026-12-08 15:00 UTC to 2026-12-09 15:00 UTC. `helm dependency build`, `plan apply` and an Argo CD \
+        sync that read them fail. Charts: `https://blob.istio.io/istio-release/charts` (`chartRepository`, \
+        the default) or `oci://ghcr.io/istio/release/charts`; images: `docker.io/istio` (images from \
+        1.31.1 on are signed with `https://istio.io/misc/istio-key-v2.pub`).",
 };
 
 pub(super) fn retired_host(input: &Input) -> Vec<Diagnostic> {
@@ -55,16 +60,27 @@ pub(super) fn retired_host(input: &Input) -> Vec<Diagnostic> {
         .retired_references
         .iter()
         .map(|(path, value)| {
-            let hint = if value.contains("gcr.io/istio-release") {
-                "use `docker.io/istio` for images".to_string()
-            } else {
+            // `gcr.io/istio-release/charts` held the OCI charts; every other path there, and all of
+            // `registry.istio.io/release`, held images.
+            let charts = value.contains("istio-release.storage.googleapis.com") || value.contains("istio-release/charts");
+            let hint = if charts {
                 format!(
                     "use `{}` (the default: remove the key) or `{}`",
                     crate::api::helm::CHART_REPOSITORY,
                     crate::api::helm::OCI_CHART_REPOSITORY
                 )
+            } else {
+                "use `docker.io/istio` (or a pull-through cache of it) for images".to_string()
             };
-            Diagnostic::new(&RETIRED_HOST, format!("`{value}` is one of Istio's retired homes, removed in December 2026"), hint).key(path)
+            Diagnostic::new(
+                &RETIRED_HOST,
+                format!(
+                    "`{value}` is one of Istio's retired homes, removed in December 2026 (last scream test {})",
+                    crate::api::helm::LAST_SCREAM_TEST
+                ),
+                hint,
+            )
+            .key(path)
         })
         .collect()
 }
