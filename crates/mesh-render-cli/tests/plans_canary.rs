@@ -68,11 +68,7 @@ fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
         (1, "istiod", v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list"])),
         (2, "istiod", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
         (3, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
-        (
-            4,
-            "istiod istiod-1-30-3",
-            v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "list", "pods", "uninstall istiod"]),
-        ),
+        (4, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod-1-30-3 1.30.3", "list", "pods", "uninstall istiod"])),
     ];
     for (n, installed, expected) in &forward {
         bench.commit(&step(*n));
@@ -90,11 +86,7 @@ fn canary_steps_walk_forward_and_roll_back_with_exact_helm_order() {
     let back: [(usize, &str, Vec<String>); 3] = [
         (3, "istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
         (2, "istiod istiod-1-30-3", v(&["install istio-base 1.30.3", "install istiod 1.29.6", "install istiod-1-30-3 1.30.3", "list"])),
-        (
-            1,
-            "istiod istiod-1-30-3",
-            v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list", "pods", "uninstall istiod-1-30-3"]),
-        ),
+        (1, "istiod istiod-1-30-3", v(&["install istio-base 1.29.6", "install istiod 1.29.6", "list", "pods", "uninstall istiod-1-30-3"])),
     ];
     for (n, installed, expected) in &back {
         bench.commit(&step(*n));

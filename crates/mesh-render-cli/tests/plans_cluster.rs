@@ -130,18 +130,21 @@ fn argocd_sync(cluster: &Cluster, bench: &Bench) -> (i64, Vec<String>) {
     ok(&cluster.run(bench.path(), &script, &[]).0, "istiod Applications");
     let mut hook_calls = Vec::new();
     let mut last = -1;
+    let mut hook_ran = false;
     for (wave, objects) in waves(bench) {
+        // The Sync hook is wave 1's only member: it runs once wave 0 is done.
+        if wave > 0 && !hook_ran {
+            let (out, calls) = cluster.run(bench.path(), &hook_script(bench, "mesh-render-sidecar-restart"), &[]);
+            ok(&out, "Sync hook");
+            hook_calls = calls;
+            hook_ran = true;
+        }
         let file = bench.path().join(format!("wave-{wave}.yaml"));
         // One document per object: the fake reads YAML streams (JSON is YAML).
         let stream: String = objects.iter().map(|o| format!("---\n{}\n", serde_json::to_string(o).unwrap())).collect();
         std::fs::write(&file, stream).unwrap();
         ok(&cluster.run(bench.path(), &format!("kubectl apply --server-side --filename {}\n", file.display()), &[]).0, "wave");
         last = wave;
-        if wave == 1 {
-            let (out, calls) = cluster.run(bench.path(), &hook_script(bench, "mesh-render-sidecar-restart"), &[]);
-            ok(&out, "Sync hook");
-            hook_calls = calls;
-        }
         let gateways: Vec<&serde_json::Value> = objects.iter().filter(|o| o["kind"] == "Gateway").collect();
         let mut healthy = true;
         for g in gateways {

@@ -5,8 +5,9 @@
 //!
 //! Waves (Argo CD applies a wave once the one before is synced and healthy; Argo CD's "Sync Phases
 //! and Waves"): 0 namespaces with their injection labels and the hooks' RBAC; 1 the restart Job
-//! (hook `Sync`); 2 CRDs, Telemetry, Gateways, AI serving; 3 the Knative patch; 4 mTLS STRICT and
-//! the authorization policies, last. Teardown: a `PreDelete` hook (Argo CD 3.4 and later) deletes
+//! (hook `Sync`); 2 CRDs, Telemetry, the cluster-internal Gateways, AI serving; 3 the Knative patch;
+//! 4 mTLS STRICT and the authorization policies; 5 the Gateways whose Service is a LoadBalancer, last
+//! (see [`wave`]). Teardown: a `PreDelete` hook (Argo CD 3.3 and later) deletes
 //! the policies, removes the labels and restarts the workloads before Argo CD deletes the rest.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,25 +37,43 @@ pub(crate) const PRE_DELETE_JOB: &str = "mesh-render-sidecar-teardown";
 pub(crate) const HOOK: &str = "argocd.argoproj.io/hook";
 pub(crate) const HOOK_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-policy";
 
-/// The wave of a concern's objects in the mesh Application.
-pub(crate) fn wave(concern: Concern) -> i32 {
-    match concern {
-        Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks => 0,
-        Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::AiServing => 2,
-        Concern::Knative => 3,
-        Concern::Security => 4,
-        Concern::Argocd => 0,
+/// The wave of an object of the mesh Application (`manifests`: all of them, to find a Gateway's
+/// options ConfigMap).
+///
+/// A Gateway whose Service is a LoadBalancer goes last, after STRICT, in a wave of its own with no
+/// hook. On a cluster without a LoadBalancer implementation (kind, minikube) istiod never writes
+/// `Programmed=True` for it: the Service stays without an address, "address pending for hostname"
+/// (istio 1.29.6 `pilot/pkg/config/kube/gateway/context.go:99-101`; 1.30.3
+/// `gatewaycommon/context.go:114`), so `Programmed` is `False` with reason `AddressNotAssigned`
+/// (1.29.6 `conversion.go:1917-1946`; 1.30.3 `conversion.go:1921`). Argo CD's built-in Gateway
+/// health (argo-cd v3.5.1 `resource_customizations/gateway.networking.k8s.io/Gateway/health.lua:33-43`)
+/// calls that `Progressing`; gitops-engine ends a running task only on `Healthy` or `Degraded`
+/// (`gitops-engine/pkg/sync/sync_context.go:556-567`) and a multi-step sync waits while any task
+/// runs (`:573-596`), so in wave 2 it held back the Knative patch and STRICT forever. In the last
+/// wave the sync succeeds once its objects are applied, "EVEN if those objects subsequently
+/// degrades" (`:704-712`, when no hook is in that wave): waves 0 to 4 apply, and the Application
+/// stays `Progressing` only until an address is assigned (or for good on kind: see docs/argocd.md).
+pub(crate) fn wave(m: &Manifest, manifests: &[Manifest]) -> i32 {
+    match (&m.object, m.concern) {
+        (Object::Gateway(gw), _) if crate::render::gateways::service_type(gw, manifests) == "LoadBalancer" => LOAD_BALANCER_WAVE,
+        (_, Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks) => 0,
+        (_, Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::AiServing) => 2,
+        (_, Concern::Knative) => 3,
+        (_, Concern::Security) => 4,
+        (_, Concern::Argocd) => 0,
     }
 }
 
 /// The wave of the restart Job: after the labels, before everything that routes traffic.
 pub(crate) const RESTART_WAVE: i32 = 1;
+/// The wave of the Gateways whose Service is a LoadBalancer: the last one ([`wave`]).
+pub(crate) const LOAD_BALANCER_WAVE: i32 = 5;
 
 /// Adds the waves to `manifests` and returns the hooks and their RBAC; nothing without Argo CD.
 pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manifest]) -> Vec<Manifest> {
     let Some(a) = &config.argocd else { return Vec::new() };
-    for m in manifests.iter_mut() {
-        let w = wave(m.concern);
+    let waves: Vec<i32> = manifests.iter().map(|m| wave(m, manifests)).collect();
+    for (m, w) in manifests.iter_mut().zip(waves) {
         m.object.metadata_mut().annotations.get_or_insert_with(Default::default).insert(SYNC_WAVE.into(), w.to_string());
     }
     let mesh = facts.injected.clone();

@@ -22,6 +22,31 @@ pub(crate) fn service_name(gateway: &str) -> String {
     format!("{gateway}-istio")
 }
 
+/// The Service type istiod gives a Gateway of class `istio` that `manifests` render: the `type` of
+/// the `service` overlay in the ConfigMap its `spec.infrastructure.parametersRef` names, else the
+/// annotation `networking.istio.io/service-type`, else `LoadBalancer`, class `istio`'s default
+/// (istio 1.29.6 `pilot/pkg/config/kube/gateway/deploymentcontroller.go:182` `defaultServiceType:
+/// corev1.ServiceTypeLoadBalancer`, `:516-518` the annotation; 1.30.3 `gatewaycommon/classinfo.go:111`
+/// and `gatewaycommon/deploymentcontroller.go:398-399`).
+pub(crate) fn service_type(gateway: &Gateway, manifests: &[Manifest]) -> String {
+    let namespace = gateway.metadata.namespace.as_deref();
+    let overlay = gateway.spec.infrastructure.as_ref().and_then(|i| i.parameters_ref.as_ref()).and_then(|r| {
+        manifests.iter().find_map(|m| match &m.object {
+            Object::ConfigMap(cm)
+                if cm.metadata.name.as_deref() == Some(r.name.as_str()) && cm.metadata.namespace.as_deref() == namespace =>
+            {
+                let text = cm.data.as_ref()?.get("service")?;
+                let node = crate::config::syntax::parse(text, crate::config::syntax::Limits::DEFAULT).ok()?;
+                node.to_json()["spec"]["type"].as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+    });
+    overlay
+        .or_else(|| gateway.metadata.annotations.as_ref().and_then(|a| a.get("networking.istio.io/service-type").cloned()))
+        .unwrap_or_else(|| "LoadBalancer".into())
+}
+
 /// The `service` overlay of a Gateway options ConfigMap.
 #[derive(Serialize)]
 struct ServiceOverlay {
