@@ -116,4 +116,3 @@ fn two_istiod_revisions_render_side_by_side_with_their_tag_webhooks() {
         }
     }
 }
-
