@@ -33,8 +33,14 @@ pub(crate) const REQUEST_PORTS: [u16; 2] = [8012, 8013];
 pub(crate) const AUTOSCALING_METRICS_PORT: u16 = 9090;
 /// The activator's metrics containerPort (`activator.yaml:98-99`).
 pub(crate) const ACTIVATOR_METRICS_PORT: u16 = 9090;
-/// Knative's health-check path (`knative.dev/networking/pkg/http` `HealthCheckPath`).
-pub(crate) const HEALTH_CHECK_PATH: &str = "/healthz";
+/// The paths of the autoscaler's activator probe. The KPA scaler builds its URL as
+/// `fmt.Sprintf("http://%s/%s", host, nethttp.HealthCheckPath)` with `HealthCheckPath = "/healthz"`
+/// (serving knative-v1.23.0 `pkg/reconciler/autoscaling/kpa/scaler.go:131`,
+/// `vendor/knative.dev/networking/pkg/http/constants.go:22`), so the request path is `//healthz`.
+/// Istio's default path normalization (`BASE`) does not merge slashes, and an AuthorizationPolicy
+/// path is an exact match: `//healthz` as sent, and `/healthz` for a mesh whose
+/// `meshConfig.pathNormalization` is `MERGE_SLASHES` or `DECODE_AND_MERGE_SLASHES`.
+pub(crate) const ACTIVATOR_PROBE_PATHS: [&str; 2] = ["//healthz", "/healthz"];
 /// Name of the activator's ALLOW policy in Knative Serving's namespace.
 pub(crate) const ACTIVATOR_POLICY: &str = "activator-callers";
 
@@ -197,13 +203,14 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
             paths: Vec::new(),
             purpose: "the Knative gateways route to a revision backed by the activator".into(),
         },
-        // The autoscaler's KPA scaler probes `http://<public service>.<ns>:80|81/healthz` to learn
+        // The autoscaler's KPA scaler probes `http://<public service>.<ns>:80|81//healthz` to learn
         // whether the activator is in the path before scaling to zero (serving knative-v1.23.0
-        // `pkg/reconciler/autoscaling/kpa/scaler.go:127-142,245`): only that path.
+        // `pkg/reconciler/autoscaling/kpa/scaler.go:127-142,245`): only that path
+        // ([`ACTIVATOR_PROBE_PATHS`]).
         Admission {
             principals: vec![autoscaler],
             ports: ports(&REQUEST_PORTS),
-            paths: vec![HEALTH_CHECK_PATH.into()],
+            paths: ACTIVATOR_PROBE_PATHS.map(String::from).to_vec(),
             purpose: "the autoscaler probes whether the activator is in the path".into(),
         },
     ];

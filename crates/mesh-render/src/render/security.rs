@@ -178,7 +178,7 @@ mod tests {
     }
 
     /// Rule: `activator-callers` selects the activator and admits only the two Knative gateways on
-    /// 8012/8013 and the autoscaler on 8012/8013 `/healthz` (its KPA scaler's activator probe).
+    /// 8012/8013 and the autoscaler on 8012/8013 `//healthz` (its KPA scaler's activator probe).
     #[test]
     fn activator_policy_admits_only_the_gateways_and_the_autoscalers_probe() {
         let manifests = render_yaml("");
@@ -201,7 +201,8 @@ mod tests {
         assert_eq!(spec.rules[0].to[0].operation.ports, ["8012", "8013"]);
         assert_eq!(spec.rules[1].from[0].source.principals, ["cluster.local/ns/knative-serving/sa/controller"]);
         assert_eq!(spec.rules[1].to[0].operation.ports, ["8012", "8013"]);
-        assert_eq!(spec.rules[1].to[0].operation.paths, ["/healthz"]);
+        // The scaler requests `//healthz` (`scaler.go:131`); `/healthz` covers a slash-merging mesh.
+        assert_eq!(spec.rules[1].to[0].operation.paths, ["//healthz", "/healthz"]);
         assert!(spec.rules.iter().all(|r| r.from.iter().all(|f| f.source.namespaces.is_empty())));
     }
 

@@ -27,8 +27,9 @@ use crate::render::ai_serving::{picker_name, EXT_PROC_PORT, HEALTH_PORT, METRICS
 use crate::render::gateways::service_name;
 
 pub use ports::{
-    DRAIN_PATH, EVENTING_HTTP, GATEWAY_HTTP, HEALTH_PATH, MERGED_METRICS_PORT, OUTSIDE_NAMESPACE, PROMETHEUS_NAMESPACE, QUEUE_ADMIN,
-    QUEUE_AUTOSCALING_METRICS, QUEUE_H2C, QUEUE_HTTP1, QUEUE_USER_METRICS, SUBSCRIBER_PORT, WEBHOOK_PORT,
+    ACTIVATOR_PROBE_PATH, DRAIN_PATH, EVENTING_HTTP, GATEWAY_HTTP, HEALTH_PATH, MERGED_METRICS_PORT, OUTSIDE_NAMESPACE,
+    PROMETHEUS_NAMESPACE, QUEUE_ADMIN, QUEUE_AUTOSCALING_METRICS, QUEUE_H2C, QUEUE_HTTP1, QUEUE_USER_METRICS, SUBSCRIBER_PORT,
+    WEBHOOK_PORT,
 };
 
 /// Need of the calls that reach another namespace's Knative Service through the local gateway.
@@ -208,14 +209,14 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 vec![hop_path(gw, GATEWAY_HTTP, HEALTH_PATH, Call::PodIp)],
             ));
         }
-        // The autoscaler's KPA scaler probes the revision's public Service on /healthz before scaling
+        // The autoscaler's KPA scaler probes the revision's public Service on //healthz before scaling
         // to zero, to learn whether the activator is in the path (serving knative-v1.23.0
         // `pkg/reconciler/autoscaling/kpa/scaler.go:127-142,245`); its endpoints are the activator's.
         out.push(flow(
             Need::Needed,
             "autoscaler -> activator (probe before scaling to zero)",
             s.autoscaler.clone(),
-            vec![hop_path(&s.activator, QUEUE_HTTP1, HEALTH_PATH, service())],
+            vec![hop_path(&s.activator, QUEUE_HTTP1, ACTIVATOR_PROBE_PATH, service())],
         ));
         // kube-apiserver calls admission webhooks without a mesh identity.
         let mut hooks = vec![&s.webhook, &s.ngw_webhook];

@@ -18,6 +18,9 @@ pub const DRAIN_PATH: &str = "/wait-for-drain";
 /// Knative's health-check path (`knative.dev/networking/pkg/http` `HealthCheckPath`), which
 /// net-gateway-api's prober requests when a probe URL has no path (`pkg/status/status.go`).
 pub const HEALTH_PATH: &str = "/healthz";
+/// The path of the autoscaler's activator probe as it is sent: `http://%s/%s` with `/healthz`
+/// gives `//healthz` (serving knative-v1.23.0 `pkg/reconciler/autoscaling/kpa/scaler.go:131`).
+pub const ACTIVATOR_PROBE_PATH: &str = "//healthz";
 /// Knative webhooks' container port (`https-webhook`, containerPort 8443, in every webhook Deployment).
 pub const WEBHOOK_PORT: u16 = 8443;
 /// The eventing data-plane containers' HTTP port (broker ingress/filter, imc-dispatcher:
