@@ -5,6 +5,7 @@
 
 mod support;
 
+use mesh_render::api::argocd::ARGOCD_SSA_MANAGER;
 use support::bench::{objects, Bench, R};
 use support::cluster::Cluster;
 use support::repo_root;
@@ -143,7 +144,10 @@ fn argocd_sync(cluster: &Cluster, bench: &Bench) -> (i64, Vec<String>) {
         // One document per object: the fake reads YAML streams (JSON is YAML).
         let stream: String = objects.iter().map(|o| format!("---\n{}\n", serde_json::to_string(o).unwrap())).collect();
         std::fs::write(&file, stream).unwrap();
-        ok(&cluster.run(bench.path(), &format!("kubectl apply --server-side --filename {}\n", file.display()), &[]).0, "wave");
+        // As Argo CD's server-side apply sync does: field manager `argocd-controller` (argo-cd v3.5.1
+        // `controller/sync.go:327`, `common/common.go:128`).
+        let apply = format!("kubectl apply --server-side --field-manager={ARGOCD_SSA_MANAGER} --filename {}\n", file.display());
+        ok(&cluster.run(bench.path(), &apply, &[]).0, "wave");
         last = wave;
         let gateways: Vec<&serde_json::Value> = objects.iter().filter(|o| o["kind"] == "Gateway").collect();
         let mut healthy = true;
@@ -185,30 +189,36 @@ fn an_argocd_sync_without_a_loadbalancer_reaches_strict_and_a_steady_sync_restar
 }
 
 /// Issue 20 point 6: deleting the mesh Application gives Knative its previous settings back, as
-/// `plan destroy` does: the PreDelete hook server-side applies `lifecycle/knative-restore.yaml`.
+/// `plan destroy` does: the PreDelete hook server-side applies `lifecycle/knative-restore.yaml`, as
+/// the field manager that applied the patch (Argo CD's), so that the keys it drops are removed and
+/// none conflicts. Both the config with a previous gateway (Envoy Gateway) and one without.
 #[test]
 #[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
 fn the_pre_delete_hook_points_knative_back_at_its_previous_gateway() {
-    let cluster = Cluster::new(&["knative-serving", "demo"]);
-    let bench = Bench::new(&golden("argocd-app-of-apps"), None);
-    argocd_sync(&cluster, &bench);
-    let patched = cluster.state()["objects"]["ConfigMap/knative-serving/config-gateway"].clone();
-    assert!(patched["data"]["external-gateways"].as_str().unwrap().contains("knative-gateway"), "{patched}");
-    cluster.edit(|s| {
+    for config in ["argocd-app-of-apps", "canary-3-tag-moved"] {
+        let cluster = Cluster::new(&["knative-serving", "demo"]);
+        let bench = Bench::new(&golden(config), None);
+        argocd_sync(&cluster, &bench);
+        let patched = cluster.state()["objects"]["ConfigMap/knative-serving/config-gateway"].clone();
+        assert!(patched["data"]["external-gateways"].as_str().unwrap().contains("knative-gateway"), "{patched}");
+        cluster.edit(|s| {
         s["objects"]["Application/argocd/istio-mesh"] =
             serde_json::json!({"kind": "Application", "metadata": {"name": "istio-mesh", "namespace": "argocd", "deletionTimestamp": "2026-12-03T00:00:00Z"}})
     });
-    let (out, _) = cluster.run(bench.path(), &hook_script(&bench, "mesh-render-sidecar-teardown"), &[]);
-    ok(&out, "PreDelete hook");
-    let restore = objects(&bench.path().join(R).join("lifecycle/knative-restore.yaml"));
-    let state = cluster.state();
-    for o in &restore {
-        let k = format!("ConfigMap/{}/{}", o["metadata"]["namespace"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap());
-        assert_eq!(state["objects"][&k]["data"], o["data"], "{k}");
-    }
-    assert!(state["objects"].get("PeerAuthentication/istio-system/default").is_none(), "STRICT is gone");
-    for p in cluster.pod_revisions(&["knative-serving", "demo"]) {
-        assert_eq!(p.2, None, "{p:?}: restarted without a sidecar");
+        let (out, _) = cluster.run(bench.path(), &hook_script(&bench, "mesh-render-sidecar-teardown"), &[]);
+        ok(&out, "PreDelete hook");
+        let restore = objects(&bench.path().join(R).join("lifecycle/knative-restore.yaml"));
+        let state = cluster.state();
+        for o in &restore {
+            let k = format!("ConfigMap/{}/{}", o["metadata"]["namespace"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap());
+            let data = &state["objects"][&k]["data"];
+            let want = if o["data"].is_null() { serde_json::json!({}) } else { o["data"].clone() };
+            assert_eq!(*data, want, "{config}: {k}");
+        }
+        assert!(state["objects"].get("PeerAuthentication/istio-system/default").is_none(), "STRICT is gone");
+        for p in cluster.pod_revisions(&["knative-serving", "demo"]) {
+            assert_eq!(p.2, None, "{p:?}: restarted without a sidecar");
+        }
     }
 }
 

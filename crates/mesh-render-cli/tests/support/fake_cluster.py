@@ -20,8 +20,10 @@ What it models:
 - Workloads: one Deployment `app` per namespace of $FAKE_WORKLOAD_NAMESPACES, whose pod exists from
   before the mesh (no sidecar); `kubectl rollout restart` recreates its pod through admission.
 - Gateways: `Programmed` is `False` for a LoadBalancer Service without an address (istiod's gateway
-  status, `pilot/pkg/config/kube/gateway/conditions.go`, reason `AddressNotAssigned`), unless
+  status, `pilot/pkg/config/kube/gateway/conversion.go:1917-1946`, reason `AddressNotAssigned`), unless
   $FAKE_LOADBALANCER is set.
+- Server-side apply of ConfigMap data keys with their field managers: a manager's dropped keys are
+  removed, another manager's keys conflict unless --force-conflicts (`apply_configmap`).
 - Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
 """
 
@@ -202,7 +204,6 @@ def lookup(obj, path):
 
 def jsonpath(template, obj):
     tokens = re.findall(r"\{(?:\"(?:[^\"\\]|\\.)*\"|[^}])*\}|[^{]+", template)
-    out, i = [], 0
 
     def run(tokens, obj):
         out = []
@@ -252,7 +253,38 @@ def apply(state, docs):
             # Server-side apply: the labels mesh-render applies (the injection labels) are set.
             entry["labels"].update(meta.get("labels") or {})
             continue
-        state["objects"][key(kind, ns, meta["name"])] = o
+        k = key(kind, ns, meta["name"])
+        if kind == "ConfigMap" and k in state["objects"]:
+            error = apply_configmap(state["objects"][k], o)
+            if error:
+                return error
+            continue
+        if kind == "ConfigMap":
+            o["owners"] = {d: flag("--field-manager", "kubectl") for d in o.get("data") or {}}
+        state["objects"][k] = o
+    return None
+
+
+def apply_configmap(live, o):
+    """Server-side apply of a ConfigMap's `data` keys, with their owners (Kubernetes server-side
+    apply, `sigs.k8s.io/structured-merge-diff`): the applier sets its keys, a key it owned and no
+    longer applies is removed, and a key another manager owns with another value is a conflict
+    unless --force-conflicts (then the applier takes it over)."""
+    manager = flag("--field-manager", "kubectl")
+    force = "--force-conflicts" in ARGS
+    data, owners = live.setdefault("data", {}) or {}, live.setdefault("owners", {})
+    applied = o.get("data") or {}
+    conflicts = [d for d, v in applied.items() if owners.get(d, manager) != manager and data.get(d) != v]
+    if conflicts and not force:
+        return f"error: Apply failed with {len(conflicts)} conflict(s): conflicts with \"{owners[conflicts[0]]}\": .data.{conflicts[0]}"
+    for d in [d for d, m in owners.items() if m == manager and d not in applied]:
+        data.pop(d, None)
+        owners.pop(d, None)
+    for d, v in applied.items():
+        data[d] = v
+        owners[d] = manager
+    live["data"] = data
+    return None
 
 
 def read_docs(path):
@@ -279,7 +311,10 @@ def kubectl(state):
     verb = words[0] if words else ""
     output = flag("--output", "")
     if verb == "apply":
-        apply(state, read_docs(flag("--filename")))
+        error = apply(state, read_docs(flag("--filename")))
+        if error:
+            save(state)
+            fail(error)
         return
     if verb == "label" and words[1] == "namespace":
         labels = state["namespaces"].setdefault(words[2], {"labels": {}})["labels"]
@@ -386,14 +421,12 @@ def kubectl(state):
 
 
 def gateway_status(o):
-    service_type = "LoadBalancer"
     programmed = "True"
     if o["metadata"]["name"] == os.environ.get("FAKE_EXTERNAL_GATEWAY", "knative-gateway") and not os.environ.get("FAKE_LOADBALANCER"):
         # istiod reports a LoadBalancer Gateway without an address as not programmed.
         programmed = "False"
     return {"conditions": [{"type": "Accepted", "status": "True"}, {"type": "Programmed", "status": programmed,
-                                                                     "reason": "AddressNotAssigned" if programmed == "False" else "Programmed"}],
-            "serviceType": service_type}
+                                                                     "reason": "AddressNotAssigned" if programmed == "False" else "Programmed"}]}
 
 
 def helm(state):

@@ -23,6 +23,10 @@ pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
 /// Deleting an Application deletes its objects (cascade).
 pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// The field manager of Argo CD's server-side apply syncs (argo-cd v3.5.1 `common/common.go:128`
+/// `ArgoCDSSAManager`, passed by `controller/sync.go:327`): the owner of the fields the mesh
+/// Application applied, which the PreDelete hook's restore must apply as.
+pub const ARGOCD_SSA_MANAGER: &str = "argocd-controller";
 /// The finalizers Argo CD's controller adds to an Application with PreDelete hooks (argo-cd v3.5.1
 /// `pkg/apis/application/v1alpha1/application_defaults.go:13`, `types.go:3615-3623`, set by
 /// `controller/appcontroller.go:1988-1996`). Rendered with the hooks, so that a self-healing parent

@@ -171,7 +171,7 @@ pub fn read(control_plane: Option<&Node>, path: &str, dec: &mut Decoder) -> Opti
                     } else if revisions.iter().any(|r| r.name == tag) {
                         // Also refuses the `default` tag while the unrevisioned istiod is listed: the
                         // tag's extra webhooks serve `istio-injection=enabled` and
-                        // `sidecar.istio.io/inject=true` (istio 1.29.6 `revision-tags-mwc.yaml:93-122`),
+                        // `sidecar.istio.io/inject=true` (istio 1.29.6 `revision-tags-mwc.yaml:97-131`),
                         // as that istiod's own injector does, and the injector that runs last
                         // re-injects (`pkg/kube/inject/inject.go:556-577`): two would fight.
                         dec.report(

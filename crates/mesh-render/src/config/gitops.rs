@@ -23,7 +23,7 @@ pub const ARGOCD_KEYS: &[&str] =
 ///
 /// `alpine/k8s` (alpine-docker/k8s `Dockerfile`, read at commit c1eab3a: `FROM alpine`, BusyBox
 /// `/bin/sh`, `kubectl` from dl.k8s.io into `/usr/bin/kubectl` at the tag's version, tagged with the
-/// kubectl version; `1.34.1` is named in that repository's history, commits 9431d53 and d8e480d). The
+/// kubectl version; `alpine/k8s:1.34.1` is named in that repository's history, commit 9431d53). The
 /// image was not pulled from here: a cluster that cannot reach Docker Hub sets `hookImage` to a mirror
 /// or to an image of its own with the same two commands.
 pub const DEFAULT_HOOK_IMAGE: &str = "docker.io/alpine/k8s:1.34.1";

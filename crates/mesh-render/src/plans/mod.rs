@@ -162,10 +162,18 @@ pub(crate) struct HookContext {
     pub expected_istiod: String,
     /// With revisions: the stable tag's webhook, which must point at `expected_revision` first.
     pub stable_webhook: Option<String>,
-    /// `lifecycle/knative-restore.yaml` as text (the PreDelete hook applies it as `plan destroy` does).
-    pub knative_restore: Option<String>,
-    /// `(namespace, name)` of a ConfigMap of Knative's that must exist for the restore to run.
-    pub knative_restore_probe: (String, String),
+    /// `lifecycle/knative-restore.yaml`, one ConfigMap at a time (the PreDelete hook applies it as
+    /// `plan destroy` does).
+    pub knative_restore: Vec<RestoreStep>,
+}
+
+/// One of Knative's ConfigMaps as before Istio, for the PreDelete hook.
+#[derive(Serialize)]
+pub(crate) struct RestoreStep {
+    pub namespace: String,
+    pub name: String,
+    /// The object as a YAML document.
+    pub yaml: String,
 }
 
 /// The sync hook's script: restart the workloads of a labelled namespace while any running pod

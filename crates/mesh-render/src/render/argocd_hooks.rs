@@ -20,11 +20,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::argocd::{MESH_APP, SYNC_WAVE};
+use crate::api::argocd::{ARGOCD_SSA_MANAGER, MESH_APP, SYNC_WAVE};
 use crate::config::Config;
 use crate::plans;
 use crate::render::facts::MeshFacts;
-use crate::render::manifest::{owned_meta, Concern, Manifest, Object, FIELD_MANAGER};
+use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 use crate::render::revision_tags;
 
 /// Name of the hooks' ServiceAccount, Roles and bindings.
@@ -98,17 +98,13 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
         .collect();
     let injection_key = facts.injection_label.0.clone();
     let restore = plans::knative_restore(config);
-    let knative_restore_probe = restore
-        .first()
-        .map(|m| (m.object.metadata().namespace.clone().unwrap_or_default(), m.object.metadata().name.clone().unwrap_or_default()))
-        .unwrap_or_default();
     let stable_webhook = config.revisions.as_ref().map(|rs| revision_tags::webhook_name(config, &rs.stable_tag));
     let context = plans::HookContext {
         gateway_checks: false,
         restarts: true,
         revision_guard: false,
         namespace: config.namespace.clone(),
-        field_manager: FIELD_MANAGER,
+        field_manager: ARGOCD_SSA_MANAGER,
         mesh_namespaces: mesh.clone(),
         injection_key,
         policies: policies.clone(),
@@ -117,8 +113,14 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
         expected_revision: expected_revision(config),
         expected_istiod: plans::stable_istiod(config),
         stable_webhook: stable_webhook.clone(),
-        knative_restore: (!restore.is_empty()).then(|| crate::emit::yaml_stream(&restore)),
-        knative_restore_probe: knative_restore_probe.clone(),
+        knative_restore: restore
+            .iter()
+            .map(|m| plans::RestoreStep {
+                namespace: m.object.metadata().namespace.clone().unwrap_or_default(),
+                name: m.object.metadata().name.clone().unwrap_or_default(),
+                yaml: crate::emit::yaml_document(m),
+            })
+            .collect(),
     };
     let root = config.namespace.as_str();
     let mut out = vec![

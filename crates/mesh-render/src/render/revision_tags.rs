@@ -29,7 +29,7 @@ use crate::config::canary::{Revision, DEFAULT_REVISION};
 use crate::config::Config;
 use crate::render::manifest::{owned_meta, Concern, Manifest};
 
-/// The tag's MutatingWebhookConfiguration (`revision-tags-mwc.yaml:43-47`).
+/// The tag's MutatingWebhookConfiguration (`revision-tags-mwc.yaml:43-47`, the name; `:50`, its revision label).
 pub(crate) fn webhook_name(config: &Config, tag: &str) -> String {
     if config.namespace == "istio-system" {
         format!("istio-revision-tag-{tag}")
@@ -44,7 +44,7 @@ pub(crate) fn service_name(tag: &str) -> String {
 }
 
 /// The tag that also serves `istio-injection=enabled` and `sidecar.istio.io/inject=true`
-/// (`revision-tags-mwc.yaml:93-151`).
+/// (`revision-tags-mwc.yaml:95-151`).
 pub(crate) const DEFAULT_TAG: &str = "default";
 
 /// The tags and the revisions they point at; a tag whose revision is not listed gets nothing (MR141).
@@ -88,7 +88,7 @@ fn labels(tag: &str, revision: &Revision, app: &str, concern_labels: Option<BTre
 fn webhook(config: &Config, tag: &str, revision: &Revision) -> MutatingWebhookConfiguration {
     let mut meta = owned_meta(&webhook_name(config, tag), None, Concern::RevisionTags);
     meta.labels = Some(labels(tag, revision, "sidecar-injector", meta.labels.take()));
-    // `core` of revision-tags-mwc.yaml:13-33: the revision's istiod (`istiod` for the default
+    // `core` of revision-tags-mwc.yaml:12-35: the revision's istiod (`istiod` for the default
     // revision), path `/inject`, port 443.
     let core = |prefix: &str, namespaces: Vec<LabelSelectorRequirement>, objects: Vec<LabelSelectorRequirement>| MutatingWebhook {
         name: format!("{prefix}sidecar-injector.istio.io"),
@@ -120,13 +120,13 @@ fn webhook(config: &Config, tag: &str, revision: &Revision) -> MutatingWebhookCo
     };
     let not_opted_out = || requirement("sidecar.istio.io/inject", "NotIn", &["false"]);
     let mut webhooks = vec![
-        // revision-tags-mwc.yaml:56-69: namespaces labelled `istio.io/rev=<tag>`.
+        // revision-tags-mwc.yaml:62-76: namespaces labelled `istio.io/rev=<tag>`.
         core(
             "rev.namespace.",
             vec![requirement("istio.io/rev", "In", &[tag]), requirement("istio-injection", "DoesNotExist", &[])],
             vec![not_opted_out()],
         ),
-        // :70-83: pods labelled `istio.io/rev=<tag>` in unlabelled namespaces.
+        // :77-92: pods labelled `istio.io/rev=<tag>` in unlabelled namespaces.
         core(
             "rev.object.",
             vec![requirement("istio.io/rev", "DoesNotExist", &[]), requirement("istio-injection", "DoesNotExist", &[])],
@@ -134,9 +134,9 @@ fn webhook(config: &Config, tag: &str, revision: &Revision) -> MutatingWebhookCo
         ),
     ];
     if tag == DEFAULT_TAG {
-        // :93-105: namespaces labelled `istio-injection=enabled`.
+        // :100-114: namespaces labelled `istio-injection=enabled`.
         webhooks.push(core("namespace.", vec![requirement("istio-injection", "In", &["enabled"])], vec![not_opted_out()]));
-        // :107-122: pods labelled `sidecar.istio.io/inject=true` in unlabelled namespaces.
+        // :115-131: pods labelled `sidecar.istio.io/inject=true` in unlabelled namespaces.
         webhooks.push(core(
             "object.",
             vec![requirement("istio-injection", "DoesNotExist", &[]), requirement("istio.io/rev", "DoesNotExist", &[])],
@@ -158,7 +158,7 @@ fn service(config: &Config, tag: &str, revision: &Revision) -> Service {
         target_port: target.map(IntOrString::Int),
         ..Default::default()
     };
-    // revision-tags-svc.yaml:21-43: the istiod ports, selecting the revision's pods (`istio: pilot`
+    // revision-tags-svc.yaml:24-46: the istiod ports, selecting the revision's pods (`istio: pilot`
     // for the default revision, whose pods carry no `istio.io/rev` of another name).
     let mut select = BTreeMap::from([("app".to_string(), "istiod".to_string())]);
     if revision.name == DEFAULT_REVISION {
