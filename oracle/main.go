@@ -1,0 +1,260 @@
+// Command oracle runs Istio's own analyzers, sidecar injector and config generator on a tree
+// rendered by mesh-render, so that the tests compare mesh-render with Istio rather than with the
+// project's reading of Istio. It is test-only: nothing of it is linked into mesh-render.
+//
+//	oracle analyze [--name NAME] [--expected FILE] TREE
+//	oracle inject [--check] --out DIR TREE
+//	oracle flows --flows FLOWS.json TREE
+//
+// Exit status: 0 agreed, 1 a disagreement (unexpected finding, stale fixture, flow verdict), 2 usage
+// or input error.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	istiolog "istio.io/istio/pkg/log"
+)
+
+func main() {
+	// Istio's packages log at info level to stderr (every injection, every push); only errors matter here.
+	opts := istiolog.DefaultOptions()
+	opts.SetDefaultOutputLevel(istiolog.OverrideScopeName, istiolog.ErrorLevel)
+	_ = istiolog.Configure(opts)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(stderr io.Writer) int {
+	fmt.Fprintln(stderr, "usage: oracle analyze [--name NAME] [--expected FILE] [--istiod TREE2] TREE | oracle inject [--check] --out DIR TREE | oracle flows --flows FLOWS.json TREE")
+	return 2
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return usage(stderr)
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "the tree's name in the expected-findings list (default: the directory name)")
+	expectedPath := fs.String("expected", "", "expected-findings list (tree, code, object, why; tab-separated)")
+	out := fs.String("out", "", "inject: folder of the injected pods")
+	check := fs.Bool("check", false, "inject: compare with --out instead of writing it")
+	flows := fs.String("flows", "", "flows: the output of `mesh-render flows --format json`")
+	istiod := fs.String("istiod", "", "a tree whose expanded istiod release supplies the injector and mesh config when TREE has none")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+		return usage(stderr)
+	}
+	dir := fs.Arg(0)
+	if *name == "" {
+		*name = filepath.Base(filepath.Clean(dir))
+	}
+	t, err := readTree(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "oracle:", err)
+		return 2
+	}
+	if *istiod != "" && len(t.ofKind("MutatingWebhookConfiguration")) == 0 {
+		if err := t.borrowIstiod(*istiod); err != nil {
+			fmt.Fprintln(stderr, "oracle:", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "oracle: %s has no expanded istiod release; injector and mesh config from %s\n", dir, *istiod)
+	}
+	var code int
+	switch args[0] {
+	case "analyze":
+		code, err = runAnalyze(t, *name, *expectedPath, stdout)
+	case "inject":
+		if *out == "" {
+			return usage(stderr)
+		}
+		code, err = runInject(t, *out, *check, stdout)
+	case "flows":
+		if *flows == "" {
+			return usage(stderr)
+		}
+		code, err = runFlows(t, *name, *flows, stdout)
+	default:
+		return usage(stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "oracle:", err)
+		return 2
+	}
+	return code
+}
+
+// injectedWorld is the world of the tree with every pod the API server would send to the injector
+// injected (when the tree has the expanded istiod release), and the injected pods alone.
+func injectedWorld(t *tree) (all, pods []*unstructured.Unstructured, err error) {
+	objs, err := world(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(t.ofKind("MutatingWebhookConfiguration")) == 0 {
+		return objs, nil, nil
+	}
+	injectors := map[string]*injector{}
+	defer func() {
+		for _, in := range injectors {
+			in.close()
+		}
+	}()
+	nsLabels := map[string]map[string]string{}
+	for _, o := range append(t.ofKind("Namespace"), objs...) {
+		if o.GetKind() == "Namespace" {
+			nsLabels[o.GetName()] = o.GetLabels()
+		}
+	}
+	for i, o := range objs {
+		if o.GetKind() != "Pod" {
+			continue
+		}
+		rev, err := revisionFor(t, o, nsLabels)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rev != "" {
+			in := injectors[rev]
+			if in == nil {
+				if in, err = newInjector(t, rev); err != nil {
+					return nil, nil, fmt.Errorf("revision %s: %v", rev, err)
+				}
+				injectors[rev] = in
+			}
+			if objs[i], err = in.inject(o); err != nil {
+				return nil, nil, fmt.Errorf("pod %s/%s: %v", o.GetNamespace(), o.GetName(), err)
+			}
+		}
+		pods = append(pods, objs[i])
+	}
+	return objs, pods, nil
+}
+
+func runAnalyze(t *tree, name, expectedPath string, stdout io.Writer) (int, error) {
+	objs, _, err := injectedWorld(t)
+	if err != nil {
+		return 0, err
+	}
+	findings, err := analyze(t, encodeObjects(objs))
+	if err != nil {
+		return 0, err
+	}
+	var exp []expected
+	if expectedPath != "" {
+		all, err := readExpected(expectedPath)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range all {
+			if e.Tree == name || e.Tree == "*" {
+				exp = append(exp, e)
+			}
+		}
+	}
+	used := make([]bool, len(exp))
+	unexpected := 0
+	for _, f := range findings {
+		why := ""
+		for i, e := range exp {
+			if e.Code == f.Code && e.Object == f.Object {
+				used[i], why = true, e.Why
+				break
+			}
+		}
+		if why == "" {
+			unexpected++
+			fmt.Fprintf(stdout, "%s: UNEXPECTED %s\n", name, f)
+		} else {
+			fmt.Fprintf(stdout, "%s: expected %s (%s)\n", name, f, why)
+		}
+	}
+	stale := 0
+	for i, e := range exp {
+		if !used[i] && e.Tree == name {
+			stale++
+			fmt.Fprintf(stdout, "%s: STALE expected finding %s %s (line %d) did not occur\n", name, e.Code, e.Object, e.Line)
+		}
+	}
+	fmt.Fprintf(stdout, "oracle analyze %s: %d findings, %d unexpected, %d stale expectations\n", name, len(findings), unexpected, stale)
+	if unexpected+stale > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// runInject writes (or with check compares) one YAML file per pod: <namespace>.<name>.yaml.
+func runInject(t *tree, out string, check bool, stdout io.Writer) (int, error) {
+	if len(t.ofKind("MutatingWebhookConfiguration")) == 0 {
+		return 0, fmt.Errorf("%s has no expanded istiod release (render with --expand-charts)", t.dir)
+	}
+	_, pods, err := injectedWorld(t)
+	if err != nil {
+		return 0, err
+	}
+	want := map[string][]byte{}
+	for _, p := range pods {
+		b, err := yaml.Marshal(p.Object)
+		if err != nil {
+			return 0, err
+		}
+		header := "# Generated by `oracle inject` (Istio's sidecar injector on the rendered istiod release); do not edit.\n"
+		want[p.GetNamespace()+"."+p.GetName()+".yaml"] = append([]byte(header), b...)
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if !check {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return 0, err
+		}
+		old, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
+		for _, o := range old {
+			if _, ok := want[filepath.Base(o)]; !ok {
+				os.Remove(o)
+			}
+		}
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(out, n), want[n], 0o644); err != nil {
+				return 0, err
+			}
+		}
+		fmt.Fprintf(stdout, "oracle inject: wrote %d pods to %s\n", len(names), out)
+		return 0, nil
+	}
+	stale := 0
+	for _, n := range names {
+		have, err := os.ReadFile(filepath.Join(out, n))
+		if err != nil || !bytes.Equal(have, want[n]) {
+			stale++
+			fmt.Fprintf(stdout, "STALE %s: differs from what the injector produces now\n", n)
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
+	for _, o := range old {
+		if _, ok := want[filepath.Base(o)]; !ok {
+			stale++
+			fmt.Fprintf(stdout, "STALE %s: no such pod any more\n", filepath.Base(o))
+		}
+	}
+	fmt.Fprintf(stdout, "oracle inject: %d pods, %d stale fixtures\n", len(names), stale)
+	if stale > 0 {
+		fmt.Fprintln(stdout, "regenerate with `make oracle-fixtures`")
+		return 1, nil
+	}
+	return 0, nil
+}
+
+var _ = strings.TrimSpace
