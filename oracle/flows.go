@@ -1,10 +1,535 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	rbacpb "github.com/envoyproxy/go-control-plane/envoy/config/rbac/v3"
+	rbachttp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
+	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	rbactcp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
+	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
+
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/test"
 )
 
-func runFlows(t *tree, name, flowsPath string, stdout io.Writer) (int, error) {
-	return 0, fmt.Errorf("flows: not built yet")
+// flowRow is one row of `mesh-render flows --format json` (crates/mesh-render/src/check/flows).
+type flowRow struct {
+	From      endpoint  `json:"from"`
+	To        endpoint  `json:"to"`
+	Via       *endpoint `json:"via,omitempty"`
+	Port      uint32    `json:"port"`
+	Path      string    `json:"path,omitempty"`
+	Purpose   string    `json:"purpose"`
+	Need      string    `json:"need"`
+	Verdict   string    `json:"verdict"`
+	Transport string    `json:"transport"`
 }
+
+type endpoint struct {
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	Sidecar   bool   `json:"sidecar"`
+}
+
+func (r flowRow) String() string {
+	p := ""
+	if r.Path != "" {
+		p = " " + r.Path
+	}
+	return fmt.Sprintf("%s/%s -> %s/%s:%d%s (%s)", r.From.Namespace, r.From.Workload, r.To.Namespace, r.To.Workload, r.Port, p, r.Purpose)
+}
+
+// failer lets pilot/test/xds run outside `go test`: a Fatal ends the program with the message.
+type failer struct {
+	mu       sync.Mutex
+	cleanups []func()
+	tmp      []string
+}
+
+func (f *failer) Fail()    { f.Fatal("failed") }
+func (f *failer) FailNow() { f.Fatal("failed") }
+func (f *failer) Fatal(a ...any) {
+	fmt.Fprintln(os.Stderr, append([]any{"oracle: config generator:"}, a...)...)
+	os.Exit(2)
+}
+func (f *failer) Fatalf(s string, a ...any) { f.Fatal(fmt.Sprintf(s, a...)) }
+func (f *failer) Log(a ...any)              {}
+func (f *failer) Logf(string, ...any)       {}
+func (f *failer) Helper()                   {}
+func (f *failer) Skip(a ...any)             { f.Fatal(a...) }
+func (f *failer) Cleanup(c func())          { f.mu.Lock(); f.cleanups = append(f.cleanups, c); f.mu.Unlock() }
+func (f *failer) TempDir() string {
+	d, _ := os.MkdirTemp("", "oracle-")
+	f.tmp = append(f.tmp, d)
+	return d
+}
+func (f *failer) close() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+	for _, d := range f.tmp {
+		os.RemoveAll(d)
+	}
+}
+
+var _ test.Failer = &failer{}
+
+// Istio kinds the config generator reads for these checks; everything else in the tree (Gateway API
+// objects, Telemetry, the charts' own objects) is not given to it.
+var configKinds = map[string]bool{
+	"PeerAuthentication": true, "AuthorizationPolicy": true, "RequestAuthentication": true,
+	"DestinationRule": true, "Sidecar": true, "ServiceEntry": true,
+}
+
+type podInfo struct {
+	pod *corev1.Pod
+	ip  string
+}
+
+func runFlows(t *tree, name, flowsPath string, stdout io.Writer) (int, error) {
+	b, err := os.ReadFile(flowsPath)
+	if err != nil {
+		return 0, err
+	}
+	var rows []flowRow
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return 0, fmt.Errorf("%s: %v", flowsPath, err)
+	}
+	objs, _, err := injectedWorld(t)
+	if err != nil {
+		return 0, err
+	}
+	m, _, err := meshConfigOf(t)
+	if err != nil {
+		return 0, err
+	}
+	// Kubernetes objects: the tree's namespaces and the world, pods with an IP and Ready.
+	var kube []runtime.Object
+	pods := map[string]*podInfo{}
+	ip := 0
+	for _, o := range append(append([]*unstructured.Unstructured{}, t.ofKind("Namespace")...), objs...) {
+		switch o.GetKind() {
+		case "Namespace", "Service", "ServiceAccount":
+			kube = append(kube, o)
+		case "Pod":
+			var p corev1.Pod
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p); err != nil {
+				return 0, err
+			}
+			ip++
+			addr := fmt.Sprintf("10.0.%d.%d", ip/250, ip%250+1)
+			p.Status = corev1.PodStatus{
+				Phase: corev1.PodRunning, PodIP: addr, PodIPs: []corev1.PodIP{{IP: addr}},
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			}
+			kube = append(kube, &p)
+			pods[p.Namespace+"/"+p.Name] = &podInfo{pod: &p, ip: addr}
+		}
+	}
+	var cfg []*unstructured.Unstructured
+	for _, o := range t.objects {
+		if configKinds[o.GetKind()] {
+			cfg = append(cfg, o)
+		}
+	}
+	var ks []string
+	for _, o := range kube {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			var err error
+			if u, err = toUnstructured(o); err != nil {
+				return 0, err
+			}
+			u.Object["status"], _ = runtime.DefaultUnstructuredConverter.ToUnstructured(&o.(*corev1.Pod).Status)
+		}
+		ks = append(ks, string(encodeObjects([]*unstructured.Unstructured{u})))
+	}
+	f := &failer{}
+	defer f.close()
+	s := xds.NewFakeDiscoveryServer(f, xds.FakeOptions{
+		ConfigString:           string(encodeObjects(cfg)),
+		KubernetesObjectString: strings.Join(ks, ""),
+		MeshConfig:             m,
+	})
+
+	listeners := map[string][]*listener.Listener{}
+	inbound := func(key string) []*listener.Listener {
+		if l, ok := listeners[key]; ok {
+			return l
+		}
+		pi := pods[key]
+		p := s.SetupProxy(&model.Proxy{
+			ID:              pi.pod.Name + "." + pi.pod.Namespace,
+			IPAddresses:     []string{pi.ip},
+			ConfigNamespace: pi.pod.Namespace,
+			Labels:          pi.pod.Labels,
+			Metadata: &model.NodeMetadata{
+				Namespace: pi.pod.Namespace, Labels: pi.pod.Labels, Annotations: pi.pod.Annotations,
+				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
+			},
+		})
+		l := s.Listeners(p)
+		listeners[key] = l
+		return l
+	}
+
+	compared, disagreements, undecidable := 0, 0, 0
+	for _, r := range rows {
+		verdict, why := decide(r, pods, inbound)
+		switch {
+		case verdict == "":
+			undecidable++
+			fmt.Fprintf(stdout, "%s: undecidable %s: %s\n", name, r, why)
+		case verdict != r.Verdict:
+			compared++
+			disagreements++
+			fmt.Fprintf(stdout, "%s: DISAGREE %s: mesh-render says %s (%s), Envoy config says %s: %s\n", name, r, r.Verdict, r.Transport, verdict, why)
+		default:
+			compared++
+			if os.Getenv("ORACLE_DEBUG") != "" {
+				fmt.Fprintf(stdout, "%s: agree %s: %s (%s): %s\n", name, r, verdict, r.Transport, why)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "oracle flows %s: %d flows compared, %d disagreements, %d undecidable\n", name, compared, disagreements, undecidable)
+	if disagreements > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// The proxy version the config generator builds for (it gates features by the proxy's version).
+const proxyVersion = "1.29.6"
+
+// decide derives the verdict of a row from the server's inbound listener, or says why it cannot.
+func decide(r flowRow, pods map[string]*podInfo, inbound func(string) []*listener.Listener) (string, string) {
+	switch {
+	case r.From.Namespace == "" && r.Transport != "plaintext":
+		return "", fmt.Sprintf("the caller is %s, a host process: what it reaches (pilot-agent for rewritten probes, or the pod) is not in Envoy config", r.From.Workload)
+	case r.Via != nil:
+		return "", "through a gateway: the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
+	case r.Transport == "bypass":
+		return "", "the destination's sidecar does not see this call (excluded port or pilot-agent)"
+	case !r.To.Sidecar:
+		return "", "the destination has no sidecar inbound listener (gateway or pod outside the mesh)"
+	}
+	key := r.To.Namespace + "/" + r.To.Workload
+	if pods[key] == nil {
+		return "", "no pod " + key + " in the oracle's world"
+	}
+	principal := ""
+	if r.Transport == "mtls" {
+		from := pods[r.From.Namespace+"/"+r.From.Workload]
+		if from == nil {
+			return "", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world"
+		}
+		principal = fmt.Sprintf("spiffe://cluster.local/ns/%s/sa/%s", from.pod.Namespace, from.pod.Spec.ServiceAccountName)
+	}
+	var vi *listener.Listener
+	for _, l := range inbound(key) {
+		if l.Name == "virtualInbound" {
+			vi = l
+		}
+	}
+	if vi == nil {
+		return "", "no virtualInbound listener"
+	}
+	fc := chainFor(vi, r.Port, r.Transport == "mtls")
+	if fc == nil {
+		if r.Transport == "mtls" {
+			return "", "no mTLS filter chain for the port"
+		}
+		return "deny", fmt.Sprintf("virtualInbound has no plaintext filter chain for port %d (mTLS required)", r.Port)
+	}
+	path := r.Path
+	if path == "" {
+		path = "/"
+	}
+	req := request{principal: principal, port: r.Port, path: path}
+	verdict, why, err := rbacVerdict(fc, req)
+	if err != nil {
+		return "", err.Error()
+	}
+	return verdict, fmt.Sprintf("filter chain %s: %s", fc.Name, why)
+}
+
+// chainFor picks the filter chain Envoy would: destination port match first (a chain without a port
+// is the catch-all), then transport protocol (tls for mTLS, raw_buffer for plaintext).
+func chainFor(l *listener.Listener, port uint32, mtls bool) *listener.FilterChain {
+	want := "raw_buffer"
+	if mtls {
+		want = "tls"
+	}
+	var best *listener.FilterChain
+	bestPort := false
+	for _, fc := range l.FilterChains {
+		m := fc.FilterChainMatch
+		if m == nil {
+			continue
+		}
+		hasPort := m.DestinationPort != nil
+		if hasPort && m.DestinationPort.Value != port {
+			continue
+		}
+		if m.TransportProtocol != want {
+			continue
+		}
+		if mtls && len(m.ApplicationProtocols) > 0 && !contains(m.ApplicationProtocols, "istio-http/1.1") && !contains(m.ApplicationProtocols, "istio") {
+			continue
+		}
+		if !mtls && len(m.ApplicationProtocols) > 0 && !contains(m.ApplicationProtocols, "http/1.1") {
+			continue
+		}
+		if best == nil || (hasPort && !bestPort) {
+			best, bestPort = fc, hasPort
+		}
+	}
+	return best
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type request struct {
+	principal string // "" for plaintext
+	port      uint32
+	path      string
+}
+
+// rbacVerdict runs the RBAC filters of the chain in order (network filters, then the HTTP
+// connection manager's HTTP filters): the call passes when every enforcing filter lets it through.
+// Envoy semantics (envoy/config/rbac/v3/rbac.proto): ALLOW lets through a request some policy matches,
+// DENY refuses one some policy matches; shadow rules do not enforce.
+func rbacVerdict(fc *listener.FilterChain, req request) (string, string, error) {
+	var configs []*rbacpb.RBAC
+	for _, f := range fc.Filters {
+		switch f.Name {
+		case "envoy.filters.network.rbac":
+			c := &rbactcp.RBAC{}
+			if err := f.GetTypedConfig().UnmarshalTo(c); err != nil {
+				return "", "", err
+			}
+			if c.Rules != nil {
+				configs = append(configs, c.Rules)
+			}
+		case "envoy.filters.network.http_connection_manager":
+			h := &hcm.HttpConnectionManager{}
+			if err := f.GetTypedConfig().UnmarshalTo(h); err != nil {
+				return "", "", err
+			}
+			for _, hf := range h.HttpFilters {
+				if hf.Name != "envoy.filters.http.rbac" {
+					continue
+				}
+				c := &rbachttp.RBAC{}
+				if err := hf.GetTypedConfig().UnmarshalTo(c); err != nil {
+					return "", "", err
+				}
+				if c.Rules != nil {
+					configs = append(configs, c.Rules)
+				}
+			}
+		}
+	}
+	if len(configs) == 0 {
+		return "allow", "no RBAC filter", nil
+	}
+	for _, c := range configs {
+		names := make([]string, 0, len(c.Policies))
+		for n := range c.Policies {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		matched := ""
+		for _, n := range names {
+			ok, err := policyMatches(c.Policies[n], req)
+			if err != nil {
+				return "", "", fmt.Errorf("policy %s: %v", n, err)
+			}
+			if ok {
+				matched = n
+				break
+			}
+		}
+		switch c.Action {
+		case rbacpb.RBAC_ALLOW:
+			if matched == "" {
+				return "deny", fmt.Sprintf("no policy of the ALLOW filter matches (%d policies)", len(names)), nil
+			}
+		case rbacpb.RBAC_DENY:
+			if matched != "" {
+				return "deny", "DENY policy " + matched + " matches", nil
+			}
+		default:
+			return "", "", fmt.Errorf("RBAC action %v not evaluated", c.Action)
+		}
+	}
+	return "allow", "every RBAC filter lets it through", nil
+}
+
+func policyMatches(p *rbacpb.Policy, req request) (bool, error) {
+	if p.Condition != nil || p.CheckedCondition != nil {
+		return false, fmt.Errorf("CEL conditions not evaluated")
+	}
+	perm := false
+	for _, x := range p.Permissions {
+		ok, err := permissionMatches(x, req)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			perm = true
+			break
+		}
+	}
+	if !perm {
+		return false, nil
+	}
+	for _, x := range p.Principals {
+		ok, err := principalMatches(x, req)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func permissionMatches(p *rbacpb.Permission, req request) (bool, error) {
+	switch r := p.Rule.(type) {
+	case *rbacpb.Permission_Any:
+		return r.Any, nil
+	case *rbacpb.Permission_AndRules:
+		for _, x := range r.AndRules.Rules {
+			ok, err := permissionMatches(x, req)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case *rbacpb.Permission_OrRules:
+		for _, x := range r.OrRules.Rules {
+			ok, err := permissionMatches(x, req)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	case *rbacpb.Permission_NotRule:
+		ok, err := permissionMatches(r.NotRule, req)
+		return !ok, err
+	case *rbacpb.Permission_DestinationPort:
+		return r.DestinationPort == req.port, nil
+	case *rbacpb.Permission_DestinationPortRange:
+		return int32(req.port) >= r.DestinationPortRange.Start && int32(req.port) < r.DestinationPortRange.End, nil
+	case *rbacpb.Permission_UrlPath:
+		m, ok := r.UrlPath.Rule.(*matcher.PathMatcher_Path)
+		if !ok {
+			return false, fmt.Errorf("path matcher %T not evaluated", r.UrlPath.Rule)
+		}
+		return stringMatches(m.Path, req.path)
+	}
+	return false, fmt.Errorf("permission %T not evaluated", p.Rule)
+}
+
+func principalMatches(p *rbacpb.Principal, req request) (bool, error) {
+	switch r := p.Identifier.(type) {
+	case *rbacpb.Principal_Any:
+		return r.Any, nil
+	case *rbacpb.Principal_AndIds:
+		for _, x := range r.AndIds.Ids {
+			ok, err := principalMatches(x, req)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case *rbacpb.Principal_OrIds:
+		for _, x := range r.OrIds.Ids {
+			ok, err := principalMatches(x, req)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	case *rbacpb.Principal_NotId:
+		ok, err := principalMatches(r.NotId, req)
+		return !ok, err
+	case *rbacpb.Principal_Authenticated_:
+		if req.principal == "" {
+			return false, nil // no client certificate: Envoy's authenticated matcher does not match
+		}
+		if r.Authenticated.PrincipalName == nil {
+			return true, nil
+		}
+		return stringMatches(r.Authenticated.PrincipalName, req.principal)
+	case *rbacpb.Principal_FilterState:
+		if r.FilterState.Key != "io.istio.peer_principal" {
+			return false, fmt.Errorf("filter state %s not evaluated", r.FilterState.Key)
+		}
+		sm, ok := r.FilterState.Matcher.(*matcher.FilterStateMatcher_StringMatch)
+		if !ok {
+			return false, fmt.Errorf("filter state matcher %T not evaluated", r.FilterState.Matcher)
+		}
+		if req.principal == "" {
+			return false, nil
+		}
+		return stringMatches(sm.StringMatch, req.principal)
+	}
+	return false, fmt.Errorf("principal %T not evaluated", p.Identifier)
+}
+
+func stringMatches(m *matcher.StringMatcher, s string) (bool, error) {
+	v := s
+	if m.IgnoreCase {
+		v = strings.ToLower(s)
+	}
+	lc := func(x string) string {
+		if m.IgnoreCase {
+			return strings.ToLower(x)
+		}
+		return x
+	}
+	switch p := m.MatchPattern.(type) {
+	case *matcher.StringMatcher_Exact:
+		return v == lc(p.Exact), nil
+	case *matcher.StringMatcher_Prefix:
+		return strings.HasPrefix(v, lc(p.Prefix)), nil
+	case *matcher.StringMatcher_Suffix:
+		return strings.HasSuffix(v, lc(p.Suffix)), nil
+	case *matcher.StringMatcher_Contains:
+		return strings.Contains(v, lc(p.Contains)), nil
+	case *matcher.StringMatcher_SafeRegex:
+		re, err := regexp.Compile("^(?:" + p.SafeRegex.Regex + ")$")
+		if err != nil {
+			return false, err
+		}
+		return re.MatchString(s), nil
+	}
+	return false, fmt.Errorf("string matcher %T not evaluated", m.MatchPattern)
+}
+
+var _ = proto.Clone

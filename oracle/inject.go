@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -49,8 +50,23 @@ type injector struct {
 	stop chan struct{}
 }
 
+// meshConfigOf is the mesh config of the default revision's istiod, or with none, of the first
+// revision's (by name) the tree has.
 func meshConfigOf(t *tree) (*meshconfig.MeshConfig, string, error) {
-	return meshConfigOfRev(t, "default")
+	if t.find("ConfigMap", "istio-system", "istio") != nil {
+		return meshConfigOfRev(t, "default")
+	}
+	var revs []string
+	for _, cm := range t.ofKind("ConfigMap") {
+		if cm.GetNamespace() == "istio-system" && strings.HasPrefix(cm.GetName(), "istio-sidecar-injector-") {
+			revs = append(revs, strings.TrimPrefix(cm.GetName(), "istio-sidecar-injector-"))
+		}
+	}
+	sort.Strings(revs)
+	if len(revs) == 0 {
+		return meshConfigOfRev(t, "default") // the error names the missing ConfigMap
+	}
+	return meshConfigOfRev(t, revs[0])
 }
 
 func meshConfigOfRev(t *tree, rev string) (*meshconfig.MeshConfig, string, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,61 @@ func TestStaleExpectationFails(t *testing.T) {
 	code, out := runOracle("analyze", "--name", "rendered", "--expected", f, playground)
 	if code != 1 || !strings.Contains(out, "STALE expected finding IST0127 AuthorizationPolicy demo/gone") {
 		t.Fatalf("exit %d, want 1 with a STALE line:\n%s", code, out)
+	}
+}
+
+// The playground's flows as `mesh-render flows --format json` prints them (the golden snapshot,
+// kept current by crates/mesh-render/tests/golden.rs).
+func playgroundFlows(t *testing.T) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../golden/playground-flows.snap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(s[strings.Index(s, "\n[")+1:]), &rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func writeFlows(t *testing.T, rows []map[string]any) string {
+	t.Helper()
+	b, _ := json.Marshal(rows)
+	f := filepath.Join(t.TempDir(), "flows.json")
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestPlaygroundFlowsAgree(t *testing.T) {
+	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, playgroundFlows(t)), playground)
+	if code != 0 || !strings.Contains(out, "0 disagreements") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+// One verdict flipped in a copy of the flows: the oracle names the row and exits 1. The row is a
+// call Envoy refuses for lack of a matching ALLOW policy, so the RBAC evaluation is what decides.
+func TestFlippedVerdictIsADisagreement(t *testing.T) {
+	rows := playgroundFlows(t)
+	flipped := -1
+	for i, r := range rows {
+		from, to := r["from"].(map[string]any), r["to"].(map[string]any)
+		if from["namespace"] == "event-demo" && from["workload"] == "pod" && to["namespace"] == "demo" &&
+			to["workload"] == "revision" && r["path"] == nil && r["transport"] == "mtls" && r["verdict"] == "deny" {
+			flipped = i
+		}
+	}
+	if flipped < 0 {
+		t.Fatal("no event-demo/pod -> demo/revision mTLS deny row in the playground's flows")
+	}
+	rows[flipped]["verdict"] = "allow"
+	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, rows), playground)
+	want := "DISAGREE event-demo/pod -> demo/revision:8012 (pod of another app namespace -> revision): mesh-render says allow (mtls), Envoy config says deny"
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "1 disagreements") {
+		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
 	}
 }

@@ -11,7 +11,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 2
 : "${ORACLE:?set by make oracle}" "${HELM:?set by make oracle}" "${CARGO:=cargo}"
 work="target/oracle"
 rm -rf "$work"
@@ -55,19 +55,17 @@ for entry in "${trees[@]}"; do
   findings=$((findings + f))
   unexpected=$((unexpected + u + s))
 
-  if [ -z "${ORACLE_SKIP_FLOWS:-}" ]; then
-    "$mr" --config "$cfg" flows --format json >"$work/flows/$name.json" 2>/dev/null
-    out="$("$ORACLE" flows --name "$name" --istiod deployment/rendered --flows "$work/flows/$name.json" "$tree")"
-    rc=$?
-    printf '%s\n' "$out" | grep -E 'DISAGREE' || true
-    [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
-    [ "$rc" -eq 0 ] || status=1
-    summary="$(printf '%s\n' "$out" | grep '^oracle flows')"
-    read -r c d un <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable.*/\1 \2 \3/' <<<"$summary")"
-    compared=$((compared + c))
-    disagreements=$((disagreements + d))
-    undecidable=$((undecidable + un))
-  fi
+  "$mr" --config "$cfg" flows --format json >"$work/flows/$name.json" 2>/dev/null
+  out="$("$ORACLE" flows --name "$name" --istiod deployment/rendered --flows "$work/flows/$name.json" "$tree")"
+  rc=$?
+  printf '%s\n' "$out" | grep -E 'DISAGREE' || true
+  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
+  [ "$rc" -eq 0 ] || status=1
+  summary="$(printf '%s\n' "$out" | grep '^oracle flows')"
+  read -r c d un <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable.*/\1 \2 \3/' <<<"$summary")"
+  compared=$((compared + c))
+  disagreements=$((disagreements + d))
+  undecidable=$((undecidable + un))
 done
 
 out="$("$ORACLE" inject --check --out crates/mesh-render-cli/tests/fixtures/injected deployment/rendered)"
