@@ -118,11 +118,16 @@ func runFlows(t *tree, name, flowsPath string, stdout io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Kubernetes objects: the tree's namespaces and the world, pods with an IP and Ready.
+	// Kubernetes objects: the tree's namespaces, services and service accounts, and the world, pods
+	// with an IP and Ready.
 	var kube []runtime.Object
 	pods := map[string]*podInfo{}
 	ip := 0
-	for _, o := range append(append([]*unstructured.Unstructured{}, t.ofKind("Namespace")...), objs...) {
+	var all []*unstructured.Unstructured
+	for _, kind := range []string{"Namespace", "Service", "ServiceAccount"} {
+		all = append(all, t.ofKind(kind)...)
+	}
+	for _, o := range append(all, objs...) {
 		switch o.GetKind() {
 		case "Namespace", "Service", "ServiceAccount":
 			kube = append(kube, o)
