@@ -29,7 +29,7 @@ import (
 
 // The kubelet version of the fake cluster's one node. The injector's native-sidecar detection
 // (pkg/kube/inject/webhook.go DetectNativeSidecar) reads it; Knative 1.23 needs Kubernetes 1.34.
-const nodeKubeletVersion = "v1.34.0"
+var nodeKubeletVersion = "v1.34.0"
 
 // staticWatcher hands the injector the rendered ConfigMap's config and values, which do not change.
 type staticWatcher struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,5 +158,60 @@ func TestFlippedVerdictIsADisagreement(t *testing.T) {
 	want := "DISAGREE event-demo/pod -> demo/revision:8012 (pod of another app namespace -> revision): mesh-render says allow (mtls), Envoy config says deny"
 	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "1 disagreements") {
 		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
+	}
+}
+
+func injectedPods(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	tr, err := readTree(playground)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pods, err := injectedWorld(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, p := range pods {
+		out[p.GetNamespace()+"/"+p.GetName()] = p.Object
+	}
+	return out
+}
+
+func containerNames(pod map[string]any, field string) []string {
+	var names []string
+	l, _ := pod["spec"].(map[string]any)[field].([]any)
+	for _, c := range l {
+		names = append(names, c.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+// The injector writes the revision as an annotation (and in sidecar.istio.io/status), never as a
+// label; on kubelet 1.34 the proxy is a native sidecar (an init container), on 1.32 a container
+// (pkg/kube/inject/webhook.go DetectNativeSidecar); gateway pods are left alone.
+func TestInjectorOutput(t *testing.T) {
+	pods := injectedPods(t)
+	rev := pods["demo/revision"]
+	meta := rev["metadata"].(map[string]any)
+	if meta["annotations"].(map[string]any)["istio.io/rev"] != "default" {
+		t.Errorf("no istio.io/rev annotation: %v", meta["annotations"])
+	}
+	if _, ok := meta["labels"].(map[string]any)["istio.io/rev"]; ok {
+		t.Errorf("istio.io/rev is a label: %v", meta["labels"])
+	}
+	if got := containerNames(rev, "initContainers"); !slices.Contains(got, "istio-proxy") {
+		t.Errorf("kubelet %s: istio-proxy not a native sidecar: init containers %v", nodeKubeletVersion, got)
+	}
+	if got := containerNames(pods["istio-system/knative-gateway-istio"], "initContainers"); len(got) != 0 {
+		t.Errorf("gateway pod was injected: %v", got)
+	}
+
+	old := nodeKubeletVersion
+	nodeKubeletVersion = "v1.32.0"
+	defer func() { nodeKubeletVersion = old }()
+	rev = injectedPods(t)["demo/revision"]
+	if got := containerNames(rev, "containers"); !slices.Contains(got, "istio-proxy") {
+		t.Errorf("kubelet 1.32: istio-proxy should be a plain container: containers %v", got)
 	}
 }
