@@ -4,7 +4,7 @@
 //
 //	oracle analyze [--name NAME] [--expected FILE] TREE
 //	oracle inject [--check] --out DIR TREE
-//	oracle flows --flows FLOWS.json TREE
+//	oracle flows [--expected FILE] --flows FLOWS.json TREE
 //
 // Exit status: 0 agreed, 1 a disagreement (unexpected finding, stale fixture, flow verdict), 2 usage
 // or input error.
@@ -37,7 +37,7 @@ func main() {
 }
 
 func usage(stderr io.Writer) int {
-	fmt.Fprintln(stderr, "usage: oracle analyze [--name NAME] [--expected FILE] [--istiod TREE2] TREE | oracle inject [--check] --out DIR TREE | oracle flows --flows FLOWS.json TREE")
+	fmt.Fprintln(stderr, "usage: oracle analyze [--name NAME] [--expected FILE] [--istiod TREE2] TREE | oracle inject [--check] --out DIR TREE | oracle flows [--expected FILE] --flows FLOWS.json TREE")
 	return 2
 }
 
@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "the tree's name in the expected-findings list (default: the directory name)")
-	expectedPath := fs.String("expected", "", "expected-findings list (tree, code, object, why; tab-separated)")
+	expectedPath := fs.String("expected", "", "analyze: expected findings; flows: expected disagreements (tree, code, object, why; tab-separated)")
 	out := fs.String("out", "", "inject: folder of the injected pods")
 	check := fs.Bool("check", false, "inject: compare with --out instead of writing it")
 	flows := fs.String("flows", "", "flows: the output of `mesh-render flows --format json`")
@@ -85,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *flows == "" {
 			return usage(stderr)
 		}
-		code, err = runFlows(t, *name, *flows, stdout)
+		code, err = runFlows(t, *name, *flows, *expectedPath, stdout)
 	default:
 		return usage(stderr)
 	}

@@ -132,8 +132,8 @@ func writeFlows(t *testing.T, rows []map[string]any) string {
 }
 
 func TestPlaygroundFlowsAgree(t *testing.T) {
-	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, playgroundFlows(t)), playground)
-	if code != 0 || !strings.Contains(out, "0 disagreements") {
+	code, out := runOracle("flows", "--name", "playground", "--expected", "expected-disagreements.tsv", "--flows", writeFlows(t, playgroundFlows(t)), playground)
+	if code != 0 || !strings.Contains(out, " 0 disagreements") || strings.Contains(out, " 0 flows compared") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
@@ -154,7 +154,7 @@ func TestFlippedVerdictIsADisagreement(t *testing.T) {
 		t.Fatal("no event-demo/pod -> demo/revision mTLS deny row in the playground's flows")
 	}
 	rows[flipped]["verdict"] = "allow"
-	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, rows), playground)
+	code, out := runOracle("flows", "--name", "playground", "--expected", "expected-disagreements.tsv", "--flows", writeFlows(t, rows), playground)
 	want := "DISAGREE event-demo/pod -> demo/revision:8012 (pod of another app namespace -> revision): mesh-render says allow (mtls), Envoy config says deny"
 	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "1 disagreements") {
 		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
@@ -213,5 +213,16 @@ func TestInjectorOutput(t *testing.T) {
 	rev = injectedPods(t)["demo/revision"]
 	if got := containerNames(rev, "containers"); !slices.Contains(got, "istio-proxy") {
 		t.Errorf("kubelet 1.32: istio-proxy should be a plain container: containers %v", got)
+	}
+}
+
+// The client side: a pod-IP call to a port no Service targets leaves the caller's sidecar through
+// PassthroughCluster in plaintext. Without its line in the expected-disagreements list, the
+// playground's drain-port rows (mesh-render says mTLS) are disagreements.
+func TestTransportDisagreementWithoutItsListing(t *testing.T) {
+	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, playgroundFlows(t)), playground)
+	want := "DISAGREE event-demo/pod -> demo/revision:8022 /wait-for-drain (pod of another app namespace -> queue-proxy drain): mesh-render says transport mtls, the caller's Envoy config allows only [plaintext]"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
 	}
 }
