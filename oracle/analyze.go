@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -117,4 +118,53 @@ func readExpected(path string) ([]expected, error) {
 		out = append(out, expected{Tree: parts[0], Code: parts[1], Object: parts[2], Why: parts[3], Line: n})
 	}
 	return out, s.Err()
+}
+
+// expectations is the part of a list that applies to one tree, and which lines were met.
+type expectations struct {
+	tree  string
+	lines []expected
+	used  []bool
+}
+
+// loadExpectations reads the lines of path for tree (and "*"); no path: an empty list.
+func loadExpectations(path, tree string) (*expectations, error) {
+	x := &expectations{tree: tree}
+	if path == "" {
+		return x, nil
+	}
+	all, err := readExpected(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range all {
+		if e.Tree == tree || e.Tree == "*" {
+			x.lines = append(x.lines, e)
+		}
+	}
+	x.used = make([]bool, len(x.lines))
+	return x, nil
+}
+
+// match returns why (code, object) is expected, or "" when it is not, and marks the line met.
+func (x *expectations) match(code, object string) string {
+	for i, e := range x.lines {
+		if e.Code == code && e.Object == object {
+			x.used[i] = true
+			return e.Why
+		}
+	}
+	return ""
+}
+
+// stale prints the lines naming this tree that were not met, and returns how many.
+func (x *expectations) stale(stdout io.Writer, what string) int {
+	n := 0
+	for i, e := range x.lines {
+		if !x.used[i] && e.Tree == x.tree {
+			n++
+			fmt.Fprintf(stdout, "%s: STALE expected %s %s %s (line %d) did not occur\n", x.tree, what, e.Code, e.Object, e.Line)
+		}
+	}
+	return n
 }

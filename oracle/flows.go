@@ -119,29 +119,17 @@ type podInfo struct {
 }
 
 func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (int, error) {
-	var exp []expected
-	if expectedPath != "" {
-		all, err := readExpected(expectedPath)
-		if err != nil {
-			return 0, err
-		}
-		for _, e := range all {
-			if e.Tree == name || e.Tree == "*" {
-				exp = append(exp, e)
-			}
-		}
+	exp, err := loadExpectations(expectedPath, name)
+	if err != nil {
+		return 0, err
 	}
-	used := make([]bool, len(exp))
 	known := 0
 	// disagree reports a disagreement of kind (verdict or transport) unless the list expects it.
 	disagree := func(kind string, r flowRow, msg string) bool {
-		for i, e := range exp {
-			if e.Code == kind && e.Object == r.key() {
-				used[i] = true
-				known++
-				fmt.Fprintf(stdout, "%s: known DISAGREE %s (%s)\n", name, msg, e.Why)
-				return false
-			}
+		if why := exp.match(kind, r.key()); why != "" {
+			known++
+			fmt.Fprintf(stdout, "%s: known DISAGREE %s (%s)\n", name, msg, why)
+			return false
 		}
 		fmt.Fprintf(stdout, "%s: DISAGREE %s\n", name, msg)
 		return true
@@ -379,13 +367,7 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 			}
 		}
 	}
-	stale := 0
-	for i, e := range exp {
-		if !used[i] && e.Tree == name {
-			stale++
-			fmt.Fprintf(stdout, "%s: STALE expected disagreement %s %s (line %d) did not occur\n", name, e.Code, e.Object, e.Line)
-		}
-	}
+	stale := exp.stale(stdout, "disagreement")
 	fmt.Fprintf(stdout, "oracle flows %s: %d flows compared, %d disagreements, %d undecidable, %d known disagreements, %d stale\n", name, compared, disagreements, undecidable, known, stale)
 	if disagreements+stale > 0 {
 		return 1, nil

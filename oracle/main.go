@@ -152,42 +152,20 @@ func runAnalyze(t *tree, name, expectedPath string, stdout io.Writer) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	var exp []expected
-	if expectedPath != "" {
-		all, err := readExpected(expectedPath)
-		if err != nil {
-			return 0, err
-		}
-		for _, e := range all {
-			if e.Tree == name || e.Tree == "*" {
-				exp = append(exp, e)
-			}
-		}
+	exp, err := loadExpectations(expectedPath, name)
+	if err != nil {
+		return 0, err
 	}
-	used := make([]bool, len(exp))
 	unexpected := 0
 	for _, f := range findings {
-		why := ""
-		for i, e := range exp {
-			if e.Code == f.Code && e.Object == f.Object {
-				used[i], why = true, e.Why
-				break
-			}
-		}
-		if why == "" {
+		if why := exp.match(f.Code, f.Object); why == "" {
 			unexpected++
 			fmt.Fprintf(stdout, "%s: UNEXPECTED %s\n", name, f)
 		} else {
 			fmt.Fprintf(stdout, "%s: expected %s (%s)\n", name, f, why)
 		}
 	}
-	stale := 0
-	for i, e := range exp {
-		if !used[i] && e.Tree == name {
-			stale++
-			fmt.Fprintf(stdout, "%s: STALE expected finding %s %s (line %d) did not occur\n", name, e.Code, e.Object, e.Line)
-		}
-	}
+	stale := exp.stale(stdout, "finding")
 	fmt.Fprintf(stdout, "oracle analyze %s: %d findings, %d unexpected, %d stale expectations\n", name, len(findings), unexpected, stale)
 	if unexpected+stale > 0 {
 		return 1, nil
