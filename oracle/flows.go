@@ -28,7 +28,6 @@ import (
 	tcpproxy "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
-	"google.golang.org/protobuf/proto"
 
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
@@ -693,8 +692,6 @@ func stringMatches(m *matcher.StringMatcher, s string) (bool, error) {
 	}
 	return false, fmt.Errorf("string matcher %T not evaluated", m.MatchPattern)
 }
-
-var _ = proto.Clone
 
 // clientTransports returns the transports the caller's sidecar uses towards the row's destination
 // pod and port: through each Service whose port targets it (the Service's outbound cluster), and by

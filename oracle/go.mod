@@ -5,7 +5,6 @@ go 1.26
 require (
 	github.com/envoyproxy/go-control-plane/envoy v1.37.1-0.20260418153000-ae8637bdda9d
 	github.com/evanphx/json-patch/v5 v5.9.11
-	google.golang.org/protobuf v1.36.11
 	istio.io/api v1.30.0-alpha.1.0.20260415171154-7fa57afdea51
 	istio.io/istio v0.0.0-20260423205519-b01690e6db7d
 	k8s.io/api v0.35.3
@@ -133,6 +132,7 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260319201613-d00831a3d3e7 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260319201613-d00831a3d3e7 // indirect
 	google.golang.org/grpc v1.80.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect

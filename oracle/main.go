@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -236,5 +235,3 @@ func runInject(t *tree, out string, check bool, stdout io.Writer) (int, error) {
 	}
 	return 0, nil
 }
-
-var _ = strings.TrimSpace
