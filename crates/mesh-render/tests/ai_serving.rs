@@ -25,7 +25,12 @@ fn self_signed_picker_gets_a_destination_rule_and_an_uncaptured_port() {
     let objects = render(&config("selfSigned", ""));
     let dr = find(&objects, "DestinationRule", "llm-epp").expect("DestinationRule");
     assert_eq!(dr["spec"]["host"], "llm-epp.ai.svc.cluster.local");
-    assert_eq!(dr["spec"]["trafficPolicy"]["tls"], serde_json::json!({"mode": "SIMPLE", "insecureSkipVerify": true}));
+    // Issue 22 (the oracle: Istio's config generator): the picker's TLS on the ext_proc port only;
+    // a host-level `tls` would make a sidecar's call to 9003 or 9090 one-way TLS that STRICT refuses.
+    assert_eq!(
+        dr["spec"]["trafficPolicy"],
+        serde_json::json!({"portLevelSettings": [{"port": {"number": 9002}, "tls": {"mode": "SIMPLE", "insecureSkipVerify": true}}]})
+    );
     let deployment = find(&objects, "Deployment", "llm-epp").unwrap();
     // The pool namespace joins the mesh, so the sidecar must leave 9002 to the picker's own TLS.
     assert_eq!(deployment["spec"]["template"]["metadata"]["annotations"]["traffic.sidecar.istio.io/excludeInboundPorts"], "9002");

@@ -162,6 +162,11 @@ fn the_playground_lists_every_catalogued_flow_kind() {
     assert_eq!(find("activator -> revision").transport, Transport::Mtls);
     let cross = find("pod of another app namespace -> revision");
     assert_eq!((cross.verdict, cross.transport), (Verdict::Deny, Transport::Mtls));
+    // Issue 22 (Istio's config generator in the oracle): no Service targets queue-proxy's admin port
+    // 8022, so another app's pod reaches it by pod IP, in plaintext, and STRICT refuses it.
+    let drain = find("pod of another app namespace -> queue-proxy drain");
+    assert_eq!((drain.verdict, drain.transport), (Verdict::Deny, Transport::Plaintext), "{}", drain.reason);
+    assert!(drain.decided_by.iter().any(|d| d.to_string().starts_with("PeerAuthentication/")), "{drain:#?}");
 }
 
 #[test]

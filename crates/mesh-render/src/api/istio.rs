@@ -167,10 +167,42 @@ pub struct DestinationRuleSpec {
     pub traffic_policy: Option<TrafficPolicy>,
 }
 
+/// A host's traffic policy. A `portLevelSettings` entry for a port replaces the host-level policy
+/// for that port and inherits nothing from it (istio 1.29.6 `pilot/pkg/networking/util/util.go:808-835`,
+/// `GetPortLevelTrafficPolicy`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_level_settings: Vec<PortTrafficPolicy>,
+}
+
+impl TrafficPolicy {
+    /// The TLS settings a call to `port` gets: the port's own entry if there is one (its `tls` or
+    /// none), else the host-level `tls`.
+    pub fn tls_for(&self, port: u16) -> Option<&ClientTls> {
+        match self.port_level_settings.iter().find(|p| p.port.number == u32::from(port)) {
+            Some(p) => p.tls.as_ref(),
+            None => self.tls.as_ref(),
+        }
+    }
+}
+
+/// One `portLevelSettings` entry.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PortTrafficPolicy {
+    pub port: PortSelector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct TrafficPolicy {
-    pub tls: ClientTls,
+pub struct PortSelector {
+    pub number: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -167,7 +167,18 @@ fn render_pool(ai: &AiServing, pool: &Pool, in_mesh: bool, scraper: Option<&Prom
             &epp,
             DestinationRuleSpec {
                 host: format!("{epp}.{ns}.svc.cluster.local"),
-                traffic_policy: Some(TrafficPolicy { tls: ClientTls { mode: "SIMPLE".into(), insecure_skip_verify: Some(true) } }),
+                // On the ext_proc port only: a host-level `tls` would apply to every port of the
+                // picker's Service (istio 1.29.6 `pilot/pkg/networking/util/util.go:808-835`), and a
+                // sidecar calling 9003 or 9090 would then originate one-way TLS that the picker's
+                // sidecar, which requires Istio mTLS there, refuses (Istio's config generator in the
+                // oracle, issue 22). Port 9002 is the one the picker's own TLS serves.
+                traffic_policy: Some(TrafficPolicy {
+                    tls: None,
+                    port_level_settings: vec![PortTrafficPolicy {
+                        port: PortSelector { number: EXT_PROC_PORT as u32 },
+                        tls: Some(ClientTls { mode: "SIMPLE".into(), insecure_skip_verify: Some(true) }),
+                    }],
+                }),
             },
         );
         dr.metadata = meta(&epp, ns);

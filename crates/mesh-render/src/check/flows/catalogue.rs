@@ -368,11 +368,17 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     other.clone(),
                     vec![hop_path(&rev, QUEUE_HTTP1, HEALTH_PATH, service())],
                 ));
+                // No Service port targets queue-proxy's admin port (the private Service's ports are
+                // http, https, http-autometric, http-usermetric and http-istio: serving knative-v1.23.0
+                // `pkg/reconciler/serverlessservice/resources/services.go:132-183`, MakePrivateService), so only a pod-IP
+                // call reaches it: the caller's sidecar sends it through the passthrough cluster in
+                // plaintext, and STRICT refuses it before RBAC (Istio's config generator in the oracle,
+                // issue 22).
                 out.push(flow(
                     Need::Refused,
                     "pod of another app namespace -> queue-proxy drain",
                     other.clone(),
-                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, Call::PodIp)],
                 ));
                 out.push(flow(
                     Need::Refused,
@@ -451,7 +457,7 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 Need::Needed,
                 "inference gateway -> endpoint picker (ext_proc)",
                 gw.clone(),
-                vec![hop(&picker, EXT_PROC_PORT as u16, Call::Service { host: Some(picker_host) })],
+                vec![hop(&picker, EXT_PROC_PORT as u16, Call::Service { host: Some(picker_host.clone()) })],
             ));
             for port in &pool.target_ports {
                 // Istio builds one EDS cluster for an InferencePool's shadow Service (istio 1.29.6
@@ -517,12 +523,14 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     vec![hop(&picker, EXT_PROC_PORT as u16, service())],
                 ));
             }
+            // Through the picker's Service, whose DestinationRule (selfSigned) decides the transport
+            // of each port.
             for port in [HEALTH_PORT as u16, METRICS_PORT as u16] {
                 out.push(Flow::new(
                     Need::Refused,
                     "another pod of the pool namespace -> endpoint picker health or metrics",
                     neighbour.clone(),
-                    vec![hop(&picker, port, service())],
+                    vec![hop(&picker, port, Call::Service { host: Some(picker_host.clone()) })],
                 ));
             }
             if let Some(k) = &config.knative {

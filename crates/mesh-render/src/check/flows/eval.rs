@@ -353,10 +353,13 @@ impl<'a> Mesh<'a> {
                 },
                 Call::Kubelet => (false, "a pod-IP call leaves through the passthrough cluster without mTLS".to_string()),
                 Call::Service { host } => match host.as_deref().and_then(|h| self.destination_rules.get(h)) {
-                    Some(dr) if dr.spec.traffic_policy.is_some() => {
-                        let mode = dr.spec.traffic_policy.as_ref().map(|t| t.tls.mode.as_str()).unwrap_or_default();
+                    // Only the TLS settings for the hop's port count: a port-level entry replaces the
+                    // host-level policy (`TrafficPolicy::tls_for`); without TLS settings auto-mTLS applies.
+                    Some(dr) if dr.spec.traffic_policy.as_ref().and_then(|t| t.tls_for(hop.port)).is_some() => {
+                        let mode =
+                            dr.spec.traffic_policy.as_ref().and_then(|t| t.tls_for(hop.port)).map(|t| t.mode.as_str()).unwrap_or_default();
                         transport_deciders.push(decider("DestinationRule", &dr.metadata, None));
-                        (mode == "ISTIO_MUTUAL", format!("a DestinationRule sets tls.mode {mode}"))
+                        (mode == "ISTIO_MUTUAL", format!("a DestinationRule sets tls.mode {mode} for port {}", hop.port))
                     }
                     _ if self.namespace_mode(&to.namespace) == MtlsMode::Disable => {
                         (false, "auto-mTLS is off towards a namespace whose mode is DISABLE".to_string())

@@ -281,13 +281,45 @@ fn a_gateway_sends_mtls_to_sidecars_with_its_own_identity() {
     assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls));
 }
 
+/// Issue 22 (Istio's config generator in the oracle): a DestinationRule's host-level `tls` applies
+/// to every port of the host, a `portLevelSettings` entry only to its port (istio 1.29.6
+/// `pilot/pkg/networking/util/util.go:808-835`). The picker's self-signed TLS on 9002 must not turn
+/// a sidecar's call to another port of its Service into one-way TLS that STRICT refuses.
+#[test]
+fn a_destination_rules_tls_applies_to_the_ports_it_names() {
+    let simple = || Some(ClientTls { mode: "SIMPLE".into(), insecure_skip_verify: Some(true) });
+    let dr_with = |policy: TrafficPolicy| {
+        let mut dr =
+            DestinationRule::new("web", DestinationRuleSpec { host: "web.demo.svc.cluster.local".into(), traffic_policy: Some(policy) });
+        dr.metadata = meta("web", "demo");
+        Object::from(dr)
+    };
+    let call = || Call::Service { host: Some("web.demo.svc.cluster.local".into()) };
+    let host_level = dr_with(TrafficPolicy { tls: simple(), ..Default::default() });
+    let row = run(&[injected("demo"), injected("other"), strict(), host_level], &flow(pod("other"), &app("demo"), 9090, None, call()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext), "{}", row.reason);
+    let port_level = || {
+        dr_with(TrafficPolicy {
+            tls: None,
+            port_level_settings: vec![PortTrafficPolicy { port: PortSelector { number: 9002 }, tls: simple() }],
+        })
+    };
+    let row = run(&[injected("demo"), injected("other"), strict(), port_level()], &flow(pod("other"), &app("demo"), 9090, None, call()));
+    assert_eq!((row.verdict, row.transport), (Verdict::Allow, Transport::Mtls), "{}", row.reason);
+    let row = run(&[injected("demo"), injected("other"), strict(), port_level()], &flow(pod("other"), &app("demo"), 9002, None, call()));
+    assert_eq!(row.transport, Transport::Plaintext, "{}", row.reason);
+}
+
 #[test]
 fn a_destination_rule_disabling_tls_makes_the_call_plaintext() {
     let mut dr = DestinationRule::new(
         "web",
         DestinationRuleSpec {
             host: "web.demo.svc.cluster.local".into(),
-            traffic_policy: Some(TrafficPolicy { tls: ClientTls { mode: "DISABLE".into(), insecure_skip_verify: None } }),
+            traffic_policy: Some(TrafficPolicy {
+                tls: Some(ClientTls { mode: "DISABLE".into(), insecure_skip_verify: None }),
+                ..Default::default()
+            }),
         },
     );
     dr.metadata = meta("web", "demo");
