@@ -54,9 +54,11 @@ oracle: tools oracle-build
 	cd oracle && $(GO_ENV) $(GO) test -count=1 .
 	ORACLE=$(ORACLE) HELM=$(HELM) CARGO=$(CARGO) scripts/oracle.sh
 
-## Regenerate the injected pods the plan tests read (crates/mesh-render-cli/tests/fixtures/injected/).
-oracle-fixtures: oracle-build
-	$(ORACLE) inject --out crates/mesh-render-cli/tests/fixtures/injected deployment/rendered
+## Regenerate the injected pods the tests read (crates/mesh-render-cli/tests/fixtures/injected/: the
+## playground's, and revisions/ for the fake cluster), then run the rest of the oracle as `make oracle`.
+oracle-fixtures: export MESH_RENDER_HELM4 = $(HELM)
+oracle-fixtures: tools oracle-build
+	ORACLE=$(ORACLE) HELM=$(HELM) CARGO=$(CARGO) scripts/oracle.sh --write-fixtures
 
 ## Formatting and clippy, warnings as errors.
 lint:

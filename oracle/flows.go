@@ -36,15 +36,15 @@ import (
 
 // flowRow is one row of `mesh-render flows --format json` (crates/mesh-render/src/check/flows).
 type flowRow struct {
-	From      endpoint  `json:"from"`
-	To        endpoint  `json:"to"`
-	Via       *endpoint `json:"via,omitempty"`
-	Port      uint32    `json:"port"`
-	Path      string    `json:"path,omitempty"`
-	Purpose   string    `json:"purpose"`
-	Need      string    `json:"need"`
-	Verdict   string    `json:"verdict"`
-	Transport string    `json:"transport"`
+	From      endpoint `json:"from"`
+	To        endpoint `json:"to"`
+	Via       *via     `json:"via,omitempty"`
+	Port      uint32   `json:"port"`
+	Path      string   `json:"path,omitempty"`
+	Purpose   string   `json:"purpose"`
+	Need      string   `json:"need"`
+	Verdict   string   `json:"verdict"`
+	Transport string   `json:"transport"`
 }
 
 type endpoint struct {
@@ -53,21 +53,29 @@ type endpoint struct {
 	Sidecar   bool   `json:"sidecar"`
 }
 
-// key names a row in the expected-disagreements list: caller -> destination:port[ path].
+// via is the first hop's destination of a two-hop row (crates/mesh-render/src/check/flows/mod.rs
+// Via: the activator, a gateway); the row's port and path are the last hop's.
+type via struct {
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	Port      uint32 `json:"port"`
+}
+
+// key names a row in the expected-disagreements list: caller -> [via ns/workload:port ->]
+// destination:port[ path].
 func (r flowRow) key() string {
-	p := ""
+	p, v := "", ""
 	if r.Path != "" {
 		p = " " + r.Path
 	}
-	return fmt.Sprintf("%s/%s -> %s/%s:%d%s", r.From.Namespace, r.From.Workload, r.To.Namespace, r.To.Workload, r.Port, p)
+	if r.Via != nil {
+		v = fmt.Sprintf("%s/%s:%d -> ", r.Via.Namespace, r.Via.Workload, r.Via.Port)
+	}
+	return fmt.Sprintf("%s/%s -> %s%s/%s:%d%s", r.From.Namespace, r.From.Workload, v, r.To.Namespace, r.To.Workload, r.Port, p)
 }
 
 func (r flowRow) String() string {
-	p := ""
-	if r.Path != "" {
-		p = " " + r.Path
-	}
-	return fmt.Sprintf("%s/%s -> %s/%s:%d%s (%s)", r.From.Namespace, r.From.Workload, r.To.Namespace, r.To.Workload, r.Port, p, r.Purpose)
+	return fmt.Sprintf("%s (%s)", r.key(), r.Purpose)
 }
 
 // failer lets pilot/test/xds run outside `go test`: a Fatal ends the program with the message.
@@ -333,24 +341,49 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 
 	compared, disagreements, undecidable := 0, 0, 0
 	for _, r := range rows {
-		verdict, why := decide(r, pods, inbound)
-		if verdict != "" {
-			// The client side: the transports the caller's sidecar can use for this destination
-			// (a call through a Service, a call to the pod IP); the row's must be one of them.
-			if ts, cwhy := clientTransports(r, pods, services, func(k string) ([]*listener.Listener, map[string]*cluster.Cluster) {
-				o := client(k)
-				return o.listeners, o.clusters
-			}); ts != nil && !slices.Contains(ts, r.Transport) {
-				compared++
-				if disagree("transport", r, fmt.Sprintf("%s: mesh-render says transport %s, the caller's Envoy config allows only %v: %s", r, r.Transport, ts, cwhy)) {
-					disagreements++
+		hops, why := hopsOf(r, pods)
+		verdict, transportMsg := "", ""
+		if hops != nil {
+			verdict = "allow"
+			var whys []string
+			for i, h := range hops {
+				v, w := decide(h, pods, inbound)
+				if len(hops) > 1 {
+					w = fmt.Sprintf("hop %d %s: %s", i+1, h.key(), w)
 				}
-				continue
-			} else if ts != nil {
-				why += "; client: " + cwhy
+				if v == "" {
+					verdict, whys = "", []string{w}
+					break
+				}
+				// The client side: the transports the caller's sidecar can use for this destination
+				// (a call through a Service, a call to the pod IP); the hop's must be one of them.
+				if ts, cwhy := clientTransports(h, pods, services, func(k string) ([]*listener.Listener, map[string]*cluster.Cluster) {
+					o := client(k)
+					return o.listeners, o.clusters
+				}); ts != nil && !slices.Contains(ts, h.Transport) {
+					hop := ""
+					if len(hops) > 1 {
+						hop = fmt.Sprintf(" (hop %d %s)", i+1, h.key())
+					}
+					transportMsg = fmt.Sprintf("%s: mesh-render says transport %s%s, the caller's Envoy config allows only %v: %s", r, h.Transport, hop, ts, cwhy)
+					break
+				} else if ts != nil {
+					w += "; client: " + cwhy
+				}
+				whys = append(whys, w)
+				if v != "allow" {
+					verdict = v
+					break
+				}
 			}
+			why = strings.Join(whys, "; then ")
 		}
 		switch {
+		case transportMsg != "":
+			compared++
+			if disagree("transport", r, transportMsg) {
+				disagreements++
+			}
 		case verdict == "":
 			undecidable++
 			fmt.Fprintf(stdout, "%s: undecidable %s: %s\n", name, r, why)
@@ -377,13 +410,47 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 // The proxy version the config generator builds for (it gates features by the proxy's version).
 const proxyVersion = "1.29.6"
 
+// hopsOf splits a row into the calls Envoy sees: the row itself, or for a row through a workload
+// with a sidecar (the activator, which proxies the request: serving knative-v1.23.0
+// pkg/activator/handler/handler.go:151-181, a reverse proxy of the request), the call to it and its call onwards, each with its transport.
+// mesh-render's row carries the worse transport of its hops (crates/mesh-render/src/check/flows/eval.rs
+// Evaluator::evaluate); a plaintext row from a caller with a sidecar does not say which hop was
+// plaintext, so it is undecidable. nil and the reason when the row cannot be split.
+func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string) {
+	if r.Via == nil {
+		return []flowRow{r}, ""
+	}
+	key := r.Via.Namespace + "/" + r.Via.Workload
+	pi := pods[key]
+	switch {
+	case pi == nil:
+		return nil, "no pod " + key + " in the oracle's world"
+	case pi.pod.Labels["gateway.networking.k8s.io/gateway-name"] != "":
+		return nil, "through gateway " + key + ": the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
+	case pi.pod.Annotations["sidecar.istio.io/status"] == "":
+		return nil, "through " + key + ", which has no sidecar"
+	}
+	mid := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload, Sidecar: true}
+	first, second := r.Transport, r.Transport
+	if r.Transport == "plaintext" {
+		if r.From.Sidecar || !r.To.Sidecar {
+			return nil, "a plaintext row through " + key + ": which hop is plaintext is not in the row"
+		}
+		second = "mtls"
+	} else if r.Transport != "mtls" {
+		return nil, "transport " + r.Transport + " through " + key
+	}
+	return []flowRow{
+		{From: r.From, To: mid, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: first},
+		{From: mid, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Transport: second},
+	}, ""
+}
+
 // decide derives the verdict of a row from the server's inbound listener, or says why it cannot.
 func decide(r flowRow, pods map[string]*podInfo, inbound func(string) []*listener.Listener) (string, string) {
 	switch {
 	case r.From.Namespace == "" && r.Transport != "plaintext":
 		return "", fmt.Sprintf("the caller is %s, a host process: what it reaches (pilot-agent for rewritten probes, or the pod) is not in Envoy config", r.From.Workload)
-	case r.Via != nil:
-		return "", "through a gateway: the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
 	case r.Transport == "bypass":
 		return "", "the destination's sidecar does not see this call (excluded port or pilot-agent)"
 	case !r.To.Sidecar:
@@ -772,8 +839,11 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 					return nil, ""
 				}
 				why = append(why, "pod IP: listener "+wildcard+" routes by Host, not evaluated")
+				if !slices.Contains(out, "plaintext") {
+					out = append(out, "plaintext")
+				}
 				sort.Strings(out)
-				return append(out, "plaintext"), strings.Join(why, ", ")
+				return out, strings.Join(why, ", ")
 			}
 		}
 		add("plaintext", fmt.Sprintf("pod IP: no listener %s or %s, PassthroughCluster", podListener, wildcard))

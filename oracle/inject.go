@@ -99,6 +99,9 @@ func newInjector(t *tree, rev string) (*injector, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfgRaw, err = shimProxyInitImage(cfgRaw, values); err != nil {
+		return nil, fmt.Errorf("%s: %v", rev, err)
+	}
 	cfg, err := inject.UnmarshalConfig([]byte(cfgRaw))
 	if err != nil {
 		return nil, err
@@ -127,6 +130,41 @@ func newInjector(t *tree, rev string) (*injector, error) {
 }
 
 func (in *injector) close() { close(in.stop) }
+
+// shimProxyInitImage lets the pinned injector run the 1.31 line's template. From 1.31.0-rc.0 the
+// template's istio-init image is `{{ .ProxyInitImage }}` (istio 1.31.0-rc.0
+// manifests/charts/istio-control/istio-discovery/files/injection-template.yaml:90; 1.30.3 has
+// `{{ .ProxyImage }}` there), a SidecarTemplateData field added by #59292 (7869c00e3ce, 2026-06-01,
+// after the pinned b01690e6db7d; 1.31.0-rc.0 pkg/kube/inject/inject.go:115,335-345). Both build the
+// image from hub, tag and variant; they differ only in the image name: global.proxy_init.image
+// instead of global.proxy.image. So the shim writes the 1.30 expression back, and refuses values
+// where the two names differ.
+func shimProxyInitImage(cfg, values string) (string, error) {
+	const newer, older = "{{ .ProxyInitImage }}", "{{ .ProxyImage }}"
+	if !strings.Contains(cfg, newer) {
+		return cfg, nil
+	}
+	var v struct {
+		Global struct {
+			Proxy     struct{ Image string } `json:"proxy"`
+			ProxyInit struct{ Image string } `json:"proxy_init"`
+		} `json:"global"`
+	}
+	if err := json.Unmarshal([]byte(values), &v); err != nil {
+		return "", fmt.Errorf("injector values: %v", err)
+	}
+	name := func(s string) string {
+		if s == "" {
+			return "proxyv2"
+		}
+		return s
+	}
+	if name(v.Global.Proxy.Image) != name(v.Global.ProxyInit.Image) {
+		return "", fmt.Errorf("the template uses %s, which the pinned injector lacks, and global.proxy_init.image %q differs from global.proxy.image %q",
+			newer, v.Global.ProxyInit.Image, v.Global.Proxy.Image)
+	}
+	return strings.ReplaceAll(cfg, newer, older), nil
+}
 
 // inject returns the pod as the API server stores it after the webhook's patch: unchanged when the
 // injector skips it (policy, sidecar.istio.io/inject=false, namespace not selected by the webhook is

@@ -138,27 +138,64 @@ func TestPlaygroundFlowsAgree(t *testing.T) {
 	}
 }
 
+// planted changes the last playground row that match selects with edit, runs the oracle on that
+// copy of the flows and wants exit 1 with want in its output.
+func planted(t *testing.T, what string, match func(r map[string]any) bool, edit func(r map[string]any), want string) {
+	t.Helper()
+	rows := playgroundFlows(t)
+	i := -1
+	for j, r := range rows {
+		if match(r) {
+			i = j
+		}
+	}
+	if i < 0 {
+		t.Fatalf("no %s row in the playground's flows", what)
+	}
+	edit(rows[i])
+	code, out := runOracle("flows", "--name", "playground", "--expected", "expected-disagreements.tsv", "--flows", writeFlows(t, rows), playground)
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, " 1 disagreements") {
+		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
+	}
+}
+
+func endpoints(r map[string]any) (from, to map[string]any) {
+	return r["from"].(map[string]any), r["to"].(map[string]any)
+}
+
 // One verdict flipped in a copy of the flows: the oracle names the row and exits 1. The row is a
 // call Envoy refuses for lack of a matching ALLOW policy, so the RBAC evaluation is what decides.
 func TestFlippedVerdictIsADisagreement(t *testing.T) {
-	rows := playgroundFlows(t)
-	flipped := -1
-	for i, r := range rows {
-		from, to := r["from"].(map[string]any), r["to"].(map[string]any)
-		if from["namespace"] == "event-demo" && from["workload"] == "pod" && to["namespace"] == "demo" &&
-			to["workload"] == "revision" && r["path"] == nil && r["transport"] == "mtls" && r["verdict"] == "deny" {
-			flipped = i
-		}
-	}
-	if flipped < 0 {
-		t.Fatal("no event-demo/pod -> demo/revision mTLS deny row in the playground's flows")
-	}
-	rows[flipped]["verdict"] = "allow"
-	code, out := runOracle("flows", "--name", "playground", "--expected", "expected-disagreements.tsv", "--flows", writeFlows(t, rows), playground)
-	want := "DISAGREE event-demo/pod -> demo/revision:8012 (pod of another app namespace -> revision): mesh-render says allow (mtls), Envoy config says deny"
-	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "1 disagreements") {
-		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
-	}
+	planted(t, "event-demo/pod -> demo/revision mTLS deny", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["namespace"] == "event-demo" && from["workload"] == "pod" && to["namespace"] == "demo" &&
+			to["workload"] == "revision" && r["path"] == nil && r["via"] == nil && r["transport"] == "mtls" && r["verdict"] == "deny"
+	}, func(r map[string]any) { r["verdict"] = "allow" },
+		"DISAGREE event-demo/pod -> demo/revision:8012 (pod of another app namespace -> revision): mesh-render says allow (mtls), Envoy config says deny")
+}
+
+// A row through the activator is two calls Envoy sees: the caller's to the activator, decided by
+// knative-serving's activator-callers policy, and the activator's to the revision. Flipped, the
+// oracle names the first hop's RBAC decision.
+func TestFlippedVerdictThroughTheActivator(t *testing.T) {
+	planted(t, "event-demo/pod -> activator -> demo/revision deny", func(r map[string]any) bool {
+		from, _ := endpoints(r)
+		v, _ := r["via"].(map[string]any)
+		return from["namespace"] == "event-demo" && v != nil && v["workload"] == "activator" && r["verdict"] == "deny"
+	}, func(r map[string]any) { r["verdict"] = "allow" },
+		"DISAGREE event-demo/pod -> knative-serving/activator:8012 -> demo/revision:8012 (pod of another app namespace -> activator -> revision): mesh-render says allow (mtls), Envoy config says deny: hop 1 event-demo/pod -> knative-serving/activator:8012")
+}
+
+// The client side: a pod-IP call to a port no Service targets leaves the caller's sidecar through
+// PassthroughCluster in plaintext. The playground's drain-port row says so; claimed as mTLS in a copy
+// of the flows, it is a transport disagreement.
+func TestTransportDisagreement(t *testing.T) {
+	planted(t, "plaintext event-demo/pod -> demo/revision:8022", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["namespace"] == "event-demo" && from["workload"] == "pod" && to["namespace"] == "demo" &&
+			r["port"] == float64(8022) && r["transport"] == "plaintext"
+	}, func(r map[string]any) { r["transport"] = "mtls" },
+		"DISAGREE event-demo/pod -> demo/revision:8022 /wait-for-drain (pod of another app namespace -> queue-proxy drain): mesh-render says transport mtls, the caller's Envoy config allows only [plaintext]")
 }
 
 func injectedPods(t *testing.T) map[string]map[string]any {
@@ -213,16 +250,5 @@ func TestInjectorOutput(t *testing.T) {
 	rev = injectedPods(t)["demo/revision"]
 	if got := containerNames(rev, "containers"); !slices.Contains(got, "istio-proxy") {
 		t.Errorf("kubelet 1.32: istio-proxy should be a plain container: containers %v", got)
-	}
-}
-
-// The client side: a pod-IP call to a port no Service targets leaves the caller's sidecar through
-// PassthroughCluster in plaintext. Without its line in the expected-disagreements list, the
-// playground's drain-port rows (mesh-render says mTLS) are disagreements.
-func TestTransportDisagreementWithoutItsListing(t *testing.T) {
-	code, out := runOracle("flows", "--name", "playground", "--flows", writeFlows(t, playgroundFlows(t)), playground)
-	want := "DISAGREE event-demo/pod -> demo/revision:8022 /wait-for-drain (pod of another app namespace -> queue-proxy drain): mesh-render says transport mtls, the caller's Envoy config allows only [plaintext]"
-	if code != 1 || !strings.Contains(out, want) {
-		t.Fatalf("exit %d, want 1 and %q:\n%s", code, want, out)
 	}
 }

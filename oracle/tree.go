@@ -127,27 +127,3 @@ func (t *tree) configMapKey(namespace, name, key string) (string, error) {
 	}
 	return v, nil
 }
-
-// borrowIstiod adds the injector ConfigMap, the mesh ConfigMap and the injector's
-// MutatingWebhookConfiguration of another tree's expanded istiod release, for injection only: they
-// are not among the files the analyzers read.
-func (t *tree) borrowIstiod(dir string) error {
-	other, err := readTree(dir)
-	if err != nil {
-		return err
-	}
-	for _, k := range [][3]string{
-		{"ConfigMap", "istio-system", "istio-sidecar-injector"},
-		{"ConfigMap", "istio-system", "istio"},
-		{"MutatingWebhookConfiguration", "", "istio-sidecar-injector"},
-	} {
-		o := other.find(k[0], k[1], k[2])
-		if o == nil {
-			return fmt.Errorf("%s: no %s %s/%s", dir, k[0], k[1], k[2])
-		}
-		if t.find(k[0], k[1], k[2]) == nil {
-			t.objects = append(t.objects, o)
-		}
-	}
-	return nil
-}

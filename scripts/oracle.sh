@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Runs the oracle (oracle/, CONTRIBUTING.md "The oracle") on the playground's committed tree and on
-# a fresh render of every golden config, and prints one summary line. Called by `make oracle`,
-# which builds the oracle and passes ORACLE, HELM and CARGO.
+# Runs the oracle (oracle/, CONTRIBUTING.md "The oracle") on the playground's committed tree, on a
+# fresh render of every golden config and on the steps `mesh-render upgrade --canary` writes from
+# the last golden canary step to 1.31.1 (the path the plan tests walk), and prints one summary line.
+# Called by `make oracle` (and with --write-fixtures by `make oracle-fixtures`), which builds the
+# oracle and passes ORACLE, HELM and CARGO.
 #
 #   analyze  Istio's analyzers on every tree; findings must be listed in oracle/expected-findings.tsv
-#   inject   Istio's injector on the playground's pods; the committed fixtures must be what it writes
+#   inject   Istio's injector on the playground's pods, and on the fake cluster's pod once per istiod
+#            revision of the canary path; the committed fixtures must be what it writes
 #   flows    Istio's config generator against every row of `mesh-render flows --format json`;
 #            known disagreements are listed in oracle/expected-disagreements.tsv
+#
+# Every tree is rendered with its istiod charts expanded. A chart version that reference/ does not
+# vendor is stood in for by the vendored chart mesh-render itself picks for it
+# (crates/mesh-render/src/versions.rs `reference_charts`: the newest vendored patch of the line at or
+# below it, else the line's oldest, else the line's release candidate), relabelled with the version
+# (Chart.yaml version and appVersion, values.yaml global.tag): its templates are the stand-in's.
 #
 # Exit 1 if any step disagrees (after running all of them), 2 on an error.
 set -uo pipefail
@@ -14,30 +23,92 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 2
 : "${ORACLE:?set by make oracle}" "${HELM:?set by make oracle}" "${CARGO:=cargo}"
+write=""
+[ "${1:-}" = "--write-fixtures" ] && write=1
 work="target/oracle"
 rm -rf "$work"
-mkdir -p "$work/trees" "$work/flows"
+mkdir -p "$work/trees" "$work/flows" "$work/charts" "$work/steps"
 
 log() { printf 'oracle: %s\n' "$*" >&2; }
 
 "$CARGO" build --quiet --locked -p mesh-render-cli || exit 2
 mr="target/debug/mesh-render"
 
-# name config tree
-trees=("playground config.yaml deployment/rendered")
-for cfg in golden/*/config.yaml; do
-  name="$(basename "$(dirname "$cfg")")"
-  out="$work/trees/$name"
-  # With the charts expanded when reference/ has the chart versions the config needs; otherwise
-  # the oracle borrows the playground's istiod release (injector, mesh config) for the injection.
-  "$mr" --config "$cfg" render --out "$out" --expand-charts --helm "$HELM" --charts 'reference/istio-{version}/charts' \
-    >/dev/null 2>"$work/$name.render.log" ||
-    "$mr" --config "$cfg" render --out "$out" >/dev/null 2>"$work/$name.render.log" || {
+# vendored PATTERN: the vendored chart versions reference/istio-PATTERN, oldest first.
+vendored() {
+  local d
+  for d in reference/istio-$1; do
+    [ -d "$d/charts" ] && printf '%s\n' "${d#reference/istio-}"
+  done | sort -V
+}
+
+# standin VERSION: the vendored chart version that stands in for VERSION (versions.rs reference_charts).
+standin() {
+  local v=$1 line=${1%.*} releases best=""
+  releases=$(vendored "$line.*" | grep -v -- -)
+  for r in $releases; do
+    [ "$(printf '%s\n%s\n' "$r" "$v" | sort -V | tail -1)" = "$v" ] && best=$r
+  done
+  [ -n "$best" ] || best=$(head -1 <<<"$releases")
+  [ -n "$best" ] || best=$(vendored "$line.*" | grep -- - | head -1)
+  [ -n "$best" ] || best=$(vendored "*" | grep -v -- - | head -1)
+  printf '%s\n' "$best"
+}
+
+# charts VERSION: $work/charts/istio-VERSION/charts, the vendored charts or their stand-in.
+standins=""
+charts() {
+  local v=$1 dir="$work/charts/istio-$1"
+  [ -e "$dir" ] && return 0
+  if [ -d "reference/istio-$v/charts" ]; then
+    ln -s "$root/reference/istio-$v" "$dir"
+    return 0
+  fi
+  local s
+  s=$(standin "$v")
+  mkdir -p "$dir"
+  cp -r "reference/istio-$s/charts" "$dir/charts"
+  for c in "$dir"/charts/*/; do
+    sed -i -E "s/^(version|appVersion): .*/\1: $v/" "$c/Chart.yaml"
+    [ -f "$c/values.yaml" ] && sed -i -E "s/^    tag: $s\$/    tag: $v/" "$c/values.yaml"
+  done
+  standins="$standins $v<-$s"
+}
+
+# render NAME CONFIG: renders CONFIG with its charts expanded into $work/trees/NAME.
+render() {
+  local name=$1 cfg=$2 out="$work/trees/$1"
+  "$mr" --config "$cfg" render --out "$out" >/dev/null 2>"$work/$name.render.log" || {
     log "render of $cfg failed:"
     cat "$work/$name.render.log" >&2
     exit 2
   }
+  # The chart versions the wrapper chart depends on (base and one istiod per revision).
+  while read -r v; do
+    charts "$v"
+  done < <(sed -nE 's/^  version: "?([^"]+)"?$/\1/p' "$out/helm/Chart.yaml" | sort -u)
+  rm -rf "$out"
+  "$mr" --config "$cfg" render --out "$out" --expand-charts --helm "$HELM" --charts "$work/charts/istio-{version}/charts" \
+    >/dev/null 2>"$work/$name.render.log" || {
+    log "render of $cfg with its charts expanded failed:"
+    cat "$work/$name.render.log" >&2
+    exit 2
+  }
   trees+=("$name $cfg $out")
+}
+
+# name config tree
+trees=("playground config.yaml deployment/rendered")
+for cfg in golden/*/config.yaml; do
+  render "$(basename "$(dirname "$cfg")")" "$cfg"
+done
+# The canary path past the golden steps, as the plan tests walk it (plans_cluster.rs).
+"$mr" --config golden/canary-4-old-removed/config.yaml upgrade --to 1.31.1 --canary --write-steps "$work/steps" >/dev/null 2>&1 || {
+  log "mesh-render upgrade --to 1.31.1 --canary --write-steps failed"
+  exit 2
+}
+for step in "$work"/steps/step-*.yaml; do
+  render "upgrade-1.31.1-$(basename "$step" .yaml)" "$step"
 done
 
 status=0
@@ -45,7 +116,7 @@ analysed=0 findings=0 unexpected=0 compared=0 disagreements=0 known=0 undecidabl
 for entry in "${trees[@]}"; do
   read -r name cfg tree <<<"$entry"
   analysed=$((analysed + 1))
-  out="$("$ORACLE" analyze --name "$name" --istiod deployment/rendered --expected oracle/expected-findings.tsv "$tree")"
+  out="$("$ORACLE" analyze --name "$name" --expected oracle/expected-findings.tsv "$tree")"
   rc=$?
   printf '%s\n' "$out" | grep -v '^oracle analyze' | grep -v ': expected ' || true
   [ "$rc" -le 1 ] || exit 2
@@ -57,7 +128,7 @@ for entry in "${trees[@]}"; do
   unexpected=$((unexpected + u + s))
 
   "$mr" --config "$cfg" flows --format json >"$work/flows/$name.json" 2>/dev/null
-  out="$("$ORACLE" flows --name "$name" --istiod deployment/rendered --expected oracle/expected-disagreements.tsv --flows "$work/flows/$name.json" "$tree")"
+  out="$("$ORACLE" flows --name "$name" --expected oracle/expected-disagreements.tsv --flows "$work/flows/$name.json" "$tree")"
   rc=$?
   printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
   [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
@@ -70,12 +141,33 @@ for entry in "${trees[@]}"; do
   undecidable=$((undecidable + un))
 done
 
-out="$("$ORACLE" inject --check --out crates/mesh-render-cli/tests/fixtures/injected deployment/rendered)"
-rc=$?
-printf '%s\n' "$out" | grep -v '^oracle inject' || true
-[ "$rc" -le 1 ] || exit 2
-[ "$rc" -eq 0 ] || status=1
-injected="$(sed -nE 's/^oracle inject: ([0-9]+) pods, ([0-9]+) stale.*/\1 pods, \2 stale fixtures/p' <<<"$out")"
+# The injected pods the tests read: the playground's world, and the fake cluster's pod through each
+# revision's injector of the canary path (default 1.29.6, 1-30-3, 1-31-1).
+fixtures=crates/mesh-render-cli/tests/fixtures
+check=--check
+[ -n "$write" ] && check=
+pods=0 stale=0
+inject() {
+  local out rc
+  out="$("$ORACLE" inject $check "$@")"
+  rc=$?
+  printf '%s\n' "$out" | grep -v '^oracle inject' || true
+  [ "$rc" -le 1 ] || exit 2
+  [ "$rc" -eq 0 ] || status=1
+  read -r p s <<<"$(sed -nE 's/^oracle inject: ([0-9]+) pods, ([0-9]+) stale.*/\1 \2/p; s/^oracle inject: wrote ([0-9]+) pods.*/\1 0/p' <<<"$out")"
+  pods=$((pods + p)) stale=$((stale + s))
+}
+inject --out "$fixtures/injected" deployment/rendered
+revisions="$fixtures/injected/revisions"
+for r in "canary-2-side-by-side default" "canary-2-side-by-side 1-30-3" "upgrade-1.31.1-step-2-tag-moved 1-31-1"; do
+  read -r tree rev <<<"$r"
+  inject --pod "$fixtures/fake-cluster-app.pod.yaml" --revision "$rev" --out "$revisions" "$work/trees/$tree"
+done
+have=$(find "$revisions" -name '*.yaml' | wc -l)
+if [ "$have" -ne 3 ]; then
+  log "$revisions holds $have files, want the 3 revisions' pods"
+  status=1
+fi
 
-echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared, $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable; injector: $injected"
+echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared, $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable; injector: $pods pods, $stale stale fixtures; charts stood in:${standins:- none}"
 exit "$status"
