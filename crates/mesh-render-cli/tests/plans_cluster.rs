@@ -20,12 +20,63 @@ fn ok(out: &std::process::Output, what: &str) {
     assert_eq!(out.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Every pod of the mesh namespaces runs `revision`: its `istio.io/rev` annotation says so, and the
+/// pod is the one that revision's injector wrote (its proxy image, its rewritten probe).
 fn assert_all_on(cluster: &Cluster, revision: &str, what: &str) {
     let pods = cluster.pod_revisions(&MESH);
     assert_eq!(pods.len(), MESH.len(), "{what}: one pod per namespace: {pods:#?}");
     for (ns, pod, rev) in pods {
         assert_eq!(rev.as_deref(), Some(revision), "{what}: {ns}/{pod}");
     }
+    let injected = Cluster::injected_pod(revision);
+    for pod in cluster.pods(&MESH) {
+        assert_eq!(
+            pod["spec"], injected["spec"],
+            "{what}: {}/{} is not the pod revision {revision}'s injector wrote",
+            pod["namespace"], pod["name"]
+        );
+        assert_eq!(pod["annotations"], injected["metadata"]["annotations"], "{what}");
+    }
+}
+
+/// The proxy image of an injected pod (a native sidecar on the fake cluster's kubelet 1.34).
+fn proxy_image(pod: &serde_json::Value) -> String {
+    let init = pod["spec"]["initContainers"].as_array().cloned().unwrap_or_default();
+    let proxy = init.iter().find(|c| c["name"] == "istio-proxy").unwrap_or_else(|| panic!("no istio-proxy init container: {pod:#}"));
+    proxy["image"].as_str().unwrap().to_string()
+}
+
+/// Issue 22: the fake cluster's injected pods are Istio's injector's, per revision (the oracle's
+/// fixtures): each revision's pod runs that release's proxy, its probe rewritten to pilot-agent,
+/// and says its revision in `sidecar.istio.io/status` as in the annotation the canary tests read.
+#[test]
+fn the_fake_cluster_serves_the_injectors_pods() {
+    for (revision, version) in [("default", "1.29.6"), ("1-30-3", "1.30.3"), ("1-31-1", "1.31.1")] {
+        let pod = Cluster::injected_pod(revision);
+        assert_eq!(proxy_image(&pod), format!("docker.io/istio/proxyv2:{version}"), "{revision}");
+        let a = &pod["metadata"]["annotations"];
+        assert_eq!(a["istio.io/rev"], revision);
+        let status: serde_json::Value = serde_json::from_str(a["sidecar.istio.io/status"].as_str().unwrap()).unwrap();
+        assert_eq!(status["revision"], revision);
+        assert!(pod["metadata"]["labels"].get("istio.io/rev").is_none(), "the injector writes no istio.io/rev label");
+        assert_eq!(
+            pod["spec"]["containers"][0]["readinessProbe"]["httpGet"],
+            serde_json::json!({"path": "/app-health/app/readyz", "port": 15020})
+        );
+    }
+}
+
+/// Without the pod a revision's injector wrote, the fake cluster refuses to make one up.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn a_revision_without_its_injected_pod_fails_admission() {
+    let cluster = Cluster::new(&MESH);
+    let bench = Bench::new(&golden("canary-1-one-revision"), None);
+    let empty = tempfile::tempdir().unwrap();
+    let (out, _) = cluster.run(bench.path(), &bench.plan("apply", None), &[("FAKE_INJECTED", empty.path().to_str().unwrap())]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no pod of revision default's injector"), "{stderr}");
 }
 
 /// Issue 20 points 1, 4 and 5: the whole canary path 1.29.6 → 1.30.3 (the golden steps) → 1.31.1
@@ -75,10 +126,12 @@ fn a_pod_still_on_the_old_revision_stops_its_removal() {
         let bench = Bench::new(&golden(step), None);
         ok(&cluster.run(bench.path(), &bench.plan("apply", None), &[]).0, step);
     }
+    // A pod the default revision injected, as its injector wrote it.
+    let old = Cluster::injected_pod("default");
     cluster.edit(|s| {
         s["pods"].as_array_mut().unwrap().push(serde_json::json!({
-            "namespace": "legacy", "name": "old-0", "owner": "deployment.apps/old", "labels": {},
-            "annotations": {"istio.io/rev": "default"}, "phase": "Running"
+            "namespace": "legacy", "name": "old-0", "owner": "deployment.apps/old", "labels": old["metadata"]["labels"],
+            "annotations": old["metadata"]["annotations"], "spec": old["spec"], "phase": "Running"
         }))
     });
     let bench = Bench::new(&golden("canary-4-old-removed"), None);

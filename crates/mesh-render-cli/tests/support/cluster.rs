@@ -84,6 +84,22 @@ impl Cluster {
         std::fs::write(self.state_file(), serde_json::to_string(&state).unwrap()).unwrap();
     }
 
+    /// The pod revision's injector wrote for the fake cluster's Deployment pod
+    /// (`fixtures/injected/revisions/<revision>.yaml`, from `make oracle-fixtures`): what the fake
+    /// cluster serves for a pod that revision admits.
+    pub fn injected_pod(revision: &str) -> serde_json::Value {
+        let path = repo_root().join("crates/mesh-render-cli/tests/fixtures/injected/revisions").join(format!("{revision}.yaml"));
+        let mut docs = super::bench::objects(&path);
+        assert_eq!(docs.len(), 1, "{}", path.display());
+        docs.remove(0)
+    }
+
+    /// Every pod in `namespaces`, as the fake cluster stores it.
+    pub fn pods(&self, namespaces: &[&str]) -> Vec<serde_json::Value> {
+        let state = self.state();
+        state["pods"].as_array().unwrap().iter().filter(|p| namespaces.contains(&p["namespace"].as_str().unwrap())).cloned().collect()
+    }
+
     /// `(namespace, pod, istio.io/rev annotation)` of every pod in `namespaces`.
     pub fn pod_revisions(&self, namespaces: &[&str]) -> Vec<(String, String, Option<String>)> {
         self.state()["pods"]

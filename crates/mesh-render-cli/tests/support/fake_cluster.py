@@ -13,12 +13,18 @@ What it models:
 - Admission: a pod is created through every mutating webhook configuration in name order, each
   webhook whose namespace and object selectors match (Kubernetes `MutatingWebhookConfiguration`
   semantics); a match injects the revision of the istiod its service names, and a later match
-  re-injects (`pkg/kube/inject/inject.go:556-577`). Injection writes the annotations `istio.io/rev`
-  and `sidecar.istio.io/status` and the label `security.istio.io/tlsMode`, never an `istio.io/rev`
-  label (`files/injection-template.yaml:32-41`, `pkg/kube/inject/webhook.go:415-435`). A webhook
-  whose istiod does not run fails the pod's creation (`failurePolicy: Fail`).
-- Workloads: one Deployment `app` per namespace of $FAKE_WORKLOAD_NAMESPACES, whose pod exists from
-  before the mesh (no sidecar); `kubectl rollout restart` recreates its pod through admission.
+  re-injects (`pkg/kube/inject/inject.go:556-577`). A webhook whose istiod does not run fails the
+  pod's creation (`failurePolicy: Fail`). What injection writes is not written here: the pod a
+  revision's injector returns is Istio's own (`make oracle-fixtures`: the oracle sends the
+  Deployment's pod, `../fixtures/fake-cluster-app.pod.yaml`, to each revision's injector of the
+  canary path and writes `../fixtures/injected/revisions/<revision>.yaml`; `make oracle` fails when
+  they differ from what the injector writes today). The Deployment's pod becomes that pod (labels,
+  annotations, containers, rewritten probes); another pod (the verify step's `kubectl run
+  --dry-run=server`) gets the parts that depend on the revision alone: the annotations `istio.io/rev`
+  and `sidecar.istio.io/status` and the label `security.istio.io/tlsMode`.
+- Workloads: one Deployment `app` per namespace of $FAKE_WORKLOAD_NAMESPACES, whose pod (the
+  fixture's labels) exists from before the mesh (no sidecar); `kubectl rollout restart` recreates
+  its pod through admission.
 - Gateways: `Programmed` is `False` for a LoadBalancer Service without an address (istiod's gateway
   status, `pilot/pkg/config/kube/gateway/conversion.go:1917-1946`, reason `AddressNotAssigned`), unless
   $FAKE_LOADBALANCER is set.
@@ -37,6 +43,24 @@ import yaml
 TOOL = sys.argv[1]
 ARGS = sys.argv[2:]
 STATE_FILE = os.environ["FAKE_CLUSTER"]
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+# The injected pods, one per revision (overridable so a test can take one away).
+INJECTED = os.environ.get("FAKE_INJECTED") or os.path.join(FIXTURES, "injected", "revisions")
+
+
+def app_pod():
+    """The Deployment `app`'s pod before admission (what the oracle sent to the injectors)."""
+    with open(os.path.join(FIXTURES, "fake-cluster-app.pod.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+def injected_pod(revision):
+    """The pod revision's injector returned for app_pod(), or None when there is no such fixture."""
+    path = os.path.join(INJECTED, f"{revision}.yaml")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return yaml.safe_load(f)
 
 
 def load():
@@ -54,9 +78,10 @@ def load():
         "serial": 0,
     }
     # Pods created before anything of the mesh: no sidecar.
+    before = app_pod()
     for ns in workload_namespaces:
-        state["pods"].append({"namespace": ns, "name": "app-0", "owner": "deployment.apps/app", "labels": {"app": "app"},
-                              "annotations": {}, "phase": "Running"})
+        state["pods"].append({"namespace": ns, "name": "app-0", "owner": "deployment.apps/app", "labels": before["metadata"]["labels"],
+                              "annotations": {}, "spec": before["spec"], "phase": "Running"})
     return state
 
 
@@ -150,36 +175,44 @@ def revision_of_service(state, service, namespace):
     return deployment["metadata"]["labels"]["istio.io/rev"]
 
 
-def admit(state, namespace, labels):
-    """Runs a new pod through the mutating webhooks; returns (annotations, labels) or fails."""
+def admit(state, namespace, pod):
+    """Runs a new pod ({"metadata": {"labels"}, "spec"}) through the mutating webhooks; returns
+    (the pod as stored, None) or (None, the API server's error)."""
     ns_labels = dict(state["namespaces"].get(namespace, {}).get("labels", {}))
     ns_labels["kubernetes.io/metadata.name"] = namespace
-    annotations, labels = {}, dict(labels)
+    meta = pod["metadata"]
+    pod = {"metadata": {"labels": dict(meta.get("labels") or {}), "annotations": dict(meta.get("annotations") or {})},
+           "spec": pod.get("spec")}
+    the_app = pod["metadata"]["labels"] == app_pod()["metadata"]["labels"]
     webhooks = sorted((k, o) for k, o in state["objects"].items() if o["kind"] == "MutatingWebhookConfiguration")
     for _, mwc in webhooks:
         for wh in mwc.get("webhooks", []):
-            if not (matches(wh.get("namespaceSelector"), ns_labels) and matches(wh.get("objectSelector"), labels)):
+            if not (matches(wh.get("namespaceSelector"), ns_labels) and matches(wh.get("objectSelector"), pod["metadata"]["labels"])):
                 continue
             svc = wh["clientConfig"]["service"]
             revision = revision_of_service(state, svc["name"], svc["namespace"])
             if revision is None:
                 return None, f'Internal error occurred: failed calling webhook "{wh["name"]}": service "{svc["name"]}" not found'
-            annotations["istio.io/rev"] = revision
-            annotations["sidecar.istio.io/status"] = json.dumps(
-                {"initContainers": ["istio-validation"], "containers": ["istio-proxy"], "volumes": ["istio-envoy"],
-                 "imagePullSecrets": None, "revision": revision}, separators=(",", ":"))
-            labels["security.istio.io/tlsMode"] = "istio"
-    return (annotations, labels), None
+            injected = injected_pod(revision)
+            if injected is None:
+                fail(f"fake cluster: no pod of revision {revision}'s injector in {INJECTED}: run `make oracle-fixtures`", 3)
+            im = injected["metadata"]
+            if the_app:
+                pod = {"metadata": {"labels": im["labels"], "annotations": im["annotations"]}, "spec": injected["spec"]}
+            else:
+                for a in ("istio.io/rev", "sidecar.istio.io/status"):
+                    pod["metadata"]["annotations"][a] = im["annotations"][a]
+                pod["metadata"]["labels"]["security.istio.io/tlsMode"] = im["labels"]["security.istio.io/tlsMode"]
+    return pod, None
 
 
-def create_pod(state, namespace, owner, labels):
+def create_pod(state, namespace, owner):
     state["serial"] += 1
-    admitted, error = admit(state, namespace, labels)
+    admitted, error = admit(state, namespace, app_pod())
     if error:
         return error
-    annotations, labels = admitted
-    state["pods"].append({"namespace": namespace, "name": f"app-{state['serial']}", "owner": owner, "labels": labels,
-                          "annotations": annotations, "phase": "Running"})
+    state["pods"].append({"namespace": namespace, "name": f"app-{state['serial']}", "owner": owner, "labels": admitted["metadata"]["labels"],
+                          "annotations": admitted["metadata"]["annotations"], "spec": admitted["spec"], "phase": "Running"})
     return None
 
 
@@ -239,7 +272,7 @@ def pod_object(p):
     meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
     if p.get("deletionTimestamp"):
         meta["deletionTimestamp"] = p["deletionTimestamp"]
-    return {"metadata": meta, "status": {"phase": p["phase"]}}
+    return {"metadata": meta, "spec": p.get("spec") or {}, "status": {"phase": p["phase"]}}
 
 
 def apply(state, docs):
@@ -359,7 +392,7 @@ def kubectl(state):
     if verb == "rollout" and words[1] == "restart":
         owner = words[2]
         state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == owner)]
-        error = create_pod(state, namespace, owner, {"app": "app"})
+        error = create_pod(state, namespace, owner)
         state.setdefault("failed", {})[f"{namespace}/{owner}"] = error
         return
     if verb == "rollout" and words[1] == "status":
@@ -412,10 +445,10 @@ def kubectl(state):
             sys.stdout.write("curl-exit=56" if strict else "curl-exit=0")
         return
     if verb == "run" and "--dry-run=server" in ARGS:
-        admitted, error = admit(state, namespace, {"run": words[1]})
+        admitted, error = admit(state, namespace, {"metadata": {"labels": {"run": words[1]}}})
         if error:
             fail("Error from server (InternalError): " + error)
-        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"metadata": {"annotations": admitted[0], "labels": admitted[1]}}))
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], admitted))
         return
     # Everything else the plans call (crd waits, namespace creation, the verify probes) succeeds.
 
