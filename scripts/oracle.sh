@@ -32,7 +32,9 @@ mkdir -p "$work/trees" "$work/flows" "$work/charts" "$work/steps"
 log() { printf 'oracle: %s\n' "$*" >&2; }
 
 "$CARGO" build --quiet --locked -p mesh-render-cli || exit 2
-mr="target/debug/mesh-render"
+# Where cargo put it: CARGO_TARGET_DIR or a cargo config may move the target directory.
+target_dir="$("$CARGO" metadata --format-version 1 --no-deps --locked | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')" || exit 2
+mr="$target_dir/debug/mesh-render"
 
 # vendored PATTERN: the vendored chart versions reference/istio-PATTERN, oldest first.
 vendored() {
