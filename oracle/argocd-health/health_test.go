@@ -13,10 +13,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	customizations "github.com/argoproj/argo-cd/v3/resource_customizations"
 	lua "github.com/yuin/gopher-lua"
 	luajson "layeh.com/gopher-json"
 )
@@ -58,6 +61,11 @@ func run(t *testing.T, scriptFile, object string) status {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runScript(t, scriptFile, string(script), object)
+}
+
+func runScript(t *testing.T, scriptFile, script, object string) status {
+	t.Helper()
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(object), &obj); err != nil {
 		t.Fatalf("%s: %v", object, err)
@@ -76,7 +84,7 @@ func run(t *testing.T, scriptFile, object string) status {
 	defer cancel()
 	l.SetContext(ctx)
 	l.SetGlobal("obj", decodeValue(l, obj))
-	if err := l.DoString(string(script)); err != nil {
+	if err := l.DoString(script); err != nil {
 		t.Fatalf("%s: %v", scriptFile, err)
 	}
 	ret := l.Get(-1)
@@ -124,13 +132,57 @@ func TestApplicationHealth(t *testing.T) {
 	}
 }
 
-// Why the shipped check and not Argo CD's documented one (docs/operator-manual/health.md, "Argocd
-// App", copied in testdata/): that one reads health only, so a child that is OutOfSync but still
-// Healthy from its previous revision lets the parent's next wave start.
+// argoCDModuleDir is where the go command unpacked github.com/argoproj/argo-cd/v3 at the version
+// go.mod requires (v3.5.1): Argo CD's own files are read from there, never copied into the project.
+func argoCDModuleDir(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/argoproj/argo-cd/v3").Output()
+	if err != nil {
+		t.Fatalf("go list -m github.com/argoproj/argo-cd/v3: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// documentedSnippet is the Lua of Argo CD's documented Application health check: the block under
+// `resource.customizations.health.argoproj.io_Application: |` in docs/operator-manual/health.md,
+// section "Argocd App", of the argo-cd module, with its YAML indentation removed.
+func documentedSnippet(t *testing.T) string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(argoCDModuleDir(t), "docs", "operator-manual", "health.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "  resource.customizations.health.argoproj.io_Application: |\n"
+	text := string(md)
+	at := strings.Index(text, "### Argocd App")
+	if at < 0 || !strings.Contains(text[at:], key) {
+		t.Fatal("health.md no longer has the Argocd App snippet under its key")
+	}
+	body := text[at+strings.Index(text[at:], key)+len(key):]
+	var lines []string
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			break
+		}
+		lines = append(lines, strings.TrimPrefix(line, "    "))
+	}
+	if len(lines) == 0 {
+		t.Fatal("empty snippet")
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// Why the shipped check and not Argo CD's documented one (argo-cd v3.5.1
+// docs/operator-manual/health.md, "Argocd App", read from the module): that one reads health only,
+// so a child that is OutOfSync but still Healthy from its previous revision lets the parent's next
+// wave start.
 func TestDocumentedSnippetIgnoresSyncStatus(t *testing.T) {
-	got := run(t, "testdata/argocd-v3.5.1-docs-application-health.lua", `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Healthy"}}}`)
-	if got.Status != "Healthy" {
-		t.Errorf("got %+v", got)
+	outOfSync := `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Healthy"}}}`
+	if got := runScript(t, "health.md snippet", documentedSnippet(t), outOfSync); got.Status != "Healthy" {
+		t.Errorf("documented snippet: got %+v", got)
+	}
+	if got := run(t, applicationHealth, outOfSync); got.Status != "Progressing" {
+		t.Errorf("shipped check: got %+v", got)
 	}
 }
 
@@ -158,11 +210,16 @@ const gatewayProgrammed = `{"status":{
      "conditions":[{"type":"Accepted","status":"True","reason":"Accepted"},{"type":"Programmed","status":"True","reason":"Programmed"},{"type":"ResolvedRefs","status":"True","reason":"ResolvedRefs"}]}]}}`
 
 // Point 3: Argo CD's built-in Gateway check (argo-cd v3.5.1
-// resource_customizations/gateway.networking.k8s.io/Gateway/health.lua, copied byte for byte in
-// testdata/) calls a Gateway without an address Progressing, and nothing in istiod changes that
-// on a cluster without a LoadBalancer: a sync wave holding it never ends.
+// resource_customizations/gateway.networking.k8s.io/Gateway/health.lua, the file Argo CD embeds,
+// resource_customizations/embed.go) calls a Gateway without an address Progressing, and nothing in
+// istiod changes that on a cluster without a LoadBalancer: a sync wave holding it never ends.
 func TestArgoCDGatewayHealthStallsWithoutAddress(t *testing.T) {
-	const gatewayHealth = "testdata/argocd-v3.5.1-gateway-health.lua"
+	const gatewayHealth = "gateway.networking.k8s.io/Gateway/health.lua"
+	source, err := customizations.Embedded.ReadFile(gatewayHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, _ string, object string) status { return runScript(t, gatewayHealth, string(source), object) }
 	got := run(t, gatewayHealth, gatewayWithoutAddress)
 	if got.Status != "Progressing" {
 		t.Errorf("no address: got %+v, want Progressing", got)
