@@ -44,7 +44,7 @@ fn the_docs_point_at_the_shipped_check() {
 /// `go test` of the harness: the shipped check on Synced/OutOfSync/Degraded/no-status Applications,
 /// and Argo CD's Gateway check on istiod's status of a Gateway without an address (point 3).
 #[test]
-#[ignore = "needs Go: run by `make test` (Go 1.26 on PATH; gopher-lua from the Go module proxy into .cache/go/)"]
+#[ignore = "needs Go: run by `make test` (Go 1.26.3 or newer on PATH; gopher-lua from the Go module proxy into .cache/go/)"]
 fn argocd_lua_runtime_agrees_with_the_health_checks() {
     let root = common::repo_root();
     let out = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()))
@@ -55,7 +55,7 @@ fn argocd_lua_runtime_agrees_with_the_health_checks() {
         .env("GOFLAGS", "-mod=readonly -buildvcs=false")
         .env("GOTOOLCHAIN", "local")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run go ({e}): install Go 1.26 or newer (`make tools` names what is missing)"));
+        .unwrap_or_else(|e| panic!("cannot run go ({e}): install Go 1.26.3 or newer (`make tools` names what is missing)"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     assert!(text.contains("ok  \tmesh-render/oracle/argocd-health"), "{text}");
