@@ -110,6 +110,9 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     let mut loaded = input::load(global)?;
     loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
+    if let Some(revision) = args.revision_gate.clone().map_or_else(argocd_env::revision_gate, |r| Ok(Some(r)))? {
+        return revision_gate(&loaded, &revision, &input::display(&global.config));
+    }
     let rendered = mesh_render::render(&loaded);
     // The analyzers run on every render: errors stop it before anything is printed or written.
     let mut findings = mesh_render::check::analyzers::analyze(&loaded, &rendered);
@@ -151,6 +154,27 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     }
     tree::write(out, &files)?;
     note!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
+    Ok(ExitStatus::Success)
+}
+
+/// `render --revision-gate REV`: the gate's objects, or an error (exit 2, nothing printed) when REV
+/// is no revision name or the config has no Argo CD section to take the hook image from.
+fn revision_gate(loaded: &mesh_render::Loaded, revision: &str, config_path: &str) -> Result<ExitStatus, Error> {
+    let manifests = mesh_render::render_revision_gate(loaded, revision).map_err(|message| Error::ConfigUnreadable {
+        path: "revisionGate".into(),
+        message,
+        hint: "pass the revision as pods carry it in their `istio.io/rev` annotation, e.g. `1-29-6` or `default`".into(),
+    })?;
+    if manifests.is_empty() {
+        return Err(Error::ConfigUnreadable {
+            path: config_path.into(),
+            message: "the config has no `components.istio.argocd` section: there is no Argo CD gate to render".into(),
+            hint:
+                "the gate is for Argo CD Applications; without Argo CD, `mesh-render plan apply` checks a revision before it uninstalls it"
+                    .into(),
+        });
+    }
+    print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
     Ok(ExitStatus::Success)
 }
 

@@ -190,7 +190,11 @@ def lookup(obj, path):
     for p in parts:
         p = p.replace("\\.", ".")
         m = re.fullmatch(r"(\w+)\[\?\(@\.(\w+)==\"([^\"]*)\"\)\]", p)
-        if m:
+        index = re.fullmatch(r"(\w+)\[(\d+)\]", p)
+        if index:
+            items = obj.get(index.group(1)) or [] if isinstance(obj, dict) else []
+            obj = items[int(index.group(2))] if int(index.group(2)) < len(items) else None
+        elif m:
             items = obj.get(m.group(1)) or [] if isinstance(obj, dict) else []
             obj = next((i for i in items if i.get(m.group(2)) == m.group(3)), None)
         elif isinstance(obj, dict):
@@ -235,11 +239,22 @@ def jsonpath(template, obj):
 
 # --- objects ------------------------------------------------------------------------------------------
 
+# The controller that owns a workload's pods (kubernetes v1.34 pkg/controller: a Deployment's pods
+# belong to its ReplicaSet, `deployment/util`; a StatefulSet's and a DaemonSet's to themselves; a
+# Job's to the Job); a pod without an owner has no ownerReferences.
+OWNER_KINDS = {"deployment.apps": "ReplicaSet", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet", "job.batch": "Job"}
+
+
 def pod_object(p):
     meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
     if p.get("deletionTimestamp"):
         meta["deletionTimestamp"] = p["deletionTimestamp"]
-    return {"metadata": meta, "status": {"phase": p["phase"]}}
+    owner = p.get("owner")
+    if owner:
+        kind, name = owner.split("/", 1)
+        meta["ownerReferences"] = [{"kind": OWNER_KINDS[kind], "name": name, "controller": True}]
+    spec = {"hostNetwork": True} if p.get("hostNetwork") else {}
+    return {"metadata": meta, "spec": spec, "status": {"phase": p["phase"]}}
 
 
 def apply(state, docs):
@@ -338,6 +353,21 @@ def kubectl(state):
         if "--field-selector=status.phase=Running" in ARGS:
             pods = [p for p in pods if p["phase"] == "Running"]
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": [pod_object(p) for p in pods]}))
+        return
+    if verb == "get" and words[1] == "mutatingwebhookconfigurations":
+        # A list (no name): the objects whose labels match `--selector`, a comma-separated list of
+        # `key` (exists) and `key=value` terms as k8s.io/apimachinery `pkg/labels/selector.go` Parse
+        # reads them (kubernetes/kubectl v0.34.0 `get` passes it to the API server as labelSelector).
+        terms = [t for t in flag("--selector", "").split(",") if t]
+        def selected(labels):
+            for t in terms:
+                k, _, v = t.partition("=")
+                if k not in labels or ("=" in t and labels[k] != v):
+                    return False
+            return True
+        items = [o for k, o in sorted(state["objects"].items()) if o.get("kind") == "MutatingWebhookConfiguration"
+                 and selected(o.get("metadata", {}).get("labels") or {})]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return
     if verb == "get" and words[1] in ("mutatingwebhookconfiguration", "configmap", "gateway", "applications.argoproj.io",
                                        "peerauthentication"):

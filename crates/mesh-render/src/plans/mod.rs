@@ -188,6 +188,26 @@ pub(crate) fn pre_delete_hook_script(context: &HookContext) -> String {
     render_template("argocd-pre-delete", include_str!("argocd-pre-delete.sh.j2"), context)
 }
 
+/// The PreDelete gate of one istiod revision's Argo CD Application (`render::revision_gate`).
+#[derive(Serialize)]
+pub(crate) struct GateContext {
+    pub gateway_checks: bool,
+    pub restarts: bool,
+    pub revision_guard: bool,
+    /// The revision as pods carry it in their `istio.io/rev` annotation (`default` for none).
+    pub revision: String,
+    pub namespace: String,
+    pub argocd_namespace: String,
+    pub application: String,
+    /// A shell `case` pattern matching the names of this root namespace's tag webhooks.
+    pub webhook_pattern: String,
+}
+
+/// The gate's script: exit 1 while a tag points at the revision or a pod runs its proxy.
+pub(crate) fn revision_gate_script(context: &GateContext) -> String {
+    render_template("argocd-revision-gate", include_str!("argocd-revision-gate.sh.j2"), context)
+}
+
 /// Knative's ConfigMaps as they were before Istio: what the destroy plan server-side applies as
 /// field manager `mesh-render`. Keys mesh-render set and omits here are removed by that apply
 /// (server-side apply drops fields a manager no longer applies), which gives Knative its defaults

@@ -125,8 +125,8 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
     let root = config.namespace.as_str();
     let mut out = vec![
         hook_object(ServiceAccount { metadata: owned_meta(NAME, Some(root), Concern::ArgocdHooks), ..Default::default() }),
-        job(config, &a.hook_image, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
-        job(config, &a.hook_image, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
+        job(config, &a.hook_image, NAME, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
+        job(config, &a.hook_image, NAME, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
     ];
     let access = Access {
         argocd_namespace: &a.namespace,
@@ -154,7 +154,7 @@ fn expected_revision(config: &Config) -> String {
     config.revision.clone().unwrap_or_else(|| crate::config::canary::DEFAULT_REVISION.into())
 }
 
-fn hook_object(object: impl Into<Object>) -> Manifest {
+pub(crate) fn hook_object(object: impl Into<Object>) -> Manifest {
     Manifest { concern: Concern::ArgocdHooks, object: object.into() }
 }
 
@@ -162,7 +162,7 @@ fn subject(root: &str) -> Subject {
     Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(root.into()), api_group: None }
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>) -> PolicyRule {
+pub(crate) fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>) -> PolicyRule {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     PolicyRule {
         api_groups: Some(strings(groups)),
@@ -267,8 +267,16 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
 }
 
 /// A hook Job: non-root, read-only root filesystem, no sidecar, deleted once it succeeded and
-/// before the next run.
-fn job(config: &Config, image: &str, name: &str, hook: &str, wave: Option<i32>, script: String) -> Manifest {
+/// before the next run; it runs as `service_account`.
+pub(crate) fn job(
+    config: &Config,
+    image: &str,
+    service_account: &str,
+    name: &str,
+    hook: &str,
+    wave: Option<i32>,
+    script: String,
+) -> Manifest {
     let mut meta: ObjectMeta = owned_meta(name, Some(&config.namespace), Concern::ArgocdHooks);
     let annotations = meta.annotations.get_or_insert_with(Default::default);
     annotations.insert(HOOK.into(), hook.into());
@@ -293,7 +301,7 @@ fn job(config: &Config, image: &str, name: &str, hook: &str, wave: Option<i32>, 
         ..Default::default()
     };
     let pod = PodSpec {
-        service_account_name: Some(NAME.into()),
+        service_account_name: Some(service_account.into()),
         restart_policy: Some("Never".into()),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),

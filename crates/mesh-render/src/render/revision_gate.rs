@@ -1,0 +1,75 @@
+//! The PreDelete gate of an istiod revision's Argo CD Application: a hook Job that keeps Argo CD
+//! from deleting a revision (when the config stops listing it and the parent prunes its
+//! Application) while a tag still points at it or a pod's proxy still uses it, the check `plan
+//! apply` runs before `helm uninstall` (issue 20, point 4).
+//!
+//! Argo CD finds an Application's PreDelete hooks by rendering its sources again at deletion time
+//! (argo-cd v3.5.1 `controller/hook.go:125-130`, `GetRepoObjs` on `app.Spec.GetSources()`). The
+//! revision's Application is being deleted because the config no longer lists that revision, so the
+//! gate cannot come from the config's revisions: it is rendered from the revision's name alone,
+//! which the Application carries as the `revisionGate` parameter of its second source (the
+//! `mesh-render` plugin). A directory source cannot do that (the commit that removes the revision
+//! removes its folder too): with `meshSource: directory` no gate is rendered, and docs/argocd.md
+//! says to remove a revision only after `plan verify` passed on the tag move.
+//!
+//! A failed PreDelete hook is deleted and created again on the next reconcile, and the Application
+//! stays until one succeeds (`controller/hook.go:218-227`, `appcontroller.go:1322-1341`).
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleRef, Subject};
+
+use crate::config::Config;
+use crate::plans;
+use crate::render::argocd_hooks::{hook_object, job, rule};
+use crate::render::manifest::{owned_meta, Concern, Manifest};
+use crate::render::revision_tags;
+
+/// The gate's objects' name for revision `revision` (as pods carry it: `default` for the
+/// unrevisioned istiod).
+pub(crate) fn name(revision: &str) -> String {
+    format!("mesh-render-revision-gate-{revision}")
+}
+
+/// The `case` pattern of this root namespace's tag webhook names (`revision_tags::webhook_name`).
+fn webhook_pattern(config: &Config) -> String {
+    revision_tags::webhook_name(config, "*")
+}
+
+/// The gate of revision `revision` for the Application `application`: its ServiceAccount, a
+/// ClusterRole with exactly the script's calls (list pods in every namespace, list the mutating
+/// webhook configurations: both by label or not at all, which RBAC cannot narrow by name), its
+/// binding, and the PreDelete Job. Nothing without Argo CD.
+pub(crate) fn render(config: &Config, revision: &str, application: &str) -> Vec<Manifest> {
+    let Some(a) = &config.argocd else { return Vec::new() };
+    let name = name(revision);
+    let root = config.namespace.as_str();
+    let context = plans::GateContext {
+        gateway_checks: false,
+        restarts: false,
+        revision_guard: true,
+        revision: revision.to_string(),
+        namespace: root.to_string(),
+        argocd_namespace: a.namespace.clone(),
+        application: application.to_string(),
+        webhook_pattern: webhook_pattern(config),
+    };
+    let role = ClusterRole {
+        metadata: owned_meta(&name, None, Concern::ArgocdHooks),
+        rules: Some(vec![
+            rule(&[""], &["pods"], &["list"], Vec::new()),
+            rule(&["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"], &["list"], Vec::new()),
+        ]),
+        ..Default::default()
+    };
+    let binding = ClusterRoleBinding {
+        metadata: owned_meta(&name, None, Concern::ArgocdHooks),
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: name.clone() },
+        subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None }]),
+    };
+    vec![
+        hook_object(ServiceAccount { metadata: owned_meta(&name, Some(root), Concern::ArgocdHooks), ..Default::default() }),
+        hook_object(role),
+        hook_object(binding),
+        job(config, &a.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
+    ]
+}
