@@ -563,3 +563,40 @@ fn the_sync_hook_leaves_alone_the_pods_injection_and_restarts_leave_alone() {
     assert!(stderr.contains("demo/migrate-0 has no sidecar of revision default and no restart replaces it (owner: Job)"), "{stderr}");
     assert!(!stderr.contains("node-agent-0") && !stderr.contains("opted-out-0"), "{stderr}");
 }
+
+/// Issue 20 (review of point 5): a cluster installed from a render before mesh-render owned the tag
+/// objects has them in the istiod release (`revisionTags: [prod]`). `plan apply` of today's render
+/// upgrades that release without them, and Helm deletes what a release no longer renders unless the
+/// live object says `helm.sh/resource-policy: keep` (helm v4.1.4 `pkg/kube/client.go:623-649`): the
+/// plan marks them first, so the tag's webhook and Service are never deleted, and then takes them over.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn moving_the_tags_out_of_an_istiod_release_never_deletes_them() {
+    let cluster = Cluster::new(&MESH);
+    let bench = Bench::new(&golden("canary-2-side-by-side"), None);
+    // The earlier render: the stable revision's release held the tag.
+    let values = std::fs::read_to_string(bench.path().join(R).join("lifecycle/istiod-values.yaml")).unwrap();
+    std::fs::write(bench.path().join("old-values.yaml"), format!("{values}revisionTags:\n- prod\n")).unwrap();
+    let install = "helm upgrade --install istiod istiod --namespace istio-system --values old-values.yaml\n";
+    ok(&cluster.run(bench.path(), install, &[]).0, "the earlier install");
+    assert!(cluster.state()["objects"].get("MutatingWebhookConfiguration//istio-revision-tag-prod").is_some());
+
+    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
+    ok(&out, "plan apply");
+    let state = cluster.state();
+    assert_eq!(state["deleted"], serde_json::Value::Null, "Helm deleted a tag object: {}", state["deleted"]);
+    let webhook = &state["objects"]["MutatingWebhookConfiguration//istio-revision-tag-prod"];
+    assert_eq!(webhook["metadata"]["labels"]["app.kubernetes.io/managed-by"], "mesh-render", "taken over: {webhook}");
+    let keep =
+        calls.iter().position(|c| c.contains("annotate mutatingwebhookconfiguration istio-revision-tag-prod helm.sh/resource-policy=keep"));
+    let upgrade = calls.iter().position(|c| c.starts_with("helm upgrade --install istiod istiod"));
+    assert!(keep.is_some() && keep < upgrade, "marked before the upgrade: {calls:#?}");
+    assert!(calls.iter().any(|c| c.contains("annotate service istiod-revision-tag-prod")), "{calls:#?}");
+    assert!(calls.iter().any(|c| c.contains("--force-conflicts") && c.contains("02-revision-tags.yaml")), "{calls:#?}");
+
+    // A fresh cluster: nothing to mark, nothing annotated.
+    let fresh = Cluster::new(&MESH);
+    let (out, calls) = fresh.run(bench.path(), &bench.plan("apply", None), &[]);
+    ok(&out, "plan apply on a fresh cluster");
+    assert!(!calls.iter().any(|c| c.contains("kubectl annotate")), "{calls:#?}");
+}

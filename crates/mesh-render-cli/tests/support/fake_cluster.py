@@ -369,10 +369,22 @@ def kubectl(state):
                  and selected(o.get("metadata", {}).get("labels") or {})]
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return
+    if verb == "annotate":
+        # `kubectl annotate KIND NAME key=value --overwrite`: sets the annotation on the live object
+        # (kubernetes/kubectl v0.34.0 `pkg/cmd/annotate`); a missing object is NotFound.
+        kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "service": "Service"}[words[1]]
+        o = state["objects"].get(key(kind, None if kind == "MutatingWebhookConfiguration" else namespace, words[2]))
+        if o is None:
+            fail(f'Error from server (NotFound): {words[1]} "{words[2]}" not found')
+        for change in words[3:]:
+            k, v = change.split("=", 1)
+            o["metadata"].setdefault("annotations", {})[k] = v
+        return
     if verb == "get" and words[1] in ("mutatingwebhookconfiguration", "configmap", "gateway", "applications.argoproj.io",
-                                       "peerauthentication"):
+                                       "peerauthentication", "service"):
         kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "configmap": "ConfigMap", "gateway": "Gateway",
-                "applications.argoproj.io": "Application", "peerauthentication": "PeerAuthentication"}[words[1]]
+                "applications.argoproj.io": "Application", "peerauthentication": "PeerAuthentication",
+                "service": "Service"}[words[1]]
         scoped = None if kind == "MutatingWebhookConfiguration" else namespace
         o = state["objects"].get(key(kind, scoped, words[2]))
         if kind == "Gateway" and o is not None:
@@ -465,7 +477,33 @@ def helm(state):
     if ARGS[:2] == ["upgrade", "--install"]:
         release, chart = ARGS[2], ARGS[3]
         values = yaml.safe_load(open(flag("--values"))) or {}
+        old_objects = (state["releases"].get(release) or {}).get("objects", [])
         state["releases"][release] = {"chart": chart, "version": flag("--version")}
+        # `revisionTags` in an istiod release (what renders before mesh-render's own tag objects
+        # wrote): the chart renders each tag's webhook configuration and Service (istio 1.29.6
+        # `templates/revision-tags-mwc.yaml:42-48`, `revision-tags-svc.yaml:7`), which Helm
+        # annotates with its release (`meta.helm.sh/release-name`).
+        objects = []
+        for tag in values.get("revisionTags") or []:
+            revision = values.get("revision") or "default"
+            for kind, ns, name in [("MutatingWebhookConfiguration", None, f"istio-revision-tag-{tag}"),
+                                   ("Service", namespace, f"istiod-revision-tag-{tag}")]:
+                state["objects"][key(kind, ns, name)] = {"kind": kind, "metadata": {
+                    "name": name, "namespace": ns, "labels": {"istio.io/tag": tag, "istio.io/rev": revision},
+                    "annotations": {"meta.helm.sh/release-name": release}}, "webhooks": []}
+                objects.append(key(kind, ns, name))
+        state["releases"][release]["objects"] = objects
+        # An upgrade deletes what the release rendered before and no longer renders, unless the live
+        # object says `helm.sh/resource-policy: keep` (helm v4.1.4 `pkg/kube/client.go:623-649`: it
+        # gets the live object and reads its annotations; the same in v3 `client.go:437-449`).
+        for k in old_objects:
+            live = state["objects"].get(k)
+            if k in objects or live is None:
+                continue
+            if (live["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep":
+                continue
+            state["objects"].pop(k)
+            state.setdefault("deleted", []).append(k)
         if chart.rstrip("/").endswith("istiod"):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"

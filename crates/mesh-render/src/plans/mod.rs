@@ -301,6 +301,16 @@ struct Step {
     restart_after: bool,
     /// CRDs in the file, waited for until Established.
     crds: Vec<String>,
+    /// Applied with `--force-conflicts`: the revision tags, which an istiod release of an earlier
+    /// render may still hold.
+    take_over: bool,
+}
+
+/// A tag's objects, which an istiod release of an earlier render may hold (`revisionTags`).
+#[derive(Serialize)]
+struct AdoptedTag {
+    webhook: String,
+    service: String,
 }
 
 #[derive(Serialize)]
@@ -332,6 +342,8 @@ struct Context {
     istiod_deployments: Vec<String>,
     /// With revisions: the tags to check (webhook, injection by a dry-run pod).
     tags: Vec<TagCheck>,
+    /// `plan apply` with revisions: every rendered tag's objects, kept through the istiod upgrades.
+    adopted_tags: Vec<AdoptedTag>,
     /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
     /// once no pod is left on them.
     kept_releases: Option<Vec<String>>,
@@ -398,7 +410,7 @@ impl Context {
             if objects.iter().all(|m| !m.object.is_partial()) {
                 delete.push(file.clone());
             }
-            apply.push(Step { file, crds, restart_after: false });
+            apply.push(Step { file, crds, restart_after: false, take_over: concern == Concern::RevisionTags });
         }
         if let Some(last) = apply.iter().rposition(|s| s.file == file_of(Concern::Namespaces) || s.file == file_of(Concern::RevisionTags)) {
             apply[last].restart_after = true;
@@ -476,6 +488,18 @@ impl Context {
                     })
                 })
                 .collect(),
+            adopted_tags: match (&config.revisions, kind) {
+                (Some(rs), Kind::Apply) => rs
+                    .tags
+                    .iter()
+                    .filter(|(_, rev)| rs.get(rev).is_some())
+                    .map(|(tag, _)| AdoptedTag {
+                        webhook: crate::render::revision_tags::webhook_name(config, tag),
+                        service: crate::render::revision_tags::service_name(tag),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             inference_crds,
