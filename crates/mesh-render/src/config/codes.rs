@@ -159,7 +159,8 @@ pub(crate) const ASSUMED_GATEWAY_IDENTITY: Rule = Rule {
     explanation: "With `aiServing.gateway.create: false` and a Gateway that mesh-render does not render, the \
         pool policies admit that Gateway's pods by their principal, `<namespace>/sa/<service account>`. istiod \
         names the service account after the Gateway's annotation `gateway.istio.io/service-account`, else \
-        `<name>-<class>` (istio 1.29.6 `deploymentcontroller.go:547`), and mesh-render cannot see that Gateway's \
+        `<name>-<class>` (`<name>` alone for the waypoint and east-west classes; istio 1.29.6 \
+        `deploymentcontroller.go:205,231,514,547`), and mesh-render cannot see that Gateway's \
         annotations. It assumes `<name>-istio`; if that is wrong, the gateway's calls to the model servers \
         and the picker are refused. Set `aiServing.gateway.serviceAccount` to state it.",
 };
