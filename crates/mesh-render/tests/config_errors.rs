@@ -270,10 +270,10 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 }
 
 /// Every config code of the registry fires on a config that breaks its rule, and each config
-/// problem carries the code of its family (MR001–MR024).
+/// problem carries the code of its family (MR001–MR025).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 15] = [
+    let cases: [(&str, String, bool); 16] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -293,6 +293,11 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
         ),
         ("MR023", with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), false),
         ("MR024", with_istio("analyzers: {ignore: [MR121]}"), false),
+        (
+            "MR025",
+            with_istio("aiServing:\n  gateway: {name: shared, namespace: edge, create: false}\n  pools: [{name: p, namespace: ai, selector: {app: m}, targetPorts: [8000]}]"),
+            false,
+        ),
     ];
     let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
     assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");
