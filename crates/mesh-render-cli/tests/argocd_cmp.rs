@@ -213,22 +213,29 @@ fn the_plugin_prints_a_revisions_gate_for_its_parameter() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stream = text(&o.stdout);
     let kinds: Vec<&str> = stream.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
-    assert_eq!(kinds, ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job"]);
+    assert_eq!(kinds, ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Job"]);
     assert!(stream.contains("name: mesh-render-revision-gate-default\n") && stream.contains("argocd.argoproj.io/hook: PreDelete"));
     assert!(stream.contains("Application argocd/istiod (and with it that istiod)"), "the gate names the Application it belongs to");
     let by_hand =
         Command::new(bin_dir().join("mesh-render")).args(["render", "--revision-gate", "default"]).current_dir(&app).output().unwrap();
     assert_eq!(text(&by_hand.stdout), stream);
 
-    for (config, parameters, error) in [
-        (step4.as_str(), r#"[{"name":"revisionGate","string":"1.29.6"}]"#, "`1.29.6` is not a revision name"),
-        (playground().as_str(), r#"[{"name":"revisionGate","string":"default"}]"#, "has no `components.istio.argocd` section"),
+    let o = run_as_cmp(&app, &generate[0], &args, r#"[{"name":"revisionGate","string":"1.29.6"}]"#);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(text(&o.stderr).contains("`1.29.6` is not a revision name"), "{}", text(&o.stderr));
+
+    // The commit that switched Argo CD off, or removed the environment, prunes the revisions'
+    // Applications, whose gates still render: with Argo CD's defaults, or the base settings.
+    std::fs::write(app.join("config.yaml"), playground()).unwrap();
+    for parameters in [
+        r#"[{"name":"revisionGate","string":"default"}]"#,
+        r#"[{"name":"revisionGate","string":"default"},{"name":"env","string":"gone"}]"#,
     ] {
-        std::fs::write(app.join("config.yaml"), config).unwrap();
         let o = run_as_cmp(&app, &generate[0], &args, parameters);
-        assert_eq!(o.status.code(), Some(2), "{parameters}");
-        assert!(o.stdout.is_empty());
-        assert!(text(&o.stderr).contains(error), "{}", text(&o.stderr));
+        assert_eq!(o.status.code(), Some(0), "{parameters}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("namespace: argocd\n"), "{}", text(&o.stdout));
+        assert!(text(&o.stderr).contains("the revision gate uses"), "{}", text(&o.stderr));
     }
 }
 

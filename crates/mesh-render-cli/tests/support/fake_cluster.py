@@ -276,7 +276,45 @@ def apply(state, docs):
             continue
         if kind == "ConfigMap":
             o["owners"] = {d: flag("--field-manager", "kubectl") for d in o.get("data") or {}}
+        if k in state["objects"] and kind != "ConfigMap":
+            error = apply_metadata(state["objects"][k], o)
+            if error:
+                return error
+        elif kind != "ConfigMap":
+            manager = flag("--field-manager", "kubectl")
+            o["owners"] = {f: {k2: manager for k2 in (meta.get(f) or {})} for f in ("labels", "annotations")}
         state["objects"][k] = o
+    return None
+
+
+def apply_metadata(live, o):
+    """Server-side apply of `metadata.labels` and `metadata.annotations` over a live object: keys
+    another field manager set stay (structured-merge-diff merges granular maps); a key this manager
+    applied before and no longer applies is removed; a key another manager owns with another value
+    is a conflict unless --force-conflicts, which moves it to this manager (Kubernetes "Server-Side
+    Apply", conflicts; kubernetes/kubectl v0.34.0 `apply --server-side --force-conflicts`).
+    Everything else of the object is replaced, as the fake does for whole objects."""
+    manager = flag("--field-manager", "kubectl")
+    force = "--force-conflicts" in ARGS
+    owners = live.get("owners") or {}
+    merged_owners = {}
+    for field in ("labels", "annotations"):
+        live_map = live["metadata"].get(field) or {}
+        applied = o["metadata"].get(field) or {}
+        field_owners = owners.get(field, {k: "unknown" for k in live_map})
+        out, out_owners = {}, {}
+        for k, v in live_map.items():
+            owner = field_owners.get(k, "unknown")
+            if k in applied and owner != manager and v != applied[k] and not force:
+                return f"error: Apply failed with 1 conflict: conflict with \"{owner}\": .metadata.{field}.{k}"
+            if owner != manager and k not in applied:
+                out[k], out_owners[k] = v, owner
+        for k, v in applied.items():
+            out[k], out_owners[k] = v, manager
+        if out:
+            o["metadata"][field] = out
+        merged_owners[field] = out_owners
+    o["owners"] = merged_owners
     return None
 
 
@@ -370,15 +408,22 @@ def kubectl(state):
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return
     if verb == "annotate":
-        # `kubectl annotate KIND NAME key=value --overwrite`: sets the annotation on the live object
-        # (kubernetes/kubectl v0.34.0 `pkg/cmd/annotate`); a missing object is NotFound.
+        # `kubectl annotate KIND NAME key=value --overwrite` sets the annotation on the live object,
+        # `key-` removes it (kubernetes/kubectl v0.34.0 `pkg/cmd/annotate`); a missing object is
+        # NotFound.
         kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "service": "Service"}[words[1]]
         o = state["objects"].get(key(kind, None if kind == "MutatingWebhookConfiguration" else namespace, words[2]))
         if o is None:
             fail(f'Error from server (NotFound): {words[1]} "{words[2]}" not found')
         for change in words[3:]:
+            if change.endswith("-"):
+                (o["metadata"].get("annotations") or {}).pop(change[:-1], None)
+                ((o.get("owners") or {}).get("annotations") or {}).pop(change[:-1], None)
+                continue
             k, v = change.split("=", 1)
             o["metadata"].setdefault("annotations", {})[k] = v
+            # kubectl annotate's default field manager (kubectl v0.34.0 `pkg/cmd/annotate`).
+            o.setdefault("owners", {}).setdefault("annotations", {})[k] = "kubectl-annotate"
         return
     if verb == "get" and words[1] in ("mutatingwebhookconfiguration", "configmap", "gateway", "applications.argoproj.io",
                                        "peerauthentication", "service"):
@@ -488,9 +533,11 @@ def helm(state):
             revision = values.get("revision") or "default"
             for kind, ns, name in [("MutatingWebhookConfiguration", None, f"istio-revision-tag-{tag}"),
                                    ("Service", namespace, f"istiod-revision-tag-{tag}")]:
+                labels = {"istio.io/tag": tag, "istio.io/rev": revision, "app.kubernetes.io/managed-by": "Helm"}
+                annotations = {"meta.helm.sh/release-name": release}
                 state["objects"][key(kind, ns, name)] = {"kind": kind, "metadata": {
-                    "name": name, "namespace": ns, "labels": {"istio.io/tag": tag, "istio.io/rev": revision},
-                    "annotations": {"meta.helm.sh/release-name": release}}, "webhooks": []}
+                    "name": name, "namespace": ns, "labels": labels, "annotations": annotations}, "webhooks": [],
+                    "owners": {"labels": {k: "helm" for k in labels}, "annotations": {k: "helm" for k in annotations}}}
                 objects.append(key(kind, ns, name))
         state["releases"][release]["objects"] = objects
         # An upgrade deletes what the release rendered before and no longer renders, unless the live
@@ -516,6 +563,12 @@ def helm(state):
     if words[:1] == ["uninstall"]:
         release = words[1]
         r = state["releases"].pop(release, None)
+        # Helm deletes what the stored manifest holds; `keep` counts only where that manifest says it
+        # (helm v4.1.4 `pkg/action/uninstall.go:260-270`, `resource_policy.go:26-46`), never the live
+        # object: the fake's stored manifests carry no such annotation.
+        for k in (r or {}).get("objects", []):
+            if state["objects"].pop(k, None) is not None:
+                state.setdefault("deleted", []).append(k)
         if r and "revision" in r:
             revision = r["revision"]
             users = [f"{p['namespace']}/{p['name']}" for p in state["pods"] if p["annotations"].get("istio.io/rev") == revision]

@@ -199,6 +199,8 @@ pub(crate) struct GateContext {
     pub namespace: String,
     pub argocd_namespace: String,
     pub application: String,
+    /// The mesh Application: gone or being deleted means a whole teardown.
+    pub mesh_application: String,
     /// A shell `case` pattern matching the names of this root namespace's tag webhooks.
     pub webhook_pattern: String,
 }
@@ -344,6 +346,8 @@ struct Context {
     tags: Vec<TagCheck>,
     /// `plan apply` with revisions: every rendered tag's objects, kept through the istiod upgrades.
     adopted_tags: Vec<AdoptedTag>,
+    /// The tags' file, applied again after the uninstalls.
+    tags_file: String,
     /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
     /// once no pod is left on them.
     kept_releases: Option<Vec<String>>,
@@ -500,6 +504,7 @@ impl Context {
                     .collect(),
                 _ => Vec::new(),
             },
+            tags_file: file_of(Concern::RevisionTags),
             kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             inference_crds,

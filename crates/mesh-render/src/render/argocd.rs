@@ -89,6 +89,14 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
                         let chart = app.spec.source.take().into_iter();
                         app.spec.sources = chart.chain([plugin_source(std::iter::once(gate).chain(env_parameter()).collect())]).collect();
                         app.metadata.finalizers.get_or_insert_with(Vec::new).extend(PRE_DELETE_FINALIZERS.map(String::from));
+                        // While its gate refuses, a pruned child holds the parent's sync open
+                        // (gitops-engine `pkg/sync/sync_context.go:599-608`); `PruneLast` moves the
+                        // prune after every other wave of the parent (`:1127-1144`, read from the
+                        // live child), so the tag move and the rest still sync first.
+                        app.metadata
+                            .annotations
+                            .get_or_insert_with(Default::default)
+                            .insert(SYNC_OPTIONS.to_string(), "PruneLast=true".to_string());
                     }
                 }
                 apps.push(app);

@@ -44,11 +44,12 @@ pub struct Rendered {
 /// The PreDelete gate of istiod revision `revision` (as pods carry it, `default` for the
 /// unrevisioned istiod): what the `mesh-render` plugin prints for the `revisionGate` parameter of a
 /// revision's Argo CD Application ([`revision_gate`]). It does not need the config to list the
-/// revision: the gate runs when the config has stopped listing it. `Err` names what is wrong with
-/// `revision`; empty without Argo CD.
+/// revision: the gate runs when the config has stopped listing it, and it does not need
+/// `argocd` either (Argo CD's defaults then: the commit that switched Argo CD off prunes every child
+/// Application, whose gates still run). `Err` names what is wrong with `revision`.
 pub fn render_revision_gate(loaded: &Loaded, revision: &str) -> Result<Vec<Manifest>, String> {
     let config = loaded.selected();
-    let name = revision_gate::name(revision);
+    let name = revision_gate::name(revision, &config.namespace);
     let valid = !revision.is_empty()
         && name.len() <= 63
         && revision.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -57,14 +58,16 @@ pub fn render_revision_gate(loaded: &Loaded, revision: &str) -> Result<Vec<Manif
     if !valid {
         return Err(format!(
             "`{revision}` is not a revision name: lowercase letters, digits and `-`, at most {} characters",
-            63 - revision_gate::name("").len()
+            63 - revision_gate::name("", &config.namespace).len()
         ));
     }
     let application = match revision {
         crate::config::canary::DEFAULT_REVISION => "istiod".to_string(),
         r => format!("istiod-{r}"),
     };
-    let mut manifests = revision_gate::render(config, revision, &application);
+    let defaults = crate::config::gitops::ArgoCd::gate_defaults();
+    let argocd = config.argocd.as_ref().unwrap_or(&defaults);
+    let mut manifests = revision_gate::render(config, argocd, revision, &application);
     manifests.iter_mut().for_each(|m| extra_metadata(config, m));
     Ok(manifests)
 }

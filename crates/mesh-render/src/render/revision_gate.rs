@@ -16,8 +16,10 @@
 //! stays until one succeeds (`controller/hook.go:218-227`, `appcontroller.go:1322-1341`).
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 
+use crate::api::argocd::MESH_APP;
+use crate::config::gitops::ArgoCd;
 use crate::config::Config;
 use crate::plans;
 use crate::render::argocd_hooks::{hook_object, job, rule};
@@ -25,9 +27,14 @@ use crate::render::manifest::{owned_meta, Concern, Manifest};
 use crate::render::revision_tags;
 
 /// The gate's objects' name for revision `revision` (as pods carry it: `default` for the
-/// unrevisioned istiod).
-pub(crate) fn name(revision: &str) -> String {
-    format!("mesh-render-revision-gate-{revision}")
+/// unrevisioned istiod) in root namespace `root`: with the root namespace as a suffix outside
+/// `istio-system`, as Istio names its tag webhooks (`revision_tags::webhook_name`), so that two
+/// meshes' cluster-scoped RBAC objects do not collide.
+pub(crate) fn name(revision: &str, root: &str) -> String {
+    match root {
+        "istio-system" => format!("mesh-render-revision-gate-{revision}"),
+        _ => format!("mesh-render-revision-gate-{revision}-{root}"),
+    }
 }
 
 /// The `case` pattern of this root namespace's tag webhook names (`revision_tags::webhook_name`).
@@ -36,13 +43,16 @@ fn webhook_pattern(config: &Config) -> String {
 }
 
 /// The gate of revision `revision` for the Application `application`: its ServiceAccount, a
-/// ClusterRole with exactly the script's calls (list pods in every namespace, list the mutating
-/// webhook configurations: both by label or not at all, which RBAC cannot narrow by name), its
-/// binding, and the PreDelete Job. Nothing without Argo CD.
-pub(crate) fn render(config: &Config, revision: &str, application: &str) -> Vec<Manifest> {
-    let Some(a) = &config.argocd else { return Vec::new() };
-    let name = name(revision);
+/// ClusterRole with exactly the script's cluster-wide calls (list pods in every namespace, list the
+/// mutating webhook configurations: lists RBAC cannot narrow by name), a Role in Argo CD's
+/// namespace to get the mesh Application by name, their bindings, and the PreDelete Job.
+///
+/// The RBAC objects are ordinary objects of the revision's Application, as the mesh hooks' are: as
+/// PreDelete hooks they would be created together with the Job, whose first pod could start before
+/// its binding exists.
+pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &str) -> Vec<Manifest> {
     let root = config.namespace.as_str();
+    let name = name(revision, root);
     let context = plans::GateContext {
         gateway_checks: false,
         restarts: false,
@@ -51,8 +61,10 @@ pub(crate) fn render(config: &Config, revision: &str, application: &str) -> Vec<
         namespace: root.to_string(),
         argocd_namespace: a.namespace.clone(),
         application: application.to_string(),
+        mesh_application: MESH_APP.to_string(),
         webhook_pattern: webhook_pattern(config),
     };
+    let subject = Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None };
     let role = ClusterRole {
         metadata: owned_meta(&name, None, Concern::ArgocdHooks),
         rules: Some(vec![
@@ -64,12 +76,23 @@ pub(crate) fn render(config: &Config, revision: &str, application: &str) -> Vec<
     let binding = ClusterRoleBinding {
         metadata: owned_meta(&name, None, Concern::ArgocdHooks),
         role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: name.clone() },
-        subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None }]),
+        subjects: Some(vec![subject.clone()]),
+    };
+    let app_role = Role {
+        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        rules: Some(vec![rule(&["argoproj.io"], &["applications"], &["get"], vec![MESH_APP.to_string()])]),
+    };
+    let app_binding = RoleBinding {
+        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
+        subjects: Some(vec![subject.clone()]),
     };
     vec![
         hook_object(ServiceAccount { metadata: owned_meta(&name, Some(root), Concern::ArgocdHooks), ..Default::default() }),
         hook_object(role),
         hook_object(binding),
+        hook_object(app_role),
+        hook_object(app_binding),
         job(config, &a.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
     ]
 }
