@@ -6,6 +6,30 @@
 -- not Synced or its sync operation still runs, and the child's own health otherwise.
 -- Tested with Argo CD's Lua runtime (gopher-lua, loaded as argo-cd util/lua does) in
 -- oracle/argocd-health/.
+-- The sync status describes the spec Argo CD last compared (`status.sync.comparedTo`, argo-cd v3.5.1
+-- controller/state.go:638-655, the sources of the spec at that time): right after the parent changes a
+-- child, its status still says Synced for the old spec, so the child is Progressing until the
+-- compared sources are the spec's.
+local function equal(a, b)
+  if type(a) ~= type(b) then
+    return false
+  end
+  if type(a) ~= "table" then
+    return a == b
+  end
+  for k, v in pairs(a) do
+    if not equal(v, b[k]) then
+      return false
+    end
+  end
+  for k, _ in pairs(b) do
+    if a[k] == nil then
+      return false
+    end
+  end
+  return true
+end
+
 local hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the Application's status"
@@ -17,8 +41,14 @@ if sync == nil or sync.status ~= "Synced" then
   hs.message = "Sync status: " .. ((sync ~= nil and sync.status) or "Unknown")
   return hs
 end
+local spec = obj.spec or {}
+local compared = sync.comparedTo
+if compared == nil or not equal(compared.source, spec.source) or not equal(compared.sources, spec.sources) then
+  hs.message = "Waiting for Argo CD to compare the current spec"
+  return hs
+end
 local op = obj.status.operationState
-if op ~= nil and op.phase == "Running" then
+if op ~= nil and (op.phase == "Running" or op.phase == "Terminating") then
   hs.message = "Sync operation running: " .. (op.message or "")
   return hs
 end

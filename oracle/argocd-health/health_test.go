@@ -107,17 +107,27 @@ const applicationHealth = "../../argocd/application-health.lua"
 // Point 9: the parent waits (Progressing) while a child is not Synced or its sync runs, and takes
 // the child's health otherwise.
 func TestApplicationHealth(t *testing.T) {
+	// The spec the status was compared with: the same source as the spec, or an older one.
+	const src = `{"repoURL":"https://blob.istio.io/istio-release/charts","chart":"istiod","targetRevision":"1.30.3"}`
+	const older = `{"repoURL":"https://blob.istio.io/istio-release/charts","chart":"istiod","targetRevision":"1.29.6"}`
+	app := func(status string) string {
+		return `{"spec":{"source":` + src + `},"status":` + strings.Replace(status, `"sync":{`, `"sync":{"comparedTo":{"source":`+src+`},`, 1) + `}`
+	}
 	for _, c := range []struct {
 		name, object, want string
 	}{
-		{"synced and healthy", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}}`, "Healthy"},
+		{"synced and healthy", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Healthy"},
+		{"synced against the old spec", `{"spec":{"source":` + src + `},"status":{"sync":{"status":"Synced","comparedTo":{"source":` + older + `}},"health":{"status":"Healthy"}}}`, "Progressing"},
+		{"not compared yet", `{"spec":{"source":` + src + `},"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}}`, "Progressing"},
+		{"multi-source, compared", `{"spec":{"sources":[` + src + `,{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-30-3"}]}}]},"status":{"sync":{"status":"Synced","comparedTo":{"sources":[` + src + `,{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-30-3"}]}}]}},"health":{"status":"Healthy"}}}`, "Healthy"},
+		{"synced, terminating", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Terminating"}}`), "Progressing"},
 		{"out of sync, healthy", `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Healthy"}}}`, "Progressing"},
 		{"out of sync, degraded", `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Degraded"}}}`, "Progressing"},
-		{"synced, degraded", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Degraded","message":"Job failed"}}}`, "Degraded"},
-		{"synced, progressing", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Progressing"}}}`, "Progressing"},
-		{"synced, missing", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Missing"}}}`, "Missing"},
-		{"synced, operation running", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Running","message":"waiting for healthy state of gateway.networking.k8s.io/Gateway/knative-gateway"}}}`, "Progressing"},
-		{"synced, operation succeeded", `{"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Succeeded"}}}`, "Healthy"},
+		{"synced, degraded", app(`{"sync":{"status":"Synced"},"health":{"status":"Degraded","message":"Job failed"}}`), "Degraded"},
+		{"synced, progressing", app(`{"sync":{"status":"Synced"},"health":{"status":"Progressing"}}`), "Progressing"},
+		{"synced, missing", app(`{"sync":{"status":"Synced"},"health":{"status":"Missing"}}`), "Missing"},
+		{"synced, operation running", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Running","message":"waiting for healthy state of gateway.networking.k8s.io/Gateway/knative-gateway"}}`), "Progressing"},
+		{"synced, operation succeeded", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Succeeded"}}`), "Healthy"},
 		{"unknown sync", `{"status":{"sync":{"status":"Unknown"},"health":{"status":"Healthy"}}}`, "Progressing"},
 		{"no sync status", `{"status":{"health":{"status":"Healthy"}}}`, "Progressing"},
 		{"no status", `{"metadata":{"name":"istio-mesh"}}`, "Progressing"},
@@ -126,7 +136,7 @@ func TestApplicationHealth(t *testing.T) {
 			t.Errorf("%s: got %+v, want %s", c.name, got, c.want)
 		}
 	}
-	got := run(t, applicationHealth, `{"status":{"sync":{"status":"Synced"},"health":{"status":"Degraded","message":"Job failed"}}}`)
+	got := run(t, applicationHealth, app(`{"sync":{"status":"Synced"},"health":{"status":"Degraded","message":"Job failed"}}`))
 	if got.Message != "Job failed" {
 		t.Errorf("the child's message is passed on: %+v", got)
 	}
@@ -219,7 +229,9 @@ func TestArgoCDGatewayHealthStallsWithoutAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(t *testing.T, _ string, object string) status { return runScript(t, gatewayHealth, string(source), object) }
+	run := func(t *testing.T, _ string, object string) status {
+		return runScript(t, gatewayHealth, string(source), object)
+	}
 	got := run(t, gatewayHealth, gatewayWithoutAddress)
 	if got.Status != "Progressing" {
 		t.Errorf("no address: got %+v, want Progressing", got)

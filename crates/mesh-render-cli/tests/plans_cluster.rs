@@ -241,30 +241,7 @@ fn argocd_hook_rbac_covers_exactly_the_hook_calls() {
         calls.extend(teardown);
         let hooks = objects(&bench.path().join(R).join("manifests/45-argocd-hooks.yaml"));
         // (namespace or "" for cluster, group, resource, verb, name or "")
-        let mut grants: BTreeSet<(String, String, String, String, String)> = BTreeSet::new();
-        for o in hooks.iter().filter(|o| o["kind"] == "Role" || o["kind"] == "ClusterRole") {
-            let ns = o["metadata"]["namespace"].as_str().unwrap_or("").to_string();
-            for rule in o["rules"].as_array().unwrap() {
-                let names: Vec<String> = rule["resourceNames"]
-                    .as_array()
-                    .map_or(vec![String::new()], |a| a.iter().map(|n| n.as_str().unwrap().to_string()).collect());
-                for g in rule["apiGroups"].as_array().unwrap() {
-                    for r in rule["resources"].as_array().unwrap() {
-                        for v in rule["verbs"].as_array().unwrap() {
-                            for n in &names {
-                                grants.insert((
-                                    ns.clone(),
-                                    g.as_str().unwrap().into(),
-                                    r.as_str().unwrap().into(),
-                                    v.as_str().unwrap().into(),
-                                    n.clone(),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let grants: BTreeSet<Grant> = grants(&hooks).into_iter().collect();
         let allowed = |ns: &str, group: &str, resource: &str, verb: &str, name: &str| {
             grants.contains(&(ns.into(), group.into(), resource.into(), verb.into(), name.into()))
                 || grants.contains(&(ns.into(), group.into(), resource.into(), verb.into(), String::new()))
@@ -286,6 +263,7 @@ fn argocd_hook_rbac_covers_exactly_the_hook_calls() {
             }
             let needed: Vec<(String, String, String, &str, String)> = match (w[1], w.get(2).copied().unwrap_or("")) {
                 ("get", "pods") => vec![(ns, "".into(), "pods".into(), "list", String::new())],
+                ("get", "replicasets") => vec![(ns, "apps".into(), "replicasets".into(), "list", String::new())],
                 ("get", "deployments,statefulsets,daemonsets") => ["deployments", "statefulsets", "daemonsets"]
                     .map(|r| (ns.clone(), "apps".into(), r.into(), "list", String::new()))
                     .to_vec(),
@@ -416,6 +394,35 @@ fn hook_scripts_call_only_kubectl_and_shell_builtins() {
 /// Argo CD sends them, `ARGOCD_APP_PARAMETERS`), run by the plugin in the folder of the config
 /// committed now: the Job's script, and its RBAC as `(namespace, group, resource, verb, name)`.
 type Grant = (String, String, String, String, String);
+
+/// Every `(namespace or "", group, resource, verb, name or "")` the Roles and ClusterRoles among
+/// `objects` grant, in their order.
+fn grants(objects: &[serde_json::Value]) -> Vec<Grant> {
+    let mut out = Vec::new();
+    for role in objects.iter().filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role") {
+        let ns = role["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        for r in role["rules"].as_array().unwrap() {
+            let names: Vec<String> =
+                r["resourceNames"].as_array().map_or(vec![String::new()], |a| a.iter().map(|n| n.as_str().unwrap().into()).collect());
+            for g in r["apiGroups"].as_array().unwrap() {
+                for res in r["resources"].as_array().unwrap() {
+                    for v in r["verbs"].as_array().unwrap() {
+                        for n in &names {
+                            out.push((
+                                ns.clone(),
+                                g.as_str().unwrap().into(),
+                                res.as_str().unwrap().into(),
+                                v.as_str().unwrap().into(),
+                                n.clone(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
 fn gate(bench: &Bench, app: &serde_json::Value) -> (String, Vec<Grant>) {
     let sources = app["spec"]["sources"].as_array().expect("a revision's Application has two sources");
     let gate = &sources[1];
@@ -439,29 +446,7 @@ fn gate(bench: &Bench, app: &serde_json::Value) -> (String, Vec<Grant>) {
         .collect();
     let job = docs.iter().find(|o| o["kind"] == "Job").expect("the gate Job");
     assert_eq!(job["metadata"]["annotations"]["argocd.argoproj.io/hook"], "PreDelete");
-    let mut rules = Vec::new();
-    for role in docs.iter().filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role") {
-        let ns = role["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-        for r in role["rules"].as_array().unwrap() {
-            let names: Vec<String> =
-                r["resourceNames"].as_array().map_or(vec![String::new()], |a| a.iter().map(|n| n.as_str().unwrap().into()).collect());
-            for g in r["apiGroups"].as_array().unwrap() {
-                for res in r["resources"].as_array().unwrap() {
-                    for v in r["verbs"].as_array().unwrap() {
-                        for n in &names {
-                            rules.push((
-                                ns.clone(),
-                                g.as_str().unwrap().into(),
-                                res.as_str().unwrap().into(),
-                                v.as_str().unwrap().into(),
-                                n.clone(),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let rules = grants(&docs);
     (job["spec"]["template"]["spec"]["containers"][0]["command"][2].as_str().unwrap().to_string(), rules)
 }
 
@@ -577,6 +562,7 @@ fn the_sync_hook_leaves_alone_the_pods_injection_and_restarts_leave_alone() {
             ("node-agent-0", "daemonset.apps/node-agent", serde_json::json!({}), true),
             ("opted-out-0", "deployment.apps/opted-out", serde_json::json!({"sidecar.istio.io/inject": "false"}), false),
             ("migrate-0", "job.batch/migrate", serde_json::json!({}), false),
+            ("rollout-0", "replicaset.apps/rollout-7f9c", serde_json::json!({}), false),
         ] {
             pods.push(serde_json::json!({"namespace": "demo", "name": name, "owner": owner, "labels": {},
                 "annotations": annotations, "phase": "Running", "hostNetwork": host}));
@@ -587,6 +573,12 @@ fn the_sync_hook_leaves_alone_the_pods_injection_and_restarts_leave_alone() {
     ok(&out, "Sync hook");
     assert!(!calls.iter().any(|c| c.contains("rollout restart")), "nothing to restart: {calls:#?}");
     assert!(stderr.contains("demo/migrate-0 has no sidecar of revision default and no restart replaces it (owner: Job)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "demo/rollout-0 has no sidecar of revision default and no restart replaces it (ReplicaSet rollout-7f9c has no Deployment)"
+        ),
+        "{stderr}"
+    );
     assert!(!stderr.contains("node-agent-0") && !stderr.contains("opted-out-0"), "{stderr}");
 }
 

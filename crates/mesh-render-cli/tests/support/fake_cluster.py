@@ -203,7 +203,13 @@ def lookup(obj, path):
             obj = None
         if obj is None:
             return ""
-    return obj if isinstance(obj, str) else json.dumps(obj)
+    # A map, list or struct prints as compact JSON (json.Marshal: sorted keys), a scalar as text
+    # (kubernetes/client-go v0.34.0 `util/jsonpath/jsonpath.go:160-181`).
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
 
 
 def jsonpath(template, obj):
@@ -242,7 +248,33 @@ def jsonpath(template, obj):
 # The controller that owns a workload's pods (kubernetes v1.34 pkg/controller: a Deployment's pods
 # belong to its ReplicaSet, `deployment/util`; a StatefulSet's and a DaemonSet's to themselves; a
 # Job's to the Job); a pod without an owner has no ownerReferences.
-OWNER_KINDS = {"deployment.apps": "ReplicaSet", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet", "job.batch": "Job"}
+OWNER_KINDS = {"deployment.apps": "ReplicaSet", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet", "job.batch": "Job",
+               "replicaset.apps": "ReplicaSet"}
+
+
+def replica_set(deployment):
+    # The ReplicaSet a Deployment creates: `<deployment>-<pod-template-hash>` (kubernetes v1.34
+    # `pkg/controller/deployment/sync.go`); one fixed hash stands for it here.
+    return f"{deployment}-6d4cf56db6"
+
+
+def replica_sets(state, namespace):
+    """The ReplicaSets of `namespace`: one per Deployment workload, owned by it, and the bare ones
+    the pods name (`replicaset.apps/<name>` owners), without an owner."""
+    out = {}
+    for w in state["workloads"].get(namespace, []):
+        kind, name = w.split("/", 1)
+        if kind == "deployment.apps":
+            out[replica_set(name)] = {"metadata": {"name": replica_set(name), "ownerReferences": [{"kind": "Deployment", "name": name}]}}
+    for p in state["pods"]:
+        if p["namespace"] != namespace or not p.get("owner"):
+            continue
+        kind, name = p["owner"].split("/", 1)
+        if kind == "deployment.apps":
+            out.setdefault(replica_set(name), {"metadata": {"name": replica_set(name), "ownerReferences": [{"kind": "Deployment", "name": name}]}})
+        elif kind == "replicaset.apps":
+            out.setdefault(name, {"metadata": {"name": name}})
+    return [out[k] for k in sorted(out)]
 
 
 def pod_object(p):
@@ -252,7 +284,8 @@ def pod_object(p):
     owner = p.get("owner")
     if owner:
         kind, name = owner.split("/", 1)
-        meta["ownerReferences"] = [{"kind": OWNER_KINDS[kind], "name": name, "controller": True}]
+        meta["ownerReferences"] = [{"kind": OWNER_KINDS[kind], "name": replica_set(name) if kind == "deployment.apps" else name,
+                                    "controller": True}]
     spec = {"hostNetwork": True} if p.get("hostNetwork") else {}
     return {"metadata": meta, "spec": spec, "status": {"phase": p["phase"]}}
 
@@ -385,6 +418,9 @@ def kubectl(state):
         return
     if verb == "get" and words[1] == "deployments,statefulsets,daemonsets":
         sys.stdout.write("".join(w + "\n" for w in state["workloads"].get(namespace, [])))
+        return
+    if verb == "get" and words[1] == "replicasets":
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": replica_sets(state, namespace)}))
         return
     if verb == "get" and words[1] == "pods":
         pods = [p for p in state["pods"] if "--all-namespaces" in ARGS or p["namespace"] == namespace]

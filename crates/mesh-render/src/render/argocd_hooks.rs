@@ -221,6 +221,8 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         per_namespace.entry(ns.clone()).or_default().extend([
             rule(&["apps"], &["deployments", "statefulsets", "daemonsets"], &["get", "list", "watch", "patch"], Vec::new()),
             rule(&[""], &["pods"], &["list"], Vec::new()),
+            // `stale_pods` reads which ReplicaSets a Deployment owns (a restart replaces only those pods).
+            rule(&["apps"], &["replicasets"], &["list"], Vec::new()),
         ]);
     }
     // `kubectl wait` gets the object, then lists and watches it with `metadata.name=` (which RBAC
@@ -266,8 +268,10 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
     out
 }
 
-/// A hook Job: non-root, read-only root filesystem, no sidecar, deleted once it succeeded and
-/// before the next run; it runs as `service_account`.
+/// A hook Job: non-root, read-only root filesystem, no sidecar; it runs as `service_account`. A Sync
+/// hook is deleted once it succeeded and before the next run; for a PreDelete hook Argo CD honours
+/// only `HookSucceeded` (argo-cd v3.5.1 `controller/hook.go:141,284-289`) and deletes a failed one
+/// itself before it creates it again (`:218-227`).
 pub(crate) fn job(
     config: &Config,
     image: &str,

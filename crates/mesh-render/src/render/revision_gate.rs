@@ -4,7 +4,7 @@
 //! apply` runs before `helm uninstall` (issue 20, point 4).
 //!
 //! Argo CD finds an Application's PreDelete hooks by rendering its sources again at deletion time
-//! (argo-cd v3.5.1 `controller/hook.go:125-130`, `GetRepoObjs` on `app.Spec.GetSources()`). The
+//! (argo-cd v3.5.1 `controller/hook.go:113-121`, `GetRepoObjs` on `app.Spec.GetSources()`). The
 //! revision's Application is being deleted because the config no longer lists that revision, so the
 //! gate cannot come from the config's revisions: it is rendered from the revision's name alone,
 //! which the Application carries as the `revisionGate` parameter of its second source (the
@@ -13,7 +13,15 @@
 //! says to remove a revision only after `plan verify` passed on the tag move.
 //!
 //! A failed PreDelete hook is deleted and created again on the next reconcile, and the Application
-//! stays until one succeeds (`controller/hook.go:218-227`, `appcontroller.go:1322-1341`).
+//! stays until one succeeds (`controller/hook.go:218-227`, `appcontroller.go:1322-1341`). A hook
+//! that exists is not created again (`hook.go:141`), and only `HookSucceeded` of the delete policy
+//! counts for PreDelete (`:284-289`): the succeeded Job is deleted once the deletion goes on.
+//!
+//! While the gate refuses, the parent that pruned the Application keeps its sync operation running
+//! (gitops-engine `pkg/sync/sync_context.go:599-608`); the revision Applications carry
+//! `PruneLast=true`, so every other wave of the parent syncs first (`:1127-1144`). Stop the wait with
+//! `argocd app terminate-op <parent>`; the gate keeps running on the child. PreDelete hooks need Argo
+//! CD 3.3.0 or later: before it, the PreDelete finalizers the Applications carry are never removed.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
