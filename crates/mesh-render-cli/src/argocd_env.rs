@@ -13,27 +13,35 @@
 //! `KUBE_VERSION` (the destination cluster's version) only selects a warning on stderr when the
 //! Istio release does not support that Kubernetes version; it never reaches the output.
 
-use mesh_render::api::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE};
+use mesh_render::api::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE, GATE_PARAMETER};
 
 use crate::args::GlobalArgs;
 use crate::error::Error;
 
+/// The string value of parameter `name` in `ARGOCD_APP_PARAMETERS` (JSON:
+/// `[{"name": "env", "string": "prod"}]`), if that variable lists it.
+fn parameter(lookup: &dyn Fn(&str) -> Option<String>, name: &str, what: &str) -> Result<Option<String>, Error> {
+    let Some(json) = lookup("ARGOCD_APP_PARAMETERS").filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let bad = |message: String| Error::ConfigUnreadable {
+        path: "ARGOCD_APP_PARAMETERS".into(),
+        message,
+        hint: format!("the plugin's `{name}` parameter takes one string, {what}"),
+    };
+    let params: serde_json::Value = serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let list = params.as_array().ok_or_else(|| bad("expected a JSON list of parameters".into()))?;
+    match list.iter().find(|p| p["name"] == name) {
+        Some(p) => {
+            let value = p["string"].as_str().ok_or_else(|| bad(format!("parameter `{name}` must be a string")))?;
+            Ok(Some(value.to_string()))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Where the selection came from, for the log line on stderr.
 fn select(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Option<String>, &'static str), Error> {
-    if let Some(json) = lookup("ARGOCD_APP_PARAMETERS").filter(|v| !v.trim().is_empty()) {
-        let bad = |message: String| Error::ConfigUnreadable {
-            path: "ARGOCD_APP_PARAMETERS".into(),
-            message,
-            hint: format!("the plugin's `{ENV_PARAMETER}` parameter takes one string, the environment's name"),
-        };
-        let params: serde_json::Value = serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let list = params.as_array().ok_or_else(|| bad("expected a JSON list of parameters".into()))?;
-        for p in list {
-            if p["name"] == ENV_PARAMETER {
-                let value = p["string"].as_str().ok_or_else(|| bad(format!("parameter `{ENV_PARAMETER}` must be a string")))?;
-                return Ok((Some(value.to_string()), "ARGOCD_APP_PARAMETERS"));
-            }
-        }
+    if let Some(value) = parameter(lookup, ENV_PARAMETER, "the environment's name")? {
+        return Ok((Some(value), "ARGOCD_APP_PARAMETERS"));
     }
     let param = format!("PARAM_{}", ENV_PARAMETER.to_ascii_uppercase());
     if let Some(v) = lookup(&param) {
@@ -43,6 +51,23 @@ fn select(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Option<String>, &'
         return Ok((Some(v), "ARGOCD_ENV_MESH_ENV"));
     }
     Ok((Some(ENV_DEFAULT.to_string()), "the plugin's default"))
+}
+
+/// The `revisionGate` parameter of the plugin source (a revision's Argo CD Application asks for its
+/// PreDelete gate with it), from `ARGOCD_APP_PARAMETERS` or `PARAM_REVISIONGATE`; only under Argo CD.
+pub fn revision_gate() -> Result<Option<String>, Error> {
+    revision_gate_with(&|name| std::env::var(name).ok())
+}
+
+pub fn revision_gate_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
+    if lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()).is_none() {
+        return Ok(None);
+    }
+    let value = match parameter(lookup, GATE_PARAMETER, "an istiod revision's name")? {
+        Some(v) => Some(v),
+        None => lookup(&format!("PARAM_{}", GATE_PARAMETER.to_ascii_uppercase())),
+    };
+    Ok(value.filter(|v| !v.is_empty()))
 }
 
 /// Fills `global.env` from Argo CD's variables when running under Argo CD and no `--env` was given.

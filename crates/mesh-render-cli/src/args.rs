@@ -117,6 +117,10 @@ pub struct RenderArgs {
     /// `components.istio.analyzers.ignore` in the config does the same for every run.
     #[arg(long, value_name = "CODE", value_parser = check_code)]
     pub ignore: Vec<&'static str>,
+    /// Print only the Argo CD PreDelete gate of istiod revision REV (what a revision's Application
+    /// asks the plugin for with its `revisionGate` parameter); REV need not be listed in the config.
+    #[arg(long, value_name = "REV", conflicts_with = "out")]
+    pub revision_gate: Option<String>,
 }
 
 /// A code of the registry, as it spells it (`mr113` gives `MR113`): an analyzer check or a config

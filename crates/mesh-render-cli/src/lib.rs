@@ -107,6 +107,9 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
 }
 
 fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Error> {
+    if let Some(revision) = args.revision_gate.clone().map_or_else(argocd_env::revision_gate, |r| Ok(Some(r)))? {
+        return revision_gate(global, &revision);
+    }
     let mut loaded = input::load(global)?;
     loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
@@ -151,6 +154,37 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     }
     tree::write(out, &files)?;
     note!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
+    Ok(ExitStatus::Success)
+}
+
+/// `render --revision-gate REV`: the gate's objects, or an error (exit 2, nothing printed) when REV
+/// is no revision name or the config cannot be read. An environment the config no longer has (the
+/// commit that removed it prunes its Applications, whose gates still run) falls back to the base
+/// settings, with a note.
+fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus, Error> {
+    let loaded = match input::load(global) {
+        Err(Error::ConfigInvalid { .. }) if global.env.is_some() => {
+            let base = args::GlobalArgs { config: global.config.clone(), env: None };
+            let loaded = input::load(&base)?;
+            let env = global.env.as_deref().unwrap_or_default();
+            if loaded.environments.contains_key(env) {
+                // The environment exists, so the problem is elsewhere: report it as it is.
+                input::load(global)?;
+            }
+            note!("mesh-render: environment `{env}` is not in the config any more: the revision gate uses the base settings");
+            loaded
+        }
+        other => other?,
+    };
+    let manifests = mesh_render::render_revision_gate(&loaded, revision).map_err(|message| Error::ConfigUnreadable {
+        path: "revisionGate".into(),
+        message,
+        hint: "pass the revision as pods carry it in their `istio.io/rev` annotation, e.g. `1-29-6` or `default`".into(),
+    })?;
+    if loaded.selected().argocd.is_none() {
+        note!("mesh-render: the config has no `components.istio.argocd`: the revision gate uses Argo CD's namespace `argocd` and the default hook image");
+    }
+    print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
     Ok(ExitStatus::Success)
 }
 

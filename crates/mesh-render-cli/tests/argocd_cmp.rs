@@ -189,11 +189,54 @@ fn the_shipped_plugin_runs_as_written() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
 
-    // The announced parameter and its default are the ones mesh-render applies itself.
+    // The announced parameters and their defaults are the ones mesh-render applies itself.
     let params = plugin["spec"]["parameters"]["static"].as_array().unwrap();
-    assert_eq!(params.len(), 1);
+    assert_eq!(params.len(), 2);
     assert_eq!(params[0]["name"], mesh_render::api::argocd::ENV_PARAMETER);
     assert_eq!(params[0]["string"], mesh_render::api::argocd::ENV_DEFAULT);
+    assert_eq!(params[1]["name"], mesh_render::api::argocd::GATE_PARAMETER);
+    assert_eq!(params[1]["string"], "");
+}
+
+/// Issue 20 point 4: a revision's Application asks the plugin for its PreDelete gate with the
+/// `revisionGate` parameter; the plugin prints the gate alone, also for a revision the config no
+/// longer lists (canary step 4 and the removed `default`), and the same bytes as `render
+/// --revision-gate`. A bad name, or a config without Argo CD, prints nothing and exits 2.
+#[test]
+fn the_plugin_prints_a_revisions_gate_for_its_parameter() {
+    let plugin = plugin();
+    let generate = command_of(&plugin["spec"]["generate"]["command"]);
+    let args: Vec<&str> = generate[1..].iter().map(String::as_str).collect();
+    let step4 = std::fs::read_to_string(repo_root().join("golden/canary-4-old-removed/config.yaml")).unwrap();
+    let (_repo, app) = app_path(Some(&step4));
+    let o = run_as_cmp(&app, &generate[0], &args, r#"[{"name":"revisionGate","string":"default"}]"#);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stream = text(&o.stdout);
+    let kinds: Vec<&str> = stream.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
+    assert_eq!(kinds, ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Job"]);
+    assert!(stream.contains("name: mesh-render-revision-gate-default\n") && stream.contains("argocd.argoproj.io/hook: PreDelete"));
+    assert!(stream.contains("Application argocd/istiod (and with it that istiod)"), "the gate names the Application it belongs to");
+    let by_hand =
+        Command::new(bin_dir().join("mesh-render")).args(["render", "--revision-gate", "default"]).current_dir(&app).output().unwrap();
+    assert_eq!(text(&by_hand.stdout), stream);
+
+    let o = run_as_cmp(&app, &generate[0], &args, r#"[{"name":"revisionGate","string":"1.29.6"}]"#);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(text(&o.stderr).contains("`1.29.6` is not a revision name"), "{}", text(&o.stderr));
+
+    // The commit that switched Argo CD off, or removed the environment, prunes the revisions'
+    // Applications, whose gates still render: with Argo CD's defaults, or the base settings.
+    std::fs::write(app.join("config.yaml"), playground()).unwrap();
+    for parameters in [
+        r#"[{"name":"revisionGate","string":"default"}]"#,
+        r#"[{"name":"revisionGate","string":"default"},{"name":"env","string":"gone"}]"#,
+    ] {
+        let o = run_as_cmp(&app, &generate[0], &args, parameters);
+        assert_eq!(o.status.code(), Some(0), "{parameters}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("namespace: argocd\n"), "{}", text(&o.stdout));
+        assert!(text(&o.stderr).contains("the revision gate uses"), "{}", text(&o.stderr));
+    }
 }
 
 #[test]

@@ -440,3 +440,36 @@ fn a_revisioned_control_plane_has_webhooks_that_reach_istiod() {
     let bad = check_webhook_services(&docs);
     assert!(bad.is_empty(), "helm{} template, Istio {version}, revision canary:\n  {}", helm.major, bad.join("\n  "));
 }
+
+/// The charts Istio publishes for 1.30 default `global.hub` to `registry.istio.io/release`
+/// (`RETIRED_HOSTS` in mesh-render's `api/helm.rs`: retired in December 2026), which the reference
+/// copy hides: its `hub:` was re-stamped to `docker.io/istio` (reference/istio-1.30.3/README.md).
+/// mesh-render writes `global.hub` itself, so istiod, the sidecars and the gateway pods come from
+/// `docker.io/istio` whatever the chart defaults to; `hub` in the config moves all three.
+#[test]
+#[ignore = "needs Helm: run by `make test` (`make tools` installs it)"]
+fn images_come_from_the_configured_hub_not_the_charts_default() {
+    let helm = Helm::new(4);
+    let version = "1.30.3";
+    for (config, hub) in [
+        (lean_config(version), "docker.io/istio"),
+        (
+            lean_config(version).replace("    namespaces:\n", "    hub: mirror.example.com/istio\n    namespaces:\n"),
+            "mirror.example.com/istio",
+        ),
+    ] {
+        let rendered = Rendered::new(&config, version);
+        let values = rendered.chart().join("charts/istiod/values.yaml");
+        let chart_values = std::fs::read_to_string(&values).unwrap();
+        assert!(chart_values.contains("    hub: docker.io/istio\n"), "the reference chart's default hub moved");
+        std::fs::write(&values, chart_values.replace("    hub: docker.io/istio\n", "    hub: registry.istio.io/release\n")).unwrap();
+        let docs = helm.template(&rendered.chart(), None);
+        let deploy = object(&docs, "Deployment", "istiod").expect("Deployment istiod");
+        let image = items(at(deploy, "spec.template.spec.containers")).iter().find_map(|c| text(c, "image")).map(str::to_string);
+        assert_eq!(image, Some(format!("{hub}/pilot:{version}")), "istiod image");
+        let injector =
+            object(&docs, "ConfigMap", "istio-sidecar-injector").and_then(|cm| text(cm, "data.values")).expect("injector values");
+        let injector: Json = serde_json::from_str(injector).unwrap();
+        assert_eq!(injector["global"]["hub"], Json::String(hub.into()), "the sidecars' and gateways' hub (injection templates)");
+    }
+}

@@ -339,3 +339,120 @@ fn the_picker_scrape_gets_a_headless_tcp_service_over_the_target_ports() {
     let root = render(&text.replace("namespace: ai", "namespace: istio-system"));
     assert!(find(&root, "Service", "llm-model-server-metrics").is_none());
 }
+
+/// Rule (issue 21 review, finding 4): the pool's refused rows are refused by the pool's policies
+/// (`<pool>-model-servers`, `<pool>-epp`: ALLOW by the gateway's and the picker's principals), not
+/// only by STRICT. Under STRICT and PERMISSIVE, another gateway of the inference gateway's namespace
+/// calls over mTLS with its own principal and is refused by the ALLOW policy with no rule matching
+/// (an admission by namespace would let it through); istiod has no sidecar, so under STRICT the
+/// PeerAuthentication refuses it, and under PERMISSIVE the ALLOW policy.
+#[test]
+fn pool_refusals_are_decided_by_the_pool_policies_not_only_by_strict() {
+    use mesh_render::check::flows::{Transport, Verdict};
+    for mode in ["STRICT", "PERMISSIVE"] {
+        let text = format!("{}    mtls: {{mode: {mode}}}\n", config("mesh", ""));
+        let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        let rendered = mesh_render::render(&loaded);
+        let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+        let row = |purpose: &str| rows.iter().find(|r| r.purpose == purpose).unwrap_or_else(|| panic!("{mode}: no row {purpose}"));
+        let decided = |r: &mesh_render::check::flows::Row| r.decided_by.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+        for (purpose, policy) in [
+            ("another gateway of the inference gateway's namespace -> model server", "AuthorizationPolicy/ai/llm-model-servers"),
+            ("another gateway of the inference gateway's namespace -> endpoint picker (ext_proc)", "AuthorizationPolicy/ai/llm-epp"),
+        ] {
+            let r = row(purpose);
+            assert_eq!((r.verdict, r.transport), (Verdict::Deny, Transport::Mtls), "{mode}: {purpose}: {r:#?}");
+            assert_eq!(decided(r), [policy], "{mode}: {purpose}: no rule of the ALLOW policy matches");
+        }
+        for (purpose, policy) in [
+            ("istiod -> model server", "AuthorizationPolicy/ai/llm-model-servers"),
+            ("istiod -> endpoint picker (ext_proc)", "AuthorizationPolicy/ai/llm-epp"),
+        ] {
+            let r = row(purpose);
+            assert_eq!(r.verdict, Verdict::Deny, "{mode}: {purpose}");
+            // Under PERMISSIVE the mesh-wide PeerAuthentication is named for letting plaintext in; the
+            // ALLOW policy then refuses it.
+            let expected: &[&str] = if mode == "STRICT" {
+                &["PeerAuthentication/istio-system/default"]
+            } else {
+                &["PeerAuthentication/istio-system/default", policy]
+            };
+            assert_eq!(decided(r), expected, "{mode}: {purpose}: {r:#?}");
+        }
+    }
+}
+
+fn reused(gateway: &str) -> String {
+    format!(
+        "components:\n  knative: {{enabled: true}}\n  istio:\n    enabled: true\n    aiServing:\n      gateway: {gateway}\n      pools:\n        - {{name: llm, namespace: ai, selector: {{app: vllm}}, targetPorts: [8000], endpointPicker: {{tls: mesh}}}}\n"
+    )
+}
+
+/// Rule (issue 21 review, finding 2): a reused Gateway that mesh-render does not render runs as the
+/// ServiceAccount its `gateway.istio.io/service-account` annotation names, else `<name>-<class>`
+/// (istio 1.29.6 `pilot/pkg/config/kube/gateway/deploymentcontroller.go:547`; 1.30.3
+/// `gatewaycommon/deploymentcontroller.go:429`). `aiServing.gateway.serviceAccount` states it, and the
+/// pool policies and flows admit that principal; without it mesh-render warns (MR025) that it assumes
+/// `<name>-istio`. On a Gateway mesh-render renders (created, or a Knative Gateway) the key is refused.
+#[test]
+fn a_reused_gateway_is_admitted_by_the_service_account_its_pods_run_as() {
+    use mesh_render::check::flows::{Need, Verdict};
+    let text = reused("{name: shared, namespace: edge, create: false, serviceAccount: edge-proxy}");
+    let loaded = mesh_render::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+    assert!(loaded.warnings.iter().all(|w| w.code != "MR025"), "{:?}", loaded.warnings);
+    let rendered = mesh_render::render(&loaded);
+    let objects: Vec<Value> = rendered.manifests.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect();
+    let sa = "cluster.local/ns/edge/sa/edge-proxy";
+    assert_eq!(
+        find(&objects, "AuthorizationPolicy", "llm-model-servers").unwrap()["spec"]["rules"][0]["from"][0]["source"]["principals"],
+        serde_json::json!([sa])
+    );
+    assert_eq!(
+        find(&objects, "AuthorizationPolicy", "llm-epp").unwrap()["spec"]["rules"][0]["from"][0]["source"]["principals"],
+        serde_json::json!([sa])
+    );
+    let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));
+    for purpose in ["inference gateway -> model server", "inference gateway -> endpoint picker (ext_proc)"] {
+        let r = rows.iter().find(|r| r.purpose == purpose).expect(purpose);
+        assert_eq!((r.need, r.verdict), (Need::Needed, Verdict::Allow), "{purpose}: {r:#?}");
+    }
+
+    let assumed = mesh_render::load(&reused("{name: shared, namespace: edge, create: false}"), None, Limits::DEFAULT).unwrap();
+    let w: Vec<String> = assumed.warnings.iter().filter(|w| w.code == "MR025").map(|w| w.to_string_in("c.yaml")).collect();
+    assert_eq!(
+        w,
+        ["c.yaml:6:16: warning[MR025]: components.istio.aiServing.gateway: the reused Gateway `edge/shared` is not rendered by mesh-render: the pool policies assume its pods run as `shared-istio`\n  hint: set `serviceAccount` to the ServiceAccount of its pods (its `gateway.istio.io/service-account` annotation, else `<name>-<class>`)"]
+    );
+    // A Knative Gateway reused: mesh-render renders it, without the annotation.
+    let knative = mesh_render::load(&reused("{name: knative-gateway, create: false}"), None, Limits::DEFAULT).unwrap();
+    assert!(knative.warnings.iter().all(|w| w.code != "MR025"));
+
+    for (gateway, why) in [
+        ("{serviceAccount: edge-proxy}", "mesh-render creates this Gateway"),
+        ("{name: knative-gateway, create: false, serviceAccount: edge-proxy}", "this is a Knative Gateway that mesh-render renders"),
+    ] {
+        let errors: Vec<String> = match mesh_render::load(&reused(gateway), None, Limits::DEFAULT) {
+            Ok(_) => panic!("{gateway}: expected an error"),
+            Err(e) => e.diagnostics.iter().map(|d| d.to_string_in("c.yaml")).collect(),
+        };
+        assert!(
+            errors.iter().any(|e| e.contains("MR008") && e.contains(why) && e.contains("aiServing.gateway.serviceAccount")),
+            "{gateway}: {errors:?}"
+        );
+    }
+}
+
+/// Rule (issue 21 review, finding 2): `metadata.annotations` may not carry the annotations that make
+/// istiod name a rendered Gateway's ServiceAccount or Deployment/Service otherwise than
+/// `<gateway>-istio` (`deploymentcontroller.go:546-547`): every policy admits the Gateways by that name.
+#[test]
+fn metadata_may_not_rename_the_rendered_gateways() {
+    for key in ["gateway.istio.io/service-account", "gateway.istio.io/name-override"] {
+        let text = format!("components:\n  istio:\n    enabled: true\n    metadata:\n      annotations: {{{key}: other}}\n");
+        let errors: Vec<String> = match mesh_render::load(&text, None, Limits::DEFAULT) {
+            Ok(_) => panic!("{key}: expected an error"),
+            Err(e) => e.diagnostics.iter().map(|d| d.to_string_in("c.yaml")).collect(),
+        };
+        assert!(errors.iter().any(|e| e.contains("MR006") && e.contains(key) && e.contains("rename")), "{key}: {errors:?}");
+    }
+}

@@ -53,7 +53,12 @@ fn app_waves(loaded: &mesh_render::Loaded) -> Vec<(String, String, i64)> {
             let wave = json["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"].as_str().unwrap().parse().unwrap();
             (
                 json["metadata"]["name"].as_str().unwrap().to_string(),
-                json["spec"]["source"]["targetRevision"].as_str().unwrap().to_string(),
+                // A revision's chart is its first source (the second is its PreDelete gate).
+                json["spec"]["source"]["targetRevision"]
+                    .as_str()
+                    .or(json["spec"]["sources"][0]["targetRevision"].as_str())
+                    .unwrap()
+                    .to_string(),
                 wave,
             )
         })
@@ -348,5 +353,42 @@ fn argocd_waves_order_each_step_as_the_plan_does() {
             .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
             .collect();
         assert_eq!(by_wave, by_plan, "step {n}");
+    }
+}
+
+/// Issue 20 point 4: with the plugin, each revision's Application carries its PreDelete gate as a
+/// second source (the plugin with `revisionGate: <revision>` and the environment) and the PreDelete
+/// finalizers, so that Argo CD runs the gate before it deletes that istiod (argo-cd v3.5.1
+/// `controller/appcontroller.go:1322-1341`); with a directory source nothing could render the gate
+/// once the revision is gone from the commit, so there is none.
+#[test]
+fn each_revision_application_carries_its_pre_delete_gate_with_the_plugin() {
+    let loaded = step(2);
+    let apps: Vec<serde_json::Value> =
+        mesh_render::render(&loaded).applications.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect();
+    let mut seen = Vec::new();
+    for app in apps.iter().filter(|a| a["metadata"]["name"].as_str().unwrap().starts_with("istiod")) {
+        let name = app["metadata"]["name"].as_str().unwrap();
+        assert!(app["spec"].get("source").is_none(), "{name}: `source` and `sources` are exclusive");
+        let sources = app["spec"]["sources"].as_array().unwrap();
+        assert_eq!(sources.len(), 2, "{name}");
+        assert_eq!(sources[0]["chart"], "istiod", "{name}: the chart first");
+        let params = &sources[1]["plugin"]["parameters"];
+        assert_eq!(sources[1]["plugin"]["name"], mesh_render::api::argocd::PLUGIN_NAME);
+        assert_eq!(params[0]["name"], mesh_render::api::argocd::GATE_PARAMETER);
+        seen.push((name.to_string(), params[0]["string"].as_str().unwrap().to_string()));
+        let finalizers = app["metadata"]["finalizers"].as_array().unwrap();
+        for f in mesh_render::api::argocd::PRE_DELETE_FINALIZERS {
+            assert!(finalizers.iter().any(|x| x == f), "{name}: {f}");
+        }
+    }
+    assert_eq!(seen, [("istiod".to_string(), "default".to_string()), ("istiod-1-30-3".into(), "1-30-3".into())]);
+
+    let text = std::fs::read_to_string(common::repo_root().join("golden/canary-2-side-by-side/config.yaml")).unwrap();
+    let directory = text.replace("      targetRevision: main\n", "      targetRevision: main\n      meshSource: directory\n");
+    assert_ne!(directory, text);
+    for m in mesh_render::render(&load(&directory)).applications.iter() {
+        let app = serde_json::to_value(&m.object).unwrap();
+        assert!(app["spec"]["sources"].is_null(), "{}: one source with a directory", app["metadata"]["name"]);
     }
 }

@@ -29,7 +29,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, security, flows, analyzers, environments");
+    "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, hub, security, flows, analyzers, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
     "c.yaml:6:28: error[MR007]: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
 rule!(prometheus_scrape_lists_must_not_be_empty, with_istio("security: {prometheus: {principals: [], ports: [9091]}}"),
@@ -52,6 +52,10 @@ rule!(chart_repository_must_be_a_url, with_istio("chartRepository: istio-release
     "c.yaml:6:22: error[MR006]: components.istio.chartRepository: `istio-release` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
 rule!(chart_repository_refuses_characters_that_need_shell_quoting, with_istio("chartRepository: \"https://mirror.example/charts;rm -rf\""),
     "c.yaml:6:22: error[MR006]: components.istio.chartRepository: `https://mirror.example/charts;rm -rf` is not a chart repository URL\n  hint: write an `https://` chart repository or an `oci://` registry path, e.g. `https://blob.istio.io/istio-release/charts` (the default) or `oci://ghcr.io/istio/release/charts`");
+rule!(hub_is_a_registry_path_not_a_url, with_istio("hub: https://docker.io/istio"),
+    "c.yaml:6:10: error[MR006]: components.istio.hub: `https://docker.io/istio` is not an image registry path\n  hint: write a registry and path without scheme, tag or trailing slash, e.g. `docker.io/istio` (the default) or `registry.example.com/istio`");
+rule!(hub_carries_no_tag, with_istio("hub: docker.io/istio:1.30.3"),
+    "c.yaml:6:10: error[MR006]: components.istio.hub: `docker.io/istio:1.30.3` is not an image registry path\n  hint: write a registry and path without scheme, tag or trailing slash, e.g. `docker.io/istio` (the default) or `registry.example.com/istio`");
 rule!(ambient_refused, with_istio("mode: ambient"),
     "c.yaml:6:11: error[MR006]: components.istio.mode: ambient mode is not supported: Knative is not yet compatible with Istio's ambient data plane\n  hint: use `mode: sidecar` (the default)");
 rule!(enum_with_case_hint, with_istio("mtls: {mode: strict}"),
@@ -266,10 +270,10 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 }
 
 /// Every config code of the registry fires on a config that breaks its rule, and each config
-/// problem carries the code of its family (MR001–MR024).
+/// problem carries the code of its family (MR001–MR025).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 15] = [
+    let cases: [(&str, String, bool); 16] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -289,6 +293,11 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
         ),
         ("MR023", with_istio("mtls: {mode: PERMISSIVE}\nknative: {meshCompatibilityMode: auto}"), false),
         ("MR024", with_istio("analyzers: {ignore: [MR121]}"), false),
+        (
+            "MR025",
+            with_istio("aiServing:\n  gateway: {name: shared, namespace: edge, create: false}\n  pools: [{name: p, namespace: ai, selector: {app: m}, targetPorts: [8000]}]"),
+            false,
+        ),
     ];
     let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
     assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");

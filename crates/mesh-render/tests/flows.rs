@@ -231,3 +231,73 @@ fn evaluating_one_namespace_per_class_keeps_every_verdict() {
         assert!(reduced.contains(r), "missing from the reduced rows: {r:?}");
     }
 }
+
+/// Rule (issue 21 review, finding 3): `activator-callers` admits the activator's metrics port 9090
+/// only to `security.prometheus.principals`, under PERMISSIVE as under STRICT: a Prometheus without a
+/// sidecar, which could scrape the activator under PERMISSIVE before that policy existed, is refused,
+/// and the row names the policy (not STRICT) as what refuses it. With a scraper configured, the
+/// policy gains exactly one rule: its principals on 9090.
+#[test]
+fn activator_metrics_need_a_configured_scraper_identity_under_permissive_too() {
+    let permissive = format!("{CONFIG}    mtls: {{mode: PERMISSIVE}}\n");
+    let scrape = "    security:\n      prometheus: {principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}\n";
+    for (text, scraper) in [(permissive.clone(), false), (format!("{permissive}{scrape}"), true)] {
+        let (loaded, manifests) = render(&text);
+        let row =
+            rows(&loaded, &manifests).into_iter().find(|r| r.purpose == "Prometheus outside the mesh -> activator metrics").expect("row");
+        assert_eq!((row.need, row.verdict, row.transport), (Need::Refused, Verdict::Deny, Transport::Plaintext));
+        let deciders: Vec<String> = row.decided_by.iter().map(|d| d.to_string()).collect();
+        assert_eq!(deciders, ["PeerAuthentication/istio-system/default", "AuthorizationPolicy/knative-serving/activator-callers"]);
+        let policy = manifests
+            .iter()
+            .find_map(|m| match &m.object {
+                Object::AuthorizationPolicy(p) if p.metadata.name.as_deref() == Some("activator-callers") => Some(p.spec.clone()),
+                _ => None,
+            })
+            .expect("activator-callers");
+        let on_9090: Vec<Vec<String>> = policy
+            .rules
+            .iter()
+            .filter(|r| r.to.iter().any(|t| t.operation.ports.contains(&"9090".to_string())))
+            .map(|r| r.from.iter().flat_map(|f| f.source.principals.clone()).collect())
+            .collect();
+        let expected: Vec<Vec<String>> = if scraper { vec![vec!["cluster.local/ns/monitoring/sa/prometheus".into()]] } else { Vec::new() };
+        assert_eq!(on_9090, expected, "scraper: {scraper}");
+        assert!(policy.rules.iter().all(|r| !r.from.is_empty()), "no rule without `from`");
+    }
+}
+
+/// Rule (issue 21 review, finding 1): the dispatchers of the configured Knative Kafka data planes
+/// reach subscribers and sinks in app namespaces over mTLS, admitted by the eventing senders' rule
+/// of `allow-mesh-and-knative` (rule 3) by their ServiceAccounts; a data plane the config does not
+/// name and the KafkaSink's receiver are refused by that policy.
+#[test]
+fn kafka_dispatchers_deliver_to_app_namespaces_only_when_their_data_plane_is_configured() {
+    let text = CONFIG.replace("eventing: {enabled: true}", "eventing: {enabled: true, kafka: {broker: true, source: true}}");
+    let (loaded, manifests) = render(&text);
+    let rows = rows(&loaded, &manifests);
+    let into_demo = |purpose: &str| {
+        rows.iter().find(|r| r.purpose == purpose && r.to.namespace == "demo").unwrap_or_else(|| panic!("no row {purpose}"))
+    };
+    let deciders = |r: &Row| r.decided_by.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+    for purpose in ["Kafka broker dispatcher -> Kubernetes Service subscriber", "KafkaSource dispatcher -> Kubernetes Service sink"] {
+        let r = into_demo(purpose);
+        assert_eq!((r.need, r.verdict, r.transport), (Need::Needed, Verdict::Allow, Transport::Mtls), "{purpose}");
+        assert_eq!(deciders(r), ["AuthorizationPolicy/demo/allow-mesh-and-knative#3"], "{purpose}");
+    }
+    let through = into_demo("Kafka broker dispatcher -> Knative Service subscriber (through the local gateway)");
+    assert_eq!((through.need, through.verdict), (Need::Needed, Verdict::Allow));
+    for purpose in
+        ["Kafka channel dispatcher (not configured) -> revision", "Kafka sink receiver (not a sender to subscribers) -> revision"]
+    {
+        let r = into_demo(purpose);
+        assert_eq!((r.need, r.verdict, r.transport), (Need::Refused, Verdict::Deny, Transport::Mtls), "{purpose}");
+        assert_eq!(deciders(r), ["AuthorizationPolicy/demo/allow-mesh-and-knative"], "{purpose}");
+    }
+    assert!(rows.iter().any(|r| r.purpose == "kube-apiserver -> admission webhook"
+        && r.to.workload == "kafka-webhook-eventing"
+        && r.verdict == Verdict::Allow));
+    // Without `eventing.kafka` there is no Kafka row.
+    let (loaded, manifests) = render(CONFIG);
+    assert!(self::rows(&loaded, &manifests).iter().all(|r| !r.purpose.contains("Kafka")));
+}

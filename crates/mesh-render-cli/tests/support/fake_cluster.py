@@ -223,7 +223,11 @@ def lookup(obj, path):
     for p in parts:
         p = p.replace("\\.", ".")
         m = re.fullmatch(r"(\w+)\[\?\(@\.(\w+)==\"([^\"]*)\"\)\]", p)
-        if m:
+        index = re.fullmatch(r"(\w+)\[(\d+)\]", p)
+        if index:
+            items = obj.get(index.group(1)) or [] if isinstance(obj, dict) else []
+            obj = items[int(index.group(2))] if int(index.group(2)) < len(items) else None
+        elif m:
             items = obj.get(m.group(1)) or [] if isinstance(obj, dict) else []
             obj = next((i for i in items if i.get(m.group(2)) == m.group(3)), None)
         elif isinstance(obj, dict):
@@ -232,7 +236,13 @@ def lookup(obj, path):
             obj = None
         if obj is None:
             return ""
-    return obj if isinstance(obj, str) else json.dumps(obj)
+    # A map, list or struct prints as compact JSON (json.Marshal: sorted keys), a scalar as text
+    # (kubernetes/client-go v0.34.0 `util/jsonpath/jsonpath.go:160-181`).
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
 
 
 def jsonpath(template, obj):
@@ -268,11 +278,51 @@ def jsonpath(template, obj):
 
 # --- objects ------------------------------------------------------------------------------------------
 
+# The controller that owns a workload's pods (kubernetes v1.34 pkg/controller: a Deployment's pods
+# belong to its ReplicaSet, `deployment/util`; a StatefulSet's and a DaemonSet's to themselves; a
+# Job's to the Job); a pod without an owner has no ownerReferences.
+OWNER_KINDS = {"deployment.apps": "ReplicaSet", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet", "job.batch": "Job",
+               "replicaset.apps": "ReplicaSet"}
+
+
+def replica_set(deployment):
+    # The ReplicaSet a Deployment creates: `<deployment>-<pod-template-hash>` (kubernetes v1.34
+    # `pkg/controller/deployment/sync.go`); one fixed hash stands for it here.
+    return f"{deployment}-6d4cf56db6"
+
+
+def replica_sets(state, namespace):
+    """The ReplicaSets of `namespace`: one per Deployment workload, owned by it, and the bare ones
+    the pods name (`replicaset.apps/<name>` owners), without an owner."""
+    out = {}
+    for w in state["workloads"].get(namespace, []):
+        kind, name = w.split("/", 1)
+        if kind == "deployment.apps":
+            out[replica_set(name)] = {"metadata": {"name": replica_set(name), "ownerReferences": [{"kind": "Deployment", "name": name}]}}
+    for p in state["pods"]:
+        if p["namespace"] != namespace or not p.get("owner"):
+            continue
+        kind, name = p["owner"].split("/", 1)
+        if kind == "deployment.apps":
+            out.setdefault(replica_set(name), {"metadata": {"name": replica_set(name), "ownerReferences": [{"kind": "Deployment", "name": name}]}})
+        elif kind == "replicaset.apps":
+            out.setdefault(name, {"metadata": {"name": name}})
+    return [out[k] for k in sorted(out)]
+
+
 def pod_object(p):
     meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
     if p.get("deletionTimestamp"):
         meta["deletionTimestamp"] = p["deletionTimestamp"]
-    return {"metadata": meta, "spec": p.get("spec") or {}, "status": {"phase": p["phase"]}}
+    owner = p.get("owner")
+    if owner:
+        kind, name = owner.split("/", 1)
+        meta["ownerReferences"] = [{"kind": OWNER_KINDS[kind], "name": replica_set(name) if kind == "deployment.apps" else name,
+                                    "controller": True}]
+    spec = dict(p.get("spec") or {})
+    if p.get("hostNetwork"):
+        spec["hostNetwork"] = True
+    return {"metadata": meta, "spec": spec, "status": {"phase": p["phase"]}}
 
 
 def apply(state, docs):
@@ -294,7 +344,45 @@ def apply(state, docs):
             continue
         if kind == "ConfigMap":
             o["owners"] = {d: flag("--field-manager", "kubectl") for d in o.get("data") or {}}
+        if k in state["objects"] and kind != "ConfigMap":
+            error = apply_metadata(state["objects"][k], o)
+            if error:
+                return error
+        elif kind != "ConfigMap":
+            manager = flag("--field-manager", "kubectl")
+            o["owners"] = {f: {k2: manager for k2 in (meta.get(f) or {})} for f in ("labels", "annotations")}
         state["objects"][k] = o
+    return None
+
+
+def apply_metadata(live, o):
+    """Server-side apply of `metadata.labels` and `metadata.annotations` over a live object: keys
+    another field manager set stay (structured-merge-diff merges granular maps); a key this manager
+    applied before and no longer applies is removed; a key another manager owns with another value
+    is a conflict unless --force-conflicts, which moves it to this manager (Kubernetes "Server-Side
+    Apply", conflicts; kubernetes/kubectl v0.34.0 `apply --server-side --force-conflicts`).
+    Everything else of the object is replaced, as the fake does for whole objects."""
+    manager = flag("--field-manager", "kubectl")
+    force = "--force-conflicts" in ARGS
+    owners = live.get("owners") or {}
+    merged_owners = {}
+    for field in ("labels", "annotations"):
+        live_map = live["metadata"].get(field) or {}
+        applied = o["metadata"].get(field) or {}
+        field_owners = owners.get(field, {k: "unknown" for k in live_map})
+        out, out_owners = {}, {}
+        for k, v in live_map.items():
+            owner = field_owners.get(k, "unknown")
+            if k in applied and owner != manager and v != applied[k] and not force:
+                return f"error: Apply failed with 1 conflict: conflict with \"{owner}\": .metadata.{field}.{k}"
+            if owner != manager and k not in applied:
+                out[k], out_owners[k] = v, owner
+        for k, v in applied.items():
+            out[k], out_owners[k] = v, manager
+        if out:
+            o["metadata"][field] = out
+        merged_owners[field] = out_owners
+    o["owners"] = merged_owners
     return None
 
 
@@ -366,16 +454,53 @@ def kubectl(state):
     if verb == "get" and words[1] == "deployments,statefulsets,daemonsets":
         sys.stdout.write("".join(w + "\n" for w in state["workloads"].get(namespace, [])))
         return
+    if verb == "get" and words[1] == "replicasets":
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": replica_sets(state, namespace)}))
+        return
     if verb == "get" and words[1] == "pods":
         pods = [p for p in state["pods"] if "--all-namespaces" in ARGS or p["namespace"] == namespace]
         if "--field-selector=status.phase=Running" in ARGS:
             pods = [p for p in pods if p["phase"] == "Running"]
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": [pod_object(p) for p in pods]}))
         return
+    if verb == "get" and words[1] == "mutatingwebhookconfigurations":
+        # A list (no name): the objects whose labels match `--selector`, a comma-separated list of
+        # `key` (exists) and `key=value` terms as k8s.io/apimachinery `pkg/labels/selector.go` Parse
+        # reads them (kubernetes/kubectl v0.34.0 `get` passes it to the API server as labelSelector).
+        terms = [t for t in flag("--selector", "").split(",") if t]
+        def selected(labels):
+            for t in terms:
+                k, _, v = t.partition("=")
+                if k not in labels or ("=" in t and labels[k] != v):
+                    return False
+            return True
+        items = [o for k, o in sorted(state["objects"].items()) if o.get("kind") == "MutatingWebhookConfiguration"
+                 and selected(o.get("metadata", {}).get("labels") or {})]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
+        return
+    if verb == "annotate":
+        # `kubectl annotate KIND NAME key=value --overwrite` sets the annotation on the live object,
+        # `key-` removes it (kubernetes/kubectl v0.34.0 `pkg/cmd/annotate`); a missing object is
+        # NotFound.
+        kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "service": "Service"}[words[1]]
+        o = state["objects"].get(key(kind, None if kind == "MutatingWebhookConfiguration" else namespace, words[2]))
+        if o is None:
+            fail(f'Error from server (NotFound): {words[1]} "{words[2]}" not found')
+        for change in words[3:]:
+            if change.endswith("-"):
+                (o["metadata"].get("annotations") or {}).pop(change[:-1], None)
+                ((o.get("owners") or {}).get("annotations") or {}).pop(change[:-1], None)
+                continue
+            k, v = change.split("=", 1)
+            o["metadata"].setdefault("annotations", {})[k] = v
+            # kubectl annotate's default field manager (kubectl v0.34.0 `pkg/cmd/annotate`).
+            o.setdefault("owners", {}).setdefault("annotations", {})[k] = "kubectl-annotate"
+        return
     if verb == "get" and words[1] in ("mutatingwebhookconfiguration", "configmap", "gateway", "applications.argoproj.io",
-                                       "peerauthentication"):
+                                       "peerauthentication", "service"):
         kind = {"mutatingwebhookconfiguration": "MutatingWebhookConfiguration", "configmap": "ConfigMap", "gateway": "Gateway",
-                "applications.argoproj.io": "Application", "peerauthentication": "PeerAuthentication"}[words[1]]
+                "applications.argoproj.io": "Application", "peerauthentication": "PeerAuthentication",
+                "service": "Service"}[words[1]]
         scoped = None if kind == "MutatingWebhookConfiguration" else namespace
         o = state["objects"].get(key(kind, scoped, words[2]))
         if kind == "Gateway" and o is not None:
@@ -468,7 +593,35 @@ def helm(state):
     if ARGS[:2] == ["upgrade", "--install"]:
         release, chart = ARGS[2], ARGS[3]
         values = yaml.safe_load(open(flag("--values"))) or {}
+        old_objects = (state["releases"].get(release) or {}).get("objects", [])
         state["releases"][release] = {"chart": chart, "version": flag("--version")}
+        # `revisionTags` in an istiod release (what renders before mesh-render's own tag objects
+        # wrote): the chart renders each tag's webhook configuration and Service (istio 1.29.6
+        # `templates/revision-tags-mwc.yaml:42-48`, `revision-tags-svc.yaml:7`), which Helm
+        # annotates with its release (`meta.helm.sh/release-name`).
+        objects = []
+        for tag in values.get("revisionTags") or []:
+            revision = values.get("revision") or "default"
+            for kind, ns, name in [("MutatingWebhookConfiguration", None, f"istio-revision-tag-{tag}"),
+                                   ("Service", namespace, f"istiod-revision-tag-{tag}")]:
+                labels = {"istio.io/tag": tag, "istio.io/rev": revision, "app.kubernetes.io/managed-by": "Helm"}
+                annotations = {"meta.helm.sh/release-name": release}
+                state["objects"][key(kind, ns, name)] = {"kind": kind, "metadata": {
+                    "name": name, "namespace": ns, "labels": labels, "annotations": annotations}, "webhooks": [],
+                    "owners": {"labels": {k: "helm" for k in labels}, "annotations": {k: "helm" for k in annotations}}}
+                objects.append(key(kind, ns, name))
+        state["releases"][release]["objects"] = objects
+        # An upgrade deletes what the release rendered before and no longer renders, unless the live
+        # object says `helm.sh/resource-policy: keep` (helm v4.1.4 `pkg/kube/client.go:623-649`: it
+        # gets the live object and reads its annotations; the same in v3 `client.go:437-449`).
+        for k in old_objects:
+            live = state["objects"].get(k)
+            if k in objects or live is None:
+                continue
+            if (live["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep":
+                continue
+            state["objects"].pop(k)
+            state.setdefault("deleted", []).append(k)
         if chart.rstrip("/").endswith("istiod"):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"
@@ -481,6 +634,12 @@ def helm(state):
     if words[:1] == ["uninstall"]:
         release = words[1]
         r = state["releases"].pop(release, None)
+        # Helm deletes what the stored manifest holds; `keep` counts only where that manifest says it
+        # (helm v4.1.4 `pkg/action/uninstall.go:260-270`, `resource_policy.go:26-46`), never the live
+        # object: the fake's stored manifests carry no such annotation.
+        for k in (r or {}).get("objects", []):
+            if state["objects"].pop(k, None) is not None:
+                state.setdefault("deleted", []).append(k)
         if r and "revision" in r:
             revision = r["revision"]
             users = [f"{p['namespace']}/{p['name']}" for p in state["pods"] if p["annotations"].get("istio.io/rev") == revision]

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const PLUGIN_NAME: &str = "mesh-render";
 /// The plugin parameter that selects the environment.
 pub const ENV_PARAMETER: &str = "env";
+/// The plugin parameter that asks for the PreDelete gate of one istiod revision instead of the mesh
+/// objects (`render::revision_gate`).
+pub const GATE_PARAMETER: &str = "revisionGate";
 /// The environment rendered when no parameter is given: the announced default (the base settings).
 pub const ENV_DEFAULT: &str = "";
 /// Application env variable (`spec.source.plugin.env`) that selects the environment too.
@@ -53,7 +56,13 @@ pub const MESH_APP: &str = "istio-mesh";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationSpec {
     pub project: String,
-    pub source: ApplicationSource,
+    /// One source; `None` when `sources` holds several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ApplicationSource>,
+    /// Several sources, rendered and applied together (a revision's istiod chart and its PreDelete
+    /// gate from the plugin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     pub destination: ApplicationDestination,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_policy: Option<SyncPolicy>,

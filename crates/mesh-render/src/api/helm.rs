@@ -22,6 +22,10 @@ pub const OCI_CHART_REPOSITORY: &str = "oci://ghcr.io/istio/release/charts";
 /// `blog/2026/retirement-of-gcr.io-follow-up`: "we have made the difficult decision to retire
 /// `registry.istio.io/release`"). MR115 refuses them.
 pub const RETIRED_HOSTS: [&str; 3] = ["istio-release.storage.googleapis.com", "gcr.io/istio-release", "registry.istio.io/release"];
+/// Where Istio's images are (istio.io blog "An update on our move to AWS": 1.31+ images only on
+/// `docker.io/istio`; the 1.29 and 1.30 images are there too). Always rendered as istiod's
+/// `global.hub`: the published 1.30 charts default to the retired `registry.istio.io/release`.
+pub const DEFAULT_HUB: &str = "docker.io/istio";
 /// The last scream test of the retired homes, after which they are gone (istio.io
 /// `blog/2026/retirement-of-gcp`, "Scream Tests": "The fourth and last scream test will be from
 /// December 8th, 2026 3:00 PM UTC to December 9th, 2026 3:00 PM UTC").
@@ -186,6 +190,9 @@ impl From<&Resources> for ResourceValues {
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct IstiodGlobal {
+    /// The image registry for istiod (`templates/deployment.yaml:101`), the sidecars and the gateway
+    /// pods (the injection templates read `.Values.global.hub`).
+    pub hub: String,
     pub istio_namespace: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,

@@ -29,6 +29,16 @@ pub struct InferenceGateway {
     pub namespace: String,
     /// `false`: the Gateway exists already (e.g. the Knative external Gateway) and is only referenced.
     pub create: bool,
+    /// `serviceAccount`: the ServiceAccount the pods of a Gateway that mesh-render does not render
+    /// run as. istiod names it after the annotation `gateway.istio.io/service-account` when the
+    /// Gateway carries one, else `<name>-<class>` (istio 1.29.6 `pilot/pkg/config/kube/gateway/
+    /// deploymentcontroller.go:514,547`, 1.30.3 `gatewaycommon/deploymentcontroller.go:396,429`),
+    /// and mesh-render cannot read the annotations of a Gateway it does not render. `None`:
+    /// `<name>-istio`. See [`crate::config::rules`] `inference_gateway_identity`.
+    pub service_account: Option<String>,
+    /// Where `gateway` (or `aiServing`) and `serviceAccount` are written, for the cross-section rules.
+    pub pos: Pos,
+    pub service_account_pos: Option<Pos>,
 }
 
 /// One InferencePool with its endpoint picker and route.
@@ -105,9 +115,21 @@ pub fn read(node: &Node, path: &str, root_namespace: &str, dec: &mut Decoder) ->
         None => RELEASES[0],
     };
     let install_crds = f.get("installCRDs").and_then(|n| dec.bool(n, &f.path("installCRDs"))).unwrap_or(false);
-    let mut gateway = InferenceGateway { name: "inference-gateway".into(), namespace: root_namespace.into(), create: true };
+    let mut gateway = InferenceGateway {
+        name: "inference-gateway".into(),
+        namespace: root_namespace.into(),
+        create: true,
+        service_account: None,
+        pos: node.pos,
+        service_account_pos: None,
+    };
     if let Some(n) = f.get("gateway") {
-        if let Some(gf) = dec.map(n, &f.path("gateway"), Some(&["name", "namespace", "create"])) {
+        gateway.pos = n.pos;
+        if let Some(gf) = dec.map(n, &f.path("gateway"), Some(&["name", "namespace", "create", "serviceAccount"])) {
+            if let Some(sa) = gf.get("serviceAccount") {
+                gateway.service_account_pos = Some(sa.pos);
+                gateway.service_account = dec.dns_label(sa, &gf.path("serviceAccount"));
+            }
             if let Some(v) = gf.get("name").and_then(|v| dec.dns_label(v, &gf.path("name"))) {
                 gateway.name = v;
             }

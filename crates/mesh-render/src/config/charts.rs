@@ -3,7 +3,7 @@
 
 use super::codes;
 use super::decode::{self, Decoder};
-use crate::api::helm::{ChartRepository, CHART_REPOSITORY, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
+use crate::api::helm::{ChartRepository, CHART_REPOSITORY, DEFAULT_HUB, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
 use crate::config::syntax::{Node, Value};
 
 /// `chartRepository`: an `https://` chart repository or an `oci://` registry path (a private
@@ -27,6 +27,32 @@ pub(super) fn read_chart_repository(node: &Node, path: &str, dec: &mut Decoder) 
             None
         }
     }
+}
+
+/// `hub`: an image registry path without scheme, tag or trailing slash (`docker.io/istio`, or a
+/// pull-through cache such as `registry.example.com/istio`); Istio appends `/pilot:<tag>` and
+/// `/proxyv2:<tag>` to it (istiod chart `templates/deployment.yaml:101`, `files/injection-template.yaml`).
+pub(super) fn read_hub(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
+    let text = dec.string(node, path)?;
+    let ok = !text.is_empty()
+        && !text.contains("://")
+        && !text.ends_with('/')
+        && !text.starts_with('/')
+        && !text.contains("//")
+        && !text.contains('@')
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._/:".contains(c))
+        && !text.rsplit('/').next().unwrap_or_default().contains(':');
+    if ok {
+        return Some(text);
+    }
+    dec.report(
+        &codes::INVALID_VALUE,
+        node.pos,
+        path,
+        format!("`{text}` is not an image registry path"),
+        format!("write a registry and path without scheme, tag or trailing slash, e.g. `{DEFAULT_HUB}` (the default) or `registry.example.com/istio`"),
+    );
+    None
 }
 
 /// Scalars anywhere in the document that name a retired Istio host, with their dotted key paths.

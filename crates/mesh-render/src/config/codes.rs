@@ -151,6 +151,20 @@ pub(crate) const IGNORED_ERROR_CHECK: Rule = Rule {
         through to the cluster; the warning names the check so that the choice stays visible in review.",
 };
 
+pub(crate) const ASSUMED_GATEWAY_IDENTITY: Rule = Rule {
+    code: "MR025",
+    name: "assumed-gateway-identity",
+    severity: Severity::Warning,
+    summary: "The reused inference Gateway's service account is assumed, not known",
+    explanation: "With `aiServing.gateway.create: false` and a Gateway that mesh-render does not render, the \
+        pool policies admit that Gateway's pods by their principal, `<namespace>/sa/<service account>`. istiod \
+        names the service account after the Gateway's annotation `gateway.istio.io/service-account`, else \
+        `<name>-<class>` (`<name>` alone for the waypoint and east-west classes; istio 1.29.6 \
+        `deploymentcontroller.go:205,231,514,547`), and mesh-render cannot see that Gateway's \
+        annotations. It assumes `<name>-istio`; if that is wrong, the gateway's calls to the model servers \
+        and the picker are refused. Set `aiServing.gateway.serviceAccount` to state it.",
+};
+
 /// Every config rule, by code.
 pub(crate) const RULES: &[Rule] = &[
     YAML_SYNTAX,
@@ -168,6 +182,7 @@ pub(crate) const RULES: &[Rule] = &[
     MIGRATION_PENDING,
     MESH_COMPATIBILITY_MODE,
     IGNORED_ERROR_CHECK,
+    ASSUMED_GATEWAY_IDENTITY,
 ];
 
 #[cfg(test)]

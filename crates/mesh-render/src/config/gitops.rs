@@ -56,6 +56,26 @@ pub struct ArgoCd {
     pub hook_image: String,
 }
 
+impl ArgoCd {
+    /// What a revision's PreDelete gate needs when the config no longer has `argocd` (the commit
+    /// that switched Argo CD off prunes every child Application, and each still runs its gate):
+    /// Argo CD's namespace and the hook image as `read_argocd` defaults them. No Application is
+    /// rendered from it.
+    pub fn gate_defaults() -> ArgoCd {
+        ArgoCd {
+            namespace: "argocd".into(),
+            project: "default".into(),
+            destination_server: String::new(),
+            repo_url: String::new(),
+            target_revision: String::new(),
+            path: String::new(),
+            mesh_source: MeshSource::Plugin,
+            automated: true,
+            hook_image: DEFAULT_HOOK_IMAGE.into(),
+        }
+    }
+}
+
 /// `None` when absent, switched off, or wrong (then with problems reported).
 pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd> {
     let f = dec.map(node, path, Some(ARGOCD_KEYS))?;

@@ -13,11 +13,36 @@ use crate::config::syntax::{Node, Value};
 pub struct Knative {
     pub serving_namespace: String,
     pub eventing_namespace: Option<String>,
+    /// The Knative Kafka data planes installed in the Eventing namespace
+    /// (`components.knative.eventing.kafka`); none without Eventing.
+    pub kafka: Kafka,
     /// `config-network` `mesh-compatibility-mode`.
     pub mesh_compatibility_mode: &'static str,
     /// Webhooks that kube-apiserver calls in plaintext, each given a port-level PERMISSIVE exception.
     pub webhooks: Vec<Webhook>,
 }
+
+/// Which data planes of Knative Kafka (knative-extensions/eventing-kafka-broker) run in the Eventing
+/// namespace: each delivers events to subscribers and sinks in app namespaces under its own
+/// ServiceAccount, which the app policies then admit ([`crate::render::facts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Kafka {
+    /// The Kafka Broker (`kafka-broker-dispatcher` delivers to Triggers' subscribers).
+    pub broker: bool,
+    /// The KafkaChannel (`kafka-channel-dispatcher` delivers to Subscriptions' subscribers).
+    pub channel: bool,
+    /// KafkaSource (`kafka-source-dispatcher` delivers to the source's sink).
+    pub source: bool,
+}
+
+impl Kafka {
+    pub fn any(self) -> bool {
+        self.broker || self.channel || self.source
+    }
+}
+
+/// Keys of `components.knative.eventing.kafka`.
+const KAFKA_KEYS: &[&str] = &["broker", "channel", "source"];
 
 /// A workload that kube-apiserver must reach without mesh mTLS.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,6 +71,7 @@ pub(super) fn read_knative(node: &Node, dec: &mut Decoder) -> Option<Knative> {
         }
     }
     let mut eventing_namespace = None;
+    let mut kafka = Kafka::default();
     if let Some(e) = f.get("eventing") {
         let ef = dec.map(e, &f.path("eventing"), None)?;
         let on = match ef.get("enabled") {
@@ -57,10 +83,25 @@ pub(super) fn read_knative(node: &Node, dec: &mut Decoder) -> Option<Knative> {
                 Some(ns) => dec.dns_label(ns, &ef.path("namespace"))?,
                 None => "knative-eventing".to_string(),
             });
+            if let Some(k) = ef.get("kafka") {
+                kafka = read_kafka(k, &ef.path("kafka"), dec)?;
+            }
         }
     }
     let webhooks = default_webhooks(&serving_namespace, eventing_namespace.as_deref());
-    Some(Knative { serving_namespace, eventing_namespace, mesh_compatibility_mode: "auto", webhooks })
+    Some(Knative { serving_namespace, eventing_namespace, kafka, mesh_compatibility_mode: "auto", webhooks })
+}
+
+/// `components.knative.eventing.kafka: {broker, channel, source}`, each `false` by default. Checked
+/// strictly: a misspelt component would silently leave its dispatcher refused by every app policy.
+fn read_kafka(node: &Node, path: &str, dec: &mut Decoder) -> Option<Kafka> {
+    let f = dec.map(node, path, Some(KAFKA_KEYS))?;
+    let flag = |dec: &mut Decoder, key: &str| match f.get(key) {
+        Some(n) => dec.bool(n, &f.path(key)),
+        None => Some(false),
+    };
+    let (broker, channel, source) = (flag(dec, "broker"), flag(dec, "channel"), flag(dec, "source"));
+    Some(Kafka { broker: broker?, channel: channel?, source: source? })
 }
 
 /// Knative's webhooks, which kube-apiserver calls on 8443 without a client certificate.
@@ -77,6 +118,10 @@ pub fn default_webhooks(serving: &str, eventing: Option<&str>) -> Vec<Webhook> {
     if let Some(ev) = eventing {
         hooks.push(hook(ev, "eventing-webhook", "app", "eventing-webhook"));
         hooks.push(hook(ev, "imc-controller", "app.kubernetes.io/component", "imc-controller"));
+        // Knative Kafka's webhook, given its exception whether or not `eventing.kafka` names a data
+        // plane: every Kafka component installs it (eventing-kafka-broker knative-v1.22.2
+        // `control-plane/config/eventing-kafka-broker/200-webhook/500-webhook.yaml`), and a
+        // port-level PERMISSIVE exception on a pod that does not exist admits nothing.
         hooks.push(hook(ev, "kafka-webhook-eventing", "app", "kafka-webhook-eventing"));
     }
     hooks.sort();
@@ -102,6 +147,7 @@ pub(super) fn read_settings(
             let mut unused = Knative {
                 serving_namespace: String::new(),
                 eventing_namespace: None,
+                kafka: Kafka::default(),
                 mesh_compatibility_mode: "auto",
                 webhooks: Vec::new(),
             };

@@ -37,7 +37,7 @@ pub use mesh::MtlsMode;
 pub use metadata::ExtraMetadata;
 pub use telemetry::Tracing;
 
-use crate::api::helm::ChartRepository;
+use crate::api::helm::{ChartRepository, DEFAULT_HUB};
 use crate::diagnostics::{self, Diagnostic, Pos};
 use crate::versions::Release;
 use syntax::{Limits, Node, Value};
@@ -78,6 +78,8 @@ pub struct Config {
     pub argocd: Option<gitops::ArgoCd>,
     /// Where the Istio charts come from (`chartRepository`).
     pub charts: ChartRepository,
+    /// The image registry of istiod, the sidecars and the gateways (`hub`, istiod's `global.hub`).
+    pub hub: String,
     /// Every string of the config file that names one of Istio's retired hosts, with its key path
     /// (MR115 refuses them).
     pub retired_references: Vec<(String, String)>,
@@ -164,6 +166,7 @@ const ISTIO_KEYS: &[&str] = &[
     "aiServing",
     "argocd",
     "chartRepository",
+    "hub",
     "security",
     "flows",
     "analyzers",
@@ -298,6 +301,7 @@ fn read_istio(
     let tracing = telemetry::read_tracing(f.get("tracing"), &f.path("tracing"), dec);
     let charts =
         f.get("chartRepository").and_then(|n| charts::read_chart_repository(n, &f.path("chartRepository"), dec)).unwrap_or_default();
+    let hub = f.get("hub").and_then(|n| charts::read_hub(n, &f.path("hub"), dec)).unwrap_or_else(|| DEFAULT_HUB.to_string());
     let metadata = metadata::read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
     let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
@@ -310,6 +314,7 @@ fn read_istio(
     rules::envoy_gateway_still_installed(envoy_gateway.as_ref(), knative.as_ref(), environment, dec);
     rules::control_plane_features(&f, control_plane.as_mut(), release, ai_serving.as_ref(), knative.as_ref(), dec);
     rules::mtls_disable_with_apps(&f, mtls, apps.as_deref(), dec);
+    rules::inference_gateway_identity(ai_serving.as_ref(), gateways.as_ref(), &namespace, dec);
 
     environments::mark_warnings(&mut dec.diags[diags_before..], environment);
     let errors_after = dec.diags.iter().filter(|d| d.is_error()).count();
@@ -336,6 +341,7 @@ fn read_istio(
         ai_serving,
         argocd,
         charts,
+        hub,
         retired_references: Vec::new(),
         flow_expectations,
         ignored_checks,

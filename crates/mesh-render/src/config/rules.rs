@@ -6,6 +6,7 @@ use super::codes;
 use super::control_plane::ControlPlane;
 use super::decode::{Decoder, Fields};
 use super::envoy_gateway::EnvoyGateway;
+use super::gateways::Gateways;
 use super::knative::Knative;
 use super::mesh::MtlsMode;
 use crate::versions::Release;
@@ -126,5 +127,44 @@ pub(super) fn mtls_disable_with_apps(f: &Fields, mtls: MtlsMode, apps: Option<&[
             "with mTLS DISABLE, the app namespaces' ALLOW policies cannot see which namespace a caller is in, so they would deny every call",
             "use PERMISSIVE while migrating, or STRICT",
         );
+    }
+}
+
+/// The identity of the inference Gateway's pods, which the pool policies admit by principal. A
+/// Gateway that mesh-render renders (the one it creates, or a Knative Gateway reused) carries no
+/// `gateway.istio.io/service-account` annotation (and `metadata.annotations` may not add one), so
+/// its pods run as `<name>-istio` (istio 1.29.6 `pilot/pkg/config/kube/gateway/deploymentcontroller.go:547`:
+/// `ServiceAccount: model.GetOrDefault(gw.Annotations[annotation.GatewayServiceAccount.Name], defaultName)`;
+/// 1.30.3 `gatewaycommon/deploymentcontroller.go:429`): `serviceAccount` is refused there. Any other
+/// reused Gateway may carry the annotation or another class, which mesh-render cannot see: without
+/// `serviceAccount` it assumes `<name>-istio` and warns (MR025), since a wrong guess refuses the
+/// gateway's calls rather than opening anything to another workload it does not already name.
+pub(super) fn inference_gateway_identity(ai: Option<&AiServing>, gateways: Option<&Gateways>, root: &str, dec: &mut Decoder) {
+    let (Some(ai), Some(gateways)) = (ai, gateways) else { return };
+    let gw = &ai.gateway;
+    let knative_gateway = gw.namespace == root && (gw.name == gateways.external || gw.name == gateways.local);
+    let path = "components.istio.aiServing.gateway.serviceAccount";
+    match gw.service_account_pos {
+        Some(pos) if gw.create || knative_gateway => {
+            let why = if gw.create { "mesh-render creates this Gateway" } else { "this is a Knative Gateway that mesh-render renders" };
+            dec.report(
+                &codes::CONFLICTING_SETTINGS,
+                pos,
+                path,
+                format!("{why} without `gateway.istio.io/service-account`, so istiod runs its pods as `{}-istio`", gw.name),
+                "remove `serviceAccount`: it is only for a reused Gateway that mesh-render does not render",
+            );
+        }
+        None if !gw.create && !knative_gateway => dec.report(
+            &codes::ASSUMED_GATEWAY_IDENTITY,
+            gw.pos,
+            "components.istio.aiServing.gateway",
+            format!(
+                "the reused Gateway `{}/{}` is not rendered by mesh-render: the pool policies assume its pods run as `{}-istio`",
+                gw.namespace, gw.name, gw.name
+            ),
+            "set `serviceAccount` to the ServiceAccount of its pods (its `gateway.istio.io/service-account` annotation, else `<name>-<class>`)",
+        ),
+        _ => {}
     }
 }

@@ -133,6 +133,8 @@ struct AppPolicy {
 struct KnativeFacts {
     serving: String,
     eventing: Option<String>,
+    /// The ServiceAccounts of the Knative Kafka dispatchers the config names (`eventing.kafka`).
+    kafka_senders: Vec<&'static str>,
     ingress_class: &'static str,
     mesh_compatibility_mode: &'static str,
     external_entry: String,
@@ -277,6 +279,14 @@ impl Context {
             KnativeFacts {
                 serving: k.serving_namespace.clone(),
                 eventing: k.eventing_namespace.clone(),
+                kafka_senders: [
+                    (k.kafka.broker, "knative-kafka-broker-data-plane"),
+                    (k.kafka.channel, "knative-kafka-channel-data-plane"),
+                    (k.kafka.source, "knative-kafka-source-data-plane"),
+                ]
+                .into_iter()
+                .filter_map(|(on, sa)| on.then_some(sa))
+                .collect(),
                 ingress_class: knative::INGRESS_CLASS,
                 mesh_compatibility_mode: k.mesh_compatibility_mode,
                 external_entry: entry(external),

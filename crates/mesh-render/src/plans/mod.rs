@@ -188,6 +188,28 @@ pub(crate) fn pre_delete_hook_script(context: &HookContext) -> String {
     render_template("argocd-pre-delete", include_str!("argocd-pre-delete.sh.j2"), context)
 }
 
+/// The PreDelete gate of one istiod revision's Argo CD Application (`render::revision_gate`).
+#[derive(Serialize)]
+pub(crate) struct GateContext {
+    pub gateway_checks: bool,
+    pub restarts: bool,
+    pub revision_guard: bool,
+    /// The revision as pods carry it in their `istio.io/rev` annotation (`default` for none).
+    pub revision: String,
+    pub namespace: String,
+    pub argocd_namespace: String,
+    pub application: String,
+    /// The mesh Application: gone or being deleted means a whole teardown.
+    pub mesh_application: String,
+    /// A shell `case` pattern matching the names of this root namespace's tag webhooks.
+    pub webhook_pattern: String,
+}
+
+/// The gate's script: exit 1 while a tag points at the revision or a pod runs its proxy.
+pub(crate) fn revision_gate_script(context: &GateContext) -> String {
+    render_template("argocd-revision-gate", include_str!("argocd-revision-gate.sh.j2"), context)
+}
+
 /// Knative's ConfigMaps as they were before Istio: what the destroy plan server-side applies as
 /// field manager `mesh-render`. Keys mesh-render set and omits here are removed by that apply
 /// (server-side apply drops fields a manager no longer applies), which gives Knative its defaults
@@ -281,6 +303,16 @@ struct Step {
     restart_after: bool,
     /// CRDs in the file, waited for until Established.
     crds: Vec<String>,
+    /// Applied with `--force-conflicts`: the revision tags, which an istiod release of an earlier
+    /// render may still hold.
+    take_over: bool,
+}
+
+/// A tag's objects, which an istiod release of an earlier render may hold (`revisionTags`).
+#[derive(Serialize)]
+struct AdoptedTag {
+    webhook: String,
+    service: String,
 }
 
 #[derive(Serialize)]
@@ -312,6 +344,10 @@ struct Context {
     istiod_deployments: Vec<String>,
     /// With revisions: the tags to check (webhook, injection by a dry-run pod).
     tags: Vec<TagCheck>,
+    /// `plan apply` with revisions: every rendered tag's objects, kept through the istiod upgrades.
+    adopted_tags: Vec<AdoptedTag>,
+    /// The tags' file, applied again after the uninstalls.
+    tags_file: String,
     /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
     /// once no pod is left on them.
     kept_releases: Option<Vec<String>>,
@@ -378,7 +414,7 @@ impl Context {
             if objects.iter().all(|m| !m.object.is_partial()) {
                 delete.push(file.clone());
             }
-            apply.push(Step { file, crds, restart_after: false });
+            apply.push(Step { file, crds, restart_after: false, take_over: concern == Concern::RevisionTags });
         }
         if let Some(last) = apply.iter().rposition(|s| s.file == file_of(Concern::Namespaces) || s.file == file_of(Concern::RevisionTags)) {
             apply[last].restart_after = true;
@@ -456,6 +492,19 @@ impl Context {
                     })
                 })
                 .collect(),
+            adopted_tags: match (&config.revisions, kind) {
+                (Some(rs), Kind::Apply) => rs
+                    .tags
+                    .iter()
+                    .filter(|(_, rev)| rs.get(rev).is_some())
+                    .map(|(tag, _)| AdoptedTag {
+                        webhook: crate::render::revision_tags::webhook_name(config, tag),
+                        service: crate::render::revision_tags::service_name(tag),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            tags_file: file_of(Concern::RevisionTags),
             kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             inference_crds,

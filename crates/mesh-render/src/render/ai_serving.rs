@@ -567,7 +567,14 @@ fn pool_policy(
     p
 }
 
-/// The inference gateway's principal: its pods run as `<gateway>-istio` (see [`access_policies`]).
+/// The inference gateway's principal: its pods run as `<gateway>-istio` (see [`access_policies`]),
+/// or as `aiServing.gateway.serviceAccount` for a reused Gateway that mesh-render does not render
+/// and that carries `gateway.istio.io/service-account` (istio 1.29.6 `deploymentcontroller.go:547`).
 pub(crate) fn gateway_principal(ai: &AiServing) -> String {
-    principal(&ai.gateway.namespace, &crate::render::gateways::service_name(&ai.gateway.name))
+    principal(&ai.gateway.namespace, &gateway_service_account(ai))
+}
+
+/// The ServiceAccount of the inference gateway's pods (see [`gateway_principal`]).
+pub(crate) fn gateway_service_account(ai: &AiServing) -> String {
+    ai.gateway.service_account.clone().unwrap_or_else(|| crate::render::gateways::service_name(&ai.gateway.name))
 }

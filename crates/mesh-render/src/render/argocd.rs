@@ -43,23 +43,18 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
             helm: Some(HelmSource { release_name: name.into(), values_object: values }),
             ..Default::default()
         };
-        application(config, a, name, wave, source, options, drift)
+        application(config, a, name, wave, vec![source], options, drift)
     };
+    let plugin_source = |parameters: Vec<PluginParameter>| ApplicationSource {
+        repo_url: a.repo_url.clone(),
+        target_revision: a.target_revision.clone(),
+        path: Some(a.path.clone()),
+        plugin: Some(PluginSource { name: PLUGIN_NAME.into(), parameters }),
+        ..Default::default()
+    };
+    let env_parameter = || config.environment.iter().map(|env| PluginParameter { name: ENV_PARAMETER.into(), string: env.clone() });
     let mesh_source = match a.mesh_source {
-        MeshSource::Plugin => ApplicationSource {
-            repo_url: a.repo_url.clone(),
-            target_revision: a.target_revision.clone(),
-            path: Some(a.path.clone()),
-            plugin: Some(PluginSource {
-                name: PLUGIN_NAME.into(),
-                parameters: config
-                    .environment
-                    .iter()
-                    .map(|env| PluginParameter { name: ENV_PARAMETER.into(), string: env.clone() })
-                    .collect(),
-            }),
-            ..Default::default()
-        },
+        MeshSource::Plugin => plugin_source(env_parameter().collect()),
         MeshSource::Directory => ApplicationSource {
             repo_url: a.repo_url.clone(),
             target_revision: a.target_revision.clone(),
@@ -79,10 +74,32 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
             // refuse an object that two Applications render (argo-cd v3.5.1
             // `docs/user-guide/sync-options.md:402`: `FailOnSharedResource` is opt-in), so one owner
             // is what keeps a tag from being deleted and recreated between two syncs.
+            //
+            // With the plugin, each revision's Application has a second source: its PreDelete gate
+            // (`render::revision_gate`), rendered from the `revisionGate` parameter alone, so that it
+            // still exists when the config has stopped listing the revision and the parent prunes
+            // the Application. A directory source would lose it in that very commit.
             for r in &rs.revisions {
                 let name = r.istiod_name();
                 let v = values.istiod.get(&name).map(json).unwrap_or_default();
-                apps.push(chart_app(&name, "istiod", r.release.version.to_string(), 1, v, false));
+                let mut app = chart_app(&name, "istiod", r.release.version.to_string(), 1, v, false);
+                if a.mesh_source == MeshSource::Plugin {
+                    if let Object::Application(app) = &mut app.object {
+                        let gate = PluginParameter { name: GATE_PARAMETER.into(), string: r.name.clone() };
+                        let chart = app.spec.source.take().into_iter();
+                        app.spec.sources = chart.chain([plugin_source(std::iter::once(gate).chain(env_parameter()).collect())]).collect();
+                        app.metadata.finalizers.get_or_insert_with(Vec::new).extend(PRE_DELETE_FINALIZERS.map(String::from));
+                        // While its gate refuses, a pruned child holds the parent's sync open
+                        // (gitops-engine `pkg/sync/sync_context.go:599-608`); `PruneLast` moves the
+                        // prune after every other wave of the parent (`:1127-1144`, read from the
+                        // live child), so the tag move and the rest still sync first.
+                        app.metadata
+                            .annotations
+                            .get_or_insert_with(Default::default)
+                            .insert(SYNC_OPTIONS.to_string(), "PruneLast=true".to_string());
+                    }
+                }
+                apps.push(app);
             }
         }
     }
@@ -99,7 +116,7 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
         ),
         None => (vec!["ServerSideApply=true".to_string()], Vec::new()),
     };
-    apps.push(application(config, a, MESH_APP, mesh_wave, mesh_source, options, drift));
+    apps.push(application(config, a, MESH_APP, mesh_wave, vec![mesh_source], options, drift));
     apps
 }
 
@@ -122,7 +139,7 @@ fn application(
     a: &ArgoCd,
     name: &str,
     wave: i32,
-    source: ApplicationSource,
+    mut sources: Vec<ApplicationSource>,
     sync_options: Vec<String>,
     ignore_differences: Vec<ResourceIgnoreDifferences>,
 ) -> Manifest {
@@ -134,9 +151,12 @@ fn application(
         finalizers.extend(PRE_DELETE_FINALIZERS.map(String::from));
     }
     meta.finalizers = Some(finalizers);
+    // One source as `source`, several as `sources` (a revision's gate is added later).
+    let source = (sources.len() == 1).then(|| sources.remove(0));
     let spec = ApplicationSpec {
         project: a.project.clone(),
         source,
+        sources,
         destination: ApplicationDestination { server: a.destination_server.clone(), namespace: config.namespace.clone() },
         sync_policy: Some(SyncPolicy {
             automated: a.automated.then_some(Automated { prune: true, self_heal: true }),

@@ -125,8 +125,8 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
     let root = config.namespace.as_str();
     let mut out = vec![
         hook_object(ServiceAccount { metadata: owned_meta(NAME, Some(root), Concern::ArgocdHooks), ..Default::default() }),
-        job(config, &a.hook_image, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
-        job(config, &a.hook_image, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
+        job(config, &a.hook_image, NAME, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
+        job(config, &a.hook_image, NAME, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
     ];
     let access = Access {
         argocd_namespace: &a.namespace,
@@ -154,7 +154,7 @@ fn expected_revision(config: &Config) -> String {
     config.revision.clone().unwrap_or_else(|| crate::config::canary::DEFAULT_REVISION.into())
 }
 
-fn hook_object(object: impl Into<Object>) -> Manifest {
+pub(crate) fn hook_object(object: impl Into<Object>) -> Manifest {
     Manifest { concern: Concern::ArgocdHooks, object: object.into() }
 }
 
@@ -162,7 +162,7 @@ fn subject(root: &str) -> Subject {
     Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(root.into()), api_group: None }
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>) -> PolicyRule {
+pub(crate) fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: Vec<String>) -> PolicyRule {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     PolicyRule {
         api_groups: Some(strings(groups)),
@@ -221,6 +221,8 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         per_namespace.entry(ns.clone()).or_default().extend([
             rule(&["apps"], &["deployments", "statefulsets", "daemonsets"], &["get", "list", "watch", "patch"], Vec::new()),
             rule(&[""], &["pods"], &["list"], Vec::new()),
+            // `stale_pods` reads which ReplicaSets a Deployment owns (a restart replaces only those pods).
+            rule(&["apps"], &["replicasets"], &["list"], Vec::new()),
         ]);
     }
     // `kubectl wait` gets the object, then lists and watches it with `metadata.name=` (which RBAC
@@ -266,9 +268,19 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
     out
 }
 
-/// A hook Job: non-root, read-only root filesystem, no sidecar, deleted once it succeeded and
-/// before the next run.
-fn job(config: &Config, image: &str, name: &str, hook: &str, wave: Option<i32>, script: String) -> Manifest {
+/// A hook Job: non-root, read-only root filesystem, no sidecar; it runs as `service_account`. A Sync
+/// hook is deleted once it succeeded and before the next run; for a PreDelete hook Argo CD honours
+/// only `HookSucceeded` (argo-cd v3.5.1 `controller/hook.go:141,284-289`) and deletes a failed one
+/// itself before it creates it again (`:218-227`).
+pub(crate) fn job(
+    config: &Config,
+    image: &str,
+    service_account: &str,
+    name: &str,
+    hook: &str,
+    wave: Option<i32>,
+    script: String,
+) -> Manifest {
     let mut meta: ObjectMeta = owned_meta(name, Some(&config.namespace), Concern::ArgocdHooks);
     let annotations = meta.annotations.get_or_insert_with(Default::default);
     annotations.insert(HOOK.into(), hook.into());
@@ -293,7 +305,7 @@ fn job(config: &Config, image: &str, name: &str, hook: &str, wave: Option<i32>, 
         ..Default::default()
     };
     let pod = PodSpec {
-        service_account_name: Some(NAME.into()),
+        service_account_name: Some(service_account.into()),
         restart_policy: Some("Never".into()),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),

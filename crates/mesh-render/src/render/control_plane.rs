@@ -57,6 +57,7 @@ pub(crate) fn values(config: &Config) -> Values {
         resources: (&cp.resources).into(),
         env: env.clone(),
         global: IstiodGlobal {
+            hub: config.hub.clone(),
             istio_namespace: config.namespace.clone(),
             logging: cp.log_level.clone().map(|level| Logging { level }),
             proxy: ProxyValues { resources: (&config.proxy_resources).into() },

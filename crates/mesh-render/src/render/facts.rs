@@ -187,11 +187,33 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         // any URI (eventing knative-v1.22.2 `vendor/knative.dev/pkg/apis/duck/v1/destination.go:33`),
         // so these senders may POST to any port of any Service. Only their principals are admitted:
         // broker-filter.yaml:37, in-memory-channel dispatcher.yaml:50, pingsource-mt-adapter.yaml:126.
+        let mut senders: Vec<&str> = vec!["mt-broker-filter", "imc-dispatcher", "pingsource-mt-adapter"];
+        // Knative Kafka's dispatchers, for the data planes the config names (`eventing.kafka`):
+        // eventing-kafka-broker knative-v1.22.2 `data-plane/config/broker/500-dispatcher.yaml:60`,
+        // `channel/500-dispatcher.yaml:60`, `source/500-dispatcher.yaml:60` (StatefulSets). Each
+        // data plane's receiver runs under the same ServiceAccount (`broker/500-receiver.yaml:57`,
+        // `channel/500-receiver.yaml:58`), so a principal cannot tell it from its dispatcher; the
+        // KafkaSink's receiver (`sink/500-receiver.yaml:57`, `knative-kafka-sink-data-plane`) only
+        // writes to Kafka and is never admitted.
+        let kafka = k.kafka;
+        for (on, sa) in [
+            (kafka.broker, "knative-kafka-broker-data-plane"),
+            (kafka.channel, "knative-kafka-channel-data-plane"),
+            (kafka.source, "knative-kafka-source-data-plane"),
+        ] {
+            if on {
+                senders.push(sa);
+            }
+        }
         app.push(Admission {
-            principals: ["mt-broker-filter", "imc-dispatcher", "pingsource-mt-adapter"].iter().map(|sa| principal(eventing, sa)).collect(),
+            principals: senders.iter().map(|sa| principal(eventing, sa)).collect(),
             ports: Vec::new(),
             paths: Vec::new(),
-            purpose: "brokers, channels and PingSource deliver events to a subscriber URI (any port)".into(),
+            purpose: if kafka.any() {
+                "brokers, channels and sources (Knative Kafka's included) deliver events to a subscriber URI (any port)".into()
+            } else {
+                "brokers, channels and PingSource deliver events to a subscriber URI (any port)".into()
+            },
         });
     }
     let mut activator_callers = vec![

@@ -9,6 +9,7 @@ pub(crate) mod gateways;
 pub(crate) mod knative;
 pub(crate) mod manifest;
 pub(crate) mod namespaces;
+pub(crate) mod revision_gate;
 pub(crate) mod revision_tags;
 pub(crate) mod security;
 pub(crate) mod telemetry;
@@ -40,6 +41,48 @@ pub struct Rendered {
     pub facts: MeshFacts,
 }
 
+/// The PreDelete gate of istiod revision `revision` (as pods carry it, `default` for the
+/// unrevisioned istiod): what the `mesh-render` plugin prints for the `revisionGate` parameter of a
+/// revision's Argo CD Application ([`revision_gate`]). It does not need the config to list the
+/// revision: the gate runs when the config has stopped listing it, and it does not need
+/// `argocd` either (Argo CD's defaults then: the commit that switched Argo CD off prunes every child
+/// Application, whose gates still run). `Err` names what is wrong with `revision`.
+pub fn render_revision_gate(loaded: &Loaded, revision: &str) -> Result<Vec<Manifest>, String> {
+    let config = loaded.selected();
+    let name = revision_gate::name(revision, &config.namespace);
+    let valid = !revision.is_empty()
+        && name.len() <= 63
+        && revision.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !revision.starts_with('-')
+        && !revision.ends_with('-');
+    if !valid {
+        return Err(format!(
+            "`{revision}` is not a revision name: lowercase letters, digits and `-`, at most {} characters",
+            63 - revision_gate::name("", &config.namespace).len()
+        ));
+    }
+    let application = match revision {
+        crate::config::canary::DEFAULT_REVISION => "istiod".to_string(),
+        r => format!("istiod-{r}"),
+    };
+    let defaults = crate::config::gitops::ArgoCd::gate_defaults();
+    let argocd = config.argocd.as_ref().unwrap_or(&defaults);
+    let mut manifests = revision_gate::render(config, argocd, revision, &application);
+    manifests.iter_mut().for_each(|m| extra_metadata(config, m));
+    Ok(manifests)
+}
+
+/// `metadata.labels` and `metadata.annotations` of the config, on an object mesh-render owns.
+fn extra_metadata(config: &crate::Config, m: &mut Manifest) {
+    let meta = m.object.metadata_mut();
+    if !config.metadata.labels.is_empty() {
+        meta.labels.get_or_insert_with(Default::default).extend(config.metadata.labels.clone());
+    }
+    if !config.metadata.annotations.is_empty() {
+        meta.annotations.get_or_insert_with(Default::default).extend(config.metadata.annotations.clone());
+    }
+}
+
 /// Renders the selected environment of a loaded config.
 pub fn render(loaded: &Loaded) -> Rendered {
     let config = loaded.selected();
@@ -57,13 +100,7 @@ pub fn render(loaded: &Loaded) -> Rendered {
     manifests.extend(hooks);
     let mut applications = argocd::render(config);
     for m in manifests.iter_mut().chain(applications.iter_mut()).filter(|m| !m.object.is_partial()) {
-        let meta = m.object.metadata_mut();
-        if !config.metadata.labels.is_empty() {
-            meta.labels.get_or_insert_with(Default::default).extend(config.metadata.labels.clone());
-        }
-        if !config.metadata.annotations.is_empty() {
-            meta.annotations.get_or_insert_with(Default::default).extend(config.metadata.annotations.clone());
-        }
+        extra_metadata(config, m);
     }
     manifest::sort(&mut manifests);
 

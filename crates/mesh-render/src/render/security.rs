@@ -177,6 +177,44 @@ mod tests {
         assert!(spec.rules.iter().all(|r| r.from.iter().all(|f| f.source.namespaces.iter().all(|n| n == "demo"))));
     }
 
+    /// Rule (issue 21 review, finding 1): with `components.knative.eventing.kafka`, the eventing
+    /// senders' rule of `allow-mesh-and-knative` also admits the dispatchers of the Knative Kafka data
+    /// planes the config names, by their ServiceAccounts (eventing-kafka-broker knative-v1.22.2
+    /// `data-plane/config/{broker,channel,source}/500-dispatcher.yaml:60`), and no other: not a data
+    /// plane left out, not the KafkaSink's receiver, not the eventing namespace as a whole.
+    #[test]
+    fn app_policy_admits_the_dispatchers_of_the_configured_kafka_data_planes_only() {
+        let sa = |name: &str| format!("cluster.local/ns/knative-eventing/sa/{name}");
+        let base = [sa("mt-broker-filter"), sa("imc-dispatcher"), sa("pingsource-mt-adapter")];
+        for (kafka, extra) in [
+            ("", vec![]),
+            ("{broker: true}", vec![sa("knative-kafka-broker-data-plane")]),
+            ("{channel: true, source: true}", vec![sa("knative-kafka-channel-data-plane"), sa("knative-kafka-source-data-plane")]),
+            (
+                "{broker: true, channel: true, source: true}",
+                vec![sa("knative-kafka-broker-data-plane"), sa("knative-kafka-channel-data-plane"), sa("knative-kafka-source-data-plane")],
+            ),
+            ("{broker: false}", vec![]),
+        ] {
+            let eventing = if kafka.is_empty() { "{}".to_string() } else { format!("{{kafka: {kafka}}}") };
+            let text = format!(
+                "components:\n  knative: {{enabled: true, eventing: {eventing}}}\n  istio:\n    enabled: true\n    namespaces: {{apps: [demo]}}\n"
+            );
+            let loaded = crate::load(&text, None, Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+            let spec = app_policy_of(&render(loaded.selected(), &MeshFacts::of(loaded.selected())));
+            assert_eq!(spec.rules.len(), 4, "{kafka}");
+            let senders = &spec.rules[3];
+            let expected: Vec<String> = base.iter().cloned().chain(extra).collect();
+            assert_eq!(senders.from[0].source.principals, expected, "{kafka}");
+            assert!(senders.from[0].source.namespaces.is_empty());
+            assert!(!senders.from[0].source.principals.contains(&sa("knative-kafka-sink-data-plane")));
+        }
+        // Checked strictly: a misspelt data plane is an error, not a dispatcher silently refused.
+        let typo = "components:\n  knative: {enabled: true, eventing: {kafka: {brokers: true}}}\n  istio: {enabled: true}\n";
+        let err = crate::load(typo, None, Limits::DEFAULT).expect_err("unknown key");
+        assert!(err.diagnostics.iter().any(|d| d.code == "MR004"), "{:?}", err.diagnostics);
+    }
+
     /// Rule: `activator-callers` selects the activator and admits only the two Knative gateways on
     /// 8012/8013 and the autoscaler on 8012/8013 `//healthz` (its KPA scaler's activator probe).
     #[test]

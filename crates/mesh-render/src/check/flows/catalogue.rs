@@ -23,7 +23,8 @@ mod ports;
 
 use super::{Call, Flow, Hop, Need, Role, Workload};
 use crate::config::Config;
-use crate::render::ai_serving::{picker_name, EXT_PROC_PORT, HEALTH_PORT, METRICS_PORT};
+use crate::render::ai_serving::{gateway_service_account, picker_name, EXT_PROC_PORT, HEALTH_PORT, METRICS_PORT};
+use crate::render::facts::ACTIVATOR_METRICS_PORT;
 use crate::render::gateways::service_name;
 
 pub use ports::{
@@ -37,16 +38,26 @@ pub use ports::{
 /// Least privilege wants them refused, but the mesh allows them, also under STRICT: callers reach the
 /// local gateway's pods in plaintext (no `tlsMode` label on gateway pods, istio 1.29.6
 /// `files/kube-gateway.yaml`), so a policy there cannot tell callers apart, and the revision's policy
-/// sees the gateway's identity. Terminating mesh mTLS on the gateway's listener
-/// (`gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL`, `pilot/pkg/config/kube/gateway/conversion.go:2262-2277`)
-/// would break net-gateway-api's prober, which dials each pod IP of the configured Service on its
-/// `http` port in plain HTTP without a client certificate (net-gateway-api knative-v1.23.0
-/// `pkg/reconciler/ingress/lister.go:64-102`, `pkg/status/status.go:424-440`); a second plaintext
-/// listener for it would carry every route too, since net-gateway-api's HTTPRoutes name no
-/// `sectionName` (`pkg/reconciler/ingress/resources/httproute.go:246-258`). So the rows are `info`
-/// and show what the mesh does: `allow`, plaintext to the gateway (docs/architecture.md, "Cluster-local
-/// calls are plaintext").
+/// sees the gateway's identity.
+///
+/// What would change it, read at the tags (docs/architecture.md, "Cluster-local calls are plaintext"):
+/// the listener on 80 terminating mesh mTLS (`gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL`,
+/// `pilot/pkg/config/kube/gateway/conversion.go:2262-2278`) and a plaintext listener named `http` on
+/// another port for net-gateway-api's prober, which picks the Endpoints port by that name
+/// (net-gateway-api knative-v1.23.0 `pkg/reconciler/ingress/lister.go:73,84-93`; istiod names Service
+/// ports after listeners, `deploymentcontroller.go:1044-1054`). Every route attaches to both listeners
+/// (`resources/httproute.go:246-258`), but a gateway policy admitting only `K-Network-Probe: probe`
+/// there lets no plaintext request reach an app: queue-proxy answers probes itself (serving
+/// knative-v1.23.0 `vendor/knative.dev/pkg/network/handlers/drain.go:103-109`), as does the activator
+/// (`cmd/activator/main.go:270-271`). Not rendered: the sidecars' side (an ExternalName alias to a port
+/// whose `appProtocol` becomes `https`, ISTIO_MUTUAL from a DestinationRule, HTTP/2 kept) needs Istio's
+/// own config generation to confirm, and this evaluator models neither listener TLS modes nor `when`
+/// header conditions. So the rows are `info` and show what the mesh does: `allow`, plaintext to the gateway.
 pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
+
+/// A Gateway of the inference gateway's namespace that is not the inference gateway (its pods run as
+/// `<name>-istio` there, with mTLS: the caller an admission by namespace would let through).
+pub const ANOTHER_GATEWAY: &str = "another-gateway";
 
 /// Need of the endpoint picker's scrape of the model servers: without metrics it cannot pick. The
 /// scrape goes to pod IPs, which leave the picker's sidecar without mTLS (istio/istio#37431) unless a
@@ -127,6 +138,35 @@ struct Eventing {
     ping_adapter: Workload,
     webhook: Workload,
     imc_controller: Workload,
+    kafka: KafkaPlanes,
+}
+
+/// Knative Kafka's workloads in the Eventing namespace (knative-extensions/eventing-kafka-broker,
+/// tag knative-v1.22.2, the release of eventing knative-v1.22.2: `data-plane/config/*/500-*.yaml`,
+/// `control-plane/config/eventing-kafka-broker/200-webhook/500-webhook.yaml`).
+struct KafkaPlanes {
+    broker_dispatcher: Workload,
+    channel_dispatcher: Workload,
+    source_dispatcher: Workload,
+    sink_receiver: Workload,
+    webhook: Workload,
+}
+
+fn kafka(ns: &str) -> KafkaPlanes {
+    let plane =
+        |name: &str, component: &str, sa: &str| Workload::pod(ns, name, &[("app", name), ("app.kubernetes.io/component", component)], sa);
+    KafkaPlanes {
+        // broker/500-dispatcher.yaml:20-25,37-39,60: StatefulSet, SA knative-kafka-broker-data-plane.
+        broker_dispatcher: plane("kafka-broker-dispatcher", "kafka-broker-dispatcher", "knative-kafka-broker-data-plane"),
+        // channel/500-dispatcher.yaml:20-25,37-39,60.
+        channel_dispatcher: plane("kafka-channel-dispatcher", "kafka-channel-dispatcher", "knative-kafka-channel-data-plane"),
+        // source/500-dispatcher.yaml:20,37-39,60 (its pods' component label says kafka-channel-dispatcher).
+        source_dispatcher: plane("kafka-source-dispatcher", "kafka-channel-dispatcher", "knative-kafka-source-data-plane"),
+        // sink/500-receiver.yaml:20-25,57: receives events and writes them to Kafka, delivers none.
+        sink_receiver: plane("kafka-sink-receiver", "kafka-sink-receiver", "knative-kafka-sink-data-plane"),
+        // 500-webhook.yaml:18-35,48,96-97: app kafka-webhook-eventing, https-webhook 8443.
+        webhook: Workload::pod(ns, "kafka-webhook-eventing", &[("app", "kafka-webhook-eventing")], "kafka-webhook-eventing"),
+    }
 }
 
 fn eventing(ns: &str) -> Eventing {
@@ -163,6 +203,7 @@ fn eventing(ns: &str) -> Eventing {
         ),
         // config/channels/in-memory-channel/deployments/controller.yaml: the IMC webhook, 8443.
         imc_controller: Workload::pod(ns, "imc-controller", &[("app.kubernetes.io/component", "imc-controller")], "imc-controller"),
+        kafka: kafka(ns),
     }
 }
 
@@ -222,6 +263,9 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
         let mut hooks = vec![&s.webhook, &s.ngw_webhook];
         if let Some(ev) = &ev {
             hooks.extend([&ev.webhook, &ev.imc_controller]);
+            if k.kafka.any() {
+                hooks.push(&ev.kafka.webhook);
+            }
         }
         for hook in hooks {
             out.push(flow(
@@ -233,12 +277,17 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
         }
         // activator.yaml: readinessProbe and livenessProbe httpGet on 8012.
         out.push(flow(Need::Needed, "kubelet probe -> activator", kubelet.clone(), vec![hop(&s.activator, QUEUE_HTTP1, Call::Kubelet)]));
-        // Knative's system metrics (`metrics` containerPort 9090) scraped by a Prometheus outside the mesh.
+        // The activator's metrics (`metrics` containerPort 9090, serving `activator.yaml:98-99`) scraped
+        // by a Prometheus without a sidecar. Refused under every mode: STRICT refuses plaintext, and
+        // under PERMISSIVE `activator-callers` admits 9090 only to `security.prometheus.principals`
+        // (a scraper needs a mesh identity, as on the app pods' ports): a rule without `from` on 9090
+        // would show every namespace's revision traffic to any pod, under PERMISSIVE to any caller
+        // outside the mesh too.
         out.push(flow(
-            Need::Info,
-            "Prometheus -> Knative system metrics",
+            Need::Refused,
+            "Prometheus outside the mesh -> activator metrics",
             prometheus.clone(),
-            vec![hop_path(&s.activator, 9090, "/metrics", Call::PodIp)],
+            vec![hop_path(&s.activator, ACTIVATOR_METRICS_PORT, "/metrics", Call::PodIp)],
         ));
 
         if let Some(ev) = &ev {
@@ -336,6 +385,27 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     pod.clone(),
                     vec![hop(&ev.broker_ingress, EVENTING_HTTP, service())],
                 ));
+                // Knative Kafka's dispatchers deliver to a subscriber or sink URI like the senders
+                // above, under their data planes' ServiceAccounts; through the local gateway the
+                // revision sees the gateway, so the direct call is the one their admission decides.
+                let kafka = &ev.kafka;
+                for (on, purpose, from) in [
+                    (k.kafka.broker, "Kafka broker dispatcher -> Kubernetes Service subscriber", &kafka.broker_dispatcher),
+                    (k.kafka.channel, "Kafka channel dispatcher -> Kubernetes Service subscriber", &kafka.channel_dispatcher),
+                    (k.kafka.source, "KafkaSource dispatcher -> Kubernetes Service sink", &kafka.source_dispatcher),
+                ] {
+                    if on {
+                        out.push(flow(Need::Needed, purpose, from.clone(), vec![hop(&pod, SUBSCRIBER_PORT, service())]));
+                    }
+                }
+                if k.kafka.broker {
+                    out.push(flow(
+                        Need::Needed,
+                        "Kafka broker dispatcher -> Knative Service subscriber (through the local gateway)",
+                        kafka.broker_dispatcher.clone(),
+                        vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+                    ));
+                }
             }
             // Istio's merged metrics: the injector points prometheus.io/port at pilot-agent's 15020.
             let scrape_need = if config.prometheus { Need::Needed } else { Need::Info };
@@ -418,6 +488,24 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     ev.broker_ingress.clone(),
                     vec![hop(&rev, QUEUE_HTTP1, service())],
                 ));
+                if k.kafka.any() {
+                    out.push(flow(
+                        Need::Refused,
+                        "Kafka sink receiver (not a sender to subscribers) -> revision",
+                        ev.kafka.sink_receiver.clone(),
+                        vec![hop(&rev, QUEUE_HTTP1, service())],
+                    ));
+                }
+                // A Kafka data plane the config does not name is not admitted.
+                for (on, purpose, from) in [
+                    (k.kafka.broker, "Kafka broker dispatcher (not configured) -> revision", &ev.kafka.broker_dispatcher),
+                    (k.kafka.channel, "Kafka channel dispatcher (not configured) -> revision", &ev.kafka.channel_dispatcher),
+                    (k.kafka.source, "KafkaSource dispatcher (not configured) -> revision", &ev.kafka.source_dispatcher),
+                ] {
+                    if !on && k.kafka.any() {
+                        out.push(flow(Need::Refused, purpose, from.clone(), vec![hop(&rev, QUEUE_HTTP1, service())]));
+                    }
+                }
             }
             if outsider_usable {
                 out.push(flow(
@@ -443,7 +531,9 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
     }
 
     if let Some(ai) = &config.ai_serving {
-        let gw = gateway(&ai.gateway.namespace, &ai.gateway.name);
+        let mut gw = gateway(&ai.gateway.namespace, &ai.gateway.name);
+        // A reused Gateway's pods may run under another ServiceAccount (`gateway.istio.io/service-account`).
+        gw.service_account = gateway_service_account(ai);
         for pool in &ai.pools {
             let ns = pool.namespace.as_str();
             let epp = picker_name(pool);
@@ -499,8 +589,14 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
             // policies `<pool>-model-servers-deny-others` and `<pool>-epp-deny-others` keep it so.
             let neighbour = app_pod(ns);
             // istio 1.29.6 manifests/charts/istio-control/istio-discovery/templates/deployment.yaml:
-            // labels app/istio istiod, SA istiod.
+            // labels app/istio istiod, SA istiod. istiod has no sidecar, so its call is plaintext:
+            // STRICT refuses it first; under PERMISSIVE the pool's ALLOW policy does (no identity,
+            // no principal rule matches). The row that shows the principal narrowing itself is the
+            // next gateway's: it calls over mTLS from the gateway's namespace, which an admission by
+            // namespace (`source.namespaces: [<gateway ns>]`) would let through.
             let istiod = Workload::pod(&config.namespace, "istiod", &[("app", "istiod"), ("istio", "pilot")], "istiod");
+            let other = if ai.gateway.name == ANOTHER_GATEWAY { "another-gateway-2" } else { ANOTHER_GATEWAY };
+            let neighbour_gateway = gateway(&ai.gateway.namespace, other);
             let first = pool.target_ports[0];
             out.push(Flow::new(
                 Need::Refused,
@@ -509,6 +605,12 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 vec![hop(&model, first, service())],
             ));
             out.push(Flow::new(Need::Refused, "istiod -> model server", istiod.clone(), vec![hop(&model, first, service())]));
+            out.push(Flow::new(
+                Need::Refused,
+                "another gateway of the inference gateway's namespace -> model server",
+                neighbour_gateway.clone(),
+                vec![hop(&model, first, service())],
+            ));
             if pool.picker.tls == crate::config::ai_serving::PickerTls::Mesh {
                 out.push(Flow::new(
                     Need::Refused,
@@ -520,6 +622,12 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     Need::Refused,
                     "istiod -> endpoint picker (ext_proc)",
                     istiod.clone(),
+                    vec![hop(&picker, EXT_PROC_PORT as u16, service())],
+                ));
+                out.push(Flow::new(
+                    Need::Refused,
+                    "another gateway of the inference gateway's namespace -> endpoint picker (ext_proc)",
+                    neighbour_gateway.clone(),
                     vec![hop(&picker, EXT_PROC_PORT as u16, service())],
                 ));
             }
