@@ -76,9 +76,8 @@ fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPol
 /// One ALLOW rule from an [`Admission`]: its principals, on its ports and paths, never its `not_ports`.
 pub(crate) fn admission_rule(a: &Admission) -> AuthorizationRule {
     let strings = |ports: &[u16]| ports.iter().map(u16::to_string).collect();
-    let to = (!a.ports.is_empty() || !a.paths.is_empty() || !a.not_ports.is_empty()).then(|| RuleTo {
-        operation: Operation { ports: strings(&a.ports), not_ports: strings(&a.not_ports), paths: a.paths.clone() },
-    });
+    let to = (!a.ports.is_empty() || !a.paths.is_empty() || !a.not_ports.is_empty())
+        .then(|| RuleTo { operation: Operation { ports: strings(&a.ports), not_ports: strings(&a.not_ports), paths: a.paths.clone() } });
     AuthorizationRule {
         from: vec![RuleFrom { source: Source { principals: a.principals.clone(), ..Default::default() } }],
         to: to.into_iter().collect(),

@@ -495,8 +495,16 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
                 ));
                 for (on, purpose, from) in [
-                    (k.kafka.broker, "Kafka broker dispatcher -> queue-proxy drain (a subscriber URI on 8022)", &ev.kafka.broker_dispatcher),
-                    (k.kafka.channel, "Kafka channel dispatcher -> queue-proxy drain (a subscriber URI on 8022)", &ev.kafka.channel_dispatcher),
+                    (
+                        k.kafka.broker,
+                        "Kafka broker dispatcher -> queue-proxy drain (a subscriber URI on 8022)",
+                        &ev.kafka.broker_dispatcher,
+                    ),
+                    (
+                        k.kafka.channel,
+                        "Kafka channel dispatcher -> queue-proxy drain (a subscriber URI on 8022)",
+                        &ev.kafka.channel_dispatcher,
+                    ),
                     (k.kafka.source, "KafkaSource dispatcher -> queue-proxy drain (a sink URI on 8022)", &ev.kafka.source_dispatcher),
                 ] {
                     if on {
@@ -650,6 +658,16 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     Need::Refused,
                     "another gateway of the inference gateway's namespace -> endpoint picker (ext_proc)",
                     neighbour_gateway.clone(),
+                    vec![hop(&picker, EXT_PROC_PORT as u16, service())],
+                ));
+            } else {
+                // `tls: selfSigned` (MR026): 9002 is in the picker's excludeInboundPorts, so no
+                // policy sees the call and any pod reaches it. Shown, not hidden: `info`, the
+                // evaluator reads the annotation and says `bypass`.
+                out.push(Flow::new(
+                    Need::Info,
+                    "another pod of the pool namespace -> endpoint picker (ext_proc, tls: selfSigned, uncaptured)",
+                    neighbour.clone(),
                     vec![hop(&picker, EXT_PROC_PORT as u16, service())],
                 ));
             }
