@@ -456,3 +456,38 @@ fn metadata_may_not_rename_the_rendered_gateways() {
         assert!(errors.iter().any(|e| e.contains("MR006") && e.contains(key) && e.contains("rename")), "{key}: {errors:?}");
     }
 }
+
+/// Rule (issue 21, secure by default): without `tls` the picker in an injected namespace is `mesh`
+/// (9002 captured, `<pool>-epp` admits only the inference gateway's principal); in Istio's root
+/// namespace, where it has no sidecar, `selfSigned`. An explicit `selfSigned` in an injected
+/// namespace warns (MR026), with the key's line and column.
+#[test]
+fn the_picker_defaults_to_mesh_tls_where_it_has_a_sidecar_and_warns_on_self_signed() {
+    let pool = |ns: &str, picker: &str| {
+        format!(
+            "components:\n  istio:\n    enabled: true\n    aiServing:\n      pools:\n        - name: llm\n          namespace: {ns}\n          selector: {{app: vllm}}\n          targetPorts: [8000]\n{picker}"
+        )
+    };
+    let objects = render(&pool("ai", ""));
+    assert!(find(&objects, "DestinationRule", "llm-epp").is_none(), "no SIMPLE TLS: mesh mode");
+    let deployment = find(&objects, "Deployment", "llm-epp").unwrap();
+    assert!(deployment["spec"]["template"]["metadata"].get("annotations").is_none(), "9002 stays captured");
+    let epp = find(&objects, "AuthorizationPolicy", "llm-epp").unwrap();
+    assert_eq!(
+        epp["spec"]["rules"][0],
+        serde_json::json!({"from": [{"source": {"principals": ["cluster.local/ns/istio-system/sa/inference-gateway-istio"]}}], "to": [{"operation": {"ports": ["9002"]}}]})
+    );
+    let root = render(&pool("istio-system", ""));
+    assert!(find(&root, "DestinationRule", "llm-epp").is_some(), "no sidecar in the root namespace: selfSigned");
+    let quiet = mesh_render::load(&pool("ai", ""), None, Limits::DEFAULT).unwrap();
+    assert!(quiet.warnings.iter().all(|w| w.code != "MR026"), "{:?}", quiet.warnings);
+    let explicit = pool("ai", "          endpointPicker:\n            tls: selfSigned\n");
+    let loaded = mesh_render::load(&explicit, None, Limits::DEFAULT).unwrap();
+    let w: Vec<String> = loaded.warnings.iter().filter(|w| w.code == "MR026").map(|w| w.to_string_in("c.yaml")).collect();
+    assert_eq!(
+        w,
+        ["c.yaml:11:18: warning[MR026]: components.istio.aiServing.pools[0].endpointPicker.tls: `selfSigned` excludes the picker's ext_proc port 9002 from its sidecar: any pod can call it\n  hint: remove `tls` (the default in an injected namespace is `mesh`, which admits only the inference gateway)"]
+    );
+    let root_explicit = pool("istio-system", "          endpointPicker:\n            tls: selfSigned\n");
+    assert!(mesh_render::load(&root_explicit, None, Limits::DEFAULT).unwrap().warnings.iter().all(|w| w.code != "MR026"));
+}

@@ -64,6 +64,20 @@ fn mermaid_diagrams_are_well_formed() {
     }
 }
 
+/// Rule (issue 21): the diagram says what the policies admit. The app policies admit Knative and the
+/// inference gateway by principal, never by namespace, and a dispatcher's event for a Knative Service
+/// goes to the local gateway in plaintext (its address is the cluster-local URL), not to the app over mTLS.
+#[test]
+fn the_diagram_names_principals_and_the_plaintext_hop_of_events() {
+    for name in ["many-apps-eventing", "ai-serving-pools"] {
+        let diagram = mesh_render::docs::diagram(golden(name).selected());
+        assert!(!diagram.contains("ALLOW from"), "{name}: an edge admits by namespace:\n{diagram}");
+    }
+    let diagram = mesh_render::docs::diagram(golden("many-apps-eventing").selected());
+    assert!(diagram.contains("  dispatch -->|\"events to a Knative Service, plaintext HTTP 80\"| gwlocal"), "{diagram}");
+    assert!(diagram.contains("  activator -->|\"mTLS, ALLOW sa activator :8012,8013\"| app0"), "{diagram}");
+}
+
 fn check_mermaid(name: &str, diagram: &str) {
     let mut lines = diagram.lines();
     assert_eq!(lines.next(), Some("flowchart LR"), "{name}");

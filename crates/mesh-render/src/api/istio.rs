@@ -108,6 +108,10 @@ pub struct Operation {
     /// Port numbers as strings, as the CRD wants them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
+    /// Ports the rule does not match (ANDed with `ports`; istio 1.29.6
+    /// `pilot/pkg/security/authz/model/model.go:140`, `destination.port` with `NotPorts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_ports: Vec<String>,
 }
 
 /// Telemetry: tracing, access logging and metrics providers for a scope.

@@ -148,7 +148,7 @@ pub fn read(node: &Node, path: &str, root_namespace: &str, dec: &mut Decoder) ->
             let mut seen: BTreeMap<(String, String), Pos> = BTreeMap::new();
             for (i, item) in items.iter().enumerate() {
                 let ipath = format!("{ppath}[{i}]");
-                if let Some(pool) = read_pool(item, &ipath, release, dec) {
+                if let Some(pool) = read_pool(item, &ipath, release, root_namespace, dec) {
                     let key = (pool.namespace.clone(), pool.name.clone());
                     if let Some(first) = seen.get(&key) {
                         dec.report(
@@ -181,7 +181,7 @@ pub fn read(node: &Node, path: &str, root_namespace: &str, dec: &mut Decoder) ->
     Some(AiServing { release, install_crds, gateway, pools })
 }
 
-fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) -> Option<Pool> {
+fn read_pool(node: &Node, path: &str, release: &'static str, root_namespace: &str, dec: &mut Decoder) -> Option<Pool> {
     removed_api(dec, node, path);
     let known: Vec<&str> = POOL_KEYS.iter().chain(REMOVED).copied().collect();
     let f = dec.map(node, path, Some(&known))?;
@@ -217,7 +217,15 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
         }
         None => "/".into(),
     };
-    let picker = read_picker(f.get("endpointPicker"), &f.path("endpointPicker"), release, dec);
+    // The default TLS mode: `mesh` where the picker has a sidecar (every pool namespace but the root
+    // one is injected, `render/facts.rs`), so the mesh authenticates the gateway and the `<pool>-epp`
+    // policy admits only its principal; `selfSigned` would leave 9002 uncaptured, open to any pod.
+    // In the root namespace (no sidecar) `mesh` would be plaintext gRPC, so `selfSigned` stays.
+    let default_tls = match &namespace {
+        Some(ns) if ns != root_namespace => PickerTls::Mesh,
+        _ => PickerTls::SelfSigned,
+    };
+    let picker = read_picker(f.get("endpointPicker"), &f.path("endpointPicker"), release, default_tls, dec);
     let mut objectives = Vec::new();
     if let Some(n) = f.get("objectives") {
         let opath = f.path("objectives");
@@ -258,14 +266,14 @@ fn read_pool(node: &Node, path: &str, release: &'static str, dec: &mut Decoder) 
     })
 }
 
-fn read_picker(node: Option<&Node>, path: &str, release: &str, dec: &mut Decoder) -> Option<EndpointPicker> {
+fn read_picker(node: Option<&Node>, path: &str, release: &str, default_tls: PickerTls, dec: &mut Decoder) -> Option<EndpointPicker> {
     let upstream = crate::render::ai_serving::picker_release(release);
     let mut picker = EndpointPicker {
         image: upstream.image.into(),
         version: upstream.tag.into(),
         replicas: 1,
         failure_mode: "FailClose",
-        tls: PickerTls::SelfSigned,
+        tls: default_tls,
         resources: Resources {
             requests: [("cpu", "100m"), ("memory", "256Mi")].map(|(k, v)| (k.to_string(), v.to_string())).into(),
             limits: [("memory", "1Gi")].map(|(k, v)| (k.to_string(), v.to_string())).into(),
@@ -297,6 +305,18 @@ fn read_picker(node: Option<&Node>, path: &str, release: &str, dec: &mut Decoder
     }
     if let Some(v) = f.get("tls").and_then(|n| dec.one_of(n, &f.path("tls"), &["selfSigned", "mesh"])) {
         picker.tls = if v == "mesh" { PickerTls::Mesh } else { PickerTls::SelfSigned };
+        if picker.tls == PickerTls::SelfSigned && default_tls == PickerTls::Mesh {
+            dec.report(
+                &codes::UNGUARDED_PICKER_PORT,
+                f.get("tls").map_or(node.pos, |n| n.pos),
+                &f.path("tls"),
+                format!(
+                    "`selfSigned` excludes the picker's ext_proc port {} from its sidecar: any pod can call it",
+                    crate::render::ai_serving::EXT_PROC_PORT
+                ),
+                "remove `tls` (the default in an injected namespace is `mesh`, which admits only the inference gateway)",
+            );
+        }
     }
     if let Some(n) = f.get("resources") {
         picker.resources = super::read_resources(n, &f.path("resources"), picker.resources.clone(), dec);

@@ -165,6 +165,20 @@ pub(crate) const ASSUMED_GATEWAY_IDENTITY: Rule = Rule {
         and the picker are refused. Set `aiServing.gateway.serviceAccount` to state it.",
 };
 
+pub(crate) const UNGUARDED_PICKER_PORT: Rule = Rule {
+    code: "MR026",
+    name: "unguarded-picker-port",
+    severity: Severity::Warning,
+    summary: "`tls: selfSigned` leaves the picker's ext_proc port open to every pod",
+    explanation: "In an injected namespace `endpointPicker.tls: selfSigned` makes the picker serve its own \
+        certificate on 9002, and mesh-render excludes that port from the sidecar's inbound capture \
+        (`traffic.sidecar.istio.io/excludeInboundPorts`), so that the sidecar does not terminate the \
+        gateway's TLS. No AuthorizationPolicy is enforced on an uncaptured port, and the gateway does not \
+        verify the picker's certificate nor the picker the gateway's: any pod that reaches the picker's \
+        Service can call its ext_proc port. The default there, `tls: mesh`, lets the sidecar terminate \
+        mesh mTLS and the `<pool>-epp` policy admit only the inference gateway's principal.",
+};
+
 /// Every config rule, by code.
 pub(crate) const RULES: &[Rule] = &[
     YAML_SYNTAX,
@@ -183,6 +197,7 @@ pub(crate) const RULES: &[Rule] = &[
     MESH_COMPATIBILITY_MODE,
     IGNORED_ERROR_CHECK,
     ASSUMED_GATEWAY_IDENTITY,
+    UNGUARDED_PICKER_PORT,
 ];
 
 #[cfg(test)]

@@ -114,7 +114,12 @@ fn admissions(list: &[crate::Admission]) -> Vec<String> {
         .map(|a| {
             let who: Vec<String> = a.principals.iter().map(|p| format!("`{p}`")).collect();
             let ports: Vec<String> = a.ports.iter().map(u16::to_string).collect();
-            let on = if ports.is_empty() { "on any port".to_string() } else { format!("on {}", ports.join(", ")) };
+            let not: Vec<String> = a.not_ports.iter().map(u16::to_string).collect();
+            let on = match (ports.is_empty(), not.is_empty()) {
+                (true, true) => "on any port".to_string(),
+                (true, false) => format!("on any port but {}", not.join(", ")),
+                (false, _) => format!("on {}", ports.join(", ")),
+            };
             let paths = if a.paths.is_empty() { String::new() } else { format!(" `{}`", a.paths.join("`, `")) };
             format!("{} {on}{paths} ({})", who.join(", "), a.purpose)
         })

@@ -3,6 +3,10 @@
 use crate::config::{Config, MtlsMode};
 use crate::render::{ai_serving, gateways, security};
 
+fn k_eventing(config: &Config) -> bool {
+    config.knative.as_ref().is_some_and(|k| k.eventing_namespace.is_some())
+}
+
 /// The Mermaid flowchart of namespaces, gateways, mTLS and authorization edges. Node ids are
 /// letters and digits only; every label is quoted (names are DNS labels, so no quote inside).
 pub fn diagram(config: &Config) -> String {
@@ -83,15 +87,22 @@ pub fn diagram(config: &Config) -> String {
         // Gateway pods carry no `security.istio.io/tlsMode` label, so callers reach them in plaintext.
         d.line("  anypod([\"any pod, in the mesh or not\"])");
         d.line("  anypod -->|\"plaintext HTTP 80, no identity\"| gwlocal");
+        if k_eventing(config) {
+            d.line("  dispatch -->|\"events to a Knative Service, plaintext HTTP 80\"| gwlocal");
+        }
     }
     for (i, _) in config.apps.iter().enumerate() {
         for (node, gateway) in [("gwext", &gw.external), ("gwlocal", &gw.local)] {
             d.line(&format!("  {node} -->|\"{}\"| app{i}", mtls(&format!("ALLOW sa {}", gateways::service_name(gateway)))));
         }
         if let Some(k) = &config.knative {
-            d.line(&format!("  activator -->|\"{}\"| app{i}", mtls(&format!("ALLOW from {}", k.serving_namespace))));
-            if let Some(eventing) = &k.eventing_namespace {
-                d.line(&format!("  dispatch -->|\"{}\"| app{i}", mtls(&format!("events, ALLOW from {eventing}"))));
+            // The app policies admit the activator by principal (`render/facts.rs` `knative_callers`).
+            d.line(&format!("  activator -->|\"{}\"| app{i}", mtls("ALLOW sa activator :8012,8013")));
+            if k.eventing_namespace.is_some() {
+                // A subscriber that is a plain Service is called directly, over mTLS, and admitted by
+                // the senders' principals; a Knative Service subscriber's address is its cluster-local
+                // URL, which goes through the local gateway in plaintext like any cluster-local call.
+                d.line(&format!("  dispatch -->|\"{}\"| app{i}", mtls("events to a Service, ALLOW sa of the dispatchers")));
             }
         }
     }
@@ -111,7 +122,7 @@ pub fn diagram(config: &Config) -> String {
         for (i, _) in pools.iter().enumerate() {
             if !gw_node.is_empty() {
                 d.line(&format!("  {gw_node} -->|\"ext_proc :{}\"| epp{i}", ai_serving::EXT_PROC_PORT));
-                d.line(&format!("  {gw_node} -->|\"InferencePool, ALLOW from {}\"| model{i}", ai.gateway.namespace));
+                d.line(&format!("  {gw_node} -->|\"InferencePool, ALLOW sa of the gateway\"| model{i}"));
             }
         }
     }

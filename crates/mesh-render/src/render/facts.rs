@@ -33,6 +33,20 @@ pub(crate) const REQUEST_PORTS: [u16; 2] = [8012, 8013];
 pub(crate) const AUTOSCALING_METRICS_PORT: u16 = 9090;
 /// The activator's metrics containerPort (`activator.yaml:98-99`).
 pub(crate) const ACTIVATOR_METRICS_PORT: u16 = 9090;
+/// queue-proxy's admin port (serving knative-v1.23.0 `pkg/networking/constants.go:34`,
+/// `QueueAdminPort`; served at `pkg/queue/sharedmain/main.go:257`): any request to `/wait-for-drain`
+/// there drains the revision pod (`handlers.go:111-130`). Its one caller is the user container's
+/// preStop hook (`pkg/reconciler/revision/resources/deploy.go:106-110`), which the injector rewrites
+/// to pilot-agent (istio 1.29.6 `pkg/kube/inject/app_probe.go:285-290`), which calls it from
+/// 127.0.0.6 inside the pod (`pilot/cmd/pilot-agent/status/server.go:87,184`), past the sidecar: no
+/// caller needs it through the mesh, so no rule of an app policy admits it.
+pub(crate) const QUEUE_ADMIN_PORT: u16 = 8022;
+/// The ports Knative reserves for queue-proxy besides its request ports (serving knative-v1.23.0
+/// `pkg/apis/serving/k8s_validation.go:61-67`: a user container may not use them): the admin port
+/// 8022, the metrics ports 9090 (`AutoscalingQueueMetricsPort`) and 9091 (`UserQueueMetricsPort`),
+/// and profiling 8008 (`vendor/knative.dev/pkg/observability/runtime/pprof.go:34`). In a revision
+/// pod nothing else listens there, so no event delivery goes to them.
+pub(crate) const QUEUE_RESERVED_PORTS: [u16; 4] = [8008, QUEUE_ADMIN_PORT, 9090, 9091];
 /// The paths of the autoscaler's activator probe. The KPA scaler builds its URL as
 /// `fmt.Sprintf("http://%s/%s", host, nethttp.HealthCheckPath)` with `HealthCheckPath = "/healthz"`
 /// (serving knative-v1.23.0 `pkg/reconciler/autoscaling/kpa/scaler.go:131`,
@@ -44,11 +58,14 @@ pub(crate) const ACTIVATOR_PROBE_PATHS: [&str; 2] = ["//healthz", "/healthz"];
 /// Name of the activator's ALLOW policy in Knative Serving's namespace.
 pub(crate) const ACTIVATOR_POLICY: &str = "activator-callers";
 
-/// One ALLOW rule: the principals that make a call, on its ports and paths (empty: any).
+/// One ALLOW rule: the principals that make a call, on its ports and paths (empty: any), never on
+/// `not_ports`.
 #[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Admission {
     pub principals: Vec<String>,
     pub ports: Vec<u16>,
+    /// Ports the rule never admits (`to.operation.notPorts`), for a call to "any port".
+    pub not_ports: Vec<u16>,
     pub paths: Vec<String>,
     /// The call, for the generated docs.
     pub purpose: String,
@@ -72,7 +89,7 @@ pub struct MeshFacts {
     pub knative_namespaces: Vec<String>,
     /// Who an app namespace's policy admits besides its own namespace, by principal and port:
     /// the Knative gateways and the activator on queue-proxy's request ports, the autoscaler on
-    /// its metrics port, eventing's senders on any port.
+    /// its metrics port, eventing's senders on any port but queue-proxy's reserved ones.
     pub app_callers: Vec<Admission>,
     /// Who may call the activator (its ALLOW policy `activator-callers`); empty without Knative.
     pub activator_callers: Vec<Admission>,
@@ -171,6 +188,7 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         Admission {
             principals: forwarders,
             ports: ports(&REQUEST_PORTS),
+            not_ports: Vec::new(),
             paths: Vec::new(),
             purpose: "the Knative gateways and the activator forward requests to queue-proxy".into(),
         },
@@ -178,15 +196,19 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         Admission {
             principals: vec![autoscaler.clone()],
             ports: vec![AUTOSCALING_METRICS_PORT],
+            not_ports: Vec::new(),
             paths: Vec::new(),
             purpose: "the autoscaler scrapes queue-proxy's metrics".into(),
         },
     ];
     if let Some(eventing) = &k.eventing_namespace {
-        // Reason for no `to`: a Trigger's or Subscription's subscriber, and a PingSource's sink, is
-        // any URI (eventing knative-v1.22.2 `vendor/knative.dev/pkg/apis/duck/v1/destination.go:33`),
-        // so these senders may POST to any port of any Service. Only their principals are admitted:
-        // broker-filter.yaml:37, in-memory-channel dispatcher.yaml:50, pingsource-mt-adapter.yaml:126.
+        // A Trigger's or Subscription's subscriber, and a PingSource's sink, is any URI (eventing
+        // knative-v1.22.2 `vendor/knative.dev/pkg/apis/duck/v1/destination.go:33`), so these senders
+        // may POST to any port of any Service, and a selector-less Service with a hand-made
+        // EndpointSlice may point at any pod IP: their rule has `notPorts` queue-proxy's reserved
+        // ports ([`QUEUE_RESERVED_PORTS`]), or a subscriber URI `http://<svc>:8022/wait-for-drain`
+        // would drain any revision of any app namespace. Their principals: broker-filter.yaml:37,
+        // in-memory-channel dispatcher.yaml:50, pingsource-mt-adapter.yaml:126.
         let mut senders: Vec<&str> = vec!["mt-broker-filter", "imc-dispatcher", "pingsource-mt-adapter"];
         // Knative Kafka's dispatchers, for the data planes the config names (`eventing.kafka`):
         // eventing-kafka-broker knative-v1.22.2 `data-plane/config/broker/500-dispatcher.yaml:60`,
@@ -208,11 +230,12 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         app.push(Admission {
             principals: senders.iter().map(|sa| principal(eventing, sa)).collect(),
             ports: Vec::new(),
+            not_ports: QUEUE_RESERVED_PORTS.to_vec(),
             paths: Vec::new(),
             purpose: if kafka.any() {
-                "brokers, channels and sources (Knative Kafka's included) deliver events to a subscriber URI (any port)".into()
+                "brokers, channels and sources (Knative Kafka's included) deliver events to a subscriber URI (any port but queue-proxy's reserved ones)".into()
             } else {
-                "brokers, channels and PingSource deliver events to a subscriber URI (any port)".into()
+                "brokers, channels and PingSource deliver events to a subscriber URI (any port but queue-proxy's reserved ones)".into()
             },
         });
     }
@@ -222,6 +245,7 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         Admission {
             principals: gateway_principals.to_vec(),
             ports: ports(&REQUEST_PORTS),
+            not_ports: Vec::new(),
             paths: Vec::new(),
             purpose: "the Knative gateways route to a revision backed by the activator".into(),
         },
@@ -232,6 +256,7 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         Admission {
             principals: vec![autoscaler],
             ports: ports(&REQUEST_PORTS),
+            not_ports: Vec::new(),
             paths: ACTIVATOR_PROBE_PATHS.map(String::from).to_vec(),
             purpose: "the autoscaler probes whether the activator is in the path".into(),
         },
@@ -240,6 +265,7 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         activator_callers.push(Admission {
             principals: scrape.principals.clone(),
             ports: vec![ACTIVATOR_METRICS_PORT],
+            not_ports: Vec::new(),
             paths: Vec::new(),
             purpose: "the scraper reads the activator's metrics".into(),
         });

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::api::istio::*;
 use crate::config::Config;
-use crate::render::facts::{Admission, MeshFacts, ACTIVATOR_POLICY};
+use crate::render::facts::{Admission, MeshFacts, ACTIVATOR_POLICY, QUEUE_ADMIN_PORT};
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// Name of the per-namespace ALLOW policy.
@@ -55,10 +55,12 @@ fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest 
 /// 127.0.0.6 and bypasses the policy. A `to`-only rule would open those paths on every port, and
 /// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
 fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPolicySpec {
-    // The namespace itself: its own services call each other on any port (its own business).
+    // The namespace itself: its own services call each other on any port (its own business) but
+    // queue-proxy's admin port, whose only caller, the preStop hook, reaches it past the sidecar
+    // ([`QUEUE_ADMIN_PORT`]): without `notPorts` any pod of the namespace could drain its revisions.
     let own = AuthorizationRule {
         from: vec![RuleFrom { source: Source { namespaces: facts.policy_sources(app), ..Default::default() } }],
-        to: Vec::new(),
+        to: vec![RuleTo { operation: Operation { not_ports: vec![QUEUE_ADMIN_PORT.to_string()], ..Default::default() } }],
     };
     let mut rules = vec![own];
     rules.extend(facts.app_callers.iter().map(admission_rule));
@@ -71,10 +73,11 @@ fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPol
     AuthorizationPolicySpec { selector: None, action: Some("ALLOW".into()), rules }
 }
 
-/// One ALLOW rule from an [`Admission`]: its principals, on its ports and paths.
+/// One ALLOW rule from an [`Admission`]: its principals, on its ports and paths, never its `not_ports`.
 pub(crate) fn admission_rule(a: &Admission) -> AuthorizationRule {
-    let to = (!a.ports.is_empty() || !a.paths.is_empty())
-        .then(|| RuleTo { operation: Operation { ports: a.ports.iter().map(u16::to_string).collect(), paths: a.paths.clone() } });
+    let strings = |ports: &[u16]| ports.iter().map(u16::to_string).collect();
+    let to = (!a.ports.is_empty() || !a.paths.is_empty() || !a.not_ports.is_empty())
+        .then(|| RuleTo { operation: Operation { ports: strings(&a.ports), not_ports: strings(&a.not_ports), paths: a.paths.clone() } });
     AuthorizationRule {
         from: vec![RuleFrom { source: Source { principals: a.principals.clone(), ..Default::default() } }],
         to: to.into_iter().collect(),
@@ -125,17 +128,43 @@ mod tests {
     }
 
     /// Rule: no `to`-only rule in `allow-mesh-and-knative` (Knative's system namespaces are injected,
-    /// probes and lifecycle hooks go through pilot-agent), and never a rule for queue-proxy's 8022.
+    /// probes and lifecycle hooks go through pilot-agent), and no rule that would admit queue-proxy's
+    /// admin port 8022 (`/wait-for-drain` drains, serving knative-v1.23.0
+    /// `pkg/queue/sharedmain/handlers.go:111-130`): neither an explicit 8022 nor an empty `to` nor a
+    /// `to` without `notPorts: [8022]` (the own-namespace rule and the eventing senders' rule
+    /// included), with or without Knative Kafka and the Prometheus rule.
     #[test]
     fn app_policy_has_no_to_only_rule_and_never_opens_the_queue_admin_port() {
+        let prometheus = "    security:\n      prometheus: {principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}\n";
         for mtls in ["STRICT", "PERMISSIVE"] {
-            let spec = app_policy_of(&render_yaml(&format!("    mtls: {{mode: {mtls}}}\n")));
-            assert_eq!(spec.rules.len(), 4, "{mtls}: {:?}", spec.rules);
-            for rule in &spec.rules {
-                assert!(!rule.from.is_empty(), "{mtls}: a rule without `from` admits any caller: {rule:?}");
-                assert!(rule.to.iter().all(|t| t.operation.paths.is_empty() && !t.operation.ports.contains(&"8022".to_string())));
+            for extra in ["", prometheus] {
+                let spec = app_policy_of(&render_yaml(&format!("    mtls: {{mode: {mtls}}}\n{extra}")));
+                assert_eq!(spec.rules.len(), if extra.is_empty() { 4 } else { 5 }, "{mtls}: {:?}", spec.rules);
+                for rule in &spec.rules {
+                    assert!(!rule.from.is_empty(), "{mtls}: a rule without `from` admits any caller: {rule:?}");
+                    assert!(rule.to.iter().all(|t| t.operation.paths.is_empty()));
+                    assert!(!crate::check::flows::eval::rule_admits_port(rule, 8022), "{mtls}: rule admits 8022: {rule:?}");
+                }
             }
         }
+    }
+
+    /// Rule: the eventing senders' rule (their subscriber is any URI) admits any port but
+    /// queue-proxy's reserved ones (8008, 8022, 9090, 9091; serving knative-v1.23.0
+    /// `pkg/apis/serving/k8s_validation.go:61-67`), and the own-namespace rule all but 8022.
+    #[test]
+    fn eventing_senders_and_the_own_namespace_never_reach_queue_proxys_reserved_ports() {
+        let spec = app_policy_of(&render_yaml(""));
+        assert_eq!(spec.rules[0].to.len(), 1);
+        assert_eq!(spec.rules[0].to[0].operation, Operation { not_ports: vec!["8022".into()], ..Default::default() });
+        assert_eq!(spec.rules[3].to.len(), 1);
+        assert_eq!(
+            spec.rules[3].to[0].operation,
+            Operation { not_ports: ["8008", "8022", "9090", "9091"].map(String::from).to_vec(), ..Default::default() }
+        );
+        use crate::check::flows::eval::rule_admits_port;
+        assert!(rule_admits_port(&spec.rules[3], 8012) && rule_admits_port(&spec.rules[3], 8080));
+        assert!(rule_admits_port(&spec.rules[0], 9090));
     }
 
     /// Rule: `allow-mesh-and-knative` admits by namespace only the app namespace itself; Knative is

@@ -480,7 +480,43 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 s.webhook.clone(),
                 vec![hop(&rev, QUEUE_HTTP1, service())],
             ));
+            // queue-proxy's admin port drains on any request to /wait-for-drain (serving
+            // knative-v1.23.0 `pkg/queue/sharedmain/handlers.go:111-130`); its preStop caller
+            // reaches it past the sidecar, so no caller through the mesh may, not even the own
+            // namespace (`notPorts` in `allow-mesh-and-knative`).
+            out.push(flow(
+                Need::Refused,
+                "pod of its own namespace -> queue-proxy drain",
+                pod.clone(),
+                vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+            ));
             if let Some(ev) = &ev {
+                // A subscriber URI may name any port of any Service, and a selector-less Service's
+                // EndpointSlice any pod IP: the senders' rule has `notPorts` queue-proxy's reserved
+                // ports, so a subscriber `http://<svc>:8022/wait-for-drain` drains nothing.
+                out.push(flow(
+                    Need::Refused,
+                    "broker filter -> queue-proxy drain (a subscriber URI on 8022)",
+                    ev.broker_filter.clone(),
+                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+                ));
+                for (on, purpose, from) in [
+                    (
+                        k.kafka.broker,
+                        "Kafka broker dispatcher -> queue-proxy drain (a subscriber URI on 8022)",
+                        &ev.kafka.broker_dispatcher,
+                    ),
+                    (
+                        k.kafka.channel,
+                        "Kafka channel dispatcher -> queue-proxy drain (a subscriber URI on 8022)",
+                        &ev.kafka.channel_dispatcher,
+                    ),
+                    (k.kafka.source, "KafkaSource dispatcher -> queue-proxy drain (a sink URI on 8022)", &ev.kafka.source_dispatcher),
+                ] {
+                    if on {
+                        out.push(flow(Need::Refused, purpose, from.clone(), vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())]));
+                    }
+                }
                 // Eventing is admitted by its senders' principals only, not by namespace.
                 out.push(flow(
                     Need::Refused,
@@ -628,6 +664,16 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     Need::Refused,
                     "another gateway of the inference gateway's namespace -> endpoint picker (ext_proc)",
                     neighbour_gateway.clone(),
+                    vec![hop(&picker, EXT_PROC_PORT as u16, service())],
+                ));
+            } else {
+                // `tls: selfSigned` (MR026): 9002 is in the picker's excludeInboundPorts, so no
+                // policy sees the call and any pod reaches it. Shown, not hidden: `info`, the
+                // evaluator reads the annotation and says `bypass`.
+                out.push(Flow::new(
+                    Need::Info,
+                    "another pod of the pool namespace -> endpoint picker (ext_proc, tls: selfSigned, uncaptured)",
+                    neighbour.clone(),
                     vec![hop(&picker, EXT_PROC_PORT as u16, service())],
                 ));
             }

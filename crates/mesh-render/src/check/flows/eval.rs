@@ -2,7 +2,7 @@
 //!
 //! Each rule names the Istio 1.29.6 source (github.com/istio/istio, tag 1.29.6) or istio.io page it
 //! follows. What is not modelled: RequestAuthentication, CUSTOM and AUDIT policies, `notX` fields
-//! other than `source.notPrincipals`,
+//! other than `source.notPrincipals` and `operation.notPorts`,
 //! hosts/methods/headers/when conditions (a rule using only those never matches here), Sidecar
 //! resources, `targetRefs`, ambient mode, and several namespace-wide PeerAuthentications in one namespace
 //! (Istio keeps the oldest; this takes the first by name).
@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 
 use super::{Call, Decider, Endpoint, Flow, Hop, HopResult, Role, Row, Transport, Verdict, Via, Workload};
-use crate::api::istio::{AuthorizationPolicy, AuthorizationRule, DestinationRule, PeerAuthentication};
+use crate::api::istio::{AuthorizationPolicy, AuthorizationRule, DestinationRule, Operation, PeerAuthentication};
 use crate::check::analyzers::istio_match;
 use crate::Object;
 
@@ -469,12 +469,26 @@ impl Request<'_> {
         let to = rule.to.is_empty()
             || rule.to.iter().any(|t| {
                 let o = &t.operation;
-                let port_ok = o.ports.is_empty() || o.ports.iter().any(|p| p.parse::<u16>() == Ok(self.port));
                 let path_ok = o.paths.is_empty() || self.path.is_some_and(|path| o.paths.iter().any(|p| istio_match(p, path)));
-                port_ok && path_ok
+                operation_port_matches(o, self.port) && path_ok
             });
         from && to
     }
+}
+
+/// An operation's ports: `ports` (empty: any) ANDed with `notPorts` (the port is in none of them),
+/// both on `destination.port` (istio 1.29.6 `pilot/pkg/security/authz/model/model.go:140`).
+fn operation_port_matches(o: &Operation, port: u16) -> bool {
+    let listed = |list: &[String]| list.iter().any(|p| p.parse::<u16>() == Ok(port));
+    (o.ports.is_empty() || listed(&o.ports)) && !listed(&o.not_ports)
+}
+
+/// Whether some request on `port` can match the rule's `to` (a rule without `to` matches every
+/// port; a rule that names paths on the port matches some requests there). For tests that pin a
+/// port no rule may open.
+#[cfg(test)]
+pub(crate) fn rule_admits_port(rule: &AuthorizationRule, port: u16) -> bool {
+    rule.to.is_empty() || rule.to.iter().any(|t| operation_port_matches(&t.operation, port))
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ fn rule(namespaces: &[&str], principals: &[&str], ports: &[u16], paths: &[&str])
             operation: Operation {
                 ports: ports.iter().map(u16::to_string).collect(),
                 paths: paths.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
             },
         }]
     };
@@ -436,6 +437,25 @@ fn not_principals_match_other_identities_and_plaintext_but_not_a_listed_principa
     let row = run(&objects, &flow(pod("outside"), &app("demo"), 8080, None, svc()));
     assert_eq!((row.verdict, row.transport), (Verdict::Deny, Transport::Plaintext));
     assert_eq!(names(&row), ["AuthorizationPolicy/demo/block#0"]);
+}
+
+/// `operation.notPorts` (istio 1.29.6 `pilot/pkg/security/authz/model/model.go:140`): an ALLOW
+/// rule with `notPorts` matches every port but the listed ones, ANDed with `ports`; a rule without
+/// `to` matches every port, so `rule_admits_port` says it opens 8022.
+#[test]
+fn not_ports_exclude_the_listed_ports_from_an_allow_rule() {
+    let mut allow = rule(&["other"], &[], &[], &[]);
+    allow.to = vec![RuleTo { operation: Operation { not_ports: vec!["8022".into(), "9090".into()], ..Default::default() } }];
+    assert!(!rule_admits_port(&allow, 8022) && rule_admits_port(&allow, 8012));
+    assert!(rule_admits_port(&rule(&["other"], &[], &[], &[]), 8022), "no `to`: every port");
+    let objects = [injected("demo"), injected("other"), ap("allow", "demo", "ALLOW", &[], vec![allow])];
+    assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8012, None, svc())).verdict, Verdict::Allow);
+    let row = run(&objects, &flow(pod("other"), &app("demo"), 8022, Some("/wait-for-drain"), svc()));
+    assert_eq!((row.verdict, names(&row)), (Verdict::Deny, vec!["AuthorizationPolicy/demo/allow".to_string()]));
+    // Both lists: a port must be in `ports` and in no `notPorts`.
+    let mut both = rule(&["other"], &[], &[8012, 8022], &[]);
+    both.to[0].operation.not_ports = vec!["8022".into()];
+    assert!(rule_admits_port(&both, 8012) && !rule_admits_port(&both, 8022) && !rule_admits_port(&both, 9090));
 }
 
 #[test]
