@@ -41,12 +41,6 @@ pub(crate) const ACTIVATOR_METRICS_PORT: u16 = 9090;
 /// 127.0.0.6 inside the pod (`pilot/cmd/pilot-agent/status/server.go:87,184`), past the sidecar: no
 /// caller needs it through the mesh, so no rule of an app policy admits it.
 pub(crate) const QUEUE_ADMIN_PORT: u16 = 8022;
-/// The ports Knative reserves for queue-proxy besides its request ports (serving knative-v1.23.0
-/// `pkg/apis/serving/k8s_validation.go:61-67`: a user container may not use them): the admin port
-/// 8022, the metrics ports 9090 (`AutoscalingQueueMetricsPort`) and 9091 (`UserQueueMetricsPort`),
-/// and profiling 8008 (`vendor/knative.dev/pkg/observability/runtime/pprof.go:34`). In a revision
-/// pod nothing else listens there, so no event delivery goes to them.
-pub(crate) const QUEUE_RESERVED_PORTS: [u16; 4] = [8008, QUEUE_ADMIN_PORT, 9090, 9091];
 /// The paths of the autoscaler's activator probe. The KPA scaler builds its URL as
 /// `fmt.Sprintf("http://%s/%s", host, nethttp.HealthCheckPath)` with `HealthCheckPath = "/healthz"`
 /// (serving knative-v1.23.0 `pkg/reconciler/autoscaling/kpa/scaler.go:131`,
@@ -205,10 +199,16 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         // A Trigger's or Subscription's subscriber, and a PingSource's sink, is any URI (eventing
         // knative-v1.22.2 `vendor/knative.dev/pkg/apis/duck/v1/destination.go:33`), so these senders
         // may POST to any port of any Service, and a selector-less Service with a hand-made
-        // EndpointSlice may point at any pod IP: their rule has `notPorts` queue-proxy's reserved
-        // ports ([`QUEUE_RESERVED_PORTS`]), or a subscriber URI `http://<svc>:8022/wait-for-drain`
-        // would drain any revision of any app namespace. Their principals: broker-filter.yaml:37,
-        // in-memory-channel dispatcher.yaml:50, pingsource-mt-adapter.yaml:126.
+        // EndpointSlice may point at any pod IP: their rule has `notPorts` queue-proxy's admin port
+        // ([`QUEUE_ADMIN_PORT`]), or a subscriber URI `http://<svc>:8022/wait-for-drain` would drain
+        // any revision of any app namespace. Only 8022: the policy has no selector, so `notPorts`
+        // applies to every workload of the namespace, and a plain Deployment subscriber may well
+        // listen on 9090, 9091 or 8008, which Knative reserves for queue-proxy in revision pods only
+        // (serving knative-v1.23.0 `pkg/apis/serving/k8s_validation.go:61-67`). What that leaves
+        // open to the senders on a revision pod is read-only: queue-proxy's metrics (9090, 9091) and,
+        // when profiling is on, pprof (8008, `vendor/knative.dev/pkg/observability/runtime/pprof.go:34`).
+        // Their principals: broker-filter.yaml:37, in-memory-channel dispatcher.yaml:50,
+        // pingsource-mt-adapter.yaml:126.
         let mut senders: Vec<&str> = vec!["mt-broker-filter", "imc-dispatcher", "pingsource-mt-adapter"];
         // Knative Kafka's dispatchers, for the data planes the config names (`eventing.kafka`):
         // eventing-kafka-broker knative-v1.22.2 `data-plane/config/broker/500-dispatcher.yaml:60`,
@@ -230,12 +230,12 @@ fn knative_callers(config: &Config, gateway_principals: &[String]) -> (Vec<Admis
         app.push(Admission {
             principals: senders.iter().map(|sa| principal(eventing, sa)).collect(),
             ports: Vec::new(),
-            not_ports: QUEUE_RESERVED_PORTS.to_vec(),
+            not_ports: vec![QUEUE_ADMIN_PORT],
             paths: Vec::new(),
             purpose: if kafka.any() {
-                "brokers, channels and sources (Knative Kafka's included) deliver events to a subscriber URI (any port but queue-proxy's reserved ones)".into()
+                "brokers, channels and sources (Knative Kafka's included) deliver events to a subscriber URI (any port but queue-proxy's admin port)".into()
             } else {
-                "brokers, channels and PingSource deliver events to a subscriber URI (any port but queue-proxy's reserved ones)".into()
+                "brokers, channels and PingSource deliver events to a subscriber URI (any port but queue-proxy's admin port)".into()
             },
         });
     }
