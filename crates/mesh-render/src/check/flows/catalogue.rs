@@ -483,22 +483,26 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
             // queue-proxy's admin port drains on any request to /wait-for-drain (serving
             // knative-v1.23.0 `pkg/queue/sharedmain/handlers.go:111-130`); its preStop caller
             // reaches it past the sidecar, so no caller through the mesh may, not even the own
-            // namespace (`notPorts` in `allow-mesh-and-knative`).
+            // namespace (`notPorts` in `allow-mesh-and-knative`). No Service port targets 8022 (see
+            // the other app's row above), so the call is a pod-IP call: plaintext through the
+            // caller's passthrough cluster, refused by STRICT first, by the policy under PERMISSIVE.
             out.push(flow(
                 Need::Refused,
                 "pod of its own namespace -> queue-proxy drain",
                 pod.clone(),
-                vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+                vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, Call::PodIp)],
             ));
             if let Some(ev) = &ev {
                 // A subscriber URI may name any port of any Service, and a selector-less Service's
                 // EndpointSlice any pod IP: the senders' rule has `notPorts` queue-proxy's reserved
-                // ports, so a subscriber `http://<svc>:8022/wait-for-drain` drains nothing.
+                // ports, so a subscriber `http://<svc>:8022/wait-for-drain` drains nothing. The row is
+                // the pod-IP call the world has (no such Service in it); the `notPorts` themselves
+                // are pinned by `eventing_senders_and_the_own_namespace_never_reach_queue_proxys_reserved_ports`.
                 out.push(flow(
                     Need::Refused,
                     "broker filter -> queue-proxy drain (a subscriber URI on 8022)",
                     ev.broker_filter.clone(),
-                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())],
+                    vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, Call::PodIp)],
                 ));
                 for (on, purpose, from) in [
                     (
@@ -514,7 +518,7 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     (k.kafka.source, "KafkaSource dispatcher -> queue-proxy drain (a sink URI on 8022)", &ev.kafka.source_dispatcher),
                 ] {
                     if on {
-                        out.push(flow(Need::Refused, purpose, from.clone(), vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, service())]));
+                        out.push(flow(Need::Refused, purpose, from.clone(), vec![hop_path(&rev, QUEUE_ADMIN, DRAIN_PATH, Call::PodIp)]));
                     }
                 }
                 // Eventing is admitted by its senders' principals only, not by namespace.
