@@ -145,9 +145,9 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
     out
 }
 
-/// The `istio.io/rev` label the injector puts on the pods of the labelled namespaces: the stable
+/// The `istio.io/rev` annotation the injector puts on the pods of the labelled namespaces: the stable
 /// tag's revision, the configured `revision`, or `default` (istiod's `files/injection-template.yaml`).
-fn expected_revision(config: &Config) -> String {
+pub(crate) fn expected_revision(config: &Config) -> String {
     if let Some(stable) = config.revisions.as_ref().and_then(|r| r.stable()) {
         return stable.name.clone();
     }

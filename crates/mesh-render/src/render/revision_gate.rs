@@ -22,6 +22,12 @@
 //! `PruneLast=true`, so every other wave of the parent syncs first (`:1127-1144`). Stop the wait with
 //! `argocd app terminate-op <parent>`; the gate keeps running on the child. PreDelete hooks need Argo
 //! CD 3.3.0 or later: before it, the PreDelete finalizers the Applications carry are never removed.
+//!
+//! Two meshes in one cluster (two root namespaces): a tag webhook counts when it calls this root
+//! namespace's istiod (its `clientConfig.service.namespace`), whatever its name. Pods are counted
+//! cluster-wide by revision name, as `plan apply` counts them (the `istio.io/rev` annotation holds
+//! the name alone): another mesh's pods on a revision of the same name hold this gate too. That
+//! errs towards refusing, never towards deleting an istiod in use.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
@@ -32,7 +38,6 @@ use crate::config::Config;
 use crate::plans;
 use crate::render::argocd_hooks::{hook_object, job, rule};
 use crate::render::manifest::{owned_meta, Concern, Manifest};
-use crate::render::revision_tags;
 
 /// The gate's objects' name for revision `revision` (as pods carry it: `default` for the
 /// unrevisioned istiod) in root namespace `root`: with the root namespace as a suffix outside
@@ -43,11 +48,6 @@ pub(crate) fn name(revision: &str, root: &str) -> String {
         "istio-system" => format!("mesh-render-revision-gate-{revision}"),
         _ => format!("mesh-render-revision-gate-{revision}-{root}"),
     }
-}
-
-/// The `case` pattern of this root namespace's tag webhook names (`revision_tags::webhook_name`).
-fn webhook_pattern(config: &Config) -> String {
-    revision_tags::webhook_name(config, "*")
 }
 
 /// The gate of revision `revision` for the Application `application`: its ServiceAccount, a
@@ -70,7 +70,6 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         argocd_namespace: a.namespace.clone(),
         application: application.to_string(),
         mesh_application: MESH_APP.to_string(),
-        webhook_pattern: webhook_pattern(config),
     };
     let subject = Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None };
     let role = ClusterRole {
