@@ -94,9 +94,17 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
                 let mut app = chart_app(&name, "istiod", r.release.version.to_string(), 1, v, false);
                 if a.mesh_source == MeshSource::Plugin {
                     if let Object::Application(app) = &mut app.object {
-                        let gate = PluginParameter { name: GATE_PARAMETER.into(), string: r.name.clone() };
+                        // The gate's settings travel with it: at deletion the plugin renders the gate
+                        // from them, not from that day's config (`render::GateSettings`).
+                        let parameter = |name: &str, string: &str| PluginParameter { name: name.into(), string: string.into() };
+                        let gate = [
+                            parameter(GATE_PARAMETER, &r.name),
+                            parameter(GATE_NAMESPACE_PARAMETER, &config.namespace),
+                            parameter(GATE_ARGOCD_NAMESPACE_PARAMETER, &a.namespace),
+                            parameter(GATE_HOOK_IMAGE_PARAMETER, &a.hook_image),
+                        ];
                         let chart = app.spec.source.take().into_iter();
-                        app.spec.sources = chart.chain([plugin_source(std::iter::once(gate).chain(env_parameter()).collect())]).collect();
+                        app.spec.sources = chart.chain([plugin_source(gate.into_iter().chain(env_parameter()).collect())]).collect();
                         app.metadata.finalizers.get_or_insert_with(Vec::new).extend(PRE_DELETE_FINALIZERS.map(String::from));
                         // While its gate refuses, a pruned child holds the parent's sync open
                         // (gitops-engine `pkg/sync/sync_context.go:599-608`); `PruneLast` moves the

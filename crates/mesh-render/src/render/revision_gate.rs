@@ -33,11 +33,10 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 
 use crate::api::argocd::MESH_APP;
-use crate::config::gitops::ArgoCd;
-use crate::config::Config;
 use crate::plans;
 use crate::render::argocd_hooks::{hook_object, job, rule};
 use crate::render::manifest::{owned_meta, Concern, Manifest};
+use crate::render::GateSettings;
 
 /// The gate's objects' name for revision `revision` (as pods carry it: `default` for the
 /// unrevisioned istiod) in root namespace `root`: with the root namespace as a suffix outside
@@ -58,8 +57,9 @@ pub(crate) fn name(revision: &str, root: &str) -> String {
 /// The RBAC objects are ordinary objects of the revision's Application, as the mesh hooks' are: as
 /// PreDelete hooks they would be created together with the Job, whose first pod could start before
 /// its binding exists.
-pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &str) -> Vec<Manifest> {
-    let root = config.namespace.as_str();
+pub(crate) fn render(settings: &GateSettings, revision: &str, application: &str) -> Vec<Manifest> {
+    let root = settings.namespace.as_str();
+    let argocd_namespace = settings.argocd_namespace.as_str();
     let name = name(revision, root);
     let context = plans::GateContext {
         gateway_checks: false,
@@ -67,7 +67,7 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         revision_guard: true,
         revision: revision.to_string(),
         namespace: root.to_string(),
-        argocd_namespace: a.namespace.clone(),
+        argocd_namespace: argocd_namespace.to_string(),
         application: application.to_string(),
         mesh_application: MESH_APP.to_string(),
     };
@@ -86,11 +86,11 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         subjects: Some(vec![subject.clone()]),
     };
     let app_role = Role {
-        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        metadata: owned_meta(&name, Some(argocd_namespace), Concern::ArgocdHooks),
         rules: Some(vec![rule(&["argoproj.io"], &["applications"], &["get"], vec![MESH_APP.to_string()])]),
     };
     let app_binding = RoleBinding {
-        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        metadata: owned_meta(&name, Some(argocd_namespace), Concern::ArgocdHooks),
         role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
         subjects: Some(vec![subject.clone()]),
     };
@@ -100,6 +100,6 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         hook_object(binding),
         hook_object(app_role),
         hook_object(app_binding),
-        job(config, &a.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
+        job(root, &settings.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
     ]
 }
