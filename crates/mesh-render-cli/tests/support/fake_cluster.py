@@ -24,6 +24,8 @@ What it models:
   $FAKE_LOADBALANCER is set.
 - Server-side apply of ConfigMap data keys with their field managers: a manager's dropped keys are
   removed, another manager's keys conflict unless --force-conflicts (`apply_configmap`).
+- Workloads that `rollout restart`/`rollout status` refuse (state["workload_specs"]): a paused
+  Deployment, an `OnDelete` StatefulSet or DaemonSet (see `workload_object`).
 - $FAKE_POD_DURING_UNINSTALL: a pod created while `helm uninstall` runs (see `helm`).
 - Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
 """
@@ -290,6 +292,25 @@ def replica_sets(state, namespace):
     return [out[k] for k in sorted(out)]
 
 
+WORKLOAD_KINDS = {"deployment.apps": "Deployment", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet"}
+
+
+def workload_object(state, namespace, workload):
+    """A workload as the API server returns it: `spec.paused` of a Deployment as set in
+    state["workload_specs"]["<namespace>/<workload>"], and a StatefulSet's or DaemonSet's
+    `updateStrategy.type` as set there, else the API server's default RollingUpdate (kubernetes v1.34
+    `pkg/apis/apps/v1/defaults.go`)."""
+    kind, name = workload.split("/", 1)
+    given = (state.get("workload_specs") or {}).get(f"{namespace}/{workload}", {})
+    spec = {}
+    if kind == "deployment.apps":
+        if given.get("paused"):
+            spec["paused"] = True
+    elif kind in ("statefulset.apps", "daemonset.apps"):
+        spec["updateStrategy"] = {"type": given.get("updateStrategy", "RollingUpdate")}
+    return {"kind": WORKLOAD_KINDS.get(kind, kind), "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
 def pod_object(p):
     meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
     if p.get("deletionTimestamp"):
@@ -430,7 +451,8 @@ def kubectl(state):
             sys.stdout.write("v1.6.1")
         return
     if verb == "get" and words[1] == "deployments,statefulsets,daemonsets":
-        sys.stdout.write("".join(w + "\n" for w in state["workloads"].get(namespace, [])))
+        items = [workload_object(state, namespace, w) for w in state["workloads"].get(namespace, [])]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return
     if verb == "get" and words[1] == "replicasets":
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": replica_sets(state, namespace)}))
@@ -494,11 +516,24 @@ def kubectl(state):
         return
     if verb == "rollout" and words[1] == "restart":
         owner = words[2]
+        spec = workload_object(state, namespace, owner)["spec"]
+        if spec.get("paused"):
+            # kubernetes/kubectl v0.34.0 `pkg/polymorphichelpers/objectrestarter.go:35-36`.
+            fail(f"error: {owner} can't restart paused deployment (run rollout resume first)")
+        if spec.get("updateStrategy", {}).get("type", "RollingUpdate") != "RollingUpdate":
+            # The restart annotation is set, but an OnDelete controller replaces no pod for it
+            # (kubernetes v1.34 `pkg/controller/statefulset/stateful_set_control.go`, `daemon/update.go`).
+            state.setdefault("failed", {})[f"{namespace}/{owner}"] = "OnDelete"
+            return
         state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == owner)]
         error = create_pod(state, namespace, owner, {"app": "app"})
         state.setdefault("failed", {})[f"{namespace}/{owner}"] = error
         return
     if verb == "rollout" and words[1] == "status":
+        strategy = workload_object(state, namespace, words[2])["spec"].get("updateStrategy", {}).get("type", "RollingUpdate")
+        if strategy != "RollingUpdate":
+            # kubernetes/kubectl v0.34.0 `pkg/polymorphichelpers/rollout_status.go:104-105,127-128`.
+            fail("error: rollout status is only available for RollingUpdate strategy type")
         error = state.get("failed", {}).get(f"{namespace}/{words[2]}")
         if error:
             save(state)
