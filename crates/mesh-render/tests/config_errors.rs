@@ -273,7 +273,7 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 /// problem carries the code of its family (MR001–MR025).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 17] = [
+    let cases: [(&str, String, bool); 18] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -301,6 +301,11 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
         (
             "MR026",
             with_istio("aiServing:\n  pools: [{name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], endpointPicker: {tls: selfSigned}}]"),
+            false,
+        ),
+        (
+            "MR028",
+            "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    gateways: {local: {meshOnly: false}}\n".to_string(),
             false,
         ),
     ];
