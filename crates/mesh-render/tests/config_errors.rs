@@ -273,7 +273,7 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 /// problem carries the code of its family (MR001–MR027).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 18] = [
+    let cases: [(&str, String, bool); 19] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -304,6 +304,11 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
             false,
         ),
         ("MR027", with_istio("argocd: {repoURL: https://example.com/r.git, destinationServer: https://10.0.0.1:6443}"), false),
+        (
+            "MR028",
+            "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    gateways: {local: {meshOnly: false}}\n".to_string(),
+            false,
+        ),
     ];
     let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
     assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");

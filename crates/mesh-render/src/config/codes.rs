@@ -195,6 +195,19 @@ pub(crate) const REMOTE_ARGOCD_DESTINATION: Rule = Rule {
         run Argo CD in it or use the plans.",
 };
 
+pub(crate) const OPEN_LOCAL_GATEWAY: Rule = Rule {
+    code: "MR028",
+    name: "open-local-gateway",
+    severity: Severity::Warning,
+    summary: "Pods outside the mesh reach every Knative Service through the local gateway",
+    explanation: "A cluster-local call to a Knative Service goes to the local gateway's pods, which have no \
+        sidecar, so it arrives in plaintext and the gateway forwards it over mTLS with its own identity, \
+        which every app policy admits: STRICT does not keep a pod outside the mesh out. By default \
+        mesh-render renders the NetworkPolicy `<local gateway>-mesh-only`, which admits to the gateway's \
+        listener only pods of the mesh's namespaces (where the cluster's network plugin enforces \
+        NetworkPolicy). `gateways.local.meshOnly: false` drops it.",
+};
+
 /// Every config rule, by code.
 pub(crate) const RULES: &[Rule] = &[
     YAML_SYNTAX,
@@ -215,6 +228,7 @@ pub(crate) const RULES: &[Rule] = &[
     ASSUMED_GATEWAY_IDENTITY,
     UNGUARDED_PICKER_PORT,
     REMOTE_ARGOCD_DESTINATION,
+    OPEN_LOCAL_GATEWAY,
 ];
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub struct Rendered {
 
 /// The PreDelete gate of istiod revision `revision` (as pods carry it, `default` for the
 /// unrevisioned istiod): what the `mesh-render` plugin prints for the `revisionGate` parameter of a
-/// revision's Argo CD Application ([`revision_gate`]). It does not need the config to list the
+/// revision's Argo CD Application (`render/revision_gate.rs`). It does not need the config to list the
 /// revision: the gate runs when the config has stopped listing it, and it does not need
 /// `argocd` either (Argo CD's defaults then: the commit that switched Argo CD off prunes every child
 /// Application, whose gates still run). `Err` names what is wrong with `revision`.

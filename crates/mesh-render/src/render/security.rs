@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::api::istio::*;
-use crate::config::Config;
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::config::{Config, MtlsMode};
 use crate::render::facts::{Admission, MeshFacts, ACTIVATOR_POLICY, QUEUE_ADMIN_PORT};
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
@@ -30,6 +34,9 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
 
     if let Some(k) = &config.knative {
         out.push(activator_policy(facts, &k.serving_namespace));
+        if config.mtls == MtlsMode::Strict && config.gateways.local_mesh_only {
+            out.push(local_gateway_mesh_only(config, facts));
+        }
     }
     for app in &config.apps {
         let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, facts, app));
@@ -37,6 +44,69 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
         out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
+}
+
+/// The port of the local gateway's one listener (`render/gateways.rs`): istiod's Service for a
+/// Gateway has no `targetPort` (istio 1.29.6 `files/kube-gateway.yaml:347-352`), so the gateway pods
+/// listen on it themselves (`:77-78` lowers `ip_unprivileged_port_start` for that).
+pub(crate) const LOCAL_GATEWAY_PORT: i32 = 80;
+
+/// Name of the NetworkPolicy that keeps pods outside the mesh off the local gateway's listener.
+pub(crate) fn mesh_only_policy_name(local_gateway: &str) -> String {
+    format!("{local_gateway}-mesh-only")
+}
+
+/// Under STRICT, a cluster-local call to a Knative Service reaches the local gateway's pods in
+/// plaintext (they have no sidecar and no `security.istio.io/tlsMode` label), and the gateway calls
+/// the app over mTLS with its own identity, which every app policy admits: no AuthorizationPolicy can
+/// tell a pod outside the mesh from one inside. This NetworkPolicy can, by namespace: it selects the
+/// gateway's pods (`gateway.networking.k8s.io/gateway-name`, istio 1.29.6 `files/kube-gateway.yaml:68`)
+/// and admits to the listener port only pods of the mesh's namespaces ([`MeshFacts::injected`]: Knative's,
+/// the apps', the pools'; net-gateway-api's prober runs in Knative Serving's). Its second rule, with
+/// no `from` on purpose, keeps every other port open to every source as before: pilot-agent's 15020,
+/// the readiness port 15021 and Envoy's metrics 15090 (`kube-gateway.yaml:108-116`). Kubelet's probes
+/// come from the node, which NetworkPolicy always lets through (kubernetes/website
+/// `content/en/docs/concepts/services-networking/network-policies.md`). It takes effect only where
+/// the network plugin enforces NetworkPolicy.
+fn local_gateway_mesh_only(config: &Config, facts: &MeshFacts) -> Manifest {
+    let gateway = &config.gateways.local;
+    let name = mesh_only_policy_name(gateway);
+    let tcp =
+        |port: i32, end: Option<i32>| NetworkPolicyPort { protocol: Some("TCP".into()), port: Some(IntOrString::Int(port)), end_port: end };
+    let mut mesh: Vec<String> = facts.injected.clone();
+    mesh.sort();
+    mesh.dedup();
+    let from_mesh = NetworkPolicyIngressRule {
+        from: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "kubernetes.io/metadata.name".into(),
+                    operator: "In".into(),
+                    values: Some(mesh),
+                }]),
+                match_labels: None,
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![tcp(LOCAL_GATEWAY_PORT, None)]),
+    };
+    let other_ports = NetworkPolicyIngressRule {
+        from: None,
+        ports: Some(vec![tcp(1, Some(LOCAL_GATEWAY_PORT - 1)), tcp(LOCAL_GATEWAY_PORT + 1, Some(65535))]),
+    };
+    let policy = NetworkPolicy {
+        metadata: owned_meta(&name, Some(&config.namespace), Concern::Security),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(crate::check::flows::eval::GATEWAY_NAME_LABEL.to_string(), gateway.clone())])),
+                match_expressions: None,
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![from_mesh, other_ports]),
+            egress: None,
+        }),
+    };
+    Manifest { concern: Concern::Security, object: Object::from(policy) }
 }
 
 fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest {
@@ -147,6 +217,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Rule (issue 21 point 5): under STRICT with Knative, the NetworkPolicy
+    /// `knative-local-gateway-mesh-only` selects the local gateway's pods and admits to its listener
+    /// (80) only the mesh's namespaces, every other port to every source; none under PERMISSIVE or
+    /// with `gateways.local.meshOnly: false`.
+    #[test]
+    fn the_local_gateway_admits_only_the_mesh_namespaces_on_its_listener() {
+        let policy = |manifests: &[Manifest]| {
+            manifests.iter().find_map(|m| match &m.object {
+                Object::NetworkPolicy(p) => Some(serde_json::to_value(p).unwrap()),
+                _ => None,
+            })
+        };
+        let p = policy(&render_yaml("")).expect("rendered under STRICT");
+        assert_eq!(p["metadata"]["name"], "knative-local-gateway-mesh-only");
+        assert_eq!(p["metadata"]["namespace"], "istio-system");
+        assert_eq!(
+            p["spec"]["podSelector"],
+            serde_json::json!({"matchLabels": {"gateway.networking.k8s.io/gateway-name": "knative-local-gateway"}})
+        );
+        assert_eq!(p["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        assert_eq!(
+            p["spec"]["ingress"][0],
+            serde_json::json!({
+                "from": [{"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["demo", "knative-eventing", "knative-serving"]}]}}],
+                "ports": [{"port": 80, "protocol": "TCP"}]
+            })
+        );
+        assert_eq!(
+            p["spec"]["ingress"][1],
+            serde_json::json!({"ports": [{"endPort": 79, "port": 1, "protocol": "TCP"}, {"endPort": 65535, "port": 81, "protocol": "TCP"}]})
+        );
+        assert!(policy(&render_yaml("    mtls: {mode: PERMISSIVE}\n")).is_none());
+        assert!(policy(&render_yaml("    gateways: {local: {meshOnly: false}}\n")).is_none());
     }
 
     /// Rule: the eventing senders' rule (their subscriber is any URI) and the own-namespace rule admit
