@@ -153,7 +153,7 @@ fn architecture_doc_follows_the_config() {
         "`knative-serving` gets the ALLOW AuthorizationPolicy `activator-callers` (selector `app: activator`)",
         "What keeps **pods outside the mesh** out is a Kubernetes NetworkPolicy",
         "`istio-system/knative-local-gateway-mesh-only` selects the local gateway's pods",
-        "**Any pod of the\nmesh's namespaces** can still call any Knative Service through the local gateway",
+        "**Any pod of the mesh's namespaces** can still call any",
         "| `knative-serving` | `webhook` | `app: webhook` | 8443 PERMISSIVE |",
         "`opentelemetry-collector.observability.svc.cluster.local:4317`",
         "`knative-gateway-istio` (LoadBalancer)",

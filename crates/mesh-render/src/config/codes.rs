@@ -204,8 +204,11 @@ pub(crate) const OPEN_LOCAL_GATEWAY: Rule = Rule {
         sidecar, so it arrives in plaintext and the gateway forwards it over mTLS with its own identity, \
         which every app policy admits: STRICT does not keep a pod outside the mesh out. By default \
         mesh-render renders the NetworkPolicy `<local gateway>-mesh-only`, which admits to the gateway's \
-        listener only pods of the mesh's namespaces (where the cluster's network plugin enforces \
-        NetworkPolicy). `gateways.local.meshOnly: false` drops it.",
+        listener only pods with a sidecar in the mesh's namespaces and the external gateway's pods (where \
+        the cluster's network plugin enforces NetworkPolicy). `gateways.local.meshOnly: false` drops it, for \
+        example when an event source's adapter in a namespace mesh-render does not manage (ApiServerSource, \
+        ContainerSource, SinkBinding) delivers to Knative Services; adding that namespace to \
+        `namespaces.apps` keeps the policy.",
 };
 
 /// Every config rule, by code.

@@ -91,6 +91,7 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
             let meta = m.object.metadata();
             let resource = match m.object.kind() {
                 "PeerAuthentication" => "peerauthentications.security.istio.io",
+                "NetworkPolicy" => "networkpolicies.networking.k8s.io",
                 _ => "authorizationpolicies.security.istio.io",
             };
             (meta.namespace.clone().unwrap_or_default(), format!("{resource}/{}", meta.name.clone().unwrap_or_default()))
@@ -248,8 +249,8 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         }
     }
     for ((ns, resource), names) in by_resource {
-        let plural = resource.split('.').next().unwrap_or_default().to_string();
-        per_namespace.entry(ns).or_default().push(rule(&["security.istio.io"], &[&plural], &["delete"], names.into_iter().collect()));
+        let (plural, group) = resource.split_once('.').unwrap_or((&resource, ""));
+        per_namespace.entry(ns).or_default().push(rule(&[group], &[plural], &["delete"], names.into_iter().collect()));
     }
     per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
         &["argoproj.io"],

@@ -51,6 +51,10 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
 /// listen on it themselves (`:77-78` lowers `ip_unprivileged_port_start` for that).
 pub(crate) const LOCAL_GATEWAY_PORT: i32 = 80;
 
+/// The ports an istiod-deployed gateway pod listens on besides its listeners (istio 1.29.6
+/// `files/kube-gateway.yaml:108-116`: pilot-agent's status 15020, readiness 15021, Envoy's metrics 15090).
+pub(crate) const GATEWAY_POD_PORTS: [i32; 3] = [15020, 15021, 15090];
+
 /// Name of the NetworkPolicy that keeps pods outside the mesh off the local gateway's listener.
 pub(crate) fn mesh_only_policy_name(local_gateway: &str) -> String {
     format!("{local_gateway}-mesh-only")
@@ -61,46 +65,62 @@ pub(crate) fn mesh_only_policy_name(local_gateway: &str) -> String {
 /// the app over mTLS with its own identity, which every app policy admits: no AuthorizationPolicy can
 /// tell a pod outside the mesh from one inside. This NetworkPolicy can, by namespace: it selects the
 /// gateway's pods (`gateway.networking.k8s.io/gateway-name`, istio 1.29.6 `files/kube-gateway.yaml:68`)
-/// and admits to the listener port only pods of the mesh's namespaces ([`MeshFacts::injected`]: Knative's,
-/// the apps', the pools'; net-gateway-api's prober runs in Knative Serving's). Its second rule, with
-/// no `from` on purpose, keeps every other port open to every source as before: pilot-agent's 15020,
-/// the readiness port 15021 and Envoy's metrics 15090 (`kube-gateway.yaml:108-116`). Kubelet's probes
+/// and admits to the listener port only pods with a sidecar in the mesh's namespaces
+/// ([`MeshFacts::injected`]: Knative's, the apps', the pools'; net-gateway-api's prober runs in Knative
+/// Serving's) and the external gateway's pods (DomainMapping). Its second rule keeps the pod's other
+/// ports open to every source as before. Kubelet's probes
 /// come from the node, which NetworkPolicy always lets through (kubernetes/website
 /// `content/en/docs/concepts/services-networking/network-policies.md`). It takes effect only where
 /// the network plugin enforces NetworkPolicy.
 fn local_gateway_mesh_only(config: &Config, facts: &MeshFacts) -> Manifest {
     let gateway = &config.gateways.local;
     let name = mesh_only_policy_name(gateway);
-    let tcp =
-        |port: i32, end: Option<i32>| NetworkPolicyPort { protocol: Some("TCP".into()), port: Some(IntOrString::Int(port)), end_port: end };
+    let tcp = |port: i32| NetworkPolicyPort { protocol: Some("TCP".into()), port: Some(IntOrString::Int(port)), end_port: None };
+    let labels = |pairs: &[(&str, &str)]| -> Option<LabelSelector> {
+        Some(LabelSelector {
+            match_labels: Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            match_expressions: None,
+        })
+    };
     let mut mesh: Vec<String> = facts.injected.clone();
     mesh.sort();
     mesh.dedup();
-    let from_mesh = NetworkPolicyIngressRule {
-        from: Some(vec![NetworkPolicyPeer {
-            namespace_selector: Some(LabelSelector {
-                match_expressions: Some(vec![LabelSelectorRequirement {
-                    key: "kubernetes.io/metadata.name".into(),
-                    operator: "In".into(),
-                    values: Some(mesh),
-                }]),
-                match_labels: None,
-            }),
-            ..Default::default()
-        }]),
-        ports: Some(vec![tcp(LOCAL_GATEWAY_PORT, None)]),
+    // Pods of the mesh's namespaces that carry a sidecar (the injector labels them
+    // `security.istio.io/tlsMode: istio`, see `tests/injected_pods.rs`): a pod opted out of
+    // injection there is outside the mesh too. The label is set by whoever creates the pod, so this
+    // narrows by namespace and intent, not by identity.
+    let mesh_pods = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "kubernetes.io/metadata.name".into(),
+                operator: "In".into(),
+                values: Some(mesh),
+            }]),
+            match_labels: None,
+        }),
+        pod_selector: labels(&[("security.istio.io/tlsMode", "istio")]),
+        ..Default::default()
     };
-    let other_ports = NetworkPolicyIngressRule {
-        from: None,
-        ports: Some(vec![tcp(1, Some(LOCAL_GATEWAY_PORT - 1)), tcp(LOCAL_GATEWAY_PORT + 1, Some(65535))]),
+    // The external gateway's pods: a DomainMapping's route goes to the Knative Service's own
+    // Service (serving knative-v1.23.0 `pkg/reconciler/domainmapping/resources/ingress.go:50-54`),
+    // an ExternalName to the local gateway (`route/resources/service.go:139-141`), which Istio treats
+    // as an alias of the local gateway's Service (istio 1.29.6
+    // `pilot/pkg/serviceregistry/kube/conversion.go:53-56`): the external gateway calls the local one.
+    let external_gateway = NetworkPolicyPeer {
+        namespace_selector: labels(&[("kubernetes.io/metadata.name", &config.namespace)]),
+        pod_selector: labels(&[(crate::check::flows::eval::GATEWAY_NAME_LABEL, &config.gateways.external)]),
+        ..Default::default()
     };
+    let from_mesh = NetworkPolicyIngressRule { from: Some(vec![mesh_pods, external_gateway]), ports: Some(vec![tcp(LOCAL_GATEWAY_PORT)]) };
+    // No `from` on purpose: the gateway pod's other ports stay open to every source as before
+    // (`kube-gateway.yaml:108-116`): pilot-agent's 15020, the readiness port 15021 (kubelet, and
+    // any load balancer's health check), Envoy's metrics 15090 (a Prometheus anywhere). Listed one
+    // by one, not as a range: some network plugins accepted `endPort` without enforcing it.
+    let other_ports = NetworkPolicyIngressRule { from: None, ports: Some(GATEWAY_POD_PORTS.iter().map(|p| tcp(*p)).collect()) };
     let policy = NetworkPolicy {
         metadata: owned_meta(&name, Some(&config.namespace), Concern::Security),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([(crate::check::flows::eval::GATEWAY_NAME_LABEL.to_string(), gateway.clone())])),
-                match_expressions: None,
-            }),
+            pod_selector: labels(&[(crate::check::flows::eval::GATEWAY_NAME_LABEL, gateway)]),
             policy_types: Some(vec!["Ingress".into()]),
             ingress: Some(vec![from_mesh, other_ports]),
             egress: None,
@@ -221,8 +241,9 @@ mod tests {
 
     /// Rule (issue 21 point 5): under STRICT with Knative, the NetworkPolicy
     /// `knative-local-gateway-mesh-only` selects the local gateway's pods and admits to its listener
-    /// (80) only the mesh's namespaces, every other port to every source; none under PERMISSIVE or
-    /// with `gateways.local.meshOnly: false`.
+    /// (80) only sidecar pods of the mesh's namespaces and the external gateway's pods (DomainMapping),
+    /// the pod's other ports (15020, 15021, 15090) to every source; none under PERMISSIVE or with
+    /// `gateways.local.meshOnly: false`.
     #[test]
     fn the_local_gateway_admits_only_the_mesh_namespaces_on_its_listener() {
         let policy = |manifests: &[Manifest]| {
@@ -242,13 +263,18 @@ mod tests {
         assert_eq!(
             p["spec"]["ingress"][0],
             serde_json::json!({
-                "from": [{"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["demo", "knative-eventing", "knative-serving"]}]}}],
+                "from": [
+                    {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["demo", "knative-eventing", "knative-serving"]}]},
+                     "podSelector": {"matchLabels": {"security.istio.io/tlsMode": "istio"}}},
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                     "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "knative-gateway"}}}
+                ],
                 "ports": [{"port": 80, "protocol": "TCP"}]
             })
         );
         assert_eq!(
             p["spec"]["ingress"][1],
-            serde_json::json!({"ports": [{"endPort": 79, "port": 1, "protocol": "TCP"}, {"endPort": 65535, "port": 81, "protocol": "TCP"}]})
+            serde_json::json!({"ports": [{"port": 15020, "protocol": "TCP"}, {"port": 15021, "protocol": "TCP"}, {"port": 15090, "protocol": "TCP"}]})
         );
         assert!(policy(&render_yaml("    mtls: {mode: PERMISSIVE}\n")).is_none());
         assert!(policy(&render_yaml("    gateways: {local: {meshOnly: false}}\n")).is_none());

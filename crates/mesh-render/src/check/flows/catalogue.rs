@@ -362,6 +362,16 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 pod.clone(),
                 vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
             ));
+            // A DomainMapping's route goes to the Knative Service's own Service (serving
+            // knative-v1.23.0 `pkg/reconciler/domainmapping/resources/ingress.go:50-54`), an
+            // ExternalName to the local gateway (`route/resources/service.go:139-141`): the external
+            // gateway calls the local one, which the NetworkPolicy `<local>-mesh-only` admits.
+            out.push(flow(
+                Need::Needed,
+                "external gateway -> DomainMapping -> local gateway -> revision",
+                external.clone(),
+                vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+            ));
             if let Some(ev) = &ev {
                 out.push(flow(
                     Need::Needed,

@@ -153,7 +153,9 @@ impl<'a> Mesh<'a> {
     /// from the node (kubelet) is always allowed. Only `matchLabels` and the `In`, `NotIn`, `Exists`,
     /// `DoesNotExist` expressions, TCP ports by number (with `endPort`) and no `ipBlock` are read:
     /// a rule with anything else is taken to allow (a rule this project does not render). Returns the
-    /// denying policies, or `None` when the call is let through.
+    /// denying policies, or `None` when the call is let through. The port is the hop's, which is the
+    /// pod's port for the gateway hops this is used on (istiod's gateway Services have no
+    /// `targetPort`); a policy on a remapped Service port would need the target port.
     fn network_denies(&self, from: &Workload, to: &Workload, port: u16, call: &Call) -> Option<Vec<Decider>> {
         if *call == Call::Kubelet {
             return None;
@@ -165,12 +167,19 @@ impl<'a> Mesh<'a> {
             .copied()
             .filter(|p| {
                 let Some(spec) = p.spec.as_ref() else { return false };
-                let ingress = spec.policy_types.as_ref().is_none_or(|t| t.iter().any(|t| t == "Ingress"));
+                // Unset or empty `policyTypes` means Ingress (plus Egress with egress rules).
+                let ingress = spec.policy_types.as_ref().is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "Ingress"));
                 ingress && spec.pod_selector.as_ref().is_none_or(|sel| label_selector_matches(sel, &to.labels))
             })
             .collect();
         if selecting.is_empty() {
             return None;
+        }
+        // The injector labels every pod it gives a sidecar `security.istio.io/tlsMode: istio`
+        // (istio 1.29.6 `files/injection-template.yaml:34`; `tests/injected_pods.rs` reads it there).
+        let mut caller_labels = from.labels.clone();
+        if self.sidecar(from) {
+            caller_labels.insert("security.istio.io/tlsMode".into(), "istio".into());
         }
         let mut ns_labels: BTreeMap<String, String> =
             self.namespace_labels.get(from.namespace.as_str()).map(|l| (*l).clone()).unwrap_or_default();
@@ -178,30 +187,34 @@ impl<'a> Mesh<'a> {
         let allowed = selecting.iter().any(|p| {
             p.spec.as_ref().and_then(|s| s.ingress.as_ref()).is_some_and(|rules| {
                 rules.iter().any(|r| {
+                    // An empty or missing `ports` list matches every port, an empty or missing `from`
+                    // every source (NetworkPolicyIngressRule's field docs).
                     let port_ok = r.ports.as_ref().is_none_or(|ports| {
-                        ports.iter().any(|np| {
-                            let tcp = np.protocol.as_deref().unwrap_or("TCP") == "TCP";
-                            match &np.port {
-                                None => tcp,
-                                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(start)) => {
-                                    let end = np.end_port.unwrap_or(*start);
-                                    tcp && (*start..=end).contains(&i32::from(port))
+                        ports.is_empty()
+                            || ports.iter().any(|np| {
+                                let tcp = np.protocol.as_deref().unwrap_or("TCP") == "TCP";
+                                match &np.port {
+                                    None => tcp,
+                                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(start)) => {
+                                        let end = np.end_port.unwrap_or(*start);
+                                        tcp && (*start..=end).contains(&i32::from(port))
+                                    }
+                                    Some(_) => true,
                                 }
-                                Some(_) => true,
-                            }
-                        })
+                            })
                     });
                     let from_ok = r.from.as_ref().is_none_or(|peers| {
-                        peers.iter().any(|peer| {
-                            if peer.ip_block.is_some() {
-                                return true;
-                            }
-                            let ns_ok = match &peer.namespace_selector {
-                                Some(sel) => label_selector_matches(sel, &ns_labels),
-                                None => from.namespace == to.namespace,
-                            };
-                            ns_ok && peer.pod_selector.as_ref().is_none_or(|sel| label_selector_matches(sel, &from.labels))
-                        })
+                        peers.is_empty()
+                            || peers.iter().any(|peer| {
+                                if peer.ip_block.is_some() {
+                                    return true;
+                                }
+                                let ns_ok = match &peer.namespace_selector {
+                                    Some(sel) => label_selector_matches(sel, &ns_labels),
+                                    None => from.namespace == to.namespace,
+                                };
+                                ns_ok && peer.pod_selector.as_ref().is_none_or(|sel| label_selector_matches(sel, &caller_labels))
+                            })
                     });
                     port_ok && from_ok
                 })
@@ -373,7 +386,7 @@ impl<'a> Mesh<'a> {
         if let Some(deciders) = self.network_denies(from, &hop.to, hop.port, &hop.call) {
             let names: Vec<String> = deciders.iter().map(|d| format!("{}/{}", d.namespace, d.name)).collect();
             result.reason = format!(
-                "NetworkPolicy {} admits no connection from {} to port {}: the packets never reach {}",
+                "NetworkPolicy {} admits no connection from {} to port {}: where the network plugin enforces NetworkPolicy, the packets never reach {}",
                 names.join(", "),
                 from.id(),
                 hop.port,
