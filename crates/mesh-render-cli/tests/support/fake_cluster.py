@@ -701,7 +701,7 @@ def helm(state):
         # `helm uninstall --wait` waits for the deletions (helm v4.1.4 `pkg/action/uninstall.go:150`,
         # `:161`), a scale-up or a replacement; it goes through admission as it stands then.
         for ns in os.environ.get("FAKE_POD_DURING_UNINSTALL", "").split():
-            create_pod(state, ns, "deployment.apps/app", {"app": "app"})
+            create_pod(state, ns, "deployment.apps/app")
         return
     if words[:1] == ["list"]:
         pattern = flag("--filter", ".*")
