@@ -110,7 +110,13 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     if let Some(revision) = args.revision_gate.clone().map_or_else(argocd_env::revision_gate, |r| Ok(Some(r)))? {
         return revision_gate(global, &revision);
     }
-    let mut loaded = input::load(global)?;
+    // Under Argo CD an Application is rendered from the config at HEAD also when it is deleted (its
+    // PreDelete hook: argo-cd v3.5.1 `controller/hook.go:113-122`): an environment the config no
+    // longer has must not fail that render on every retry, or the deletion never finishes.
+    let mut loaded = match input::load(global) {
+        Err(Error::ConfigInvalid { .. }) if global.env.is_some() && argocd_env::active() => load_base(global, "the render")?,
+        other => other?,
+    };
     loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
@@ -177,17 +183,7 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
         return Ok(ExitStatus::Success);
     }
     let loaded = match input::load(global) {
-        Err(Error::ConfigInvalid { .. }) if global.env.is_some() => {
-            let base = args::GlobalArgs { config: global.config.clone(), env: None };
-            let loaded = input::load(&base)?;
-            let env = global.env.as_deref().unwrap_or_default();
-            if loaded.environments.contains_key(env) {
-                // The environment exists, so the problem is elsewhere: report it as it is.
-                input::load(global)?;
-            }
-            note!("mesh-render: environment `{env}` is not in the config any more: the revision gate uses the base settings");
-            loaded
-        }
+        Err(Error::ConfigInvalid { .. }) if global.env.is_some() => load_base(global, "the revision gate")?,
         other => other?,
     };
     let manifests = mesh_render::render_revision_gate(&loaded, revision).map_err(invalid)?;
@@ -196,6 +192,20 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
     }
     print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
     Ok(ExitStatus::Success)
+}
+
+/// The config's base settings, once `global.env` failed to load because the config no longer
+/// declares that environment (with a note that `what` uses them); any other problem is reported as it is.
+fn load_base(global: &args::GlobalArgs, what: &str) -> Result<mesh_render::Loaded, Error> {
+    let base = args::GlobalArgs { config: global.config.clone(), env: None };
+    let loaded = input::load(&base)?;
+    let env = global.env.as_deref().unwrap_or_default();
+    if loaded.environments.contains_key(env) {
+        // The environment exists, so the problem is elsewhere: report it as it is.
+        input::load(global)?;
+    }
+    note!("mesh-render: environment `{env}` is not in the config any more: {what} uses the base settings");
+    Ok(loaded)
 }
 
 /// Writes `text` to stdout. A closed pipe (`mesh-render | head -1`) is not an error.

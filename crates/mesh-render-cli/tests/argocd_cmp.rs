@@ -155,7 +155,6 @@ fn broken_config_exits_non_zero_with_empty_stdout() {
 
     let (_repo, app) = app_path(Some(&playground()));
     for (parameters, message) in [
-        (r#"[{"name":"env","string":"prod"}]"#, "environment `prod` is not declared"),
         (r#"[{"name":"env","array":["shared"]}]"#, "ARGOCD_APP_PARAMETERS: error: parameter `env` must be a string"),
         ("not json", "ARGOCD_APP_PARAMETERS: error: not JSON"),
     ] {
@@ -164,6 +163,45 @@ fn broken_config_exits_non_zero_with_empty_stdout() {
         assert!(o.stdout.is_empty());
         assert!(text(&o.stderr).contains(message), "{}", text(&o.stderr));
     }
+}
+
+/// Review of issue 20: Argo CD renders an Application's sources again at HEAD when it deletes it,
+/// for its PreDelete hooks (argo-cd v3.5.1 `controller/hook.go:113-122`), and retries while the
+/// render fails. An `env` parameter naming an environment the config no longer has falls back to
+/// the base settings, with a note, as the revision gate does, so the mesh's teardown still runs.
+/// Outside Argo CD, `--env` of an undeclared environment stays an error.
+#[test]
+fn an_environment_the_config_no_longer_has_renders_the_base_settings() {
+    let config = std::fs::read_to_string(repo_root().join("golden/argocd-app-of-apps/config.yaml")).unwrap();
+    let (_repo, app) = app_path(Some(&config));
+    let o = run_as_cmp(&app, "mesh-render", &["render"], r#"[{"name":"env","string":"prod"}]"#);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert_eq!(stdout, plain_render(&app, None), "the base settings");
+    assert!(stdout.contains("argocd.argoproj.io/hook: PreDelete"), "the teardown hook is rendered");
+    assert!(
+        text(&o.stderr).contains("mesh-render: environment `prod` is not in the config any more: the render uses the base settings"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Another problem of the config is reported as it is.
+    let broken = config.replace("      apps: [demo]", "      apps: [demo]\n      bogus: 1");
+    assert_ne!(broken, config);
+    let (_repo, app) = app_path(Some(&broken));
+    let o = run_as_cmp(&app, "mesh-render", &["render"], r#"[{"name":"env","string":"prod"}]"#);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
+    // Outside Argo CD: an error.
+    let (_repo, app) = app_path(Some(&playground()));
+    let o = Command::new(env!("CARGO_BIN_EXE_mesh-render"))
+        .current_dir(&app)
+        .args(["render", "--env", "prod"])
+        .env_remove("ARGOCD_APP_NAME")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("environment `prod` is not declared"), "{}", text(&o.stderr));
 }
 
 #[test]

@@ -104,9 +104,18 @@ pub const BUNDLE: &str = "kubectl get crd gateways.gateway.networking.k8s.io --o
 /// The calls `restart_workloads NS` makes on a healthy cluster.
 fn restart_calls(ns: &str) -> Vec<String> {
     vec![
-        format!("kubectl get deployments,statefulsets,daemonsets --namespace {ns} --output=jsonpath={{range .items[*]}}{{.kind}}{{\"|\"}}{{.metadata.name}}{{\"|\"}}{{.spec.paused}}{{\"|\"}}{{.spec.updateStrategy.type}}{{\"\\n\"}}{{end}}"),
+        format!("kubectl get deployments,statefulsets,daemonsets --namespace {ns} --output=jsonpath={{range .items[*]}}{{.kind}}{{\"|\"}}{{.metadata.name}}{{\"|\"}}{{.spec.paused}}{{\"|\"}}{{.spec.updateStrategy.type}}{{\"|\"}}{{.spec.updateStrategy.rollingUpdate.partition}}{{\"\\n\"}}{{end}}"),
         format!("kubectl rollout restart deployment.apps/app --namespace {ns}"),
         format!("kubectl rollout status deployment.apps/app --namespace {ns} --timeout=300s"),
+    ]
+}
+
+/// The calls `stale_pods` makes in namespace `ns`.
+fn stale_pods_calls(ns: &str) -> Vec<String> {
+    vec![
+        restart_calls(ns).remove(0),
+        format!("kubectl get replicasets --namespace {ns} --output=jsonpath={{range .items[*]}}{{.metadata.name}}{{\"|\"}}{{.metadata.ownerReferences[0].kind}}{{\"|\"}}{{.metadata.ownerReferences[0].name}}{{\"\\n\"}}{{end}}"),
+        format!("kubectl get pods --namespace {ns} --field-selector=status.phase=Running --output=jsonpath={{range .items[*]}}{{.metadata.name}}{{\"|\"}}{{.metadata.deletionTimestamp}}{{\"|\"}}{{.metadata.labels}}{{\"|\"}}{{.metadata.annotations.sidecar\\.istio\\.io/inject}}{{\"|\"}}{{.spec.hostNetwork}}{{\"|\"}}{{.metadata.ownerReferences[0].kind}}{{\"|\"}}{{.metadata.ownerReferences[0].name}}{{\"|\"}}{{.metadata.annotations.istio\\.io/rev}}{{\"\\n\"}}{{end}}"),
     ]
 }
 
@@ -135,8 +144,13 @@ pub fn apply_calls() -> Vec<String> {
         "kubectl --namespace istio-system rollout status deployment/istiod --timeout=300s".into(),
         format!("{ssa} --filename {R}/manifests/00-namespaces.yaml"),
     ];
-    for ns in ["knative-serving", "knative-eventing", "demo", "event-demo"] {
+    let namespaces = ["knative-serving", "knative-eventing", "demo", "event-demo"];
+    for ns in namespaces {
         calls.extend(restart_calls(ns));
+    }
+    // `stop_on_held`: no workload no restart replaces holds a pod without its sidecar.
+    for ns in namespaces {
+        calls.extend(stale_pods_calls(ns));
     }
     calls.extend([format!("{ssa} --filename {R}/manifests/20-telemetry.yaml"), format!("{ssa} --filename {R}/manifests/30-gateways.yaml")]);
     calls.extend(gateway_calls());

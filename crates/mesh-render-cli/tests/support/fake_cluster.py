@@ -31,7 +31,9 @@ What it models:
 - Server-side apply of ConfigMap data keys with their field managers: a manager's dropped keys are
   removed, another manager's keys conflict unless --force-conflicts (`apply_configmap`).
 - Workloads that `rollout restart`/`rollout status` refuse (state["workload_specs"]): a paused
-  Deployment, an `OnDelete` StatefulSet or DaemonSet (see `workload_object`).
+  Deployment, an `OnDelete` StatefulSet or DaemonSet (see `workload_object`); and a StatefulSet with
+  `rollingUpdate.partition` N > 0, whose restart replaces only the pods of ordinal N and above and
+  whose `rollout status` then succeeds.
 - $FAKE_POD_DURING_UNINSTALL: a pod created while `helm uninstall` runs (see `helm`).
 - Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
 """
@@ -341,6 +343,8 @@ def workload_object(state, namespace, workload):
             spec["paused"] = True
     elif kind in ("statefulset.apps", "daemonset.apps"):
         spec["updateStrategy"] = {"type": given.get("updateStrategy", "RollingUpdate")}
+        if kind == "statefulset.apps" and given.get("partition") is not None:
+            spec["updateStrategy"]["rollingUpdate"] = {"partition": given["partition"]}
     return {"kind": WORKLOAD_KINDS.get(kind, kind), "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
@@ -560,6 +564,15 @@ def kubectl(state):
             # (kubernetes v1.34 `pkg/controller/statefulset/stateful_set_control.go`, `daemon/update.go`).
             state.setdefault("failed", {})[f"{namespace}/{owner}"] = "OnDelete"
             return
+        partition = spec.get("updateStrategy", {}).get("rollingUpdate", {}).get("partition", 0)
+        if partition:
+            # The StatefulSet controller updates, and so recreates, only the pods of ordinal
+            # `partition` and above; the lower ones keep what they have (k8s.io/api v0.34.0
+            # `apps/v1/types.go`, `RollingUpdateStatefulSetStrategy.Partition`; kubernetes v1.34
+            # `pkg/controller/statefulset/stateful_set_control.go`). The fake's pods are ordinal 0
+            # (`<name>-0`), so none is replaced; `rollout status` then succeeds, as kubectl v0.34.0
+            # `pkg/polymorphichelpers/rollout_status.go:137-143` counts only the pods at or above it.
+            return
         state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == owner)]
         error = create_pod(state, namespace, owner)
         state.setdefault("failed", {})[f"{namespace}/{owner}"] = error
@@ -701,7 +714,7 @@ def helm(state):
         # `helm uninstall --wait` waits for the deletions (helm v4.1.4 `pkg/action/uninstall.go:150`,
         # `:161`), a scale-up or a replacement; it goes through admission as it stands then.
         for ns in os.environ.get("FAKE_POD_DURING_UNINSTALL", "").split():
-            create_pod(state, ns, "deployment.apps/app", {"app": "app"})
+            create_pod(state, ns, "deployment.apps/app")
         return
     if words[:1] == ["list"]:
         pattern = flag("--filter", ".*")
