@@ -213,6 +213,13 @@ func revisionPod(ns string) []runtime.Object {
 				{
 					Name: "user-container", Image: "app",
 					Ports: []corev1.ContainerPort{{Name: "user-port", ContainerPort: 8080}},
+					// Knative's preStop hook on the user container calls queue-proxy's drain
+					// endpoint (serving knative-v1.23.0 pkg/reconciler/revision/resources/deploy.go:104-113:
+					// httpGet networking.QueueAdminPort 8022, queue.RequestQueueDrainPath /wait-for-drain);
+					// the injector rewrites it to pilot-agent.
+					Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{
+						Port: intstr.FromInt32(8022), Path: "/wait-for-drain",
+					}}},
 				},
 				{
 					Name: "queue-proxy", Image: "knative/queue",
