@@ -335,8 +335,15 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 			return o.listeners, o.clusters
 		}
 		pi := pods[key]
+		// A gateway pod is a router proxy (its clusters are the Services it may route to); the
+		// other callers are sidecars.
+		typ := model.SidecarProxy
+		if isGateway(pi.pod) {
+			typ = model.Router
+		}
 		p := s.SetupProxy(&model.Proxy{
-			ID: pi.pod.Name + "." + pi.pod.Namespace, IPAddresses: []string{pi.ip}, ConfigNamespace: pi.pod.Namespace, Labels: pi.pod.Labels,
+			Type: typ,
+			ID:   pi.pod.Name + "." + pi.pod.Namespace, IPAddresses: []string{pi.ip}, ConfigNamespace: pi.pod.Namespace, Labels: pi.pod.Labels,
 			Metadata: &model.NodeMetadata{
 				Namespace: pi.pod.Namespace, Labels: pi.pod.Labels, Annotations: pi.pod.Annotations,
 				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
@@ -395,6 +402,23 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 			default:
 				if os.Getenv("ORACLE_DEBUG") != "" {
 					fmt.Fprintf(stdout, "%s: agree %s: allow (bypass): %s\n", name, r, why)
+				}
+			}
+			continue
+		}
+		if r.Via != nil && pods[r.Via.Namespace+"/"+r.Via.Workload] != nil && isGateway(pods[r.Via.Namespace+"/"+r.Via.Workload].pod) {
+			kind, msg, reason, why := throughGateway(r, pods, services, server, client)
+			switch {
+			case kind == "":
+				undecided(r, reason, why)
+			default:
+				compared++
+				if msg == "" {
+					if os.Getenv("ORACLE_DEBUG") != "" {
+						fmt.Fprintf(stdout, "%s: agree %s: %s (%s): %s\n", name, r, r.Verdict, r.Transport, why)
+					}
+				} else if disagree(kind, r, msg) {
+					disagreements++
 				}
 			}
 			continue
@@ -479,6 +503,59 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// isGateway: a gateway pod of the world (istiod's deployment controller labels it with its Gateway).
+func isGateway(p *corev1.Pod) bool {
+	return p.Labels["gateway.networking.k8s.io/gateway-name"] != ""
+}
+
+// throughGateway judges a row through a gateway as far as the config generator can without the
+// Gateway API objects: the gateway's call onwards (hop 2, with the gateway's own clusters for its
+// transport and the destination's inbound chain and RBAC for the gateway's service account), and the
+// caller's client side towards the gateway (hop 1). The gateway's own listener (hop 1's server
+// side: its routes and the policies that select it) is built from the Gateway API objects, which are
+// not converted, so a row hop 2 allows stays undecidable. It returns the disagreement kind ("" when
+// undecidable) and message ("" when agreeing), or the undecidable reason, and why.
+func throughGateway(r flowRow, pods map[string]*podInfo, services []corev1.Service,
+	server func(string) (*listener.Listener, *simulation.Simulation),
+	client func(string) ([]*listener.Listener, map[string]*cluster.Cluster),
+) (string, string, string, string) {
+	gw := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload}
+	h2 := flowRow{From: gw, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose}
+	ts, crs, cwhy := clientTransports(h2, pods, services, client)
+	if len(ts) != 1 {
+		if ts == nil {
+			return "", "", crs, "hop 2 " + h2.key() + ": " + cwhy
+		}
+		return "", "", "gateway", fmt.Sprintf("hop 2 %s: the gateway's clusters allow %v: %s", h2.key(), ts, cwhy)
+	}
+	h2.Transport = ts[0]
+	v, w, rs := decide(h2, pods, services, server)
+	if v == "" {
+		return "", "", rs, "hop 2 " + h2.key() + ": " + w
+	}
+	why := fmt.Sprintf("hop 2 %s (%s, gateway clusters: %s): %s", h2.key(), h2.Transport, cwhy, w)
+	// Hop 1's transport is the row's when hop 2 is mTLS (the row carries the worse of its hops).
+	if h2.Transport == "mtls" {
+		h1 := flowRow{From: r.From, To: gw, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: r.Transport}
+		ts, _, cwhy := clientTransports(h1, pods, services, client)
+		if ts != nil && !slices.Contains(ts, h1.Transport) {
+			return "transport", fmt.Sprintf("%s: mesh-render says transport %s (hop 1 %s), the caller's Envoy config allows only %v: %s", r, h1.Transport, h1.key(), ts, cwhy), "", why
+		}
+		if ts != nil {
+			why += "; hop 1 client: " + cwhy
+		}
+	} else if r.Transport == "mtls" {
+		return "transport", fmt.Sprintf("%s: mesh-render says transport mtls, the gateway's clusters send %s to the destination: %s", r, h2.Transport, cwhy), "", why
+	}
+	if v == "deny" {
+		if r.Verdict != "deny" {
+			return "verdict", fmt.Sprintf("%s: mesh-render says %s (%s), Envoy config says deny: %s", r, r.Verdict, r.Transport, why), "", why
+		}
+		return "verdict", "", "", why
+	}
+	return "", "", "gateway", why + "; hop 1 (the gateway's own listener and the policies that select it) comes from the Gateway API objects, which the oracle does not convert"
 }
 
 // The proxy version the config generator builds for (it gates features by the proxy's version).
@@ -953,9 +1030,7 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 		return []string{"plaintext"}, "", "a host process without a sidecar: plain text, or TLS that is not Istio's"
 	case from == nil:
 		return nil, "client-no-pod", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world"
-	case from.pod.Labels["gateway.networking.k8s.io/gateway-name"] != "":
-		return nil, "client-gateway", "the caller is gateway " + r.From.Namespace + "/" + r.From.Workload + ", whose clusters come from the Gateway API objects, which this oracle does not convert"
-	case !hasSidecar(from.pod):
+	case !hasSidecar(from.pod) && !isGateway(from.pod):
 		return []string{"plaintext"}, "", "the caller's pod has no sidecar: plain text, or TLS that is not Istio's"
 	case to == nil:
 		return nil, "client-no-pod", "no pod " + r.To.Namespace + "/" + r.To.Workload + " in the oracle's world"
@@ -988,6 +1063,15 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 			}
 			add(t, fmt.Sprintf("Service %s/%s:%d -> %s", svc.Namespace, svc.Name, sp.Port, t))
 		}
+	}
+	if isGateway(from.pod) {
+		// A gateway sends to the Services its routes name, through their clusters; it has no
+		// outbound listener for a pod IP.
+		if len(out) == 0 {
+			return nil, "client-gateway", "gateway " + r.From.Namespace + "/" + r.From.Workload + " calls through Services; none targets port " + fmt.Sprint(r.Port)
+		}
+		sort.Strings(out)
+		return out, "", strings.Join(why, ", ")
 	}
 	podListener := fmt.Sprintf("%s_%d", to.ip, r.Port)
 	found := false

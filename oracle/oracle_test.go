@@ -373,3 +373,14 @@ func TestPickChain(t *testing.T) {
 		t.Fatalf("two equal chains: want an ambiguity error, got %v", err)
 	}
 }
+
+// A gateway's call onwards is read from the gateway's own clusters (a router proxy): the external
+// gateway reaches the revision's private Service in mTLS, so a row claiming plaintext disagrees.
+func TestGatewayClientSideIsJudged(t *testing.T) {
+	planted(t, "knative-gateway-istio -> demo/revision:8012", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["workload"] == "knative-gateway-istio" && to["namespace"] == "demo" && to["workload"] == "revision" &&
+			r["port"] == float64(8012) && r["via"] == nil && r["transport"] == "mtls"
+	}, func(r map[string]any) { r["transport"] = "plaintext" },
+		"mesh-render says transport plaintext, the caller's Envoy config allows only [mtls]: Service demo/revision-private:80 -> mtls")
+}

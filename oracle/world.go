@@ -112,12 +112,10 @@ func world(t *tree) ([]*unstructured.Unstructured, error) {
 			typed = append(typed, revisionPod(ns)...)
 		}
 	}
-	// The endpoint picker: the rendered Deployment's pod template. Model servers: one pod per
+	// The endpoint picker and istiod (the expanded chart's Deployment, a caller of the model servers'
+	// and pickers' rows): the rendered Deployment's pod template. Model servers: one pod per
 	// InferencePool with its selector's labels and target ports.
 	for _, d := range t.ofKind("Deployment") {
-		if d.GetNamespace() == "istio-system" {
-			continue // istiod (expanded chart): not a pod the flows reason about
-		}
 		tmpl, ok, _ := unstructured.NestedMap(d.Object, "spec", "template")
 		if !ok {
 			continue
