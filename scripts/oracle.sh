@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the oracle (oracle/, CONTRIBUTING.md "The oracle") on the playground's committed tree, on a
-# fresh render of every golden config and on the steps `mesh-render upgrade --canary` writes from
+# fresh render of every golden config and of every environment of those and of the playground, and on the steps `mesh-render upgrade --canary` writes from
 # the last golden canary step to 1.31.1 (the path the plan tests walk), and prints one summary line.
 # Called by `make oracle` (and with --write-fixtures by `make oracle-fixtures`), which builds the
 # oracle and passes ORACLE, HELM and CARGO.
@@ -9,7 +9,8 @@
 #   inject   Istio's injector on the playground's pods, and on the fake cluster's pod once per istiod
 #            revision of the canary path; the committed fixtures must be what it writes
 #   flows    Istio's config generator against every row of `mesh-render flows --format json`;
-#            known disagreements are listed in oracle/expected-disagreements.tsv
+#            known disagreements are listed in oracle/expected-disagreements.tsv, the undecidable
+#            rows' count per reason in oracle/expected-undecidable.tsv
 #
 # Every tree is rendered with its istiod charts expanded. A chart version that reference/ does not
 # vendor is stood in for by the vendored chart mesh-render itself picks for it
@@ -116,7 +117,7 @@ renderall() {
   want=$(envs "$cfg" | sort)
   have=$(find "$snaps" -maxdepth 1 -name "$name@*.snap" ! -name '*-flows.snap' -printf '%f\n' | sed -E "s/^$name@(.*)\.snap$/\1/" | sort)
   if [ "$want" != "$have" ]; then
-    log "$cfg declares environments [$(echo $want)], the golden snapshots in $snaps have [$(echo $have)]"
+    log "$cfg declares environments [$(tr '\n' ' ' <<<"$want")], the golden snapshots in $snaps have [$(tr '\n' ' ' <<<"$have")]"
     exit 2
   fi
   for e in $want; do
