@@ -9,7 +9,11 @@
 -- The sync status describes the spec Argo CD last compared (`status.sync.comparedTo`, argo-cd v3.5.1
 -- controller/state.go:638-655, the sources of the spec at that time): right after the parent changes a
 -- child, its status still says Synced for the old spec, so the child is Progressing until the
--- compared sources are the spec's.
+-- compared sources are the spec's. Argo CD writes `comparedTo.source` even for a multi-source
+-- Application: `Source` is a struct, not a pointer (pkg/apis/application/v1alpha1/types.go:1932), and
+-- its repoURL has no omitempty (:198), so a status built with only `Sources` (controller/state.go:647-649)
+-- reads `source: {repoURL: ""}` (cmd/argocd/commands/admin/app_test.go:183-186). A spec with `sources`
+-- is compared on its sources alone, and a source without a repoURL counts as absent.
 local function equal(a, b)
   if type(a) ~= type(b) then
     return false
@@ -41,9 +45,31 @@ if sync == nil or sync.status ~= "Synced" then
   hs.message = "Sync status: " .. ((sync ~= nil and sync.status) or "Unknown")
   return hs
 end
+local function present(source)
+  if type(source) ~= "table" or source.repoURL == nil or source.repoURL == "" then
+    return nil
+  end
+  return source
+end
+
+local function nonempty(list)
+  if type(list) ~= "table" or next(list) == nil then
+    return nil
+  end
+  return list
+end
+
 local spec = obj.spec or {}
 local compared = sync.comparedTo
-if compared == nil or not equal(compared.source, spec.source) or not equal(compared.sources, spec.sources) then
+local current
+if compared == nil then
+  current = false
+elseif nonempty(spec.sources) ~= nil then
+  current = equal(nonempty(compared.sources), spec.sources)
+else
+  current = equal(present(compared.source), present(spec.source)) and nonempty(compared.sources) == nil
+end
+if not current then
   hs.message = "Waiting for Argo CD to compare the current spec"
   return hs
 end

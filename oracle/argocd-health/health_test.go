@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	customizations "github.com/argoproj/argo-cd/v3/resource_customizations"
 	lua "github.com/yuin/gopher-lua"
 	luajson "layeh.com/gopher-json"
@@ -104,22 +105,62 @@ func runScript(t *testing.T, scriptFile, script, object string) status {
 
 const applicationHealth = "../../argocd/application-health.lua"
 
+// comparedTo is status.sync.comparedTo as Argo CD's controller writes it after comparing the given
+// spec (JSON, as the parent renders it): the spec read into the real type, its sources chosen as
+// argo-cd v3.5.1 controller/appcontroller.go:1901-1921 chooses them (a multi-source spec's `sources`
+// alone) and put into v1alpha1.ComparedTo as controller/state.go:638-655 does (Sources for a
+// multi-source Application, Source otherwise), then serialized by the real type. ComparedTo.Source is
+// a struct, not a pointer (pkg/apis/application/v1alpha1/types.go:1932), and its repoURL has no
+// omitempty (:198): a multi-source status still carries `source: {repoURL: ""}`.
+func comparedTo(t *testing.T, spec string) string {
+	t.Helper()
+	var app v1alpha1.Application
+	if err := json.Unmarshal([]byte(`{"spec":`+spec+`}`), &app); err != nil {
+		t.Fatalf("%s: %v", spec, err)
+	}
+	compared := v1alpha1.ComparedTo{Destination: app.Spec.Destination, IgnoreDifferences: app.Spec.IgnoreDifferences}
+	if app.Spec.HasMultipleSources() {
+		compared.Sources = append(compared.Sources, app.Spec.Sources...)
+	} else {
+		compared.Source = app.Spec.GetSource()
+	}
+	out, err := json.Marshal(compared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 // Point 9: the parent waits (Progressing) while a child is not Synced or its sync runs, and takes
 // the child's health otherwise.
 func TestApplicationHealth(t *testing.T) {
 	// The spec the status was compared with: the same source as the spec, or an older one.
 	const src = `{"repoURL":"https://blob.istio.io/istio-release/charts","chart":"istiod","targetRevision":"1.30.3"}`
 	const older = `{"repoURL":"https://blob.istio.io/istio-release/charts","chart":"istiod","targetRevision":"1.29.6"}`
-	app := func(status string) string {
-		return `{"spec":{"source":` + src + `},"status":` + strings.Replace(status, `"sync":{`, `"sync":{"comparedTo":{"source":`+src+`},`, 1) + `}`
+	const gate = `{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-30-3"}]}}`
+	const olderGate = `{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-29-6"}]}}`
+	const dest = `"destination":{"server":"https://kubernetes.default.svc","namespace":"istio-system"}`
+	single := `{"source":` + src + `,` + dest + `}`
+	multi := `{"sources":[` + src + `,` + gate + `],` + dest + `}`
+	// object is the Application with the given spec whose status was compared with spec `compared`.
+	object := func(spec, compared, status string) string {
+		return `{"spec":` + spec + `,"status":` + strings.Replace(status, `"sync":{`, `"sync":{"comparedTo":`+comparedTo(t, compared)+`,`, 1) + `}`
+	}
+	app := func(status string) string { return object(single, single, status) }
+	if got := comparedTo(t, multi); !strings.Contains(got, `"source":{"repoURL":""}`) {
+		t.Fatalf("a multi-source comparedTo no longer carries an empty source: %s", got)
 	}
 	for _, c := range []struct {
 		name, object, want string
 	}{
 		{"synced and healthy", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Healthy"},
-		{"synced against the old spec", `{"spec":{"source":` + src + `},"status":{"sync":{"status":"Synced","comparedTo":{"source":` + older + `}},"health":{"status":"Healthy"}}}`, "Progressing"},
-		{"not compared yet", `{"spec":{"source":` + src + `},"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}}`, "Progressing"},
-		{"multi-source, compared", `{"spec":{"sources":[` + src + `,{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-30-3"}]}}]},"status":{"sync":{"status":"Synced","comparedTo":{"sources":[` + src + `,{"repoURL":"https://github.com/example/playground.git","path":".","plugin":{"name":"mesh-render","parameters":[{"name":"revisionGate","string":"1-30-3"}]}}]}},"health":{"status":"Healthy"}}}`, "Healthy"},
+		{"synced against the old spec", object(single, `{"source":`+older+`,`+dest+`}`, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Progressing"},
+		{"not compared yet", `{"spec":` + single + `,"status":{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}}`, "Progressing"},
+		{"compared with an empty spec", object(single, `{`+dest+`}`, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Progressing"},
+		{"multi-source, compared", object(multi, multi, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Healthy"},
+		{"multi-source, compared with the old sources", object(multi, `{"sources":[`+older+`,`+olderGate+`],`+dest+`}`, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Progressing"},
+		{"multi-source, compared while single-source", object(multi, single, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Progressing"},
+		{"single-source, compared while multi-source", object(single, multi, `{"sync":{"status":"Synced"},"health":{"status":"Healthy"}}`), "Progressing"},
 		{"synced, terminating", app(`{"sync":{"status":"Synced"},"health":{"status":"Healthy"},"operationState":{"phase":"Terminating"}}`), "Progressing"},
 		{"out of sync, healthy", `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Healthy"}}}`, "Progressing"},
 		{"out of sync, degraded", `{"status":{"sync":{"status":"OutOfSync"},"health":{"status":"Degraded"}}}`, "Progressing"},

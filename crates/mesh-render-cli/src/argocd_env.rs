@@ -13,7 +13,10 @@
 //! `KUBE_VERSION` (the destination cluster's version) only selects a warning on stderr when the
 //! Istio release does not support that Kubernetes version; it never reaches the output.
 
-use mesh_render::api::argocd::{ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE, GATE_PARAMETER};
+use mesh_render::api::argocd::{
+    ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE, GATE_ARGOCD_NAMESPACE_PARAMETER, GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER,
+    GATE_PARAMETER,
+};
 
 use crate::args::GlobalArgs;
 use crate::error::Error;
@@ -63,11 +66,45 @@ pub fn revision_gate_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Opt
     if lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()).is_none() {
         return Ok(None);
     }
-    let value = match parameter(lookup, GATE_PARAMETER, "an istiod revision's name")? {
+    param_or_variable(lookup, GATE_PARAMETER, "an istiod revision's name")
+}
+
+/// Parameter `name` from `ARGOCD_APP_PARAMETERS`, else `PARAM_<NAME>`; empty counts as absent.
+fn param_or_variable(lookup: &dyn Fn(&str) -> Option<String>, name: &str, what: &str) -> Result<Option<String>, Error> {
+    let value = match parameter(lookup, name, what)? {
         Some(v) => Some(v),
-        None => lookup(&format!("PARAM_{}", GATE_PARAMETER.to_ascii_uppercase())),
+        None => lookup(&format!("PARAM_{}", name.to_ascii_uppercase())),
     };
     Ok(value.filter(|v| !v.is_empty()))
+}
+
+/// The gate's settings the revision's Application carries next to `revisionGate` (`gateNamespace`,
+/// `gateArgocdNamespace`, `gateHookImage`): `None` when it carries none (an Application rendered
+/// before they existed: the gate then comes from today's config), an error when only some.
+pub fn gate_settings() -> Result<Option<mesh_render::GateSettings>, Error> {
+    gate_settings_with(&|name| std::env::var(name).ok())
+}
+
+pub fn gate_settings_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<mesh_render::GateSettings>, Error> {
+    if lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()).is_none() {
+        return Ok(None);
+    }
+    let namespace = param_or_variable(lookup, GATE_NAMESPACE_PARAMETER, "the root namespace")?;
+    let argocd_namespace = param_or_variable(lookup, GATE_ARGOCD_NAMESPACE_PARAMETER, "Argo CD's namespace")?;
+    let hook_image = param_or_variable(lookup, GATE_HOOK_IMAGE_PARAMETER, "the hook image")?;
+    match (namespace, argocd_namespace, hook_image) {
+        (Some(namespace), Some(argocd_namespace), Some(hook_image)) => {
+            Ok(Some(mesh_render::GateSettings { namespace, argocd_namespace, hook_image }))
+        }
+        (None, None, None) => Ok(None),
+        _ => Err(Error::ConfigUnreadable {
+            path: "ARGOCD_APP_PARAMETERS".into(),
+            message: format!(
+                "the gate needs all of `{GATE_NAMESPACE_PARAMETER}`, `{GATE_ARGOCD_NAMESPACE_PARAMETER}` and `{GATE_HOOK_IMAGE_PARAMETER}`, or none"
+            ),
+            hint: "render the revision's Application again (`mesh-render render --out …`) and apply it".into(),
+        }),
+    }
 }
 
 /// Fills `global.env` from Argo CD's variables when running under Argo CD and no `--env` was given.
@@ -136,6 +173,27 @@ mod tests {
         assert_eq!(env_for(&[all[0], all[3]], None), Ok(Some("from-env".into())));
         assert_eq!(env_for(&[all[0]], None), Ok(None), "the announced default: the base settings");
         assert_eq!(env_for(&[all[0], ("ARGOCD_APP_PARAMETERS", r#"[{"name":"env","string":""}]"#), all[2]], None), Ok(None));
+    }
+
+    /// The gate's settings: all three from the parameters (or `PARAM_*`), none, or an error.
+    #[test]
+    fn gate_settings_are_all_three_or_none() {
+        let settings = |vars: &[(&str, &str)]| {
+            let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            gate_settings_with(&|name| vars.get(name).cloned()).map_err(|e| e.to_string())
+        };
+        let app = ("ARGOCD_APP_NAME", "istiod");
+        let all = r#"[{"name":"gateNamespace","string":"mesh-a"},{"name":"gateArgocdNamespace","string":"gitops"},{"name":"gateHookImage","string":"m/k:1"}]"#;
+        let want = mesh_render::GateSettings { namespace: "mesh-a".into(), argocd_namespace: "gitops".into(), hook_image: "m/k:1".into() };
+        assert_eq!(settings(&[app, ("ARGOCD_APP_PARAMETERS", all)]), Ok(Some(want.clone())));
+        assert_eq!(
+            settings(&[app, ("PARAM_GATENAMESPACE", "mesh-a"), ("PARAM_GATEARGOCDNAMESPACE", "gitops"), ("PARAM_GATEHOOKIMAGE", "m/k:1")]),
+            Ok(Some(want))
+        );
+        assert_eq!(settings(&[app, ("ARGOCD_APP_PARAMETERS", r#"[{"name":"revisionGate","string":"default"}]"#)]), Ok(None));
+        assert_eq!(settings(&[("ARGOCD_APP_PARAMETERS", all)]), Ok(None), "outside Argo CD");
+        let partial = settings(&[app, ("PARAM_GATENAMESPACE", "mesh-a")]).unwrap_err();
+        assert!(partial.contains("or none"), "{partial}");
     }
 
     #[test]

@@ -160,8 +160,22 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
 /// `render --revision-gate REV`: the gate's objects, or an error (exit 2, nothing printed) when REV
 /// is no revision name or the config cannot be read. An environment the config no longer has (the
 /// commit that removed it prunes its Applications, whose gates still run) falls back to the base
-/// settings, with a note.
+/// settings, with a note. Under Argo CD, an Application that carries the gate's settings
+/// (`gateNamespace`, `gateArgocdNamespace`, `gateHookImage`) gets its gate from them and the revision
+/// alone: the config is not read.
 fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus, Error> {
+    let invalid = |message| Error::ConfigUnreadable {
+        path: "revisionGate".into(),
+        message,
+        hint: "pass the revision as pods carry it in their `istio.io/rev` annotation, e.g. `1-29-6` or `default`".into(),
+    };
+    // The settings the Application carries: the gate is rendered from them alone, whatever the
+    // config says today (or whether it can be read at all).
+    if let Some(settings) = argocd_env::gate_settings()? {
+        let manifests = mesh_render::render_revision_gate_with(&settings, revision).map_err(invalid)?;
+        print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
+        return Ok(ExitStatus::Success);
+    }
     let loaded = match input::load(global) {
         Err(Error::ConfigInvalid { .. }) if global.env.is_some() => {
             let base = args::GlobalArgs { config: global.config.clone(), env: None };
@@ -176,11 +190,7 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
         }
         other => other?,
     };
-    let manifests = mesh_render::render_revision_gate(&loaded, revision).map_err(|message| Error::ConfigUnreadable {
-        path: "revisionGate".into(),
-        message,
-        hint: "pass the revision as pods carry it in their `istio.io/rev` annotation, e.g. `1-29-6` or `default`".into(),
-    })?;
+    let manifests = mesh_render::render_revision_gate(&loaded, revision).map_err(invalid)?;
     if loaded.selected().argocd.is_none() {
         note!("mesh-render: the config has no `components.istio.argocd`: the revision gate uses Argo CD's namespace `argocd` and the default hook image");
     }

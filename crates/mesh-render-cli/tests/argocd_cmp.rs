@@ -66,6 +66,13 @@ fn run_as_cmp(dir: &Path, program: &str, args: &[&str], parameters: &str) -> Out
         .unwrap()
 }
 
+/// Runs the shipped plugin's `generate` command in `dir` as the CMP server does.
+fn generate_as_cmp(dir: &Path, parameters: &str) -> Output {
+    let generate = command_of(&plugin()["spec"]["generate"]["command"]);
+    let args: Vec<&str> = generate[1..].iter().map(String::as_str).collect();
+    run_as_cmp(dir, &generate[0], &args, parameters)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -191,11 +198,73 @@ fn the_shipped_plugin_runs_as_written() {
 
     // The announced parameters and their defaults are the ones mesh-render applies itself.
     let params = plugin["spec"]["parameters"]["static"].as_array().unwrap();
-    assert_eq!(params.len(), 2);
-    assert_eq!(params[0]["name"], mesh_render::api::argocd::ENV_PARAMETER);
+    use mesh_render::api::argocd::{GATE_ARGOCD_NAMESPACE_PARAMETER, GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER, GATE_PARAMETER};
+    let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            mesh_render::api::argocd::ENV_PARAMETER,
+            GATE_PARAMETER,
+            GATE_NAMESPACE_PARAMETER,
+            GATE_ARGOCD_NAMESPACE_PARAMETER,
+            GATE_HOOK_IMAGE_PARAMETER
+        ]
+    );
     assert_eq!(params[0]["string"], mesh_render::api::argocd::ENV_DEFAULT);
-    assert_eq!(params[1]["name"], mesh_render::api::argocd::GATE_PARAMETER);
-    assert_eq!(params[1]["string"], "");
+    assert!(params[1..].iter().all(|p| p["string"] == ""), "{params:?}");
+}
+
+/// Review of issue 20: a revision's Application carries its gate's settings (root namespace, Argo
+/// CD's namespace, hook image) next to `revisionGate`, and the plugin renders the gate from them
+/// alone. Here the Application was rendered from a config with root namespace `mesh-a`, Argo CD in
+/// `gitops` and a mirrored hook image; at deletion today's config has other values (and then none
+/// that can be read): the gate still runs in `mesh-a` under the ServiceAccount that exists there,
+/// reads the Application in `gitops`, with the same image, byte for byte as rendered then. Only some
+/// of the settings is an error.
+#[test]
+fn the_gate_renders_from_the_settings_its_application_carries() {
+    let step2 = std::fs::read_to_string(repo_root().join("golden/canary-2-side-by-side/config.yaml")).unwrap();
+    let then = step2
+        .replace("    namespace: istio-system\n", "    namespace: mesh-a\n")
+        .replace("    argocd:\n", "    argocd:\n      namespace: gitops\n      hookImage: mirror.example/k8s:1.34.1\n");
+    assert_ne!(then, step2);
+    let (_repo, app) = app_path(Some(&then));
+    let o = Command::new(bin_dir().join("mesh-render")).args(["render", "--out", "tree"]).current_dir(&app).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let applications = std::fs::read_to_string(app.join("tree/argocd/applications.yaml")).unwrap();
+    let istiod = applications
+        .split("\n---\n")
+        .map(|d| {
+            mesh_render::config::syntax::parse(d.trim_start_matches("---\n"), mesh_render::config::syntax::Limits::DEFAULT)
+                .unwrap()
+                .to_json()
+        })
+        .find(|a| a["metadata"]["name"] == "istiod")
+        .unwrap();
+    let parameters = istiod["spec"]["sources"][1]["plugin"]["parameters"].to_string();
+    for (name, value) in [("gateNamespace", "mesh-a"), ("gateArgocdNamespace", "gitops"), ("gateHookImage", "mirror.example/k8s:1.34.1")] {
+        assert!(parameters.contains(&format!(r#"{{"name":"{name}","string":"{value}"}}"#)), "{parameters}");
+    }
+    let rendered_then = generate_as_cmp(&app, &parameters);
+    assert_eq!(rendered_then.status.code(), Some(0), "{}", text(&rendered_then.stderr));
+    let gate = text(&rendered_then.stdout);
+    assert!(
+        gate.contains("namespace: mesh-a\n") && gate.contains("namespace: gitops\n") && gate.contains("image: mirror.example/k8s:1.34.1\n")
+    );
+    assert!(gate.contains("name: mesh-render-revision-gate-default-mesh-a\n"), "{gate}");
+
+    // Today's config: the defaults again (istio-system, argocd, the default image), then unreadable.
+    for today in [step2.as_str(), "components: [\n"] {
+        std::fs::write(app.join("config.yaml"), today).unwrap();
+        let o = generate_as_cmp(&app, &parameters);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), gate, "the gate of {today:?}");
+    }
+    let partial = r#"[{"name":"revisionGate","string":"default"},{"name":"gateNamespace","string":"mesh-a"}]"#;
+    let o = generate_as_cmp(&app, partial);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(text(&o.stderr).contains("or none"), "{}", text(&o.stderr));
 }
 
 /// Issue 20 point 4: a revision's Application asks the plugin for its PreDelete gate with the
@@ -204,12 +273,9 @@ fn the_shipped_plugin_runs_as_written() {
 /// --revision-gate`. A bad name, or a config without Argo CD, prints nothing and exits 2.
 #[test]
 fn the_plugin_prints_a_revisions_gate_for_its_parameter() {
-    let plugin = plugin();
-    let generate = command_of(&plugin["spec"]["generate"]["command"]);
-    let args: Vec<&str> = generate[1..].iter().map(String::as_str).collect();
     let step4 = std::fs::read_to_string(repo_root().join("golden/canary-4-old-removed/config.yaml")).unwrap();
     let (_repo, app) = app_path(Some(&step4));
-    let o = run_as_cmp(&app, &generate[0], &args, r#"[{"name":"revisionGate","string":"default"}]"#);
+    let o = generate_as_cmp(&app, r#"[{"name":"revisionGate","string":"default"}]"#);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stream = text(&o.stdout);
     let kinds: Vec<&str> = stream.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
@@ -220,7 +286,7 @@ fn the_plugin_prints_a_revisions_gate_for_its_parameter() {
         Command::new(bin_dir().join("mesh-render")).args(["render", "--revision-gate", "default"]).current_dir(&app).output().unwrap();
     assert_eq!(text(&by_hand.stdout), stream);
 
-    let o = run_as_cmp(&app, &generate[0], &args, r#"[{"name":"revisionGate","string":"1.29.6"}]"#);
+    let o = generate_as_cmp(&app, r#"[{"name":"revisionGate","string":"1.29.6"}]"#);
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     assert!(text(&o.stderr).contains("`1.29.6` is not a revision name"), "{}", text(&o.stderr));
@@ -232,7 +298,7 @@ fn the_plugin_prints_a_revisions_gate_for_its_parameter() {
         r#"[{"name":"revisionGate","string":"default"}]"#,
         r#"[{"name":"revisionGate","string":"default"},{"name":"env","string":"gone"}]"#,
     ] {
-        let o = run_as_cmp(&app, &generate[0], &args, parameters);
+        let o = generate_as_cmp(&app, parameters);
         assert_eq!(o.status.code(), Some(0), "{parameters}: {}", text(&o.stderr));
         assert!(text(&o.stdout).contains("namespace: argocd\n"), "{}", text(&o.stdout));
         assert!(text(&o.stderr).contains("the revision gate uses"), "{}", text(&o.stderr));

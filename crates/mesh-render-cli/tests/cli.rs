@@ -13,7 +13,7 @@ fn default_command_prints_the_stream_of_config_yaml() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.starts_with("---\n"));
-    assert_eq!(out.matches("\n---\n").count() + 1, 21, "21 objects");
+    assert_eq!(out.matches("\n---\n").count() + 1, 22, "22 objects");
     assert_eq!(out, stdout(&run_in(dir.path(), &["render"])));
     // Warnings go to stderr, never into the stream.
     assert!(stderr(&o).contains("warning[MR022]: components.envoyGateway.enabled"));
@@ -37,7 +37,7 @@ fn two_processes_render_identical_bytes() {
     assert_eq!(ja.stdout, jb.stdout);
     let list: serde_json::Value = serde_json::from_slice(&ja.stdout).unwrap();
     assert_eq!(list["kind"], "List");
-    assert_eq!(list["items"].as_array().unwrap().len(), 21);
+    assert_eq!(list["items"].as_array().unwrap().len(), 22);
 }
 
 #[test]

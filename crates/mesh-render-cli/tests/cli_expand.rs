@@ -110,7 +110,7 @@ fn check_rendered_validates_a_tree_and_a_stream() {
     let err = stderr(&o);
     assert!(err.contains("validated against istio-1.29.6, gateway-api-v1.4.0"), "{err}");
     assert!(err.contains("security.istio.io/v1/PeerAuthentication: 6 object(s), 26 CEL rule(s) evaluated"), "{err}");
-    assert!(err.ends_with("out: 21 objects valid\n"), "{err}");
+    assert!(err.ends_with("out: 22 objects valid\n"), "{err}");
 
     // Break one field of each class in the rendered files.
     let security = dir.path().join("out/manifests/10-security.yaml");

@@ -58,11 +58,15 @@ fn argocd_sync_reaches_the_state_plan_apply_reaches() {
     // A LoadBalancer Gateway goes last, after STRICT (issue 20 point 3; tests/argocd_waves.rs).
     assert_eq!(wave_of("Gateway istio-system/knative-gateway"), BTreeSet::from([5]));
     assert_eq!(wave_of("ConfigMap knative-serving/config-"), BTreeSet::from([3]), "Knative switches after the Gateways");
-    let security: BTreeSet<i64> = wave_of("PeerAuthentication ").union(&wave_of("AuthorizationPolicy ")).copied().collect();
+    let security: BTreeSet<i64> =
+        wave_of("PeerAuthentication ").union(&wave_of("AuthorizationPolicy ")).chain(&wave_of("NetworkPolicy ")).copied().collect();
     let highest_other = waves
         .iter()
         .filter(|(id, _, _)| {
-            !id.starts_with("PeerAuthentication") && !id.starts_with("AuthorizationPolicy") && id != "Gateway istio-system/knative-gateway"
+            !id.starts_with("PeerAuthentication")
+                && !id.starts_with("AuthorizationPolicy")
+                && !id.starts_with("NetworkPolicy")
+                && id != "Gateway istio-system/knative-gateway"
         })
         .map(|(_, w, _)| *w)
         .max()
@@ -108,9 +112,14 @@ fn argocd_pre_delete_hook_tears_down_like_plan_destroy() {
     let security = objects(&bench.path().join(R).join("manifests/10-security.yaml"));
     assert_eq!(deleted.len(), security.len());
     for o in &security {
-        let resource = if o["kind"] == "PeerAuthentication" { "peerauthentications" } else { "authorizationpolicies" };
+        // Each kind by its own resource: the NetworkPolicy of the local gateway is networking.k8s.io's.
+        let resource = match o["kind"].as_str().unwrap() {
+            "PeerAuthentication" => "peerauthentications.security.istio.io",
+            "NetworkPolicy" => "networkpolicies.networking.k8s.io",
+            _ => "authorizationpolicies.security.istio.io",
+        };
         let call = format!(
-            "kubectl delete {resource}.security.istio.io/{} --namespace {} --ignore-not-found --wait=false",
+            "kubectl delete {resource}/{} --namespace {} --ignore-not-found --wait=false",
             o["metadata"]["name"].as_str().unwrap(),
             o["metadata"]["namespace"].as_str().unwrap()
         );

@@ -270,10 +270,10 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 }
 
 /// Every config code of the registry fires on a config that breaks its rule, and each config
-/// problem carries the code of its family (MR001–MR025).
+/// problem carries the code of its family (MR001–MR027).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 17] = [
+    let cases: [(&str, String, bool); 19] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -301,6 +301,12 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
         (
             "MR026",
             with_istio("aiServing:\n  pools: [{name: p, namespace: ai, selector: {app: m}, targetPorts: [8000], endpointPicker: {tls: selfSigned}}]"),
+            false,
+        ),
+        ("MR027", with_istio("argocd: {repoURL: https://example.com/r.git, destinationServer: https://10.0.0.1:6443}"), false),
+        (
+            "MR028",
+            "components:\n  knative: {enabled: true}\n  istio:\n    enabled: true\n    gateways: {local: {meshOnly: false}}\n".to_string(),
             false,
         ),
     ];
@@ -331,4 +337,22 @@ fn ignored_checks_are_left_out_of_every_analyzer_run() {
     assert!(!codes(&loaded).contains(&"MR113"));
     let without = mesh_render::load(&with_istio("version: \"1.29.6\""), None, Limits::DEFAULT).unwrap();
     assert!(codes(&without).contains(&"MR113"), "the check fires when not ignored");
+}
+
+/// Review of issue 20: the hooks run in the destination cluster and read the mesh Application in
+/// Argo CD's namespace, which exists only in Argo CD's own cluster: a remote `destinationServer`
+/// warns (MR027); the default and the explicit in-cluster address do not.
+#[test]
+fn a_remote_argocd_destination_warns_that_the_hooks_cannot_work_there() {
+    let remote = with_istio("argocd:\n  repoURL: https://example.com/r.git\n  destinationServer: https://10.0.0.1:6443");
+    assert_eq!(
+        warnings(&remote),
+        ["c.yaml:8:26: warning[MR027]: components.istio.argocd.destinationServer: `https://10.0.0.1:6443` is not Argo CD's own cluster: the hooks there cannot read the mesh Application nor create their Role in Argo CD's namespace, so the teardown and the revision gates fail and block every deletion\n  hint: use `https://kubernetes.default.svc` and run Argo CD in the mesh's cluster, or install the mesh with the plans"]
+    );
+    for local in ["", "\n  destinationServer: https://kubernetes.default.svc"] {
+        let text = with_istio(&format!("argocd:\n  repoURL: https://example.com/r.git{local}"));
+        assert_eq!(warnings(&text), Vec::<String>::new(), "{text}");
+    }
+    let off = with_istio("argocd:\n  enabled: false\n  destinationServer: https://10.0.0.1:6443");
+    assert_eq!(warnings(&off), Vec::<String>::new(), "Argo CD off: nothing runs there");
 }

@@ -105,12 +105,15 @@ fn dropping_injection_from_an_app_namespace_turns_its_rows_plaintext_and_uncheck
     for (b, _) in changed(&before, &after) {
         assert!(b.to.namespace == "event-demo" || b.from.namespace == "event-demo", "{b:#?}");
     }
-    // Every call into event-demo is now unchecked there; only a call that the activator's own policy
-    // refuses on the way (`activator-callers`) is still denied, before it reaches event-demo.
+    // Every call into event-demo is now unchecked there; only a call refused on the way is still
+    // denied, before it reaches event-demo: by the activator's own policy (`activator-callers`), or
+    // at the local gateway by its NetworkPolicy (a pod outside the mesh).
     let into: Vec<&Row> = after.iter().filter(|r| r.to.namespace == "event-demo").collect();
     assert!(into.iter().all(|r| !r.to.sidecar), "{into:#?}");
     for r in &into {
-        let denied_on_the_way = r.via.is_some() && r.hops[0].verdict == Verdict::Deny && r.hops[0].to.workload == "activator";
+        let denied_on_the_way = r.via.is_some()
+            && r.hops[0].verdict == Verdict::Deny
+            && ["activator", "knative-local-gateway-istio"].contains(&r.hops[0].to.workload.as_str());
         assert!(r.verdict == Verdict::Allow || denied_on_the_way, "{r:#?}");
     }
     assert!(into.iter().any(|r| r.verdict == Verdict::Deny), "the activator still refuses another namespace's pod");
@@ -300,4 +303,30 @@ fn kafka_dispatchers_deliver_to_app_namespaces_only_when_their_data_plane_is_con
     // Without `eventing.kafka` there is no Kafka row.
     let (loaded, manifests) = render(CONFIG);
     assert!(self::rows(&loaded, &manifests).iter().all(|r| !r.purpose.contains("Kafka")));
+}
+
+/// Rule (issue 21 point 5): under STRICT a pod outside the mesh's namespaces is refused at the
+/// local gateway by the NetworkPolicy `knative-local-gateway-mesh-only`, a pod of another app
+/// namespace still gets through (`info`, the gateway's identity reaches the app); under PERMISSIVE,
+/// or with `gateways.local.meshOnly: false`, the outsider's row is `info` and allowed.
+#[test]
+fn the_local_gateway_refuses_pods_outside_the_mesh_under_strict() {
+    let outsider = "pod outside the mesh -> Knative Service (through the local gateway)";
+    let neighbour = "pod of another app namespace -> Knative Service (through the local gateway)";
+    let find = |rows: &[Row], purpose: &str| rows.iter().find(|r| r.purpose == purpose).cloned().expect(purpose);
+    let (loaded, manifests) = render(CONFIG);
+    let all = rows(&loaded, &manifests);
+    let out = find(&all, outsider);
+    let deciders: Vec<String> = out.decided_by.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        (out.need, out.verdict, deciders),
+        (Need::Refused, Verdict::Deny, vec!["NetworkPolicy/istio-system/knative-local-gateway-mesh-only".to_string()])
+    );
+    let near = find(&all, neighbour);
+    assert_eq!((near.need, near.verdict, near.transport), (Need::Info, Verdict::Allow, Transport::Plaintext));
+    for text in [format!("{CONFIG}    mtls: {{mode: PERMISSIVE}}\n"), format!("{CONFIG}    gateways: {{local: {{meshOnly: false}}}}\n")] {
+        let (loaded, manifests) = render(&text);
+        let out = find(&rows(&loaded, &manifests), outsider);
+        assert_eq!((out.need, out.verdict), (Need::Info, Verdict::Allow), "{text}");
+    }
 }

@@ -290,3 +290,43 @@ fn chart_repository_is_used_by_chart_applications_and_plans() {
     let apply = plans::render(Kind::Apply, &load(&golden_app_of_apps(), None), "deployment/rendered").unwrap();
     assert!(apply.contains("helm upgrade --install istio-base base --repo https://blob.istio.io/istio-release/charts --version 1.29.6 "));
 }
+
+/// The waves in which the parent prunes its children when it prunes them all (the config's
+/// Applications removed from the parent's source), as gitops-engine orders prune tasks (argo-cd
+/// v3.5.1 `gitops-engine/pkg/sync/sync_context.go:1097-1125`: the prune waves swapped end for end;
+/// `:1127-1144`: a child whose live annotation says `PruneLast=true` moved to one past the last
+/// wave). Returns `(name, wave)` per Application.
+fn prune_waves(apps: &[Value]) -> Vec<(String, i64)> {
+    let wave = |a: &Value| a["metadata"]["annotations"][SYNC_WAVE].as_str().unwrap().parse::<i64>().unwrap();
+    let mut waves: Vec<i64> = apps.iter().map(wave).collect();
+    waves.sort_unstable();
+    waves.dedup();
+    let swapped = |w: i64| waves[waves.len() - 1 - waves.iter().position(|x| *x == w).unwrap()];
+    let last = apps.iter().map(|a| swapped(wave(a))).max().unwrap() + 1;
+    apps.iter()
+        .map(|a| {
+            let prune_last =
+                a["metadata"]["annotations"][SYNC_OPTIONS].as_str().is_some_and(|o| o.split(',').any(|o| o == "PruneLast=true"));
+            (a["metadata"]["name"].as_str().unwrap().to_string(), if prune_last { last } else { swapped(wave(a)) })
+        })
+        .collect()
+}
+
+/// Review of issue 20: a full prune never takes `istio-base` (the CRDs and the default validator)
+/// before an istiod revision. The revisions carry `PruneLast` (their gate may hold them), so base
+/// carries it too; without it base (wave 0, pruned in the swapped wave 2) would go before the
+/// revisions (moved to wave 3). The mesh Application goes first, as its PreDelete hook needs.
+#[test]
+fn a_full_prune_never_takes_base_before_an_istiod_revision() {
+    for golden in ["canary-2-side-by-side", "argocd-app-of-apps"] {
+        let text = std::fs::read_to_string(common::repo_root().join("golden").join(golden).join("config.yaml")).unwrap();
+        let waves = prune_waves(&applications(&text, None));
+        let of = |name: &str| waves.iter().find(|(n, _)| n == name).unwrap().1;
+        let istiods: Vec<&(String, i64)> = waves.iter().filter(|(n, _)| n.starts_with("istiod")).collect();
+        assert!(!istiods.is_empty(), "{golden}: {waves:?}");
+        for (name, wave) in &istiods {
+            assert!(of(BASE_APP) >= *wave, "{golden}: base is pruned in wave {} before {name} (wave {wave}): {waves:?}", of(BASE_APP));
+            assert!(of(MESH_APP) < *wave, "{golden}: {waves:?}");
+        }
+    }
+}

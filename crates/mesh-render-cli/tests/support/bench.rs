@@ -97,14 +97,14 @@ impl Bench {
 pub const R: &str = "deployment/rendered";
 
 /// What a healthy cluster answers: Gateway API CRDs of a current bundle, one Deployment per
-/// namespace, and an external Gateway that has its address.
-pub const HEALTHY: &str = "get crd gateways.gateway.networking.k8s.io --output=jsonpath\tv1.6.1\nget deployments,statefulsets,daemonsets --namespace\tdeployment.apps/app\nget gateway knative-gateway --output=jsonpath\tTrue\n";
+/// namespace (as `workloads` reads it: kind, name, not paused), and an external Gateway that has its address.
+pub const HEALTHY: &str = "get crd gateways.gateway.networking.k8s.io --output=jsonpath\tv1.6.1\nget deployments,statefulsets,daemonsets --namespace\tDeployment|app||\nget gateway knative-gateway --output=jsonpath\tTrue\n";
 pub const BUNDLE: &str = "kubectl get crd gateways.gateway.networking.k8s.io --output=jsonpath={.metadata.annotations.gateway\\.networking\\.k8s\\.io/bundle-version}";
 
 /// The calls `restart_workloads NS` makes on a healthy cluster.
 fn restart_calls(ns: &str) -> Vec<String> {
     vec![
-        format!("kubectl get deployments,statefulsets,daemonsets --namespace {ns} --output=name"),
+        format!("kubectl get deployments,statefulsets,daemonsets --namespace {ns} --output=jsonpath={{range .items[*]}}{{.kind}}{{\"|\"}}{{.metadata.name}}{{\"|\"}}{{.spec.paused}}{{\"|\"}}{{.spec.updateStrategy.type}}{{\"\\n\"}}{{end}}"),
         format!("kubectl rollout restart deployment.apps/app --namespace {ns}"),
         format!("kubectl rollout status deployment.apps/app --namespace {ns} --timeout=300s"),
     ]

@@ -30,6 +30,9 @@ What it models:
   $FAKE_LOADBALANCER is set.
 - Server-side apply of ConfigMap data keys with their field managers: a manager's dropped keys are
   removed, another manager's keys conflict unless --force-conflicts (`apply_configmap`).
+- Workloads that `rollout restart`/`rollout status` refuse (state["workload_specs"]): a paused
+  Deployment, an `OnDelete` StatefulSet or DaemonSet (see `workload_object`).
+- $FAKE_POD_DURING_UNINSTALL: a pod created while `helm uninstall` runs (see `helm`).
 - Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
 """
 
@@ -143,26 +146,38 @@ def expr(k, op, *values):
     return e
 
 
+NOT_OPTED_OUT = expr("sidecar.istio.io/inject", "NotIn", "false")
+
+
+def webhook(revision, namespace, prefix, ns_sel, obj_sel):
+    """One of the chart's injection webhooks, calling the istiod of `revision` in `namespace`."""
+    service = "istiod" if revision == "default" else f"istiod-{revision}"
+    return {"name": prefix + "sidecar-injector.istio.io",
+            "clientConfig": {"service": {"name": service, "namespace": namespace, "path": "/inject", "port": 443}},
+            "namespaceSelector": {"matchExpressions": ns_sel}, "objectSelector": {"matchExpressions": obj_sel}}
+
+
+def injector_webhooks(revision, namespace, selects):
+    """The chart's `rev.namespace.` and `rev.object.` webhooks calling the istiod of `revision` in
+    `namespace`, for pods whose namespace or pod label `istio.io/rev` is `selects`: the revision's
+    own injector (mutatingwebhook.yaml:45-161), or a tag's with the tag (revision-tags-mwc.yaml:16-24,
+    whose `clientConfig.service.namespace` is the release's namespace)."""
+    return [
+        webhook(revision, namespace, "rev.namespace.", [expr("istio.io/rev", "In", selects), expr("istio-injection", "DoesNotExist")],
+                [NOT_OPTED_OUT]),
+        webhook(revision, namespace, "rev.object.", [expr("istio.io/rev", "DoesNotExist"), expr("istio-injection", "DoesNotExist")],
+                [NOT_OPTED_OUT, expr("istio.io/rev", "In", selects)]),
+    ]
+
+
 def injector(revision, namespace):
     """The chart's injector webhook configuration of a revision (mutatingwebhook.yaml:45-161)."""
-    service = "istiod" if revision == "default" else f"istiod-{revision}"
     name = "istio-sidecar-injector" + ("" if revision == "default" else f"-{revision}")
-    not_opted_out = expr("sidecar.istio.io/inject", "NotIn", "false")
-
-    def core(prefix, ns_sel, obj_sel):
-        return {"name": prefix + "sidecar-injector.istio.io",
-                "clientConfig": {"service": {"name": service, "namespace": namespace, "path": "/inject", "port": 443}},
-                "namespaceSelector": {"matchExpressions": ns_sel}, "objectSelector": {"matchExpressions": obj_sel}}
-
-    webhooks = [
-        core("rev.namespace.", [expr("istio.io/rev", "In", revision), expr("istio-injection", "DoesNotExist")], [not_opted_out]),
-        core("rev.object.", [expr("istio.io/rev", "DoesNotExist"), expr("istio-injection", "DoesNotExist")],
-             [not_opted_out, expr("istio.io/rev", "In", revision)]),
-    ]
+    webhooks = injector_webhooks(revision, namespace, revision)
     if revision == "default":
-        webhooks.append(core("namespace.", [expr("istio-injection", "In", "enabled")], [not_opted_out]))
-        webhooks.append(core("object.", [expr("istio-injection", "DoesNotExist"), expr("istio.io/rev", "DoesNotExist")],
-                             [expr("sidecar.istio.io/inject", "In", "true"), expr("istio.io/rev", "DoesNotExist")]))
+        webhooks.append(webhook(revision, namespace, "namespace.", [expr("istio-injection", "In", "enabled")], [NOT_OPTED_OUT]))
+        webhooks.append(webhook(revision, namespace, "object.", [expr("istio-injection", "DoesNotExist"), expr("istio.io/rev", "DoesNotExist")],
+                                [expr("sidecar.istio.io/inject", "In", "true"), expr("istio.io/rev", "DoesNotExist")]))
     return name, {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
                   "metadata": {"name": name, "labels": {"istio.io/rev": revision}}, "webhooks": webhooks}
 
@@ -310,6 +325,25 @@ def replica_sets(state, namespace):
     return [out[k] for k in sorted(out)]
 
 
+WORKLOAD_KINDS = {"deployment.apps": "Deployment", "statefulset.apps": "StatefulSet", "daemonset.apps": "DaemonSet"}
+
+
+def workload_object(state, namespace, workload):
+    """A workload as the API server returns it: `spec.paused` of a Deployment as set in
+    state["workload_specs"]["<namespace>/<workload>"], and a StatefulSet's or DaemonSet's
+    `updateStrategy.type` as set there, else the API server's default RollingUpdate (kubernetes v1.34
+    `pkg/apis/apps/v1/defaults.go`)."""
+    kind, name = workload.split("/", 1)
+    given = (state.get("workload_specs") or {}).get(f"{namespace}/{workload}", {})
+    spec = {}
+    if kind == "deployment.apps":
+        if given.get("paused"):
+            spec["paused"] = True
+    elif kind in ("statefulset.apps", "daemonset.apps"):
+        spec["updateStrategy"] = {"type": given.get("updateStrategy", "RollingUpdate")}
+    return {"kind": WORKLOAD_KINDS.get(kind, kind), "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
 def pod_object(p):
     meta = {"name": p["name"], "namespace": p["namespace"], "labels": p["labels"], "annotations": p["annotations"]}
     if p.get("deletionTimestamp"):
@@ -452,7 +486,8 @@ def kubectl(state):
             sys.stdout.write("v1.6.1")
         return
     if verb == "get" and words[1] == "deployments,statefulsets,daemonsets":
-        sys.stdout.write("".join(w + "\n" for w in state["workloads"].get(namespace, [])))
+        items = [workload_object(state, namespace, w) for w in state["workloads"].get(namespace, [])]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return
     if verb == "get" and words[1] == "replicasets":
         sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": replica_sets(state, namespace)}))
@@ -516,11 +551,24 @@ def kubectl(state):
         return
     if verb == "rollout" and words[1] == "restart":
         owner = words[2]
+        spec = workload_object(state, namespace, owner)["spec"]
+        if spec.get("paused"):
+            # kubernetes/kubectl v0.34.0 `pkg/polymorphichelpers/objectrestarter.go:35-36`.
+            fail(f"error: {owner} can't restart paused deployment (run rollout resume first)")
+        if spec.get("updateStrategy", {}).get("type", "RollingUpdate") != "RollingUpdate":
+            # The restart annotation is set, but an OnDelete controller replaces no pod for it
+            # (kubernetes v1.34 `pkg/controller/statefulset/stateful_set_control.go`, `daemon/update.go`).
+            state.setdefault("failed", {})[f"{namespace}/{owner}"] = "OnDelete"
+            return
         state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == owner)]
         error = create_pod(state, namespace, owner)
         state.setdefault("failed", {})[f"{namespace}/{owner}"] = error
         return
     if verb == "rollout" and words[1] == "status":
+        strategy = workload_object(state, namespace, words[2])["spec"].get("updateStrategy", {}).get("type", "RollingUpdate")
+        if strategy != "RollingUpdate":
+            # kubernetes/kubectl v0.34.0 `pkg/polymorphichelpers/rollout_status.go:104-105,127-128`.
+            fail("error: rollout status is only available for RollingUpdate strategy type")
         error = state.get("failed", {}).get(f"{namespace}/{words[2]}")
         if error:
             save(state)
@@ -607,7 +655,8 @@ def helm(state):
                 labels = {"istio.io/tag": tag, "istio.io/rev": revision, "app.kubernetes.io/managed-by": "Helm"}
                 annotations = {"meta.helm.sh/release-name": release}
                 state["objects"][key(kind, ns, name)] = {"kind": kind, "metadata": {
-                    "name": name, "namespace": ns, "labels": labels, "annotations": annotations}, "webhooks": [],
+                    "name": name, "namespace": ns, "labels": labels, "annotations": annotations},
+                    "webhooks": injector_webhooks(revision, namespace, tag) if kind == "MutatingWebhookConfiguration" else [],
                     "owners": {"labels": {k: "helm" for k in labels}, "annotations": {k: "helm" for k in annotations}}}
                 objects.append(key(kind, ns, name))
         state["releases"][release]["objects"] = objects
@@ -648,6 +697,11 @@ def helm(state):
             name = "istiod" if revision == "default" else f"istiod-{revision}"
             state["objects"].pop(key("Deployment", namespace, name), None)
             state["objects"].pop(key("MutatingWebhookConfiguration", None, injector(revision, namespace)[0]), None)
+        # $FAKE_POD_DURING_UNINSTALL: a Deployment `app` of these namespaces creates a pod while
+        # `helm uninstall --wait` waits for the deletions (helm v4.1.4 `pkg/action/uninstall.go:150`,
+        # `:161`), a scale-up or a replacement; it goes through admission as it stands then.
+        for ns in os.environ.get("FAKE_POD_DURING_UNINSTALL", "").split():
+            create_pod(state, ns, "deployment.apps/app", {"app": "app"})
         return
     if words[:1] == ["list"]:
         pattern = flag("--filter", ".*")

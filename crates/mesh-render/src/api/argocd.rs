@@ -17,6 +17,13 @@ pub const ENV_PARAMETER: &str = "env";
 /// The plugin parameter that asks for the PreDelete gate of one istiod revision instead of the mesh
 /// objects (`render::revision_gate`).
 pub const GATE_PARAMETER: &str = "revisionGate";
+/// Next to [`GATE_PARAMETER`]: the root namespace, Argo CD's namespace and the hook image of the
+/// config the revision's Application was rendered from. The gate renders from them alone, so that
+/// it matches the live objects (its ServiceAccount and Roles) even when today's config has changed
+/// them or dropped `argocd`.
+pub const GATE_NAMESPACE_PARAMETER: &str = "gateNamespace";
+pub const GATE_ARGOCD_NAMESPACE_PARAMETER: &str = "gateArgocdNamespace";
+pub const GATE_HOOK_IMAGE_PARAMETER: &str = "gateHookImage";
 /// The environment rendered when no parameter is given: the announced default (the base settings).
 pub const ENV_DEFAULT: &str = "";
 /// Application env variable (`spec.source.plugin.env`) that selects the environment too.

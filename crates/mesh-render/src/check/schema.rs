@@ -324,7 +324,7 @@ fn count_rules(schema: &Value, value: &Value) -> usize {
 /// Built-in kinds: read into the k8s-openapi type; fields it ignores and type errors are problems.
 /// `None` when the kind is not a built-in kind mesh-render knows.
 fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String, String)>> {
-    use k8s_openapi::api::{admissionregistration, apps, batch, core, rbac};
+    use k8s_openapi::api::{admissionregistration, apps, batch, core, networking, rbac};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     fn check<T: serde::de::DeserializeOwned>(object: &Value) -> Vec<(String, String)> {
         let mut unknown = Vec::new();
@@ -352,6 +352,7 @@ fn builtin(api_version: &str, kind: &str, object: &Value) -> Option<Vec<(String,
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => check::<rbac::v1::ClusterRole>(object),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => check::<rbac::v1::ClusterRoleBinding>(object),
         ("batch/v1", "Job") => check::<batch::v1::Job>(object),
+        ("networking.k8s.io/v1", "NetworkPolicy") => check::<networking::v1::NetworkPolicy>(object),
         ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
             check::<admissionregistration::v1::MutatingWebhookConfiguration>(object)
         }

@@ -34,7 +34,7 @@ pub struct InferenceGateway {
     /// Gateway carries one, else `<name>-<class>` (istio 1.29.6 `pilot/pkg/config/kube/gateway/
     /// deploymentcontroller.go:514,547`, 1.30.3 `gatewaycommon/deploymentcontroller.go:396,429`),
     /// and mesh-render cannot read the annotations of a Gateway it does not render. `None`:
-    /// `<name>-istio`. See [`crate::config::rules`] `inference_gateway_identity`.
+    /// `<name>-istio`. See `config/rules.rs` `inference_gateway_identity`.
     pub service_account: Option<String>,
     /// Where `gateway` (or `aiServing`) and `serviceAccount` are written, for the cross-section rules.
     pub pos: Pos,

@@ -179,6 +179,38 @@ pub(crate) const UNGUARDED_PICKER_PORT: Rule = Rule {
         mesh mTLS and the `<pool>-epp` policy admit only the inference gateway's principal.",
 };
 
+pub(crate) const REMOTE_ARGOCD_DESTINATION: Rule = Rule {
+    code: "MR027",
+    name: "remote-argocd-destination",
+    severity: Severity::Warning,
+    summary: "The Argo CD Applications deploy to another cluster than Argo CD's, where the hooks cannot see them",
+    explanation: "The hooks run in the destination cluster (`destinationServer`): the mesh Application's \
+        PreDelete teardown and each revision's PreDelete gate read the mesh Application \
+        (`applications.argoproj.io` in Argo CD's namespace) there, and their Role and RoleBinding live in \
+        that namespace. Argo CD's namespace and its Applications exist only in the cluster Argo CD runs in: \
+        in a remote destination the Role cannot be created (its namespace is missing, so that sync fails), \
+        and the teardown and the gate fail on every run, which blocks the deletion they guard (argo-cd \
+        v3.5.1 `controller/hook.go:218-227`, `controller/appcontroller.go:1322-1341`). mesh-render \
+        supports the in-cluster destination `https://kubernetes.default.svc` only; for another cluster, \
+        run Argo CD in it or use the plans.",
+};
+
+pub(crate) const OPEN_LOCAL_GATEWAY: Rule = Rule {
+    code: "MR028",
+    name: "open-local-gateway",
+    severity: Severity::Warning,
+    summary: "Pods outside the mesh reach every Knative Service through the local gateway",
+    explanation: "A cluster-local call to a Knative Service goes to the local gateway's pods, which have no \
+        sidecar, so it arrives in plaintext and the gateway forwards it over mTLS with its own identity, \
+        which every app policy admits: STRICT does not keep a pod outside the mesh out. By default \
+        mesh-render renders the NetworkPolicy `<local gateway>-mesh-only`, which admits to the gateway's \
+        listener only pods with a sidecar in the mesh's namespaces and the external gateway's pods (where \
+        the cluster's network plugin enforces NetworkPolicy). `gateways.local.meshOnly: false` drops it, for \
+        example when an event source's adapter in a namespace mesh-render does not manage (ApiServerSource, \
+        ContainerSource, SinkBinding) delivers to Knative Services; adding that namespace to \
+        `namespaces.apps` keeps the policy.",
+};
+
 /// Every config rule, by code.
 pub(crate) const RULES: &[Rule] = &[
     YAML_SYNTAX,
@@ -198,6 +230,8 @@ pub(crate) const RULES: &[Rule] = &[
     IGNORED_ERROR_CHECK,
     ASSUMED_GATEWAY_IDENTITY,
     UNGUARDED_PICKER_PORT,
+    REMOTE_ARGOCD_DESTINATION,
+    OPEN_LOCAL_GATEWAY,
 ];
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ pub const ARGOCD_KEYS: &[&str] =
 /// or to an image of its own with the same two commands.
 pub const DEFAULT_HOOK_IMAGE: &str = "docker.io/alpine/k8s:1.34.1";
 
+/// Argo CD's own cluster as a destination (argo-cd v3.5.1
+/// `pkg/apis/application/v1alpha1/application_defaults.go:31`, `KubernetesInternalAPIServerAddr`):
+/// the only one the hooks work in (MR027).
+pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
 /// Where the mesh Application gets its objects from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MeshSource {
@@ -86,8 +91,18 @@ pub fn read_argocd(node: &Node, path: &str, dec: &mut Decoder) -> Option<ArgoCd>
     let namespace = f.get("namespace").and_then(|n| dec.dns_label(n, &f.path("namespace"))).unwrap_or_else(|| "argocd".into());
     let project = f.get("project").and_then(|n| dec.dns_label(n, &f.path("project"))).unwrap_or_else(|| "default".into());
     let destination_server = match f.get("destinationServer") {
-        Some(n) => url(n, &f.path("destinationServer"), &["https://"], dec),
-        None => Some("https://kubernetes.default.svc".into()),
+        Some(n) => url(n, &f.path("destinationServer"), &["https://"], dec).inspect(|server| {
+            if enabled && server != IN_CLUSTER {
+                dec.report(
+                    &codes::REMOTE_ARGOCD_DESTINATION,
+                    n.pos,
+                    &f.path("destinationServer"),
+                    format!("`{server}` is not Argo CD's own cluster: the hooks there cannot read the mesh Application nor create their Role in Argo CD's namespace, so the teardown and the revision gates fail and block every deletion"),
+                    format!("use `{IN_CLUSTER}` and run Argo CD in the mesh's cluster, or install the mesh with the plans"),
+                );
+            }
+        }),
+        None => Some(IN_CLUSTER.into()),
     };
     let mesh_source = match f.get("meshSource") {
         Some(n) => match dec.one_of(n, &f.path("meshSource"), &["plugin", "directory"]) {

@@ -315,6 +315,7 @@ fn read_istio(
     rules::control_plane_features(&f, control_plane.as_mut(), release, ai_serving.as_ref(), knative.as_ref(), dec);
     rules::mtls_disable_with_apps(&f, mtls, apps.as_deref(), dec);
     rules::inference_gateway_identity(ai_serving.as_ref(), gateways.as_ref(), &namespace, dec);
+    rules::local_gateway_open(gateways.as_ref(), knative.as_ref(), mtls, dec);
 
     environments::mark_warnings(&mut dec.diags[diags_before..], environment);
     let errors_after = dec.diags.iter().filter(|d| d.is_error()).count();

@@ -168,3 +168,21 @@ pub(super) fn inference_gateway_identity(ai: Option<&AiServing>, gateways: Optio
         _ => {}
     }
 }
+
+/// `gateways.local.meshOnly: false` under STRICT with Knative leaves the local gateway open to pods
+/// outside the mesh (MR028).
+pub(super) fn local_gateway_open(gateways: Option<&Gateways>, knative: Option<&Knative>, mtls: MtlsMode, dec: &mut Decoder) {
+    let (Some(gw), Some(_)) = (gateways, knative) else { return };
+    if let (false, Some(pos), MtlsMode::Strict) = (gw.local_mesh_only, gw.local_mesh_only_pos, mtls) {
+        dec.report(
+            &codes::OPEN_LOCAL_GATEWAY,
+            pos,
+            "components.istio.gateways.local.meshOnly",
+            format!(
+                "without the NetworkPolicy `{}-mesh-only`, any pod reaches every Knative Service through the local gateway in plaintext",
+                gw.local
+            ),
+            "remove `meshOnly: false` unless callers outside the mesh's namespaces need cluster-local Knative URLs",
+        );
+    }
+}

@@ -154,6 +154,8 @@ struct GatewayFacts {
     external_service_type: &'static str,
     local: String,
     local_service: String,
+    /// The NetworkPolicy that keeps pods outside the mesh off the local gateway, when rendered.
+    mesh_only_policy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -306,6 +308,8 @@ impl Context {
             external_service_type: gw.external_service_type,
             local: gw.local.clone(),
             local_service: gateways::service_name(&gw.local),
+            mesh_only_policy: (config.knative.is_some() && config.mtls == MtlsMode::Strict && gw.local_mesh_only)
+                .then(|| security::mesh_only_policy_name(&gw.local)),
         };
         let telemetry_facts = TelemetryFacts {
             name: telemetry::MESH_TELEMETRY,

@@ -201,8 +201,6 @@ pub(crate) struct GateContext {
     pub application: String,
     /// The mesh Application: gone or being deleted means a whole teardown.
     pub mesh_application: String,
-    /// A shell `case` pattern matching the names of this root namespace's tag webhooks.
-    pub webhook_pattern: String,
 }
 
 /// The gate's script: exit 1 while a tag points at the revision or a pod runs its proxy.
@@ -348,6 +346,9 @@ struct Context {
     adopted_tags: Vec<AdoptedTag>,
     /// The tags' file, applied again after the uninstalls.
     tags_file: String,
+    /// The revision the labelled namespaces' pods run (`istio.io/rev` annotation): after the tags
+    /// are applied again, pods without its sidecar are restarted.
+    expected_revision: String,
     /// With revisions: the istiod releases to keep; `plan apply` uninstalls other `istiod*` releases
     /// once no pod is left on them.
     kept_releases: Option<Vec<String>>,
@@ -505,6 +506,7 @@ impl Context {
                 _ => Vec::new(),
             },
             tags_file: file_of(Concern::RevisionTags),
+            expected_revision: crate::render::argocd_hooks::expected_revision(config),
             kept_releases: config.revisions.as_ref().map(|_| istiod_releases(config).into_iter().map(|(r, _, _)| r).collect()),
             required_crds,
             inference_crds,

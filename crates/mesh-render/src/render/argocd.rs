@@ -63,7 +63,16 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
             ..Default::default()
         },
     };
-    let mut apps = vec![chart_app(BASE_APP, "base", config.release.version.to_string(), 0, json(&values.base), true)];
+    let mut base = chart_app(BASE_APP, "base", config.release.version.to_string(), 0, json(&values.base), true);
+    // A prune reverses the waves (gitops-engine `pkg/sync/sync_context.go:1097-1125`, in argo-cd
+    // v3.5.1's tree), so base (wave 0) would go after istiod (wave 1); but a `PruneLast` child is
+    // moved past every wave (`:1127-1144`), and the revisions carry it: base would then go first,
+    // its CRDs and validator deleted while istiod runs. With `PruneLast` too, base is pruned in that
+    // same last wave, never before the revisions.
+    if let Object::Application(app) = &mut base.object {
+        prune_last(app);
+    }
+    let mut apps = vec![base];
     let mesh_wave = 2;
     match &config.revisions {
         None => apps.push(chart_app(ISTIOD_APP, "istiod", config.release.version.to_string(), 1, json(values.istiod()), false)),
@@ -85,18 +94,23 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
                 let mut app = chart_app(&name, "istiod", r.release.version.to_string(), 1, v, false);
                 if a.mesh_source == MeshSource::Plugin {
                     if let Object::Application(app) = &mut app.object {
-                        let gate = PluginParameter { name: GATE_PARAMETER.into(), string: r.name.clone() };
+                        // The gate's settings travel with it: at deletion the plugin renders the gate
+                        // from them, not from that day's config (`render::GateSettings`).
+                        let parameter = |name: &str, string: &str| PluginParameter { name: name.into(), string: string.into() };
+                        let gate = [
+                            parameter(GATE_PARAMETER, &r.name),
+                            parameter(GATE_NAMESPACE_PARAMETER, &config.namespace),
+                            parameter(GATE_ARGOCD_NAMESPACE_PARAMETER, &a.namespace),
+                            parameter(GATE_HOOK_IMAGE_PARAMETER, &a.hook_image),
+                        ];
                         let chart = app.spec.source.take().into_iter();
-                        app.spec.sources = chart.chain([plugin_source(std::iter::once(gate).chain(env_parameter()).collect())]).collect();
+                        app.spec.sources = chart.chain([plugin_source(gate.into_iter().chain(env_parameter()).collect())]).collect();
                         app.metadata.finalizers.get_or_insert_with(Vec::new).extend(PRE_DELETE_FINALIZERS.map(String::from));
                         // While its gate refuses, a pruned child holds the parent's sync open
                         // (gitops-engine `pkg/sync/sync_context.go:599-608`); `PruneLast` moves the
                         // prune after every other wave of the parent (`:1127-1144`, read from the
                         // live child), so the tag move and the rest still sync first.
-                        app.metadata
-                            .annotations
-                            .get_or_insert_with(Default::default)
-                            .insert(SYNC_OPTIONS.to_string(), "PruneLast=true".to_string());
+                        prune_last(app);
                     }
                 }
                 apps.push(app);
@@ -118,6 +132,13 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     };
     apps.push(application(config, a, MESH_APP, mesh_wave, vec![mesh_source], options, drift));
     apps
+}
+
+/// `argocd.argoproj.io/sync-options: PruneLast=true`: when the parent prunes this child, it does
+/// so after every other wave of its sync (gitops-engine `pkg/sync/sync_context.go:1127-1144`, read
+/// from the live child).
+fn prune_last(app: &mut Application) {
+    app.metadata.annotations.get_or_insert_with(Default::default).insert(SYNC_OPTIONS.to_string(), "PruneLast=true".to_string());
 }
 
 /// `ignoreDifferences` for the validating webhooks, on releases whose charts cannot start them as

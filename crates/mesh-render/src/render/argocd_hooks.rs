@@ -91,6 +91,7 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
             let meta = m.object.metadata();
             let resource = match m.object.kind() {
                 "PeerAuthentication" => "peerauthentications.security.istio.io",
+                "NetworkPolicy" => "networkpolicies.networking.k8s.io",
                 _ => "authorizationpolicies.security.istio.io",
             };
             (meta.namespace.clone().unwrap_or_default(), format!("{resource}/{}", meta.name.clone().unwrap_or_default()))
@@ -125,8 +126,8 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
     let root = config.namespace.as_str();
     let mut out = vec![
         hook_object(ServiceAccount { metadata: owned_meta(NAME, Some(root), Concern::ArgocdHooks), ..Default::default() }),
-        job(config, &a.hook_image, NAME, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
-        job(config, &a.hook_image, NAME, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
+        job(&config.namespace, &a.hook_image, NAME, SYNC_JOB, "Sync", Some(RESTART_WAVE), plans::sync_hook_script(&context)),
+        job(&config.namespace, &a.hook_image, NAME, PRE_DELETE_JOB, "PreDelete", None, plans::pre_delete_hook_script(&context)),
     ];
     let access = Access {
         argocd_namespace: &a.namespace,
@@ -145,9 +146,9 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
     out
 }
 
-/// The `istio.io/rev` label the injector puts on the pods of the labelled namespaces: the stable
+/// The `istio.io/rev` annotation the injector puts on the pods of the labelled namespaces: the stable
 /// tag's revision, the configured `revision`, or `default` (istiod's `files/injection-template.yaml`).
-fn expected_revision(config: &Config) -> String {
+pub(crate) fn expected_revision(config: &Config) -> String {
     if let Some(stable) = config.revisions.as_ref().and_then(|r| r.stable()) {
         return stable.name.clone();
     }
@@ -248,8 +249,8 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         }
     }
     for ((ns, resource), names) in by_resource {
-        let plural = resource.split('.').next().unwrap_or_default().to_string();
-        per_namespace.entry(ns).or_default().push(rule(&["security.istio.io"], &[&plural], &["delete"], names.into_iter().collect()));
+        let (plural, group) = resource.split_once('.').unwrap_or((&resource, ""));
+        per_namespace.entry(ns).or_default().push(rule(&[group], &[plural], &["delete"], names.into_iter().collect()));
     }
     per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
         &["argoproj.io"],
@@ -272,16 +273,8 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
 /// hook is deleted once it succeeded and before the next run; for a PreDelete hook Argo CD honours
 /// only `HookSucceeded` (argo-cd v3.5.1 `controller/hook.go:141,284-289`) and deletes a failed one
 /// itself before it creates it again (`:218-227`).
-pub(crate) fn job(
-    config: &Config,
-    image: &str,
-    service_account: &str,
-    name: &str,
-    hook: &str,
-    wave: Option<i32>,
-    script: String,
-) -> Manifest {
-    let mut meta: ObjectMeta = owned_meta(name, Some(&config.namespace), Concern::ArgocdHooks);
+pub(crate) fn job(root: &str, image: &str, service_account: &str, name: &str, hook: &str, wave: Option<i32>, script: String) -> Manifest {
+    let mut meta: ObjectMeta = owned_meta(name, Some(root), Concern::ArgocdHooks);
     let annotations = meta.annotations.get_or_insert_with(Default::default);
     annotations.insert(HOOK.into(), hook.into());
     annotations.insert(HOOK_DELETE_POLICY.into(), "BeforeHookCreation,HookSucceeded".into());

@@ -6,6 +6,7 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -104,6 +105,7 @@ objects! {
     Deployment(Deployment) = "apps/v1";
     PeerAuthentication(PeerAuthentication) = "security.istio.io/v1";
     AuthorizationPolicy(AuthorizationPolicy) = "security.istio.io/v1";
+    NetworkPolicy(NetworkPolicy) = "networking.k8s.io/v1";
     DestinationRule(DestinationRule) = "networking.istio.io/v1";
     Telemetry(Telemetry) = "telemetry.istio.io/v1";
     Gateway(gateway_api::apis::standard::gateways::Gateway) = "gateway.networking.k8s.io/v1";

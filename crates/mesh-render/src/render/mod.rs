@@ -43,33 +43,74 @@ pub struct Rendered {
 
 /// The PreDelete gate of istiod revision `revision` (as pods carry it, `default` for the
 /// unrevisioned istiod): what the `mesh-render` plugin prints for the `revisionGate` parameter of a
-/// revision's Argo CD Application ([`revision_gate`]). It does not need the config to list the
+/// revision's Argo CD Application (`render/revision_gate.rs`). It does not need the config to list the
 /// revision: the gate runs when the config has stopped listing it, and it does not need
 /// `argocd` either (Argo CD's defaults then: the commit that switched Argo CD off prunes every child
 /// Application, whose gates still run). `Err` names what is wrong with `revision`.
 pub fn render_revision_gate(loaded: &Loaded, revision: &str) -> Result<Vec<Manifest>, String> {
     let config = loaded.selected();
-    let name = revision_gate::name(revision, &config.namespace);
-    let valid = !revision.is_empty()
-        && name.len() <= 63
-        && revision.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !revision.starts_with('-')
-        && !revision.ends_with('-');
-    if !valid {
+    let mut manifests = render_revision_gate_with(&GateSettings::of(config), revision)?;
+    manifests.iter_mut().for_each(|m| extra_metadata(config, m));
+    Ok(manifests)
+}
+
+/// What a revision's PreDelete gate is rendered from besides the revision: the plugin parameters
+/// `gateNamespace`, `gateArgocdNamespace` and `gateHookImage` of the revision's Application
+/// ([`crate::api::argocd::GATE_NAMESPACE_PARAMETER`]), which carry the values of the config it was
+/// rendered from, so that the gate matches the live ServiceAccount and Roles at deletion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GateSettings {
+    /// The root namespace (the Job's and its ServiceAccount's, istiod's).
+    pub namespace: String,
+    /// Argo CD's namespace (the Applications', the Role's).
+    pub argocd_namespace: String,
+    pub hook_image: String,
+}
+
+impl GateSettings {
+    /// The config's: its root namespace, and its `argocd` or Argo CD's defaults without it.
+    pub fn of(config: &crate::Config) -> GateSettings {
+        let defaults = crate::config::gitops::ArgoCd::gate_defaults();
+        let argocd = config.argocd.as_ref().unwrap_or(&defaults);
+        GateSettings {
+            namespace: config.namespace.clone(),
+            argocd_namespace: argocd.namespace.clone(),
+            hook_image: argocd.hook_image.clone(),
+        }
+    }
+}
+
+/// The PreDelete gate of istiod revision `revision` from `settings` alone (no config): what the
+/// plugin prints for a revision's Application that carries the gate parameters. `Err` names what is
+/// wrong with the revision or a setting.
+pub fn render_revision_gate_with(settings: &GateSettings, revision: &str) -> Result<Vec<Manifest>, String> {
+    let dns_label = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    };
+    for (what, value) in [("gateNamespace", &settings.namespace), ("gateArgocdNamespace", &settings.argocd_namespace)] {
+        if !dns_label(value) {
+            return Err(format!("`{value}` ({what}) is not a namespace name"));
+        }
+    }
+    if settings.hook_image.is_empty() || settings.hook_image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{}` (gateHookImage) is not an image reference", settings.hook_image));
+    }
+    let name = revision_gate::name(revision, &settings.namespace);
+    if !dns_label(revision) || name.len() > 63 {
         return Err(format!(
             "`{revision}` is not a revision name: lowercase letters, digits and `-`, at most {} characters",
-            63 - revision_gate::name("", &config.namespace).len()
+            63 - revision_gate::name("", &settings.namespace).len()
         ));
     }
     let application = match revision {
         crate::config::canary::DEFAULT_REVISION => "istiod".to_string(),
         r => format!("istiod-{r}"),
     };
-    let defaults = crate::config::gitops::ArgoCd::gate_defaults();
-    let argocd = config.argocd.as_ref().unwrap_or(&defaults);
-    let mut manifests = revision_gate::render(config, argocd, revision, &application);
-    manifests.iter_mut().for_each(|m| extra_metadata(config, m));
-    Ok(manifests)
+    Ok(revision_gate::render(settings, revision, &application))
 }
 
 /// `metadata.labels` and `metadata.annotations` of the config, on an object mesh-render owns.

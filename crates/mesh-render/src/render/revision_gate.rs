@@ -22,17 +22,21 @@
 //! `PruneLast=true`, so every other wave of the parent syncs first (`:1127-1144`). Stop the wait with
 //! `argocd app terminate-op <parent>`; the gate keeps running on the child. PreDelete hooks need Argo
 //! CD 3.3.0 or later: before it, the PreDelete finalizers the Applications carry are never removed.
+//!
+//! Two meshes in one cluster (two root namespaces): a tag webhook counts when it calls this root
+//! namespace's istiod (its `clientConfig.service.namespace`), whatever its name. Pods are counted
+//! cluster-wide by revision name, as `plan apply` counts them (the `istio.io/rev` annotation holds
+//! the name alone): another mesh's pods on a revision of the same name hold this gate too. That
+//! errs towards refusing, never towards deleting an istiod in use.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 
 use crate::api::argocd::MESH_APP;
-use crate::config::gitops::ArgoCd;
-use crate::config::Config;
 use crate::plans;
 use crate::render::argocd_hooks::{hook_object, job, rule};
 use crate::render::manifest::{owned_meta, Concern, Manifest};
-use crate::render::revision_tags;
+use crate::render::GateSettings;
 
 /// The gate's objects' name for revision `revision` (as pods carry it: `default` for the
 /// unrevisioned istiod) in root namespace `root`: with the root namespace as a suffix outside
@@ -45,11 +49,6 @@ pub(crate) fn name(revision: &str, root: &str) -> String {
     }
 }
 
-/// The `case` pattern of this root namespace's tag webhook names (`revision_tags::webhook_name`).
-fn webhook_pattern(config: &Config) -> String {
-    revision_tags::webhook_name(config, "*")
-}
-
 /// The gate of revision `revision` for the Application `application`: its ServiceAccount, a
 /// ClusterRole with exactly the script's cluster-wide calls (list pods in every namespace, list the
 /// mutating webhook configurations: lists RBAC cannot narrow by name), a Role in Argo CD's
@@ -58,8 +57,9 @@ fn webhook_pattern(config: &Config) -> String {
 /// The RBAC objects are ordinary objects of the revision's Application, as the mesh hooks' are: as
 /// PreDelete hooks they would be created together with the Job, whose first pod could start before
 /// its binding exists.
-pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &str) -> Vec<Manifest> {
-    let root = config.namespace.as_str();
+pub(crate) fn render(settings: &GateSettings, revision: &str, application: &str) -> Vec<Manifest> {
+    let root = settings.namespace.as_str();
+    let argocd_namespace = settings.argocd_namespace.as_str();
     let name = name(revision, root);
     let context = plans::GateContext {
         gateway_checks: false,
@@ -67,10 +67,9 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         revision_guard: true,
         revision: revision.to_string(),
         namespace: root.to_string(),
-        argocd_namespace: a.namespace.clone(),
+        argocd_namespace: argocd_namespace.to_string(),
         application: application.to_string(),
         mesh_application: MESH_APP.to_string(),
-        webhook_pattern: webhook_pattern(config),
     };
     let subject = Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None };
     let role = ClusterRole {
@@ -87,11 +86,11 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         subjects: Some(vec![subject.clone()]),
     };
     let app_role = Role {
-        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        metadata: owned_meta(&name, Some(argocd_namespace), Concern::ArgocdHooks),
         rules: Some(vec![rule(&["argoproj.io"], &["applications"], &["get"], vec![MESH_APP.to_string()])]),
     };
     let app_binding = RoleBinding {
-        metadata: owned_meta(&name, Some(&a.namespace), Concern::ArgocdHooks),
+        metadata: owned_meta(&name, Some(argocd_namespace), Concern::ArgocdHooks),
         role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
         subjects: Some(vec![subject.clone()]),
     };
@@ -101,6 +100,6 @@ pub(crate) fn render(config: &Config, a: &ArgoCd, revision: &str, application: &
         hook_object(binding),
         hook_object(app_role),
         hook_object(app_binding),
-        job(config, &a.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
+        job(root, &settings.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
     ]
 }

@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::api::istio::*;
-use crate::config::Config;
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::config::{Config, MtlsMode};
 use crate::render::facts::{Admission, MeshFacts, ACTIVATOR_POLICY, QUEUE_ADMIN_PORT};
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
@@ -30,6 +34,9 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
 
     if let Some(k) = &config.knative {
         out.push(activator_policy(facts, &k.serving_namespace));
+        if config.mtls == MtlsMode::Strict && config.gateways.local_mesh_only {
+            out.push(local_gateway_mesh_only(config, facts));
+        }
     }
     for app in &config.apps {
         let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, facts, app));
@@ -37,6 +44,89 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
         out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
+}
+
+/// The port of the local gateway's one listener (`render/gateways.rs`): istiod's Service for a
+/// Gateway has no `targetPort` (istio 1.29.6 `files/kube-gateway.yaml:347-352`), so the gateway pods
+/// listen on it themselves (`:77-78` lowers `ip_unprivileged_port_start` for that).
+pub(crate) const LOCAL_GATEWAY_PORT: i32 = 80;
+
+/// The ports an istiod-deployed gateway pod listens on besides its listeners (istio 1.29.6
+/// `files/kube-gateway.yaml:108-116`: pilot-agent's status 15020, readiness 15021, Envoy's metrics 15090).
+pub(crate) const GATEWAY_POD_PORTS: [i32; 3] = [15020, 15021, 15090];
+
+/// Name of the NetworkPolicy that keeps pods outside the mesh off the local gateway's listener.
+pub(crate) fn mesh_only_policy_name(local_gateway: &str) -> String {
+    format!("{local_gateway}-mesh-only")
+}
+
+/// Under STRICT, a cluster-local call to a Knative Service reaches the local gateway's pods in
+/// plaintext (they have no sidecar and no `security.istio.io/tlsMode` label), and the gateway calls
+/// the app over mTLS with its own identity, which every app policy admits: no AuthorizationPolicy can
+/// tell a pod outside the mesh from one inside. This NetworkPolicy can, by namespace: it selects the
+/// gateway's pods (`gateway.networking.k8s.io/gateway-name`, istio 1.29.6 `files/kube-gateway.yaml:68`)
+/// and admits to the listener port only pods with a sidecar in the mesh's namespaces
+/// ([`MeshFacts::injected`]: Knative's, the apps', the pools'; net-gateway-api's prober runs in Knative
+/// Serving's) and the external gateway's pods (DomainMapping). Its second rule keeps the pod's other
+/// ports open to every source as before. Kubelet's probes
+/// come from the node, which NetworkPolicy always lets through (kubernetes/website
+/// `content/en/docs/concepts/services-networking/network-policies.md`). It takes effect only where
+/// the network plugin enforces NetworkPolicy.
+fn local_gateway_mesh_only(config: &Config, facts: &MeshFacts) -> Manifest {
+    let gateway = &config.gateways.local;
+    let name = mesh_only_policy_name(gateway);
+    let tcp = |port: i32| NetworkPolicyPort { protocol: Some("TCP".into()), port: Some(IntOrString::Int(port)), end_port: None };
+    let labels = |pairs: &[(&str, &str)]| -> Option<LabelSelector> {
+        Some(LabelSelector {
+            match_labels: Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            match_expressions: None,
+        })
+    };
+    let mut mesh: Vec<String> = facts.injected.clone();
+    mesh.sort();
+    mesh.dedup();
+    // Pods of the mesh's namespaces that carry a sidecar (the injector labels them
+    // `security.istio.io/tlsMode: istio`, see `tests/injected_pods.rs`): a pod opted out of
+    // injection there is outside the mesh too. The label is set by whoever creates the pod, so this
+    // narrows by namespace and intent, not by identity.
+    let mesh_pods = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "kubernetes.io/metadata.name".into(),
+                operator: "In".into(),
+                values: Some(mesh),
+            }]),
+            match_labels: None,
+        }),
+        pod_selector: labels(&[("security.istio.io/tlsMode", "istio")]),
+        ..Default::default()
+    };
+    // The external gateway's pods: a DomainMapping's route goes to the Knative Service's own
+    // Service (serving knative-v1.23.0 `pkg/reconciler/domainmapping/resources/ingress.go:50-54`),
+    // an ExternalName to the local gateway (`route/resources/service.go:139-141`), which Istio treats
+    // as an alias of the local gateway's Service (istio 1.29.6
+    // `pilot/pkg/serviceregistry/kube/conversion.go:53-56`): the external gateway calls the local one.
+    let external_gateway = NetworkPolicyPeer {
+        namespace_selector: labels(&[("kubernetes.io/metadata.name", &config.namespace)]),
+        pod_selector: labels(&[(crate::check::flows::eval::GATEWAY_NAME_LABEL, &config.gateways.external)]),
+        ..Default::default()
+    };
+    let from_mesh = NetworkPolicyIngressRule { from: Some(vec![mesh_pods, external_gateway]), ports: Some(vec![tcp(LOCAL_GATEWAY_PORT)]) };
+    // No `from` on purpose: the gateway pod's other ports stay open to every source as before
+    // (`kube-gateway.yaml:108-116`): pilot-agent's 15020, the readiness port 15021 (kubelet, and
+    // any load balancer's health check), Envoy's metrics 15090 (a Prometheus anywhere). Listed one
+    // by one, not as a range: some network plugins accepted `endPort` without enforcing it.
+    let other_ports = NetworkPolicyIngressRule { from: None, ports: Some(GATEWAY_POD_PORTS.iter().map(|p| tcp(*p)).collect()) };
+    let policy = NetworkPolicy {
+        metadata: owned_meta(&name, Some(&config.namespace), Concern::Security),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: labels(&[(crate::check::flows::eval::GATEWAY_NAME_LABEL, gateway)]),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![from_mesh, other_ports]),
+            egress: None,
+        }),
+    };
+    Manifest { concern: Concern::Security, object: Object::from(policy) }
 }
 
 fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest {
@@ -147,6 +237,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Rule (issue 21 point 5): under STRICT with Knative, the NetworkPolicy
+    /// `knative-local-gateway-mesh-only` selects the local gateway's pods and admits to its listener
+    /// (80) only sidecar pods of the mesh's namespaces and the external gateway's pods (DomainMapping),
+    /// the pod's other ports (15020, 15021, 15090) to every source; none under PERMISSIVE or with
+    /// `gateways.local.meshOnly: false`.
+    #[test]
+    fn the_local_gateway_admits_only_the_mesh_namespaces_on_its_listener() {
+        let policy = |manifests: &[Manifest]| {
+            manifests.iter().find_map(|m| match &m.object {
+                Object::NetworkPolicy(p) => Some(serde_json::to_value(p).unwrap()),
+                _ => None,
+            })
+        };
+        let p = policy(&render_yaml("")).expect("rendered under STRICT");
+        assert_eq!(p["metadata"]["name"], "knative-local-gateway-mesh-only");
+        assert_eq!(p["metadata"]["namespace"], "istio-system");
+        assert_eq!(
+            p["spec"]["podSelector"],
+            serde_json::json!({"matchLabels": {"gateway.networking.k8s.io/gateway-name": "knative-local-gateway"}})
+        );
+        assert_eq!(p["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        assert_eq!(
+            p["spec"]["ingress"][0],
+            serde_json::json!({
+                "from": [
+                    {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["demo", "knative-eventing", "knative-serving"]}]},
+                     "podSelector": {"matchLabels": {"security.istio.io/tlsMode": "istio"}}},
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                     "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "knative-gateway"}}}
+                ],
+                "ports": [{"port": 80, "protocol": "TCP"}]
+            })
+        );
+        assert_eq!(
+            p["spec"]["ingress"][1],
+            serde_json::json!({"ports": [{"port": 15020, "protocol": "TCP"}, {"port": 15021, "protocol": "TCP"}, {"port": 15090, "protocol": "TCP"}]})
+        );
+        assert!(policy(&render_yaml("    mtls: {mode: PERMISSIVE}\n")).is_none());
+        assert!(policy(&render_yaml("    gateways: {local: {meshOnly: false}}\n")).is_none());
     }
 
     /// Rule: the eventing senders' rule (their subscriber is any URI) and the own-namespace rule admit

@@ -73,6 +73,7 @@ fn typed<'a>(subject: &Subject<'a>) -> Option<Cow<'a, Object>> {
         "Namespace" => Object::from(serde_json::from_value::<k8s_openapi::api::core::v1::Namespace>(json).ok()?),
         "Deployment" => Object::from(serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(json).ok()?),
         "Service" => Object::from(serde_json::from_value::<k8s_openapi::api::core::v1::Service>(json).ok()?),
+        "NetworkPolicy" => Object::from(serde_json::from_value::<k8s_openapi::api::networking::v1::NetworkPolicy>(json).ok()?),
         _ => return None,
     };
     Some(Cow::Owned(object))

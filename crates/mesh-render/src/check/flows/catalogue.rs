@@ -52,7 +52,9 @@ pub use ports::{
 /// (`cmd/activator/main.go:270-271`). Not rendered: the sidecars' side (an ExternalName alias to a port
 /// whose `appProtocol` becomes `https`, ISTIO_MUTUAL from a DestinationRule, HTTP/2 kept) needs Istio's
 /// own config generation to confirm, and this evaluator models neither listener TLS modes nor `when`
-/// header conditions. So the rows are `info` and show what the mesh does: `allow`, plaintext to the gateway.
+/// header conditions. So the rows are `info` and show what the mesh does: `allow`, plaintext to the gateway;
+/// under STRICT the one from outside the mesh's namespaces is `refused` by the NetworkPolicy
+/// `<local gateway>-mesh-only` (`render/security.rs`).
 pub const THROUGH_LOCAL_GATEWAY: Need = Need::Info;
 
 /// A Gateway of the inference gateway's namespace that is not the inference gateway (its pods run as
@@ -360,6 +362,16 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                 pod.clone(),
                 vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
             ));
+            // A DomainMapping's route goes to the Knative Service's own Service (serving
+            // knative-v1.23.0 `pkg/reconciler/domainmapping/resources/ingress.go:50-54`), an
+            // ExternalName to the local gateway (`route/resources/service.go:139-141`): the external
+            // gateway calls the local one, which the NetworkPolicy `<local>-mesh-only` admits.
+            out.push(flow(
+                Need::Needed,
+                "external gateway -> DomainMapping -> local gateway -> revision",
+                external.clone(),
+                vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],
+            ));
             if let Some(ev) = &ev {
                 out.push(flow(
                     Need::Needed,
@@ -560,8 +572,17 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
                     outsider.clone(),
                     vec![hop(&s.activator, QUEUE_HTTP1, service()), hop(&rev, QUEUE_HTTP1, service())],
                 ));
+                // Under STRICT the NetworkPolicy `<local gateway>-mesh-only` (render/security.rs)
+                // admits to the gateway's listener only the mesh's namespaces: refused there, where
+                // the network plugin enforces NetworkPolicy. Without it (PERMISSIVE, or `meshOnly:
+                // false`, MR028) the row shows the open path.
+                let outsider_need = if config.mtls == crate::config::MtlsMode::Strict && config.gateways.local_mesh_only {
+                    Need::Refused
+                } else {
+                    THROUGH_LOCAL_GATEWAY
+                };
                 out.push(flow(
-                    THROUGH_LOCAL_GATEWAY,
+                    outsider_need,
                     "pod outside the mesh -> Knative Service (through the local gateway)",
                     outsider.clone(),
                     vec![hop(&local, GATEWAY_HTTP, service()), hop(&rev, QUEUE_HTTP1, service())],

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::{Call, Decider, Endpoint, Flow, Hop, HopResult, Role, Row, Transport, Verdict, Via, Workload};
 use crate::api::istio::{AuthorizationPolicy, AuthorizationRule, DestinationRule, Operation, PeerAuthentication};
@@ -43,6 +45,10 @@ pub struct Mesh<'a> {
     deployments: HashMap<(&'a str, &'a str), &'a Deployment>,
     /// Rendered headless Services by namespace: their endpoints are reached over mTLS by pod IP.
     headless: HashMap<&'a str, Vec<&'a Service>>,
+    /// Rendered NetworkPolicies by namespace (ingress only is read).
+    network: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
+    /// Labels of the rendered Namespaces, for NetworkPolicy namespace selectors.
+    namespace_labels: HashMap<&'a str, &'a BTreeMap<String, String>>,
 }
 
 fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
@@ -72,6 +78,23 @@ pub fn is_http_port(p: &k8s_openapi::api::core::v1::ServicePort) -> bool {
     matches!(prefix, "http" | "http2" | "http_proxy" | "grpc")
 }
 
+/// A Kubernetes label selector (`matchLabels` and `matchExpressions`, ANDed; apimachinery
+/// `pkg/apis/meta/v1/helpers.go` `LabelSelectorAsSelector`); an unknown operator matches nothing.
+fn label_selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let plain = sel.match_labels.as_ref().is_none_or(|m| selects(m, labels));
+    plain
+        && sel.match_expressions.iter().flatten().all(|e| {
+            let values = e.values.as_deref().unwrap_or_default();
+            match e.operator.as_str() {
+                "In" => labels.get(&e.key).is_some_and(|v| values.contains(v)),
+                "NotIn" => labels.get(&e.key).is_none_or(|v| !values.contains(v)),
+                "Exists" => labels.contains_key(&e.key),
+                "DoesNotExist" => !labels.contains_key(&e.key),
+                _ => false,
+            }
+        })
+}
+
 /// `selector ⊆ labels`: `labels.Instance.SubsetOf` (`pilot/pkg/model/policyattachment.go`, `isSelected`).
 fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -88,7 +111,11 @@ impl<'a> Mesh<'a> {
                 Object::DestinationRule(d) => {
                     mesh.destination_rules.insert(d.spec.host.as_str(), d);
                 }
+                Object::NetworkPolicy(p) => mesh.network.entry(ns_of(&p.metadata)).or_default().push(p),
                 Object::Namespace(n) => {
+                    if let Some(l) = n.metadata.labels.as_ref() {
+                        mesh.namespace_labels.insert(n.metadata.name.as_deref().unwrap_or_default(), l);
+                    }
                     let labels = n.metadata.labels.as_ref();
                     let injected = labels
                         .is_some_and(|l| l.get("istio-injection").map(String::as_str) == Some("enabled") || l.contains_key("istio.io/rev"));
@@ -111,7 +138,89 @@ impl<'a> Mesh<'a> {
         for list in mesh.authz.values_mut() {
             list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         }
+        for list in mesh.network.values_mut() {
+            list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        }
         mesh
+    }
+
+    /// Kubernetes NetworkPolicy on the callee (networking.k8s.io/v1, kubernetes/website
+    /// `content/en/docs/concepts/services-networking/network-policies.md`): a pod selected by a
+    /// policy with `policyTypes: [Ingress]` accepts only what some ingress rule of some such policy
+    /// allows (rules and policies OR); a rule without `from` allows every source, one without
+    /// `ports` every port; a peer's namespace selector matches the caller's namespace labels, which
+    /// always include `kubernetes.io/metadata.name`, and its pod selector the caller's labels. Traffic
+    /// from the node (kubelet) is always allowed. Only `matchLabels` and the `In`, `NotIn`, `Exists`,
+    /// `DoesNotExist` expressions, TCP ports by number (with `endPort`) and no `ipBlock` are read:
+    /// a rule with anything else is taken to allow (a rule this project does not render). Returns the
+    /// denying policies, or `None` when the call is let through. The port is the hop's, which is the
+    /// pod's port for the gateway hops this is used on (istiod's gateway Services have no
+    /// `targetPort`); a policy on a remapped Service port would need the target port.
+    fn network_denies(&self, from: &Workload, to: &Workload, port: u16, call: &Call) -> Option<Vec<Decider>> {
+        if *call == Call::Kubelet {
+            return None;
+        }
+        let selecting: Vec<&NetworkPolicy> = self
+            .network
+            .get(to.namespace.as_str())?
+            .iter()
+            .copied()
+            .filter(|p| {
+                let Some(spec) = p.spec.as_ref() else { return false };
+                // Unset or empty `policyTypes` means Ingress (plus Egress with egress rules).
+                let ingress = spec.policy_types.as_ref().is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "Ingress"));
+                ingress && spec.pod_selector.as_ref().is_none_or(|sel| label_selector_matches(sel, &to.labels))
+            })
+            .collect();
+        if selecting.is_empty() {
+            return None;
+        }
+        // The injector labels every pod it gives a sidecar `security.istio.io/tlsMode: istio`
+        // (istio 1.29.6 `files/injection-template.yaml:34`; `tests/injected_pods.rs` reads it there).
+        let mut caller_labels = from.labels.clone();
+        if self.sidecar(from) {
+            caller_labels.insert("security.istio.io/tlsMode".into(), "istio".into());
+        }
+        let mut ns_labels: BTreeMap<String, String> =
+            self.namespace_labels.get(from.namespace.as_str()).map(|l| (*l).clone()).unwrap_or_default();
+        ns_labels.insert("kubernetes.io/metadata.name".into(), from.namespace.clone());
+        let allowed = selecting.iter().any(|p| {
+            p.spec.as_ref().and_then(|s| s.ingress.as_ref()).is_some_and(|rules| {
+                rules.iter().any(|r| {
+                    // An empty or missing `ports` list matches every port, an empty or missing `from`
+                    // every source (NetworkPolicyIngressRule's field docs).
+                    let port_ok = r.ports.as_ref().is_none_or(|ports| {
+                        ports.is_empty()
+                            || ports.iter().any(|np| {
+                                let tcp = np.protocol.as_deref().unwrap_or("TCP") == "TCP";
+                                match &np.port {
+                                    None => tcp,
+                                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(start)) => {
+                                        let end = np.end_port.unwrap_or(*start);
+                                        tcp && (*start..=end).contains(&i32::from(port))
+                                    }
+                                    Some(_) => true,
+                                }
+                            })
+                    });
+                    let from_ok = r.from.as_ref().is_none_or(|peers| {
+                        peers.is_empty()
+                            || peers.iter().any(|peer| {
+                                if peer.ip_block.is_some() {
+                                    return true;
+                                }
+                                let ns_ok = match &peer.namespace_selector {
+                                    Some(sel) => label_selector_matches(sel, &ns_labels),
+                                    None => from.namespace == to.namespace,
+                                };
+                                ns_ok && peer.pod_selector.as_ref().is_none_or(|sel| label_selector_matches(sel, &caller_labels))
+                            })
+                    });
+                    port_ok && from_ok
+                })
+            })
+        });
+        (!allowed).then(|| selecting.iter().map(|p| decider("NetworkPolicy", &p.metadata, None)).collect())
     }
 
     /// A rendered headless Service that selects the workload and serves `port` as TCP (or a
@@ -273,6 +382,23 @@ impl<'a> Mesh<'a> {
     }
 
     fn hop(&self, from: &Workload, hop: &Hop) -> HopResult {
+        let mut result = self.hop_in_mesh(from, hop);
+        if let Some(deciders) = self.network_denies(from, &hop.to, hop.port, &hop.call) {
+            let names: Vec<String> = deciders.iter().map(|d| format!("{}/{}", d.namespace, d.name)).collect();
+            result.reason = format!(
+                "NetworkPolicy {} admits no connection from {} to port {}: where the network plugin enforces NetworkPolicy, the packets never reach {}",
+                names.join(", "),
+                from.id(),
+                hop.port,
+                hop.to.id()
+            );
+            result.verdict = Verdict::Deny;
+            result.decided_by = deciders;
+        }
+        result
+    }
+
+    fn hop_in_mesh(&self, from: &Workload, hop: &Hop) -> HopResult {
         let to = &hop.to;
         let target = self.endpoint(to);
         let result = |verdict, transport, plaintext_in_mesh, decided_by: Vec<Decider>, reason: String| HopResult {

@@ -523,3 +523,75 @@ fn through_a_gateway_the_second_hop_carries_the_gateways_identity() {
     // Without the gateway the same caller is refused.
     assert_eq!(run(&objects, &flow(pod("other"), &app("demo"), 8012, None, svc())).verdict, Verdict::Deny);
 }
+
+fn network_policy(
+    name: &str,
+    ns: &str,
+    selector: &[(&str, &str)],
+    rules: Vec<k8s_openapi::api::networking::v1::NetworkPolicyIngressRule>,
+) -> Object {
+    use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
+    Object::from(NetworkPolicy {
+        metadata: meta(name, ns),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector { match_labels: Some(labels(selector)), match_expressions: None }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(rules),
+            egress: None,
+        }),
+    })
+}
+
+fn tcp(port: i32, end: Option<i32>) -> k8s_openapi::api::networking::v1::NetworkPolicyPort {
+    k8s_openapi::api::networking::v1::NetworkPolicyPort {
+        protocol: Some("TCP".into()),
+        port: Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(port)),
+        end_port: end,
+    }
+}
+
+/// Kubernetes NetworkPolicy (kubernetes/website `network-policies.md`): a selected pod accepts only
+/// what some ingress rule allows; a namespace selector matches `kubernetes.io/metadata.name`
+/// (`In`); a rule without `from` admits every source on its ports (`endPort` ranges); the node's
+/// kubelet always gets through; a pod no policy selects is not isolated.
+#[test]
+fn a_network_policy_admits_only_its_namespaces_on_its_port() {
+    use k8s_openapi::api::networking::v1::{NetworkPolicyIngressRule, NetworkPolicyPeer};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    let gw = gateway(ROOT, "local");
+    let mesh_only = NetworkPolicyIngressRule {
+        from: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: None,
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "kubernetes.io/metadata.name".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["demo".into()]),
+                }]),
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![tcp(80, None)]),
+    };
+    let rest = NetworkPolicyIngressRule { from: None, ports: Some(vec![tcp(1, Some(79)), tcp(81, Some(65535))]) };
+    let objects = [injected("demo"), strict(), network_policy("mesh-only", ROOT, &[(GATEWAY_NAME_LABEL, "local")], vec![mesh_only, rest])];
+    let inside = run(&objects, &flow(pod("demo"), &gw, 80, None, svc()));
+    assert_eq!(inside.verdict, Verdict::Allow, "{}", inside.reason);
+    let outside = run(&objects, &flow(pod("default"), &gw, 80, None, svc()));
+    assert_eq!(
+        (outside.verdict, names(&outside)),
+        (Verdict::Deny, vec!["NetworkPolicy/istio-system/mesh-only".to_string()]),
+        "{}",
+        outside.reason
+    );
+    for port in [15021, 15090, 79, 81] {
+        assert_eq!(run(&objects, &flow(pod("default"), &gw, port, None, svc())).verdict, Verdict::Allow, "port {port}: every source");
+    }
+    assert_eq!(
+        run(&objects, &flow(pod("default"), &gw, 80, None, Call::Kubelet)).verdict,
+        Verdict::Allow,
+        "the node is always let through"
+    );
+    let other_gateway = gateway(ROOT, "other");
+    assert_eq!(run(&objects, &flow(pod("default"), &other_gateway, 80, None, svc())).verdict, Verdict::Allow, "not selected: not isolated");
+}
