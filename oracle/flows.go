@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +31,9 @@ import (
 	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
 	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
+	kubeconv "istio.io/istio/pkg/config/kube"
 	"istio.io/istio/pkg/test"
 )
 
@@ -293,10 +296,14 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 		MeshConfig:             m,
 	})
 
-	listeners := map[string][]*listener.Listener{}
-	inbound := func(key string) []*listener.Listener {
-		if l, ok := listeners[key]; ok {
-			return l
+	type inboundConfig struct {
+		listeners []*listener.Listener
+		sim       *simulation.Simulation
+	}
+	inbounds := map[string]*inboundConfig{}
+	inbound := func(key string) *inboundConfig {
+		if c, ok := inbounds[key]; ok {
+			return c
 		}
 		pi := pods[key]
 		p := s.SetupProxy(&model.Proxy{
@@ -310,8 +317,12 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 			},
 		})
 		l := s.Listeners(p)
-		listeners[key] = l
-		return l
+		// Istio's traffic simulation (pilot/pkg/simulation/traffic.go Simulation.Run) over the
+		// proxy's listeners and routes: its exported fields are all it reads, so it runs outside
+		// `go test` (NewSimulation wants a *testing.T only to report).
+		c := &inboundConfig{listeners: l, sim: &simulation.Simulation{Listeners: l, Routes: s.RoutesFromListeners(p, l)}}
+		inbounds[key] = c
+		return c
 	}
 
 	type outbound struct {
@@ -319,13 +330,20 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 		clusters  map[string]*cluster.Cluster
 	}
 	outbounds := map[string]*outbound{}
-	client := func(key string) *outbound {
+	client := func(key string) ([]*listener.Listener, map[string]*cluster.Cluster) {
 		if o, ok := outbounds[key]; ok {
-			return o
+			return o.listeners, o.clusters
 		}
 		pi := pods[key]
+		// A gateway pod is a router proxy (its clusters are the Services it may route to); the
+		// other callers are sidecars.
+		typ := model.SidecarProxy
+		if isGateway(pi.pod) {
+			typ = model.Router
+		}
 		p := s.SetupProxy(&model.Proxy{
-			ID: pi.pod.Name + "." + pi.pod.Namespace, IPAddresses: []string{pi.ip}, ConfigNamespace: pi.pod.Namespace, Labels: pi.pod.Labels,
+			Type: typ,
+			ID:   pi.pod.Name + "." + pi.pod.Namespace, IPAddresses: []string{pi.ip}, ConfigNamespace: pi.pod.Namespace, Labels: pi.pod.Labels,
 			Metadata: &model.NodeMetadata{
 				Namespace: pi.pod.Namespace, Labels: pi.pod.Labels, Annotations: pi.pod.Annotations,
 				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
@@ -336,39 +354,108 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 			o.clusters[c.Name] = c
 		}
 		outbounds[key] = o
-		return o
+		return o.listeners, o.clusters
+	}
+	server := func(key string) (*listener.Listener, *simulation.Simulation) {
+		c := inbound(key)
+		for _, l := range c.listeners {
+			if l.Name == "virtualInbound" {
+				return l, c.sim
+			}
+		}
+		return nil, c.sim
 	}
 
 	compared, disagreements, undecidable := 0, 0, 0
+	reasons := map[string]int{}
+	undecided := func(r flowRow, reason, why string) {
+		undecidable++
+		reasons[reason]++
+		fmt.Fprintf(stdout, "%s: undecidable[%s] %s: %s\n", name, reason, r, why)
+	}
 	for _, r := range rows {
-		hops, why := hopsOf(r, pods)
-		verdict, transportMsg := "", ""
+		// The sidecars are the injected pods', not the row's belief.
+		if msg := sidecarMismatch(r, pods); msg != "" {
+			compared++
+			if disagree("sidecar", r, msg) {
+				disagreements++
+			}
+			continue
+		}
+		if r.Transport == "bypass" && r.Via == nil {
+			pi := pods[r.To.Namespace+"/"+r.To.Workload]
+			if pi == nil {
+				undecided(r, "no-pod", "no pod "+r.To.Namespace+"/"+r.To.Workload+" in the oracle's world")
+				continue
+			}
+			compared++
+			why, ok := bypassed(r, pi.pod)
+			switch {
+			case !ok:
+				if disagree("bypass", r, fmt.Sprintf("%s: mesh-render says the sidecar does not see it (bypass), the injected pod says it does: %s", r, why)) {
+					disagreements++
+				}
+			case r.Verdict != "allow":
+				if disagree("verdict", r, fmt.Sprintf("%s: mesh-render says %s (bypass), but no sidecar sees the call: %s", r, r.Verdict, why)) {
+					disagreements++
+				}
+			default:
+				if os.Getenv("ORACLE_DEBUG") != "" {
+					fmt.Fprintf(stdout, "%s: agree %s: allow (bypass): %s\n", name, r, why)
+				}
+			}
+			continue
+		}
+		if r.Via != nil && pods[r.Via.Namespace+"/"+r.Via.Workload] != nil && isGateway(pods[r.Via.Namespace+"/"+r.Via.Workload].pod) {
+			kind, msg, reason, why := throughGateway(r, pods, services, server, client)
+			switch {
+			case kind == "":
+				undecided(r, reason, why)
+			default:
+				compared++
+				if msg == "" {
+					if os.Getenv("ORACLE_DEBUG") != "" {
+						fmt.Fprintf(stdout, "%s: agree %s: %s (%s): %s\n", name, r, r.Verdict, r.Transport, why)
+					}
+				} else if disagree(kind, r, msg) {
+					disagreements++
+				}
+			}
+			continue
+		}
+		hops, reason, why := hopsOf(r, pods)
+		verdict, transportMsg, clientWhy, clientReason := "", "", "", ""
 		if hops != nil {
 			verdict = "allow"
 			var whys []string
 			for i, h := range hops {
-				v, w := decide(h, pods, inbound)
+				v, w, rs := decide(h, pods, services, server)
 				if len(hops) > 1 {
 					w = fmt.Sprintf("hop %d %s: %s", i+1, h.key(), w)
 				}
 				if v == "" {
-					verdict, whys = "", []string{w}
+					verdict, reason, whys = "", rs, []string{w}
 					break
 				}
-				// The client side: the transports the caller's sidecar can use for this destination
-				// (a call through a Service, a call to the pod IP); the hop's must be one of them.
-				if ts, cwhy := clientTransports(h, pods, services, func(k string) ([]*listener.Listener, map[string]*cluster.Cluster) {
-					o := client(k)
-					return o.listeners, o.clusters
-				}); ts != nil && !slices.Contains(ts, h.Transport) {
-					hop := ""
-					if len(hops) > 1 {
-						hop = fmt.Sprintf(" (hop %d %s)", i+1, h.key())
+				// The client side: the transports the caller can use for this destination (a call
+				// through a Service, a call to the pod IP); the hop's must be one of them.
+				ts, crs, cwhy := clientTransports(h, pods, services, client)
+				hop := ""
+				if len(hops) > 1 {
+					hop = fmt.Sprintf(" (hop %d %s)", i+1, h.key())
+				}
+				switch {
+				case ts == nil:
+					if clientWhy == "" {
+						clientReason, clientWhy = crs, "client side"+hop+" not checked: "+cwhy
 					}
+				case !slices.Contains(ts, h.Transport):
 					transportMsg = fmt.Sprintf("%s: mesh-render says transport %s%s, the caller's Envoy config allows only %v: %s", r, h.Transport, hop, ts, cwhy)
-					break
-				} else if ts != nil {
+				default:
 					w += "; client: " + cwhy
+				}
+				if transportMsg != "" {
+					break
 				}
 				whys = append(whys, w)
 				if v != "allow" {
@@ -385,13 +472,14 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 				disagreements++
 			}
 		case verdict == "":
-			undecidable++
-			fmt.Fprintf(stdout, "%s: undecidable %s: %s\n", name, r, why)
+			undecided(r, reason, why)
 		case verdict != r.Verdict:
 			compared++
 			if disagree("verdict", r, fmt.Sprintf("%s: mesh-render says %s (%s), Envoy config says %s: %s", r, r.Verdict, r.Transport, verdict, why)) {
 				disagreements++
 			}
+		case clientWhy != "":
+			undecided(r, clientReason, "server agrees ("+verdict+": "+why+"); "+clientWhy)
 		default:
 			compared++
 			if os.Getenv("ORACLE_DEBUG") != "" {
@@ -400,11 +488,74 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 		}
 	}
 	stale := exp.stale(stdout, "disagreement")
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	counts := make([]string, len(keys))
+	for i, k := range keys {
+		counts[i] = fmt.Sprintf("%s=%d", k, reasons[k])
+	}
+	fmt.Fprintf(stdout, "oracle flows %s undecidable by reason:%s\n", name, " "+strings.Join(counts, " "))
 	fmt.Fprintf(stdout, "oracle flows %s: %d flows compared, %d disagreements, %d undecidable, %d known disagreements, %d stale\n", name, compared, disagreements, undecidable, known, stale)
 	if disagreements+stale > 0 {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// isGateway: a gateway pod of the world (istiod's deployment controller labels it with its Gateway).
+func isGateway(p *corev1.Pod) bool {
+	return p.Labels["gateway.networking.k8s.io/gateway-name"] != ""
+}
+
+// throughGateway judges a row through a gateway as far as the config generator can without the
+// Gateway API objects: the gateway's call onwards (hop 2, with the gateway's own clusters for its
+// transport and the destination's inbound chain and RBAC for the gateway's service account), and the
+// caller's client side towards the gateway (hop 1). The gateway's own listener (hop 1's server
+// side: its routes and the policies that select it) is built from the Gateway API objects, which are
+// not converted, so a row hop 2 allows stays undecidable. It returns the disagreement kind ("" when
+// undecidable) and message ("" when agreeing), or the undecidable reason, and why.
+func throughGateway(r flowRow, pods map[string]*podInfo, services []corev1.Service,
+	server func(string) (*listener.Listener, *simulation.Simulation),
+	client func(string) ([]*listener.Listener, map[string]*cluster.Cluster),
+) (string, string, string, string) {
+	gw := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload}
+	h2 := flowRow{From: gw, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose}
+	ts, crs, cwhy := clientTransports(h2, pods, services, client)
+	if len(ts) != 1 {
+		if ts == nil {
+			return "", "", crs, "hop 2 " + h2.key() + ": " + cwhy
+		}
+		return "", "", "gateway", fmt.Sprintf("hop 2 %s: the gateway's clusters allow %v: %s", h2.key(), ts, cwhy)
+	}
+	h2.Transport = ts[0]
+	v, w, rs := decide(h2, pods, services, server)
+	if v == "" {
+		return "", "", rs, "hop 2 " + h2.key() + ": " + w
+	}
+	why := fmt.Sprintf("hop 2 %s (%s, gateway clusters: %s): %s", h2.key(), h2.Transport, cwhy, w)
+	// Hop 1's transport is the row's when hop 2 is mTLS (the row carries the worse of its hops).
+	if h2.Transport == "mtls" {
+		h1 := flowRow{From: r.From, To: gw, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: r.Transport}
+		ts, _, cwhy := clientTransports(h1, pods, services, client)
+		if ts != nil && !slices.Contains(ts, h1.Transport) {
+			return "transport", fmt.Sprintf("%s: mesh-render says transport %s (hop 1 %s), the caller's Envoy config allows only %v: %s", r, h1.Transport, h1.key(), ts, cwhy), "", why
+		}
+		if ts != nil {
+			why += "; hop 1 client: " + cwhy
+		}
+	} else if r.Transport == "mtls" {
+		return "transport", fmt.Sprintf("%s: mesh-render says transport mtls, the gateway's clusters send %s to the destination: %s", r, h2.Transport, cwhy), "", why
+	}
+	if v == "deny" {
+		if r.Verdict != "deny" {
+			return "verdict", fmt.Sprintf("%s: mesh-render says %s (%s), Envoy config says deny: %s", r, r.Verdict, r.Transport, why), "", why
+		}
+		return "verdict", "", "", why
+	}
+	return "", "", "gateway", why + "; hop 1 (the gateway's own listener and the policies that select it) comes from the Gateway API objects, which the oracle does not convert"
 }
 
 // The proxy version the config generator builds for (it gates features by the proxy's version).
@@ -416,118 +567,223 @@ const proxyVersion = "1.29.6"
 // mesh-render's row carries the worse transport of its hops (crates/mesh-render/src/check/flows/eval.rs
 // Evaluator::evaluate); a plaintext row from a caller with a sidecar does not say which hop was
 // plaintext, so it is undecidable. nil and the reason when the row cannot be split.
-func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string) {
+func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 	if r.Via == nil {
-		return []flowRow{r}, ""
+		return []flowRow{r}, "", ""
 	}
 	key := r.Via.Namespace + "/" + r.Via.Workload
 	pi := pods[key]
 	switch {
 	case pi == nil:
-		return nil, "no pod " + key + " in the oracle's world"
+		return nil, "no-pod", "no pod " + key + " in the oracle's world"
 	case pi.pod.Labels["gateway.networking.k8s.io/gateway-name"] != "":
-		return nil, "through gateway " + key + ": the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
+		return nil, "gateway", "through gateway " + key + ": the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
 	case pi.pod.Annotations["sidecar.istio.io/status"] == "":
-		return nil, "through " + key + ", which has no sidecar"
+		return nil, "via-no-sidecar", "through " + key + ", which has no sidecar"
 	}
 	mid := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload, Sidecar: true}
 	first, second := r.Transport, r.Transport
 	if r.Transport == "plaintext" {
 		if r.From.Sidecar || !r.To.Sidecar {
-			return nil, "a plaintext row through " + key + ": which hop is plaintext is not in the row"
+			return nil, "via-plaintext", "a plaintext row through " + key + ": which hop is plaintext is not in the row"
 		}
 		second = "mtls"
 	} else if r.Transport != "mtls" {
-		return nil, "transport " + r.Transport + " through " + key
+		return nil, "via-transport", "transport " + r.Transport + " through " + key
 	}
 	return []flowRow{
 		{From: r.From, To: mid, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: first},
 		{From: mid, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Transport: second},
-	}, ""
+	}, "", ""
 }
 
-// decide derives the verdict of a row from the server's inbound listener, or says why it cannot.
-func decide(r flowRow, pods map[string]*podInfo, inbound func(string) []*listener.Listener) (string, string) {
-	switch {
-	case r.From.Namespace == "" && r.Transport != "plaintext":
-		return "", fmt.Sprintf("the caller is %s, a host process: what it reaches (pilot-agent for rewritten probes, or the pod) is not in Envoy config", r.From.Workload)
-	case r.Transport == "bypass":
-		return "", "the destination's sidecar does not see this call (excluded port or pilot-agent)"
-	case !r.To.Sidecar:
-		return "", "the destination has no sidecar inbound listener (gateway or pod outside the mesh)"
-	}
+// decide derives the verdict of a call from the server's inbound listener, or says why it cannot
+// (the third value: the reason's class, for the summary). The filter chain is Istio's traffic
+// simulation's (simulation.Run, Envoy's FilterChainMatch order) and pickChain's, which must agree:
+// pickChain gives the chain itself (Istio names the mTLS and plain-text chains of a port alike).
+func decide(r flowRow, pods map[string]*podInfo, services []corev1.Service,
+	server func(string) (*listener.Listener, *simulation.Simulation),
+) (string, string, string) {
 	key := r.To.Namespace + "/" + r.To.Workload
-	if pods[key] == nil {
-		return "", "no pod " + key + " in the oracle's world"
+	to := pods[key]
+	switch {
+	case r.From.Namespace == "" && r.Transport == "mtls":
+		return "", fmt.Sprintf("the caller is %s, a host process, and has no mesh identity", r.From.Workload), "host-process"
+	case to == nil:
+		return "", "no pod " + key + " in the oracle's world", "no-pod"
+	case !hasSidecar(to.pod) && to.pod.Labels["gateway.networking.k8s.io/gateway-name"] != "":
+		return "", "the destination is gateway " + key + ", whose listeners come from the Gateway API objects, which this oracle does not convert", "gateway-destination"
+	case !hasSidecar(to.pod):
+		return "allow", "the destination pod has no sidecar: no Envoy between the caller and the app", ""
 	}
 	principal := ""
 	if r.Transport == "mtls" {
 		from := pods[r.From.Namespace+"/"+r.From.Workload]
 		if from == nil {
-			return "", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world"
+			return "", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world", "no-pod"
 		}
 		principal = fmt.Sprintf("spiffe://cluster.local/ns/%s/sa/%s", from.pod.Namespace, from.pod.Spec.ServiceAccountName)
 	}
-	var vi *listener.Listener
-	for _, l := range inbound(key) {
-		if l.Name == "virtualInbound" {
-			vi = l
-		}
-	}
+	vi, sim := server(key)
 	if vi == nil {
-		return "", "no virtualInbound listener"
+		return "", "no virtualInbound listener", "no-listener"
 	}
-	fc := chainFor(vi, r.Port, r.Transport == "mtls")
-	if fc == nil {
-		if r.Transport == "mtls" {
-			return "", "no mTLS filter chain for the port"
-		}
-		return "deny", fmt.Sprintf("virtualInbound has no plaintext filter chain for port %d (mTLS required)", r.Port)
+	c := call{port: r.Port, address: to.ip, tls: simulation.Plaintext, http: callIsHTTP(r, to.pod, services)}
+	switch {
+	case r.Transport == "mtls":
+		c.tls = simulation.MTLS
+	case r.From.Namespace == "" && r.From.Workload == "kube-apiserver":
+		// The API server calls webhooks (admission, conversion) over HTTPS only
+		// (admissionregistration.k8s.io/v1 WebhookClientConfig): TLS that is not Istio's.
+		c.tls = simulation.TLS
 	}
 	path := r.Path
 	if path == "" {
 		path = "/"
 	}
+	proto := simulation.TCP
+	if c.http {
+		proto = simulation.HTTP
+	}
+	res := sim.Run(simulation.Call{CallMode: simulation.CallModeInbound, Address: c.address, Port: int(r.Port), Path: path, Protocol: proto, TLS: c.tls})
+	fc, err := pickChain(vi, c, listenerFilterOn(vi, "envoy.filters.listener.tls_inspector", r.Port))
+	desc := fmt.Sprintf("%s %s call", c.tls, proto)
+	switch {
+	case errors.Is(res.Error, simulation.ErrNoFilterChain) && errors.Is(err, errNoChain):
+		return "deny", fmt.Sprintf("virtualInbound has no filter chain for a %s to port %d", desc, r.Port), ""
+	case errors.Is(res.Error, simulation.ErrNoFilterChain) || errors.Is(res.Error, simulation.ErrMultipleFilterChain) || err != nil:
+		return "", fmt.Sprintf("Istio's simulation (%v) and the oracle's chain pick (%v) differ for a %s", res.Error, err, desc), "chain"
+	case fc.Name != res.FilterChainMatched:
+		return "", fmt.Sprintf("Istio's simulation picks chain %s, the oracle's chain pick %s, for a %s", res.FilterChainMatched, fc.Name, desc), "chain"
+	case res.Error != nil:
+		// invalid TLS or mTLS for the chain, TLS or TCP into an HTTP connection manager, no route:
+		// the connection or request fails.
+		return "deny", fmt.Sprintf("Istio's simulation: %v on filter chain %s for a %s", res.Error, fc.Name, desc), ""
+	}
 	req := request{principal: principal, port: r.Port, path: path}
 	verdict, why, err := rbacVerdict(fc, req)
 	if err != nil {
-		return "", err.Error()
+		return "", err.Error(), "rbac"
 	}
-	return verdict, fmt.Sprintf("filter chain %s: %s", fc.Name, why)
+	return verdict, fmt.Sprintf("filter chain %s (%s): %s", fc.Name, desc, why), ""
 }
 
-// chainFor picks the filter chain Envoy would: destination port match first (a chain without a port
-// is the catch-all), then transport protocol (tls for mTLS, raw_buffer for plaintext).
-func chainFor(l *listener.Listener, port uint32, mtls bool) *listener.FilterChain {
-	want := "raw_buffer"
-	if mtls {
-		want = "tls"
-	}
-	var best *listener.FilterChain
-	bestPort := false
-	for _, fc := range l.FilterChains {
-		m := fc.FilterChainMatch
-		if m == nil {
+// callIsHTTP says whether the call is HTTP: every catalogued call is, except to a port that a
+// Service port targeting it declares TCP-like (Istio's own protocol reading of the port's name and
+// appProtocol, pkg/config/kube ConvertProtocol; https-* is TLS, so opaque to the sidecar).
+func callIsHTTP(r flowRow, pod *corev1.Pod, services []corev1.Service) bool {
+	for _, svc := range services {
+		if svc.Namespace != pod.Namespace || len(svc.Spec.Selector) == 0 || !klabels.SelectorFromSet(svc.Spec.Selector).Matches(klabels.Set(pod.Labels)) {
 			continue
 		}
-		hasPort := m.DestinationPort != nil
-		if hasPort && m.DestinationPort.Value != port {
-			continue
-		}
-		if m.TransportProtocol != want {
-			continue
-		}
-		if mtls && len(m.ApplicationProtocols) > 0 && !contains(m.ApplicationProtocols, "istio-http/1.1") && !contains(m.ApplicationProtocols, "istio") {
-			continue
-		}
-		if !mtls && len(m.ApplicationProtocols) > 0 && !contains(m.ApplicationProtocols, "http/1.1") {
-			continue
-		}
-		if best == nil || (hasPort && !bestPort) {
-			best, bestPort = fc, hasPort
+		for _, sp := range svc.Spec.Ports {
+			if targets(sp, pod, r.Port) && kubeconv.ConvertProtocol(sp.Port, sp.Name, sp.Protocol, sp.AppProtocol).IsTCP() {
+				return false
+			}
 		}
 	}
-	return best
+	return true
+}
+
+// hasSidecar: the injector admitted the pod (it writes sidecar.istio.io/status).
+func hasSidecar(p *corev1.Pod) bool {
+	return p.Annotations["sidecar.istio.io/status"] != ""
+}
+
+// sidecarMismatch compares the row's sidecar flags with the injected pods of the world; a host
+// process (no namespace) has none.
+func sidecarMismatch(r flowRow, pods map[string]*podInfo) string {
+	for _, e := range []struct {
+		side string
+		ep   endpoint
+	}{{"caller", r.From}, {"destination", r.To}} {
+		if e.ep.Namespace == "" {
+			if e.ep.Sidecar {
+				return fmt.Sprintf("%s: mesh-render says the %s %s, a host process, has a sidecar", r, e.side, e.ep.Workload)
+			}
+			continue
+		}
+		pi := pods[e.ep.Namespace+"/"+e.ep.Workload]
+		if pi == nil {
+			continue
+		}
+		if got := hasSidecar(pi.pod); got != e.ep.Sidecar {
+			return fmt.Sprintf("%s: mesh-render says the %s's sidecar is %v, the injected pod %s/%s says %v", r, e.side, e.ep.Sidecar, pi.pod.Namespace, pi.pod.Name, got)
+		}
+	}
+	return ""
+}
+
+// pilotAgentPorts are served by the sidecar's own processes, not redirected to Envoy's inbound:
+// pilot-agent's status port 15020, Envoy's health 15021 and Prometheus 15090 (istio-init excludes
+// them always, tools/istio-iptables ALWAYS_EXCLUDED).
+var pilotAgentPorts = map[uint32]bool{15020: true, 15021: true, 15090: true}
+
+// bypassed says whether the injected pod's sidecar does not see a call to the row's port, and why:
+// the port is excluded from inbound capture (istio-init's -d, or -b not capturing it, or the pod's
+// excludeInboundPorts annotation), it is the sidecar's own, or the caller is the kubelet and the
+// injector rewrote that port's probe or lifecycle hook to pilot-agent (ISTIO_KUBE_APP_PROBERS), which
+// calls the app from inside the pod.
+func bypassed(r flowRow, p *corev1.Pod) (string, bool) {
+	if !hasSidecar(p) {
+		return "the pod has no sidecar", true
+	}
+	port := fmt.Sprint(r.Port)
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if c.Name != "istio-init" {
+			continue
+		}
+		for i := 0; i+1 < len(c.Args); i++ {
+			list := strings.Split(c.Args[i+1], ",")
+			switch c.Args[i] {
+			case "-d":
+				if slices.Contains(list, port) {
+					return "istio-init excludes it (-d " + c.Args[i+1] + ")", true
+				}
+			case "-b":
+				if c.Args[i+1] != "*" && !slices.Contains(list, port) {
+					return "istio-init captures only " + c.Args[i+1] + " (-b)", true
+				}
+			}
+		}
+	}
+	if ex := p.Annotations["traffic.sidecar.istio.io/excludeInboundPorts"]; slices.Contains(strings.Split(ex, ","), port) {
+		return "excludeInboundPorts " + ex, true
+	}
+	if pilotAgentPorts[r.Port] {
+		return "the sidecar's own port", true
+	}
+	if r.From.Namespace == "" && r.From.Workload == "kubelet" {
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+			for _, e := range c.Env {
+				if e.Name != "ISTIO_KUBE_APP_PROBERS" {
+					continue
+				}
+				var probers map[string]struct {
+					HTTPGet   *corev1.HTTPGetAction   `json:"httpGet"`
+					TCPSocket *corev1.TCPSocketAction `json:"tcpSocket"`
+					GRPC      *corev1.GRPCAction      `json:"grpc"`
+				}
+				if err := json.Unmarshal([]byte(e.Value), &probers); err != nil {
+					return "ISTIO_KUBE_APP_PROBERS: " + err.Error(), false
+				}
+				names := make([]string, 0, len(probers))
+				for n := range probers {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					pr := probers[n]
+					if (pr.HTTPGet != nil && uint32(pr.HTTPGet.Port.IntVal) == r.Port) ||
+						(pr.TCPSocket != nil && uint32(pr.TCPSocket.Port.IntVal) == r.Port) ||
+						(pr.GRPC != nil && uint32(pr.GRPC.Port) == r.Port) {
+						return "the injector rewrote the kubelet's " + n + " to pilot-agent (ISTIO_KUBE_APP_PROBERS), which calls port " + port + " inside the pod", true
+					}
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("port %d is captured (istio-init -d, -b, excludeInboundPorts) and no probe or hook of the kubelet's is rewritten to pilot-agent for it", r.Port), false
 }
 
 func contains(l []string, s string) bool {
@@ -763,13 +1019,21 @@ func stringMatches(m *matcher.StringMatcher, s string) (bool, error) {
 // clientTransports returns the transports the caller's sidecar uses towards the row's destination
 // pod and port: through each Service whose port targets it (the Service's outbound cluster), and by
 // pod IP (a per-pod listener <ip>_<port> to its cluster, or else PassthroughCluster, plaintext).
-// nil when the caller has no sidecar of its own or a case is not understood.
+// A caller without a sidecar sends what its app sends: plaintext in the catalogue's terms. nil,
+// the reason's class and the reason when a case is not understood.
 func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Service,
 	config func(string) ([]*listener.Listener, map[string]*cluster.Cluster),
-) ([]string, string) {
+) ([]string, string, string) {
 	from, to := pods[r.From.Namespace+"/"+r.From.Workload], pods[r.To.Namespace+"/"+r.To.Workload]
-	if !r.From.Sidecar || from == nil || to == nil || from.pod.Annotations["sidecar.istio.io/status"] == "" {
-		return nil, ""
+	switch {
+	case r.From.Namespace == "":
+		return []string{"plaintext"}, "", "a host process without a sidecar: plain text, or TLS that is not Istio's"
+	case from == nil:
+		return nil, "client-no-pod", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world"
+	case !hasSidecar(from.pod) && !isGateway(from.pod):
+		return []string{"plaintext"}, "", "the caller's pod has no sidecar: plain text, or TLS that is not Istio's"
+	case to == nil:
+		return nil, "client-no-pod", "no pod " + r.To.Namespace + "/" + r.To.Workload + " in the oracle's world"
 	}
 	listeners, clusters := config(r.From.Namespace + "/" + r.From.Workload)
 	tlsMode := to.pod.Labels["security.istio.io/tlsMode"] == "istio"
@@ -791,14 +1055,23 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 			name := fmt.Sprintf("outbound|%d||%s.%s.svc.cluster.local", sp.Port, svc.Name, svc.Namespace)
 			c := clusters[name]
 			if c == nil {
-				return nil, "no cluster " + name
+				return nil, "client-no-cluster", "no cluster " + name
 			}
 			t, err := clusterTransport(c, tlsMode)
 			if err != nil {
-				return nil, err.Error()
+				return nil, "client-error", err.Error()
 			}
 			add(t, fmt.Sprintf("Service %s/%s:%d -> %s", svc.Namespace, svc.Name, sp.Port, t))
 		}
+	}
+	if isGateway(from.pod) {
+		// A gateway sends to the Services its routes name, through their clusters; it has no
+		// outbound listener for a pod IP.
+		if len(out) == 0 {
+			return nil, "client-gateway", "gateway " + r.From.Namespace + "/" + r.From.Workload + " calls through Services; none targets port " + fmt.Sprint(r.Port)
+		}
+		sort.Strings(out)
+		return out, "", strings.Join(why, ", ")
 	}
 	podListener := fmt.Sprintf("%s_%d", to.ip, r.Port)
 	found := false
@@ -814,15 +1087,15 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 				}
 				tp := &tcpproxy.TcpProxy{}
 				if err := f.GetTypedConfig().UnmarshalTo(tp); err != nil {
-					return nil, err.Error()
+					return nil, "client-error", err.Error()
 				}
 				c := clusters[tp.GetCluster()]
 				if c == nil {
-					return nil, "pod IP listener " + podListener + ": no cluster " + tp.GetCluster()
+					return nil, "client-no-cluster", "pod IP listener " + podListener + ": no cluster " + tp.GetCluster()
 				}
 				t, err := clusterTransport(c, tlsMode)
 				if err != nil {
-					return nil, err.Error()
+					return nil, "client-error", err.Error()
 				}
 				add(t, fmt.Sprintf("pod IP: listener %s -> %s -> %s", podListener, tp.GetCluster(), t))
 			}
@@ -836,20 +1109,20 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 		for _, l := range listeners {
 			if l.Name == wildcard {
 				if len(out) == 0 {
-					return nil, ""
+					return nil, "client-wildcard-only", "no Service port targets " + fmt.Sprint(r.Port) + " and the caller's " + wildcard + " listener routes by Host, not evaluated"
 				}
 				why = append(why, "pod IP: listener "+wildcard+" routes by Host, not evaluated")
 				if !slices.Contains(out, "plaintext") {
 					out = append(out, "plaintext")
 				}
 				sort.Strings(out)
-				return out, strings.Join(why, ", ")
+				return out, "", strings.Join(why, ", ")
 			}
 		}
 		add("plaintext", fmt.Sprintf("pod IP: no listener %s or %s, PassthroughCluster", podListener, wildcard))
 	}
 	sort.Strings(out)
-	return out, strings.Join(why, ", ")
+	return out, "", strings.Join(why, ", ")
 }
 
 // targets says whether a Service port sends to the pod's port (targetPort by number, by container

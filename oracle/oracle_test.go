@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"istio.io/istio/pilot/pkg/simulation"
 )
 
 // The playground's committed render, relative to this package.
@@ -251,4 +258,129 @@ func TestInjectorOutput(t *testing.T) {
 	if got := containerNames(rev, "containers"); !slices.Contains(got, "istio-proxy") {
 		t.Errorf("kubelet 1.32: istio-proxy should be a plain container: containers %v", got)
 	}
+}
+
+// The sidecar flags of a row are judged against the injected pods: a row that says the revision
+// has no sidecar, when the injector gave it one, is a disagreement.
+func TestSidecarFlagIsJudged(t *testing.T) {
+	planted(t, "a row to demo/revision", func(r map[string]any) bool {
+		_, to := endpoints(r)
+		return to["namespace"] == "demo" && to["workload"] == "revision" && r["via"] == nil && to["sidecar"] == true
+	}, func(r map[string]any) { r["to"].(map[string]any)["sidecar"] = false },
+		"'s sidecar is false, the injected pod demo/revision says true")
+}
+
+// A row mesh-render marks bypass must be one the injected pod's sidecar does not see; a pod's call
+// to queue-proxy's 8012 is captured, so claiming bypass is a disagreement.
+func TestUnverifiedBypassIsADisagreement(t *testing.T) {
+	planted(t, "event-demo/pod -> demo/revision:8012 direct", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["namespace"] == "event-demo" && from["workload"] == "pod" && to["namespace"] == "demo" &&
+			to["workload"] == "revision" && r["port"] == float64(8012) && r["via"] == nil && r["path"] == nil
+	}, func(r map[string]any) { r["transport"] = "bypass"; r["verdict"] = "allow" },
+		"mesh-render says the sidecar does not see it (bypass), the injected pod says it does")
+}
+
+// The kubelet's preStop hook on 8022 and its probe on 8012 are rewritten to pilot-agent by the
+// injector: bypass rows the oracle verifies (compared, not undecidable); the API server's webhook
+// call is one-way TLS, judged as such.
+func TestBypassAndWebhookRowsAreDecided(t *testing.T) {
+	t.Setenv("ORACLE_DEBUG", "1")
+	code, out := runOracle("flows", "--name", "playground", "--expected", "expected-disagreements.tsv", "--flows", writeFlows(t, playgroundFlows(t)), playground)
+	for _, want := range []string{
+		"agree /kubelet -> demo/revision:8022 /wait-for-drain (kubelet preStop hook -> queue-proxy drain): allow (bypass): the injector rewrote the kubelet's /app-lifecycle/user-container/prestopz",
+		"agree /kubelet -> demo/revision:8012 (kubelet probe -> queue-proxy): allow (bypass): the injector rewrote the kubelet's /app-health/queue-proxy/readyz",
+		"agree /kube-apiserver -> knative-serving/webhook:8443 (kube-apiserver -> admission webhook): allow (plaintext): filter chain",
+		"(tls tcp call)",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("exit %d, want %q:\n%s", code, want, out)
+		}
+	}
+}
+
+func chain(name string, port uint32, transport string, alpn ...string) *listener.FilterChain {
+	m := &listener.FilterChainMatch{TransportProtocol: transport, ApplicationProtocols: alpn}
+	if port != 0 {
+		m.DestinationPort = wrapperspb.UInt32(port)
+	}
+	return &listener.FilterChain{Name: name, FilterChainMatch: m}
+}
+
+// pickChain follows Envoy's FilterChainMatch order, one test per rule.
+func TestPickChain(t *testing.T) {
+	mtlsHTTP := call{port: 8080, address: "10.0.0.1", tls: simulation.MTLS, http: true}
+	mtlsTCP := call{port: 8080, address: "10.0.0.1", tls: simulation.MTLS}
+	plainHTTP := call{port: 8080, address: "10.0.0.1", tls: simulation.Plaintext, http: true}
+	oneWay := call{port: 8443, address: "10.0.0.1", tls: simulation.TLS, http: true}
+	cases := []struct {
+		name   string
+		chains []*listener.FilterChain
+		def    *listener.FilterChain
+		c      call
+		inspec bool
+		want   string // "" for no chain
+	}{
+		{"a chain naming the port prunes the port-less ones", []*listener.FilterChain{
+			chain("catch-all", 0, "raw_buffer"), chain("port", 8080, "raw_buffer"),
+		}, nil, plainHTTP, true, "port"},
+		{"no chain names the port: the port-less ones stay", []*listener.FilterChain{
+			chain("catch-all", 0, "raw_buffer"), chain("other", 9090, "raw_buffer"),
+		}, nil, plainHTTP, true, "catch-all"},
+		{"the longest destination prefix wins", []*listener.FilterChain{
+			{Name: "wide", FilterChainMatch: &listener.FilterChainMatch{PrefixRanges: []*core.CidrRange{{AddressPrefix: "0.0.0.0", PrefixLen: wrapperspb.UInt32(0)}}}},
+			{Name: "narrow", FilterChainMatch: &listener.FilterChainMatch{PrefixRanges: []*core.CidrRange{{AddressPrefix: "10.0.0.0", PrefixLen: wrapperspb.UInt32(8)}}}},
+		}, nil, plainHTTP, true, "narrow"},
+		{"server names set and unmatched: only the chains without server names stay", []*listener.FilterChain{
+			{Name: "sni", FilterChainMatch: &listener.FilterChainMatch{ServerNames: []string{"example.com"}}},
+			{Name: "any", FilterChainMatch: &listener.FilterChainMatch{}},
+		}, nil, oneWay, true, "any"},
+		{"transport protocol: mTLS takes the tls chain", []*listener.FilterChain{
+			chain("plain", 8080, "raw_buffer"), chain("tls", 8080, "tls"),
+		}, nil, mtlsHTTP, true, "tls"},
+		{"transport protocol without the TLS inspector is raw_buffer", []*listener.FilterChain{
+			chain("plain", 8080, "raw_buffer"), chain("tls", 8080, "tls"),
+		}, nil, mtlsHTTP, false, "plain"},
+		{"application protocols: a TCP mTLS call takes the TCP chain, not the HTTP one", []*listener.FilterChain{
+			chain("http", 8080, "tls", "istio-http/1.0", "istio-http/1.1", "istio-h2"), chain("tcp", 8080, "tls", "istio-peer-exchange", "istio"),
+		}, nil, mtlsTCP, true, "tcp"},
+		{"application protocols: an HTTP mTLS call takes the HTTP chain", []*listener.FilterChain{
+			chain("http", 8080, "tls", "istio-http/1.0", "istio-http/1.1", "istio-h2"), chain("tcp", 8080, "tls", "istio-peer-exchange", "istio"),
+		}, nil, mtlsHTTP, true, "http"},
+		{"one-way TLS: no istio ALPN, the tls chain without ALPN", []*listener.FilterChain{
+			chain("mtls", 8443, "tls", "istio-peer-exchange", "istio"), chain("tls-passthrough", 8443, "tls"), chain("plain", 8443, "raw_buffer"),
+		}, nil, oneWay, true, "tls-passthrough"},
+		{"an mTLS call with no chain for it falls to the default chain", []*listener.FilterChain{
+			chain("plain", 8080, "raw_buffer"),
+		}, &listener.FilterChain{Name: "default"}, mtlsHTTP, true, "default"},
+		{"an mTLS call with no chain and no default: none", []*listener.FilterChain{
+			chain("plain", 8080, "raw_buffer"),
+		}, nil, mtlsHTTP, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fc, err := pickChain(&listener.Listener{FilterChains: tc.chains, DefaultFilterChain: tc.def}, tc.c, tc.inspec)
+			got := ""
+			if fc != nil {
+				got = fc.Name
+			}
+			if got != tc.want || (tc.want == "" && !errors.Is(err, errNoChain)) {
+				t.Fatalf("got %q (%v), want %q", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := pickChain(&listener.Listener{FilterChains: []*listener.FilterChain{chain("a", 8080, ""), chain("b", 8080, "")}}, plainHTTP, true); err == nil || errors.Is(err, errNoChain) {
+		t.Fatalf("two equal chains: want an ambiguity error, got %v", err)
+	}
+}
+
+// A gateway's call onwards is read from the gateway's own clusters (a router proxy): the external
+// gateway reaches the revision's private Service in mTLS, so a row claiming plaintext disagrees.
+func TestGatewayClientSideIsJudged(t *testing.T) {
+	planted(t, "knative-gateway-istio -> demo/revision:8012", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["workload"] == "knative-gateway-istio" && to["namespace"] == "demo" && to["workload"] == "revision" &&
+			r["port"] == float64(8012) && r["via"] == nil && r["transport"] == "mtls"
+	}, func(r map[string]any) { r["transport"] = "plaintext" },
+		"mesh-render says transport plaintext, the caller's Envoy config allows only [mtls]: Service demo/revision-private:80 -> mtls")
 }

@@ -112,12 +112,10 @@ func world(t *tree) ([]*unstructured.Unstructured, error) {
 			typed = append(typed, revisionPod(ns)...)
 		}
 	}
-	// The endpoint picker: the rendered Deployment's pod template. Model servers: one pod per
+	// The endpoint picker and istiod (the expanded chart's Deployment, a caller of the model servers'
+	// and pickers' rows): the rendered Deployment's pod template. Model servers: one pod per
 	// InferencePool with its selector's labels and target ports.
 	for _, d := range t.ofKind("Deployment") {
-		if d.GetNamespace() == "istio-system" {
-			continue // istiod (expanded chart): not a pod the flows reason about
-		}
 		tmpl, ok, _ := unstructured.NestedMap(d.Object, "spec", "template")
 		if !ok {
 			continue
@@ -213,6 +211,13 @@ func revisionPod(ns string) []runtime.Object {
 				{
 					Name: "user-container", Image: "app",
 					Ports: []corev1.ContainerPort{{Name: "user-port", ContainerPort: 8080}},
+					// Knative's preStop hook on the user container calls queue-proxy's drain
+					// endpoint (serving knative-v1.23.0 pkg/reconciler/revision/resources/deploy.go:104-113:
+					// httpGet networking.QueueAdminPort 8022, queue.RequestQueueDrainPath /wait-for-drain);
+					// the injector rewrites it to pilot-agent.
+					Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{
+						Port: intstr.FromInt32(8022), Path: "/wait-for-drain",
+					}}},
 				},
 				{
 					Name: "queue-proxy", Image: "knative/queue",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the oracle (oracle/, CONTRIBUTING.md "The oracle") on the playground's committed tree, on a
-# fresh render of every golden config and on the steps `mesh-render upgrade --canary` writes from
+# fresh render of every golden config and of every environment of those and of the playground, and on the steps `mesh-render upgrade --canary` writes from
 # the last golden canary step to 1.31.1 (the path the plan tests walk), and prints one summary line.
 # Called by `make oracle` (and with --write-fixtures by `make oracle-fixtures`), which builds the
 # oracle and passes ORACLE, HELM and CARGO.
@@ -9,7 +9,8 @@
 #   inject   Istio's injector on the playground's pods, and on the fake cluster's pod once per istiod
 #            revision of the canary path; the committed fixtures must be what it writes
 #   flows    Istio's config generator against every row of `mesh-render flows --format json`;
-#            known disagreements are listed in oracle/expected-disagreements.tsv
+#            known disagreements are listed in oracle/expected-disagreements.tsv, the undecidable
+#            rows' count per reason in oracle/expected-undecidable.tsv
 #
 # Every tree is rendered with its istiod charts expanded. A chart version that reference/ does not
 # vendor is stood in for by the vendored chart mesh-render itself picks for it
@@ -77,10 +78,19 @@ charts() {
   standins="$standins $v<-$s"
 }
 
-# render NAME CONFIG: renders CONFIG with its charts expanded into $work/trees/NAME.
+# envs CONFIG: the environments CONFIG declares (components.istio.environments), as mesh-render
+# itself reads them: the names its MR009 hint lists for an undeclared environment.
+envs() {
+  "$mr" --config "$1" --env oracle-no-such-environment render 2>&1 >/dev/null |
+    sed -nE 's/^  hint: declared: (.*)$/\1/p' | tr -d ' ' | tr ',' '\n' | grep . || true
+}
+
+# render NAME CONFIG [ENV]: renders CONFIG (in environment ENV) with its charts expanded into
+# $work/trees/NAME.
 render() {
-  local name=$1 cfg=$2 out="$work/trees/$1"
-  "$mr" --config "$cfg" render --out "$out" >/dev/null 2>"$work/$name.render.log" || {
+  local name=$1 cfg=$2 env=${3:--} out="$work/trees/$1" envflag=()
+  [ "$env" = - ] || envflag=(--env "$env")
+  "$mr" --config "$cfg" "${envflag[@]}" render --out "$out" >/dev/null 2>"$work/$name.render.log" || {
     log "render of $cfg failed:"
     cat "$work/$name.render.log" >&2
     exit 2
@@ -90,19 +100,38 @@ render() {
     charts "$v"
   done < <(sed -nE 's/^  version: "?([^"]+)"?$/\1/p' "$out/helm/Chart.yaml" | sort -u)
   rm -rf "$out"
-  "$mr" --config "$cfg" render --out "$out" --expand-charts --helm "$HELM" --charts "$work/charts/istio-{version}/charts" \
+  "$mr" --config "$cfg" "${envflag[@]}" render --out "$out" --expand-charts --helm "$HELM" --charts "$work/charts/istio-{version}/charts" \
     >/dev/null 2>"$work/$name.render.log" || {
     log "render of $cfg with its charts expanded failed:"
     cat "$work/$name.render.log" >&2
     exit 2
   }
-  trees+=("$name $cfg $out")
+  trees+=("$name $cfg $env $out")
 }
 
-# name config tree
-trees=("playground config.yaml deployment/rendered")
+# renderall NAME CONFIG SNAPDIR: every environment of CONFIG as the tree NAME@ENV. The golden
+# snapshots (crates/mesh-render/tests/common/mod.rs golden_cases: one per declared environment, an
+# orphan fails there) must name the same environments, or this list is wrong.
+renderall() {
+  local name=$1 cfg=$2 snaps=$3 e want have
+  want=$(envs "$cfg" | sort)
+  have=$(find "$snaps" -maxdepth 1 -name "$name@*.snap" ! -name '*-flows.snap' -printf '%f\n' | sed -E "s/^$name@(.*)\.snap$/\1/" | sort)
+  if [ "$want" != "$have" ]; then
+    log "$cfg declares environments [$(tr '\n' ' ' <<<"$want")], the golden snapshots in $snaps have [$(tr '\n' ' ' <<<"$have")]"
+    exit 2
+  fi
+  for e in $want; do
+    render "$name@$e" "$cfg" "$e"
+  done
+}
+
+# name config env tree (env - for none)
+trees=("playground config.yaml - deployment/rendered")
+renderall playground config.yaml golden
 for cfg in golden/*/config.yaml; do
-  render "$(basename "$(dirname "$cfg")")" "$cfg"
+  d=$(dirname "$cfg")
+  render "$(basename "$d")" "$cfg"
+  renderall "$(basename "$d")" "$cfg" "$d"
 done
 # The canary path past the golden steps, as the plan tests walk it (plans_cluster.rs).
 "$mr" --config golden/canary-4-old-removed/config.yaml upgrade --to 1.31.1 --canary --write-steps "$work/steps" >/dev/null 2>&1 || {
@@ -114,9 +143,12 @@ for step in "$work"/steps/step-*.yaml; do
 done
 
 status=0
+declare -A reasons=()
 analysed=0 findings=0 unexpected=0 compared=0 disagreements=0 known=0 undecidable=0
 for entry in "${trees[@]}"; do
-  read -r name cfg tree <<<"$entry"
+  read -r name cfg env tree <<<"$entry"
+  envflag=()
+  [ "$env" = - ] || envflag=(--env "$env")
   analysed=$((analysed + 1))
   out="$("$ORACLE" analyze --name "$name" --expected oracle/expected-findings.tsv "$tree")"
   rc=$?
@@ -129,19 +161,48 @@ for entry in "${trees[@]}"; do
   findings=$((findings + f))
   unexpected=$((unexpected + u + s))
 
-  "$mr" --config "$cfg" flows --format json >"$work/flows/$name.json" 2>/dev/null
+  "$mr" --config "$cfg" "${envflag[@]}" flows --format json >"$work/flows/$name.json" 2>/dev/null
   out="$("$ORACLE" flows --name "$name" --expected oracle/expected-disagreements.tsv --flows "$work/flows/$name.json" "$tree")"
   rc=$?
   printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
   [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
   [ "$rc" -eq 0 ] || status=1
-  summary="$(printf '%s\n' "$out" | grep '^oracle flows')"
+  for kv in $(printf '%s\n' "$out" | sed -nE 's/^oracle flows .* undecidable by reason:(.*)$/\1/p'); do
+    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
+  done
+  summary="$(printf '%s\n' "$out" | grep '^oracle flows [^ ]*:')"
   read -r c d un k st <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.*/\1 \2 \3 \4 \5/' <<<"$summary")"
   compared=$((compared + c))
   disagreements=$((disagreements + d + st))
   known=$((known + k))
   undecidable=$((undecidable + un))
 done
+
+# Undecidable rows by reason, against oracle/expected-undecidable.tsv (reason, the most rows of that
+# reason over all trees, why the oracle cannot decide them): a count above its line, or a reason
+# without one, fails, so a gap in the oracle's world cannot pass silently.
+expected_undecidable=oracle/expected-undecidable.tsv
+declare -A allowed=()
+while IFS=$'\t' read -r reason most _; do
+  case "$reason" in '#'* | '') continue ;; esac
+  allowed[$reason]=$most
+done <"$expected_undecidable"
+by_reason=""
+for reason in $(printf '%s\n' "${!reasons[@]}" "${!allowed[@]}" | sort -u); do
+  n=${reasons[$reason]:-0} most=${allowed[$reason]:-}
+  [ "$n" -gt 0 ] && by_reason="$by_reason $reason $n,"
+  if [ -z "$most" ]; then
+    log "$n undecidable rows of reason $reason, which $expected_undecidable does not list"
+    status=1
+  elif [ "$n" -gt "$most" ]; then
+    log "$n undecidable rows of reason $reason, $expected_undecidable allows $most"
+    status=1
+  elif [ "$n" -lt "$most" ]; then
+    log "$n undecidable rows of reason $reason, $expected_undecidable allows $most: lower it"
+    status=1
+  fi
+done
+by_reason=${by_reason%,}
 
 # The injected pods the tests read: the playground's world, and the fake cluster's pod through each
 # revision's injector of the canary path (default 1.29.6, 1-30-3, 1-31-1).
@@ -171,5 +232,5 @@ if [ "$have" -ne 3 ]; then
   status=1
 fi
 
-echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared, $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable; injector: $pods pods, $stale stale fixtures; charts stood in:${standins:- none}"
+echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared, $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable (${by_reason# }); injector: $pods pods, $stale stale fixtures; charts stood in:${standins:- none}"
 exit "$status"

@@ -54,8 +54,12 @@ fn the_injectors_pods_bear_out_the_evaluators_beliefs() {
         }
         let Some(status) = sidecar_status(pod) else {
             // The catalogue's "pod outside the mesh" (in `default`) and Prometheus (in
-            // `observability`) have no sidecar (docs/flows.md).
-            assert!(["default.pod.yaml", "observability.prometheus.yaml"].contains(&file.as_str()), "{file}: not injected");
+            // `observability`) have no sidecar (docs/flows.md), nor istiod, whose chart labels its
+            // pod `sidecar.istio.io/inject: "false"` (istio 1.29.6 charts/istiod/templates/deployment.yaml:65).
+            assert!(
+                ["default.pod.yaml", "observability.prometheus.yaml", "istio-system.istiod.yaml"].contains(&file.as_str()),
+                "{file}: not injected"
+            );
             continue;
         };
         with_sidecar += 1;
@@ -90,9 +94,18 @@ fn the_injectors_pods_bear_out_the_evaluators_beliefs() {
                 }
             }
         }
+        // The kubelet's preStop hook on the revision's user container (Knative's drain call to
+        // queue-proxy's 8022, the "kubelet preStop hook -> queue-proxy drain" rows, bypass) goes to
+        // pilot-agent too.
+        for c in containers(pod, "containers") {
+            if let Some(port) = c["lifecycle"]["preStop"]["httpGet"]["port"].as_u64() {
+                assert_eq!(port, 15020, "{file}: {} preStop", c["name"]);
+            }
+        }
         // The merged metrics the "Prometheus -> merged Istio metrics" rows scrape.
         assert_eq!(annotations["prometheus.io/port"], "15020", "{file}");
     }
     assert_eq!(gateways, 2, "the two Knative gateways' pods");
-    assert_eq!(with_sidecar, pods.len() - 4, "every other pod is injected");
+    // Two gateways, the pod outside the mesh, Prometheus and istiod.
+    assert_eq!(with_sidecar, pods.len() - 5, "every other pod is injected");
 }

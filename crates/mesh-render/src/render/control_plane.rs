@@ -86,7 +86,11 @@ pub(crate) fn values(config: &Config) -> Values {
 }
 
 /// The Helm overlay that turns `base` values into `env` values: changed keys, and `null` for keys
-/// the environment drops (Helm deletes a key set to null). `None` when nothing differs.
+/// the environment drops (Helm deletes a key set to null). A dropped map is nulled leaf by leaf:
+/// a `null` on the map itself would delete the chart's own defaults under that key too (an
+/// environment on 1.29.1 dropping `base.validationFailurePolicy` wrote `istiod.base: null`, and
+/// istiod's `validatingwebhookconfiguration.yaml` then failed on `.Values.base.validationURL`, found
+/// by the oracle rendering every environment). `None` when nothing differs.
 pub(crate) fn overlay(base: &serde_json::Value, env: &serde_json::Value) -> Option<serde_json::Value> {
     use serde_json::Value;
     match (base, env) {
@@ -104,8 +108,17 @@ pub(crate) fn overlay(base: &serde_json::Value, env: &serde_json::Value) -> Opti
                     }
                 }
             }
-            for k in b.keys().filter(|k| !e.contains_key(*k)) {
-                out.insert(k.clone(), Value::Null);
+            for (k, bv) in b.iter().filter(|(k, _)| !e.contains_key(*k)) {
+                match bv {
+                    Value::Object(_) => {
+                        if let Some(d) = overlay(bv, &Value::Object(serde_json::Map::new())) {
+                            out.insert(k.clone(), d);
+                        }
+                    }
+                    _ => {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                }
             }
             (!out.is_empty()).then_some(Value::Object(out))
         }
@@ -124,5 +137,14 @@ mod tests {
         let env = json!({"a": {"x": 1, "y": [3]}, "b": true, "new": "n"});
         assert_eq!(overlay(&base, &env), Some(json!({"a": {"y": [3]}, "gone": null, "new": "n"})));
         assert_eq!(overlay(&base, &base), None);
+    }
+
+    /// A map the environment drops is nulled leaf by leaf, never as a whole: Helm's null on the map
+    /// would delete the chart's defaults under it (istiod's `base.validationURL`).
+    #[test]
+    fn an_environment_dropping_a_map_keeps_the_charts_defaults_under_it() {
+        let base = json!({"istiod": {"base": {"validationFailurePolicy": "Fail"}, "pilot": {"x": {"y": 1}}}});
+        let env = json!({"istiod": {}});
+        assert_eq!(overlay(&base, &env), Some(json!({"istiod": {"base": {"validationFailurePolicy": null}, "pilot": {"x": {"y": null}}}})));
     }
 }
