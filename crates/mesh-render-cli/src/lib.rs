@@ -110,13 +110,11 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     if let Some(revision) = args.revision_gate.clone().map_or_else(argocd_env::revision_gate, |r| Ok(Some(r)))? {
         return revision_gate(global, &revision);
     }
-    // Under Argo CD an Application is rendered from the config at HEAD also when it is deleted (its
-    // PreDelete hook: argo-cd v3.5.1 `controller/hook.go:113-122`): an environment the config no
-    // longer has must not fail that render on every retry, or the deletion never finishes.
-    let mut loaded = match input::load(global) {
-        Err(Error::ConfigInvalid { .. }) if global.env.is_some() && argocd_env::active() => load_base(global, "the render")?,
-        other => other?,
-    };
+    // An environment the config does not declare is an error, under Argo CD too: falling back to the
+    // base settings would deploy them on every sync of such an Application (a typo in `env` included),
+    // and the note would not show (argo-cd v3.5.1 `cmpserver/plugin/plugin.go:135-144` logs a
+    // successful plugin's stderr only). docs/argocd.md says how to drop an environment.
+    let mut loaded = input::load(global)?;
     loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);

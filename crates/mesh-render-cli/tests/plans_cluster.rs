@@ -718,14 +718,27 @@ fn workloads_a_rollout_cannot_replace_are_skipped_and_stop_the_hook() {
             s["pods"].as_array_mut().unwrap().push(serde_json::json!({"namespace": "demo", "name": name, "owner": workload,
                 "labels": {}, "annotations": {}, "phase": "Running"}));
         }
+        // A plain RollingUpdate StatefulSet (the API server returns `partition: 0`) and a RollingUpdate
+        // DaemonSet named like the held StatefulSet `db`: both are restarted, neither is held.
+        for (workload, pod) in [("statefulset.apps/cache", "cache-0"), ("daemonset.apps/db", "db-node")] {
+            s["workloads"]["demo"].as_array_mut().unwrap().push(serde_json::json!(workload));
+            s["pods"].as_array_mut().unwrap().push(serde_json::json!({"namespace": "demo", "name": pod, "owner": workload,
+                "labels": {}, "annotations": {}, "phase": "Running"}));
+        }
     });
     let hook = hook_script(&bench, "mesh-render-sidecar-restart");
     let (out, calls) = cluster.run(bench.path(), &hook, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "the Sync hook fails: {stderr}");
     assert!(calls.iter().any(|c| c.starts_with("kubectl rollout restart deployment.apps/app --namespace demo")), "{calls:#?}");
-    for skipped in ["frozen", "db", "agent", "shards"] {
-        assert!(!calls.iter().any(|c| c.contains("rollout") && c.contains(&format!("/{skipped} "))), "{skipped}: {calls:#?}");
+    for (skipped, _) in &held {
+        assert!(!calls.iter().any(|c| c.contains("rollout") && c.contains(&format!("{skipped} "))), "{skipped}: {calls:#?}");
+    }
+    for restarted in ["statefulset.apps/cache", "daemonset.apps/db"] {
+        assert!(
+            calls.iter().any(|c| c.starts_with(&format!("kubectl rollout restart {restarted} --namespace demo"))),
+            "{restarted}: {calls:#?}"
+        );
     }
     let pods = cluster.pod_revisions(&["demo"]);
     for (_, pod, rev) in &pods {
@@ -874,4 +887,20 @@ fn a_pod_created_while_the_tags_were_uninstalled_gets_its_sidecar() {
     assert_eq!(restarts.len(), 1, "only the namespace with the new pod: {restarts:#?}");
     assert!(restarts[0].contains("--namespace demo"), "{restarts:#?}");
     assert_eq!(cluster.state()["violations"], serde_json::json!([]));
+}
+
+/// Issue 20 review: pods no restart replaces stop the Sync hook and `plan apply` only under STRICT,
+/// which is what refuses their plaintext; under PERMISSIVE they are named, not fatal.
+#[test]
+fn only_strict_stops_on_pods_no_restart_replaces() {
+    let strict = golden("canary-1-one-revision");
+    let permissive = strict.replacen("  istio:\n    enabled: true\n", "  istio:\n    enabled: true\n    mtls: {mode: PERMISSIVE}\n", 1);
+    assert_ne!(permissive, strict);
+    for (config, stops) in [(strict, true), (permissive, false)] {
+        let bench = Bench::new(&config, None);
+        let hook = hook_script(&bench, "mesh-render-sidecar-restart");
+        assert_eq!(hook.lines().any(|l| l.starts_with("stop_on_held ")), stops, "Sync hook:\n{hook}");
+        let apply = bench.plan("apply", None);
+        assert_eq!(apply.lines().any(|l| l.starts_with("stop_on_held ")), stops, "plan apply");
+    }
 }

@@ -343,8 +343,11 @@ def workload_object(state, namespace, workload):
             spec["paused"] = True
     elif kind in ("statefulset.apps", "daemonset.apps"):
         spec["updateStrategy"] = {"type": given.get("updateStrategy", "RollingUpdate")}
-        if kind == "statefulset.apps" and given.get("partition") is not None:
-            spec["updateStrategy"]["rollingUpdate"] = {"partition": given["partition"]}
+        if kind == "statefulset.apps" and spec["updateStrategy"]["type"] == "RollingUpdate":
+            # The API server defaults a RollingUpdate StatefulSet's `rollingUpdate.partition` to 0
+            # (kubernetes v1.34 `pkg/apis/apps/v1/defaults.go`, SetDefaults_StatefulSet), so a real
+            # cluster always returns the field.
+            spec["updateStrategy"]["rollingUpdate"] = {"partition": given.get("partition") or 0}
     return {"kind": WORKLOAD_KINDS.get(kind, kind), "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 

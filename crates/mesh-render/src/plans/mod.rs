@@ -165,6 +165,9 @@ pub(crate) struct HookContext {
     /// `lifecycle/knative-restore.yaml`, one ConfigMap at a time (the PreDelete hook applies it as
     /// `plan destroy` does).
     pub knative_restore: Vec<RestoreStep>,
+    /// mTLS STRICT: pods without their sidecar that no restart replaces stop the sync (`stop_on_held`)
+    /// only then, since only STRICT refuses their plaintext.
+    pub strict: bool,
 }
 
 /// One of Knative's ConfigMaps as before Istio, for the PreDelete hook.

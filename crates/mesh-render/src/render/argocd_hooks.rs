@@ -122,6 +122,7 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
                 yaml: crate::emit::yaml_document(m),
             })
             .collect(),
+        strict: config.mtls == crate::config::MtlsMode::Strict,
     };
     let root = config.namespace.as_str();
     let mut out = vec![
