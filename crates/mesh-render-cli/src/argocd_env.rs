@@ -56,11 +56,6 @@ fn select(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Option<String>, &'
     Ok((Some(ENV_DEFAULT.to_string()), "the plugin's default"))
 }
 
-/// True when Argo CD runs mesh-render (`ARGOCD_APP_NAME` is set, as the CMP server always sets it).
-pub fn active() -> bool {
-    std::env::var("ARGOCD_APP_NAME").is_ok_and(|v| !v.is_empty())
-}
-
 /// The `revisionGate` parameter of the plugin source (a revision's Argo CD Application asks for its
 /// PreDelete gate with it), from `ARGOCD_APP_PARAMETERS` or `PARAM_REVISIONGATE`; only under Argo CD.
 pub fn revision_gate() -> Result<Option<String>, Error> {
