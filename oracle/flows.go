@@ -39,15 +39,18 @@ import (
 
 // flowRow is one row of `mesh-render flows --format json` (crates/mesh-render/src/check/flows).
 type flowRow struct {
-	From      endpoint `json:"from"`
-	To        endpoint `json:"to"`
-	Via       *via     `json:"via,omitempty"`
-	Port      uint32   `json:"port"`
-	Path      string   `json:"path,omitempty"`
-	Purpose   string   `json:"purpose"`
-	Need      string   `json:"need"`
-	Verdict   string   `json:"verdict"`
-	Transport string   `json:"transport"`
+	From    endpoint `json:"from"`
+	To      endpoint `json:"to"`
+	Via     *via     `json:"via,omitempty"`
+	ViaCall string   `json:"via_call,omitempty"`
+	Port    uint32   `json:"port"`
+	Path    string   `json:"path,omitempty"`
+	// Call is how the (last hop's) caller addresses the destination: service, pod-ip or kubelet.
+	Call      string `json:"call"`
+	Purpose   string `json:"purpose"`
+	Need      string `json:"need"`
+	Verdict   string `json:"verdict"`
+	Transport string `json:"transport"`
 }
 
 type endpoint struct {
@@ -328,11 +331,12 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 	type outbound struct {
 		listeners []*listener.Listener
 		clusters  map[string]*cluster.Cluster
+		sim       *simulation.Simulation
 	}
 	outbounds := map[string]*outbound{}
-	client := func(key string) ([]*listener.Listener, map[string]*cluster.Cluster) {
+	client := func(key string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation) {
 		if o, ok := outbounds[key]; ok {
-			return o.listeners, o.clusters
+			return o.listeners, o.clusters, o.sim
 		}
 		pi := pods[key]
 		// A gateway pod is a router proxy (its clusters are the Services it may route to); the
@@ -349,12 +353,13 @@ func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (
 				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
 			},
 		})
-		o := &outbound{listeners: s.Listeners(p), clusters: map[string]*cluster.Cluster{}}
+		l := s.Listeners(p)
+		o := &outbound{listeners: l, clusters: map[string]*cluster.Cluster{}, sim: &simulation.Simulation{Listeners: l, Routes: s.RoutesFromListeners(p, l)}}
 		for _, c := range s.Clusters(p) {
 			o.clusters[c.Name] = c
 		}
 		outbounds[key] = o
-		return o.listeners, o.clusters
+		return o.listeners, o.clusters, o.sim
 	}
 	server := func(key string) (*listener.Listener, *simulation.Simulation) {
 		c := inbound(key)
@@ -515,20 +520,21 @@ func isGateway(p *corev1.Pod) bool {
 // transport and the destination's inbound chain and RBAC for the gateway's service account), and the
 // caller's client side towards the gateway (hop 1). The gateway's own listener (hop 1's server
 // side: its routes and the policies that select it) is built from the Gateway API objects, which are
-// not converted, so a row hop 2 allows stays undecidable. It returns the disagreement kind ("" when
+// not converted, so a row hop 2 allows stays undecidable (`gateway`); a row whose hop 2 cannot be
+// judged is `gateway-unjudged` or hop 2's own reason. It returns the disagreement kind ("" when
 // undecidable) and message ("" when agreeing), or the undecidable reason, and why.
 func throughGateway(r flowRow, pods map[string]*podInfo, services []corev1.Service,
 	server func(string) (*listener.Listener, *simulation.Simulation),
-	client func(string) ([]*listener.Listener, map[string]*cluster.Cluster),
+	client func(string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation),
 ) (string, string, string, string) {
 	gw := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload}
-	h2 := flowRow{From: gw, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose}
+	h2 := flowRow{From: gw, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Call: r.Call}
 	ts, crs, cwhy := clientTransports(h2, pods, services, client)
 	if len(ts) != 1 {
 		if ts == nil {
 			return "", "", crs, "hop 2 " + h2.key() + ": " + cwhy
 		}
-		return "", "", "gateway", fmt.Sprintf("hop 2 %s: the gateway's clusters allow %v: %s", h2.key(), ts, cwhy)
+		return "", "", "gateway-unjudged", fmt.Sprintf("hop 2 %s: the gateway's clusters allow %v, so its transport is not one: %s", h2.key(), ts, cwhy)
 	}
 	h2.Transport = ts[0]
 	v, w, rs := decide(h2, pods, services, server)
@@ -538,7 +544,7 @@ func throughGateway(r flowRow, pods map[string]*podInfo, services []corev1.Servi
 	why := fmt.Sprintf("hop 2 %s (%s, gateway clusters: %s): %s", h2.key(), h2.Transport, cwhy, w)
 	// Hop 1's transport is the row's when hop 2 is mTLS (the row carries the worse of its hops).
 	if h2.Transport == "mtls" {
-		h1 := flowRow{From: r.From, To: gw, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: r.Transport}
+		h1 := flowRow{From: r.From, To: gw, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: r.Transport, Call: r.ViaCall}
 		ts, _, cwhy := clientTransports(h1, pods, services, client)
 		if ts != nil && !slices.Contains(ts, h1.Transport) {
 			return "transport", fmt.Sprintf("%s: mesh-render says transport %s (hop 1 %s), the caller's Envoy config allows only %v: %s", r, h1.Transport, h1.key(), ts, cwhy), "", why
@@ -577,7 +583,7 @@ func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 	case pi == nil:
 		return nil, "no-pod", "no pod " + key + " in the oracle's world"
 	case pi.pod.Labels["gateway.networking.k8s.io/gateway-name"] != "":
-		return nil, "gateway", "through gateway " + key + ": the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
+		return nil, "gateway-unjudged", "through gateway " + key + ": the gateway's listeners come from the Gateway API objects, which this oracle does not convert yet"
 	case pi.pod.Annotations["sidecar.istio.io/status"] == "":
 		return nil, "via-no-sidecar", "through " + key + ", which has no sidecar"
 	}
@@ -592,8 +598,8 @@ func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 		return nil, "via-transport", "transport " + r.Transport + " through " + key
 	}
 	return []flowRow{
-		{From: r.From, To: mid, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: first},
-		{From: mid, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Transport: second},
+		{From: r.From, To: mid, Port: r.Via.Port, Path: r.Path, Purpose: r.Purpose, Transport: first, Call: r.ViaCall},
+		{From: mid, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Transport: second, Call: r.Call},
 	}, "", ""
 }
 
@@ -1017,12 +1023,13 @@ func stringMatches(m *matcher.StringMatcher, s string) (bool, error) {
 }
 
 // clientTransports returns the transports the caller's sidecar uses towards the row's destination
-// pod and port: through each Service whose port targets it (the Service's outbound cluster), and by
-// pod IP (a per-pod listener <ip>_<port> to its cluster, or else PassthroughCluster, plaintext).
-// A caller without a sidecar sends what its app sends: plaintext in the catalogue's terms. nil,
-// the reason's class and the reason when a case is not understood.
+// pod and port for the row's call kind: a service call goes through each Service whose port targets
+// it (the Service's outbound cluster), a pod-ip call by pod IP (a per-pod listener <ip>_<port> to
+// its cluster, or else PassthroughCluster, plaintext). A caller without a sidecar (the kubelet, a
+// host process, a pod without one) sends what its app sends: plaintext in the catalogue's terms.
+// nil, the reason's class and the reason when a case is not understood.
 func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Service,
-	config func(string) ([]*listener.Listener, map[string]*cluster.Cluster),
+	config func(string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation),
 ) ([]string, string, string) {
 	from, to := pods[r.From.Namespace+"/"+r.From.Workload], pods[r.To.Namespace+"/"+r.To.Workload]
 	switch {
@@ -1035,7 +1042,13 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 	case to == nil:
 		return nil, "client-no-pod", "no pod " + r.To.Namespace + "/" + r.To.Workload + " in the oracle's world"
 	}
-	listeners, clusters := config(r.From.Namespace + "/" + r.From.Workload)
+	if r.Call != "service" && r.Call != "pod-ip" {
+		return nil, "client-call", fmt.Sprintf("call kind %q from a pod not evaluated", r.Call)
+	}
+	// A gateway sends to the Services its routes name, through their clusters; it has no outbound
+	// listener for a pod IP, so its calls are judged as Service calls.
+	service := r.Call == "service" || isGateway(from.pod)
+	listeners, clusters, sim := config(r.From.Namespace + "/" + r.From.Workload)
 	tlsMode := to.pod.Labels["security.istio.io/tlsMode"] == "istio"
 	var out, why []string
 	add := func(t, w string) {
@@ -1045,6 +1058,9 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 		why = append(why, w)
 	}
 	for _, svc := range services {
+		if !service {
+			break
+		}
 		if svc.Namespace != to.pod.Namespace || len(svc.Spec.Selector) == 0 || !klabels.SelectorFromSet(svc.Spec.Selector).Matches(klabels.Set(to.pod.Labels)) {
 			continue
 		}
@@ -1065,10 +1081,15 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 		}
 	}
 	if isGateway(from.pod) {
-		// A gateway sends to the Services its routes name, through their clusters; it has no
-		// outbound listener for a pod IP.
 		if len(out) == 0 {
 			return nil, "client-gateway", "gateway " + r.From.Namespace + "/" + r.From.Workload + " calls through Services; none targets port " + fmt.Sprint(r.Port)
+		}
+		sort.Strings(out)
+		return out, "", strings.Join(why, ", ")
+	}
+	if service {
+		if len(out) == 0 {
+			return nil, "client-no-service", "a service call, but no Service of " + r.To.Namespace + " selecting " + r.To.Workload + " targets port " + fmt.Sprint(r.Port)
 		}
 		sort.Strings(out)
 		return out, "", strings.Join(why, ", ")
@@ -1107,17 +1128,31 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 		// buildSidecarOutboundListeners): not evaluated here, so the pod-IP path stays open.
 		wildcard := fmt.Sprintf("0.0.0.0_%d", r.Port)
 		for _, l := range listeners {
-			if l.Name == wildcard {
-				if len(out) == 0 {
-					return nil, "client-wildcard-only", "no Service port targets " + fmt.Sprint(r.Port) + " and the caller's " + wildcard + " listener routes by Host, not evaluated"
-				}
-				why = append(why, "pod IP: listener "+wildcard+" routes by Host, not evaluated")
-				if !slices.Contains(out, "plaintext") {
-					out = append(out, "plaintext")
-				}
-				sort.Strings(out)
-				return out, "", strings.Join(why, ", ")
+			if l.Name != wildcard {
+				continue
 			}
+			// An HTTP Service port's listener: its routes pick the cluster by the Host header,
+			// here the pod IP (Istio's traffic simulation over the caller's listeners and routes).
+			path := r.Path
+			if path == "" {
+				path = "/"
+			}
+			host := fmt.Sprintf("%s:%d", to.ip, r.Port)
+			res := sim.Run(simulation.Call{CallMode: simulation.CallModeOutbound, Address: to.ip, Port: int(r.Port), Path: path, Protocol: simulation.HTTP, HostHeader: host})
+			if res.Error != nil || res.ListenerMatched != wildcard || res.ClusterMatched == "" {
+				return nil, "client-wildcard-only", fmt.Sprintf("a pod-ip call to port %d: Istio's simulation of the caller's %s listener for Host %s gives listener %q, cluster %q, error %v", r.Port, wildcard, host, res.ListenerMatched, res.ClusterMatched, res.Error)
+			}
+			c := clusters[res.ClusterMatched]
+			if c == nil {
+				return nil, "client-no-cluster", "listener " + wildcard + ": no cluster " + res.ClusterMatched
+			}
+			t, err := clusterTransport(c, tlsMode)
+			if err != nil {
+				return nil, "client-error", err.Error()
+			}
+			add(t, fmt.Sprintf("pod IP: listener %s, virtual host %s for Host %s -> %s -> %s", wildcard, res.VirtualHostMatched, host, res.ClusterMatched, t))
+			sort.Strings(out)
+			return out, "", strings.Join(why, ", ")
 		}
 		add("plaintext", fmt.Sprintf("pod IP: no listener %s or %s, PassthroughCluster", podListener, wildcard))
 	}

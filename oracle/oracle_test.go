@@ -384,3 +384,16 @@ func TestGatewayClientSideIsJudged(t *testing.T) {
 	}, func(r map[string]any) { r["transport"] = "plaintext" },
 		"mesh-render says transport plaintext, the caller's Envoy config allows only [mtls]: Service demo/revision-private:80 -> mtls")
 }
+
+// The client transport follows the row's call kind: the autoscaler scrapes queue-proxy's metrics
+// port 9090 by pod IP, which leaves its sidecar through PassthroughCluster in plaintext (STRICT
+// refuses it), although the revision's Service port for 9090 would carry mTLS. Flipped to an mTLS
+// allow in a copy of the flows, it is a transport disagreement.
+func TestPodIPCallTransportIsJudgedByItsCallKind(t *testing.T) {
+	planted(t, "pod-ip knative-serving/autoscaler -> demo/revision:9090", func(r map[string]any) bool {
+		from, to := endpoints(r)
+		return from["workload"] == "autoscaler" && to["namespace"] == "demo" && to["workload"] == "revision" &&
+			r["port"] == float64(9090) && r["call"] == "pod-ip" && r["transport"] == "plaintext" && r["verdict"] == "deny"
+	}, func(r map[string]any) { r["transport"], r["verdict"] = "mtls", "allow" },
+		"DISAGREE knative-serving/autoscaler -> demo/revision:9090 /metrics (autoscaler -> queue-proxy metrics by pod IP (tried first in auto mode)): mesh-render says transport mtls, the caller's Envoy config allows only [plaintext]")
+}

@@ -179,7 +179,9 @@ fn json_rows_have_the_documented_fields() {
     let row = json.as_array().unwrap().iter().find(|r| r["via"].is_object()).expect("a row through a gateway");
     let mut keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["decided_by", "from", "need", "port", "purpose", "reason", "to", "transport", "verdict", "via"]);
+    assert_eq!(keys, ["call", "decided_by", "from", "need", "port", "purpose", "reason", "to", "transport", "verdict", "via", "via_call"]);
+    let calls: std::collections::BTreeSet<&str> = json.as_array().unwrap().iter().filter_map(|r| r["call"].as_str()).collect();
+    assert_eq!(calls.into_iter().collect::<Vec<_>>(), ["kubelet", "pod-ip", "service"]);
     let mut end: Vec<&str> = row["from"].as_object().unwrap().keys().map(String::as_str).collect();
     end.sort();
     assert_eq!(end, ["namespace", "sidecar", "workload"]);

@@ -363,9 +363,11 @@ impl<'a> Mesh<'a> {
         Row {
             from: self.endpoint(&flow.from),
             to: self.endpoint(&last.to),
+            via_call: (flow.hops.len() > 1).then(|| flow.hops[0].call.kind()),
             via,
             port: last.port,
             path: last.path.clone(),
+            call: last.call.kind(),
             purpose: flow.purpose.clone(),
             need: flow.need,
             verdict,

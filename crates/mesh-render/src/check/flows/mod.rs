@@ -71,6 +71,7 @@ names! {
     Need { Needed = "needed", Refused = "refused", Info = "info" }
     Verdict { Allow = "allow", Deny = "deny" }
     Transport { Mtls = "mtls", Bypass = "bypass", Plaintext = "plaintext" }
+    CallKind { Service = "service", PodIp = "pod-ip", Kubelet = "kubelet" }
 }
 
 /// What kind of caller or callee a workload is: it decides sidecars and which policies apply.
@@ -134,6 +135,28 @@ pub enum Call {
     PodIp,
     /// A kubelet probe or lifecycle hook.
     Kubelet,
+}
+
+/// The kind of a [`Call`], as a row prints it (`call`, `via_call`).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallKind {
+    /// Through a Service.
+    Service,
+    /// To a pod IP.
+    PodIp,
+    /// A kubelet probe or lifecycle hook.
+    Kubelet,
+}
+
+impl Call {
+    pub fn kind(&self) -> CallKind {
+        match self {
+            Call::Service { .. } => CallKind::Service,
+            Call::PodIp => CallKind::PodIp,
+            Call::Kubelet => CallKind::Kubelet,
+        }
+    }
 }
 
 /// One leg of a flow: through a gateway, a flow has two.
@@ -223,9 +246,15 @@ pub struct Row {
     pub to: Endpoint,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// How the caller addresses the first hop's callee (`via`), for a row through a gateway or the
+    /// activator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_call: Option<CallKind>,
     pub port: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// How the last hop's caller addresses `to`: through a Service, to a pod IP, or as the kubelet.
+    pub call: CallKind,
     pub purpose: String,
     pub need: Need,
     pub verdict: Verdict,
