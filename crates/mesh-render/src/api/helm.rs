@@ -197,6 +197,69 @@ pub struct IstiodGlobal {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
     pub proxy: ProxyValues,
+    /// A multi-cluster mesh's name, the same in every cluster: the mesh ConfigMap's
+    /// `defaultConfig.meshId` and the sidecars' `ISTIO_META_MESH_ID` (istio 1.29.6
+    /// `templates/configmap.yaml:29-30`, `files/injection-template.yaml:331-336`).
+    #[serde(rename = "meshID", skip_serializing_if = "Option::is_none")]
+    pub mesh_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_cluster: Option<MultiClusterValues>,
+    /// The cluster's network: the sidecars' `ISTIO_META_NETWORK`, which the injector also writes as
+    /// the pod label `topology.istio.io/network` (`files/injection-template.yaml:315-317`,
+    /// `pkg/kube/inject/webhook.go:767-769`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+}
+
+/// `global.multiCluster` of the istiod chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiClusterValues {
+    /// istiod's `CLUSTER_ID` (`templates/deployment.yaml:212-213`; `Kubernetes` when empty) and the
+    /// sidecars' `ISTIO_META_CLUSTER_ID`: the name other clusters' remote secrets must use for it.
+    pub cluster_name: String,
+}
+
+/// Values of Istio's `gateway` chart for a cluster's east-west gateway
+/// (`lifecycle/<name>-values.yaml`), as Istio's multi-network install does it: `name` and
+/// `networkGateway` (istio.io "Install Multi-Primary on different networks", Helm steps). Unlike
+/// `base` and `istiod`, the chart has a `values.schema.json`; `tests/helm_values.rs` checks these
+/// values against it and renders them with the real chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayValues {
+    /// The release, Deployment and Service name; the pods' `istio:` label is it without `istio-`
+    /// (`charts/gateway/templates/_helpers.tpl:18-21`).
+    pub name: String,
+    /// With revisions: the tag whose injector serves the gateway pods (`istio.io/rev` on the pods,
+    /// `_helpers.tpl:27-32`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The network the gateway serves: the Service's and pods' `topology.istio.io/network` label,
+    /// the ports 15021, 15443, 15012 and 15017, and `ISTIO_META_REQUESTED_NETWORK_VIEW`
+    /// (`templates/service.yaml:11-13,52-64`, `deployment.yaml:44-46,94-96`).
+    pub network_gateway: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<GatewayAutoscaling>,
+    pub service: GatewayService,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct GatewayAutoscaling {
+    pub enabled: bool,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct GatewayService {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Addresses istiod takes as the gateway's (`pilot/pkg/serviceregistry/kube/conversion.go:160-165`).
+    #[serde(rename = "externalIPs", skip_serializing_if = "Vec::is_empty")]
+    pub external_ips: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]

@@ -217,3 +217,49 @@ pub struct ClientTls {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_verify: Option<bool>,
 }
+
+/// Gateway (`networking.istio.io/v1`): the listeners of gateway pods selected by label. mesh-render
+/// renders one: the cross-network Gateway of an east-west gateway (Istio's
+/// `samples/multicluster/expose-services.yaml`, `reference/istio-1.29.6/multicluster/`).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1",
+    kind = "Gateway",
+    root = "IstioGateway",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IstioGatewaySpec {
+    /// The gateway pods' labels (`istio: eastwestgateway`).
+    pub selector: BTreeMap<String, String>,
+    pub servers: Vec<Server>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub port: ServerPort,
+    pub hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerPort {
+    pub number: u32,
+    pub name: String,
+    /// `HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `MONGO`, `TCP` or `TLS`.
+    pub protocol: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// `PASSTHROUGH`, `SIMPLE`, `MUTUAL`, `AUTO_PASSTHROUGH`, `ISTIO_MUTUAL` or `OPTIONAL_MUTUAL`.
+    pub mode: String,
+}

@@ -100,6 +100,14 @@ pub(crate) const UNKNOWN_RELEASE: Rule = Rule {
         The hint lists the supported releases, as docs/config.md does under `version`.",
 };
 
+pub(crate) const UNKNOWN_CLUSTER: Rule = Rule {
+    code: "MR011",
+    name: "cluster",
+    severity: Severity::Error,
+    summary: "A cluster that the multi-cluster mesh does not list, or a command that needs one",
+    explanation: "In a config with `components.istio.multiCluster`, each cluster is rendered on its own:         `--cluster NAME` (the plugin's `cluster` parameter under Argo CD) selects one of         `multiCluster.clusters` of the selected environment. Commands that print one cluster's objects or         plan need it; `render --out DIR` without it writes every cluster's tree. Selecting a cluster the         config does not list, or one in a single-cluster config, is an error rather than a render of the         wrong settings.",
+};
+
 pub(crate) const WEAKENED_MTLS: Rule = Rule {
     code: "MR020",
     name: "weakened-mtls",
@@ -223,6 +231,7 @@ pub(crate) const RULES: &[Rule] = &[
     CONFLICTING_SETTINGS,
     UNKNOWN_ENVIRONMENT,
     UNKNOWN_RELEASE,
+    UNKNOWN_CLUSTER,
     WEAKENED_MTLS,
     INEFFECTIVE_SETTING,
     MIGRATION_PENDING,

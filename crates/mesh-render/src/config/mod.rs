@@ -19,6 +19,7 @@ pub mod gitops;
 mod knative;
 mod mesh;
 mod metadata;
+pub mod multi_cluster;
 mod namespaces;
 mod rules;
 pub mod security;
@@ -89,6 +90,21 @@ pub struct Config {
     pub ignored_checks: Vec<&'static str>,
     /// Opt-in additions to the app namespaces' authorization (`components.istio.security`).
     pub security: security::Security,
+    /// One mesh across clusters (`components.istio.multiCluster`); `None` for one cluster.
+    pub multi_cluster: Option<multi_cluster::MultiCluster>,
+    /// The cluster these settings are for, in a multi-cluster mesh (`None`: the section's settings
+    /// before any cluster's overrides, or a single-cluster config).
+    pub cluster: Option<multi_cluster::ClusterIdentity>,
+    /// Every cluster's settings (this section with the cluster's `version` and `overrides` merged
+    /// on top), in the order of `multiCluster.clusters`; empty for one cluster and in a per-cluster config.
+    pub clusters: Vec<Config>,
+}
+
+impl Config {
+    /// The settings of cluster `name` of a multi-cluster mesh.
+    pub fn cluster_config(&self, name: &str) -> Option<&Config> {
+        self.clusters.iter().find(|c| c.cluster.as_ref().is_some_and(|id| id.name == name))
+    }
 }
 
 /// A config read and checked: the base settings, every environment, and the one selected.
@@ -100,6 +116,8 @@ pub struct Loaded {
     /// Non-fatal problems (weakened security, a controller still installed, …).
     pub warnings: Vec<Diagnostic>,
     selected: Option<String>,
+    /// The selected cluster of a multi-cluster mesh (`--cluster`).
+    selected_cluster: Option<String>,
     /// The document as read, for pointing analyzer findings at the line that set a value.
     root: Node,
 }
@@ -115,6 +133,11 @@ impl Loaded {
     /// when the path itself is not in the file (a default).
     pub fn position(&self, path: &str) -> Pos {
         let parts: Vec<&str> = path.split('.').collect();
+        if let (Some(cluster), Some(rest)) = (&self.selected_cluster, path.strip_prefix("components.istio.")) {
+            if let Some(pos) = self.cluster_position(cluster, rest) {
+                return pos;
+            }
+        }
         if let (Some(env), Some(rest)) = (&self.selected, path.strip_prefix("components.istio.")) {
             let env_path: Vec<&str> = ["components", "istio", "environments", env.as_str()].into_iter().chain(rest.split('.')).collect();
             if let Some(node) = lookup(&self.root, &env_path) {
@@ -136,14 +159,80 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// Where the selected cluster's entry sets `rest` (a key below `components.istio`): in its
+    /// `overrides`, or `version` beside them; the selected environment's list of clusters first.
+    fn cluster_position(&self, cluster: &str, rest: &str) -> Option<Pos> {
+        let istio = lookup(&self.root, &["components", "istio"])?;
+        let sections = self.selected.iter().filter_map(|env| lookup(istio, &["environments", env.as_str()])).chain([istio]);
+        let entry = sections.filter_map(|s| lookup(s, &["multiCluster", "clusters"])).find_map(|list| match &list.value {
+            Value::Seq(items) => items.iter().find(|c| c.get("name").and_then(Node::as_scalar) == Some(cluster)),
+            _ => None,
+        })?;
+        let keys: Vec<&str> = rest.split('.').collect();
+        if rest == "version" {
+            if let Some(v) = entry.get("version") {
+                return Some(v.pos);
+            }
+        }
+        lookup(entry, &["overrides"]).and_then(|o| lookup(o, &keys)).map(|n| n.pos)
+    }
+}
+
 fn lookup<'n>(root: &'n Node, path: &[&str]) -> Option<&'n Node> {
     path.iter().try_fold(root, |node, key| node.get(key))
 }
 
 impl Loaded {
-    /// The settings to render: the selected environment, or the base.
+    /// The settings to render: the selected cluster of the selected environment (or of the base),
+    /// else the selected environment, or the base.
     pub fn selected(&self) -> &Config {
+        let section = self.selected_section();
+        self.selected_cluster.as_deref().and_then(|c| section.cluster_config(c)).unwrap_or(section)
+    }
+
+    /// The selected environment's settings, or the base's, before any cluster's overrides.
+    pub fn selected_section(&self) -> &Config {
         self.selected.as_ref().and_then(|name| self.environments.get(name)).unwrap_or(&self.base)
+    }
+
+    /// The clusters of the selected section's multi-cluster mesh, in the config's order (empty for
+    /// one cluster).
+    pub fn clusters(&self) -> Vec<String> {
+        self.selected_section().clusters.iter().filter_map(|c| c.cluster.as_ref().map(|id| id.name.clone())).collect()
+    }
+
+    /// The name of the selected cluster, if any.
+    pub fn cluster(&self) -> Option<&str> {
+        self.selected_cluster.as_deref()
+    }
+
+    /// The base settings of what is rendered: the base section, or the selected cluster's settings
+    /// in it (the wrapper chart's `values.yaml`).
+    pub fn base_of_selection(&self) -> &Config {
+        self.selected_cluster.as_deref().and_then(|c| self.base.cluster_config(c)).unwrap_or(&self.base)
+    }
+
+    /// Every environment's settings for what is rendered (the selected cluster's, in a
+    /// multi-cluster mesh; an environment without that cluster is left out), for `values-<env>.yaml`.
+    pub fn environments_of_selection(&self) -> impl Iterator<Item = (&String, &Config)> {
+        self.environments.iter().filter_map(move |(name, env)| match self.selected_cluster.as_deref() {
+            Some(c) => env.cluster_config(c).map(|cfg| (name, cfg)),
+            None => Some((name, env)),
+        })
+    }
+
+    /// The same config with cluster `name` selected (`None`: no cluster); `Err` lists the clusters
+    /// the selected section declares when it has no cluster of that name.
+    pub fn with_cluster(mut self, name: Option<&str>) -> Result<Loaded, Vec<String>> {
+        if let Some(name) = name {
+            let section = self.selected_section();
+            if section.cluster_config(name).is_none() {
+                return Err(section.clusters.iter().filter_map(|c| c.cluster.as_ref().map(|id| id.name.clone())).collect());
+            }
+        }
+        self.selected_cluster = name.map(str::to_string);
+        Ok(self)
     }
 }
 
@@ -168,6 +257,7 @@ const ISTIO_KEYS: &[&str] = &[
     "chartRepository",
     "hub",
     "security",
+    "multiCluster",
     "flows",
     "analyzers",
     "environments",
@@ -186,13 +276,49 @@ pub struct LoadError {
 ///
 /// Every problem is reported at once, sorted by position; warnings come back inside [`Loaded`].
 pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loaded, LoadError> {
+    load_cluster(text, environment, None, limits)
+}
+
+/// Like [`load`], with cluster `cluster` of a multi-cluster mesh selected (`--cluster`): an error
+/// (MR011) when the selected environment lists no such cluster.
+pub fn load_cluster(text: &str, environment: Option<&str>, cluster: Option<&str>, limits: Limits) -> Result<Loaded, LoadError> {
     let root = syntax::parse(text, limits).map_err(|diagnostics| LoadError { unreadable: true, diagnostics })?;
     let mut dec = Decoder::default();
-    let loaded = read(&root, environment, &mut dec);
+    let mut loaded = read(&root, environment, &mut dec);
+    if let (Some(name), Some(l)) = (cluster, loaded.as_ref()) {
+        loaded = match l.clone().with_cluster(Some(name)) {
+            Ok(l) => Some(l),
+            Err(known) => {
+                let pos = root.get("components").and_then(|c| c.get("istio")).and_then(|i| i.get("multiCluster")).map_or(root.pos, |n| n.pos);
+                let hint = match decode::suggest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    Some(s) => format!("did you mean `{s}`? Listed: {}", known.join(", ")),
+                    None if known.is_empty() => "the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`".to_string(),
+                    None => format!("listed: {}", known.join(", ")),
+                };
+                dec.report(
+                    &codes::UNKNOWN_CLUSTER,
+                    pos,
+                    "components.istio.multiCluster.clusters",
+                    format!("cluster `{name}` is not in the mesh's clusters"),
+                    hint,
+                );
+                None
+            }
+        };
+    }
     let mut diags = dedup(dec.diags);
     diagnostics::sort(&mut diags);
     match loaded {
         Some(mut loaded) if !diags.iter().any(Diagnostic::is_error) => {
+            // A cluster's warnings are the section's, marked with the cluster: keep the selected
+            // cluster's, or (no cluster selected) the section's and what only a cluster has.
+            let section: Vec<String> = diags.iter().filter(|d| cluster_of(d).is_none()).map(|d| d.message.clone()).collect();
+            diags.retain(|d| match (cluster_of(d), loaded.cluster()) {
+                (Some((c, _)), Some(selected)) => c == selected,
+                (None, Some(_)) => loaded.selected_section().multi_cluster.is_none(),
+                (Some((_, plain)), None) => !section.iter().any(|m| m == plain),
+                (None, None) => true,
+            });
             // `analyzers.ignore` silences config warnings too (MR020–MR024), as `--ignore` does.
             let ignored = &loaded.selected().ignored_checks;
             loaded.warnings = diags.into_iter().filter(|d| !ignored.contains(&d.code)).collect();
@@ -200,6 +326,12 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
         }
         _ => Err(LoadError { unreadable: false, diagnostics: diags.into_iter().filter(Diagnostic::is_error).collect() }),
     }
+}
+
+/// The cluster a problem was found in (` (in cluster `x`)`), and the message without it.
+fn cluster_of(d: &Diagnostic) -> Option<(&str, &str)> {
+    let (plain, rest) = d.message.rsplit_once(" (in cluster `")?;
+    Some((rest.strip_suffix("`)")?, plain))
 }
 
 /// Environments re-read shared nodes, so the same problem can be found more than once.
@@ -259,11 +391,20 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
     let mut environments = environments::read_environments(istio, &fields, environment, &knative, &envoy_gateway, dec);
     let mut base = base?;
     let retired = charts::retired_references(root, "");
-    base.retired_references.clone_from(&retired);
-    for env in environments.values_mut() {
-        env.retired_references.clone_from(&retired);
+    for config in std::iter::once(&mut base).chain(environments.values_mut()) {
+        config.retired_references.clone_from(&retired);
+        for c in &mut config.clusters {
+            c.retired_references.clone_from(&retired);
+        }
     }
-    Some(Loaded { base, environments, warnings: Vec::new(), selected: environment.map(str::to_string), root: root.clone() })
+    Some(Loaded {
+        base,
+        environments,
+        warnings: Vec::new(),
+        selected: environment.map(str::to_string),
+        selected_cluster: None,
+        root: root.clone(),
+    })
 }
 
 fn root_keys(root: &Node) -> Vec<String> {
@@ -282,7 +423,25 @@ fn read_istio(
     envoy_gateway: Option<EnvoyGateway>,
     dec: &mut Decoder,
 ) -> Option<Config> {
+    read_section(node, environment, None, knative, envoy_gateway, dec)
+}
+
+/// One section's settings, or (with `cluster`) one cluster's: the section merged with the
+/// cluster's overlay. A section's clusters are read here too, each like the section.
+fn read_section(
+    node: &Node,
+    environment: Option<&str>,
+    cluster: Option<multi_cluster::ClusterIdentity>,
+    knative: Option<Knative>,
+    envoy_gateway: Option<EnvoyGateway>,
+    dec: &mut Decoder,
+) -> Option<Config> {
     let f = dec.map(node, "components.istio", Some(ISTIO_KEYS))?;
+    // Each cluster's settings are read from the same `components.knative` and `envoyGateway`.
+    let (knative_in, envoy_gateway_in) = match &cluster {
+        None => (knative.clone(), envoy_gateway.clone()),
+        Some(_) => (None, None),
+    };
     let errors_before = dec.diags.iter().filter(|d| d.is_error()).count();
     let diags_before = dec.diags.len();
 
@@ -310,6 +469,12 @@ fn read_istio(
     let security = security::read(f.get("security"), &f.path("security"), dec);
     let access_logging = telemetry::read_access_logging(f.get("accessLogging"), &f.path("accessLogging"), dec);
     let prometheus = telemetry::read_metrics(f.get("metrics"), &f.path("metrics"), dec);
+    // A cluster's settings keep the section's `multiCluster` (the overrides cannot change it), read
+    // there once: its problems are the section's.
+    let multi = match (&cluster, f.get("multiCluster")) {
+        (None, Some(n)) => multi_cluster::read(n, &f.path("multiCluster"), dec),
+        _ => None,
+    };
 
     rules::envoy_gateway_still_installed(envoy_gateway.as_ref(), knative.as_ref(), environment, dec);
     rules::control_plane_features(&f, control_plane.as_mut(), release, ai_serving.as_ref(), knative.as_ref(), dec);
@@ -322,7 +487,11 @@ fn read_istio(
     if errors_after > errors_before {
         return None;
     }
-    Some(Config {
+    let (multi_cluster, overlays) = match multi {
+        Some((m, o)) => (Some(m), o),
+        None => (None, Vec::new()),
+    };
+    let mut config = Config {
         environment: environment.map(str::to_string),
         release: release?,
         namespace,
@@ -347,5 +516,66 @@ fn read_istio(
         flow_expectations,
         ignored_checks,
         security,
-    })
+        multi_cluster,
+        cluster,
+        clusters: Vec::new(),
+    };
+    if let Some(mc) = &config.multi_cluster {
+        config.clusters = read_clusters(node, f.get("multiCluster"), mc, overlays, environment, &knative_in, &envoy_gateway_in, dec)?;
+        if let Some(first) = config.clusters.first() {
+            // The section's own settings are a template no cluster runs; what differs per cluster is in `clusters`.
+            config.multi_cluster.clone_from(&first.multi_cluster);
+        }
+    }
+    Some(config)
+}
+
+/// Every cluster of a section: the section `node` with each cluster's overlay merged on top, read
+/// like a section. `None` when a cluster's settings have errors (reported).
+#[allow(clippy::too_many_arguments)]
+fn read_clusters(
+    node: &Node,
+    multi_node: Option<&Node>,
+    mc: &multi_cluster::MultiCluster,
+    overlays: Vec<multi_cluster::ClusterOverlay>,
+    environment: Option<&str>,
+    knative: &Option<Knative>,
+    envoy_gateway: &Option<EnvoyGateway>,
+    dec: &mut Decoder,
+) -> Option<Vec<Config>> {
+    let mesh_east_west = multi_node.and_then(|n| n.get("eastWest"));
+    let multi_network = mc.networks().len() > 1;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, o) in overlays.into_iter().enumerate() {
+        let path = format!("components.istio.multiCluster.clusters[{i}].eastWest");
+        let east_west = match (mesh_east_west, o.east_west) {
+            (Some(m), Some(c)) => Some(environments::merge(m, c)),
+            (m, c) => m.or(c).cloned(),
+        };
+        let Some(east_west) = multi_cluster::read_east_west(east_west.as_ref(), &path, multi_network, dec) else {
+            ok = false;
+            continue;
+        };
+        let identity = multi_cluster::ClusterIdentity { name: o.spec.name.clone(), network: o.spec.network.clone(), east_west };
+        let merged = environments::merge(node, &o.overlay);
+        let diags_before = dec.diags.len();
+        let config = read_section(&merged, environment, Some(identity), knative.clone(), envoy_gateway.clone(), dec);
+        mark_cluster(&mut dec.diags[diags_before..], &o.spec.name);
+        match config {
+            Some(mut c) => {
+                c.multi_cluster = Some(mc.clone());
+                out.push(c);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Names the cluster in the messages of its settings' problems.
+fn mark_cluster(diags: &mut [Diagnostic], cluster: &str) {
+    for d in diags {
+        d.message.push_str(&format!(" (in cluster `{cluster}`)"));
+    }
 }

@@ -56,8 +56,9 @@ pub(crate) const HOOK_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-poli
 pub(crate) fn wave(m: &Manifest, manifests: &[Manifest]) -> i32 {
     match (&m.object, m.concern) {
         (Object::Gateway(gw), _) if crate::render::gateways::service_type(gw, manifests) == "LoadBalancer" => LOAD_BALANCER_WAVE,
-        (_, Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks) => 0,
-        (_, Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::AiServing) => 2,
+        // Trust is never in the mesh Application: its own Application goes before istiod's.
+        (_, Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks | Concern::Trust) => 0,
+        (_, Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::EastWest | Concern::AiServing) => 2,
         (_, Concern::Knative) => 3,
         (_, Concern::Security) => 4,
         (_, Concern::Argocd) => 0,

@@ -61,6 +61,9 @@ pub(crate) fn values(config: &Config) -> Values {
             istio_namespace: config.namespace.clone(),
             logging: cp.log_level.clone().map(|level| Logging { level }),
             proxy: ProxyValues { resources: (&config.proxy_resources).into() },
+            mesh_id: config.multi_cluster.as_ref().map(|m| m.mesh_id.clone()),
+            multi_cluster: config.cluster.as_ref().map(|c| MultiClusterValues { cluster_name: c.name.clone() }),
+            network: config.cluster.as_ref().map(|c| c.network.clone()),
         },
         mesh_config: MeshConfig {
             default_providers: DefaultProviders { metrics: if config.prometheus { vec!["prometheus".into()] } else { Vec::new() } },

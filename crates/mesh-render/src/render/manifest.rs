@@ -29,8 +29,18 @@ pub(crate) const FIELD_MANAGER: &str = "mesh-render";
 /// Value of `app.kubernetes.io/part-of` on every object mesh-render owns.
 pub(crate) const PART_OF: &str = "knative-playground-mesh";
 
+/// A kind's name: the variant's, unless it gives one (`IstioGateway` is a `Gateway`).
+macro_rules! kind_name {
+    ($kind:ident) => {
+        stringify!($kind)
+    };
+    ($kind:ident, $name:literal) => {
+        $name
+    };
+}
+
 macro_rules! objects {
-    ($($(#[$doc:meta])* $kind:ident($ty:ty) = $api:literal;)*) => {
+    ($($(#[$doc:meta])* $kind:ident($ty:ty) = $api:literal $(as $name:literal)?;)*) => {
         /// One rendered object of any kind mesh-render emits. The order of the variants is the
         /// apply order of kinds inside one concern: what others refer to comes first.
         ///
@@ -73,7 +83,7 @@ macro_rules! objects {
             /// The Kubernetes kind.
             pub fn kind(&self) -> &'static str {
                 match self {
-                    $(Object::$kind(_) => stringify!($kind),)*
+                    $(Object::$kind(_) => kind_name!($kind $(, $name)?),)*
                 }
             }
 
@@ -84,8 +94,14 @@ macro_rules! objects {
             }
 
             fn kind_rank(&self) -> usize {
-                let kinds = [$(stringify!($kind)),*];
-                kinds.iter().position(|k| *k == self.kind()).unwrap_or(kinds.len())
+                let mut rank = 0;
+                $(
+                    if let Object::$kind(_) = self {
+                        return rank;
+                    }
+                    rank += 1;
+                )*
+                rank
             }
         }
     };
@@ -94,6 +110,8 @@ macro_rules! objects {
 objects! {
     CustomResourceDefinition(CustomResourceDefinition) = "apiextensions.k8s.io/v1";
     Namespace(Namespace) = "v1";
+    ClusterIssuer(crate::api::cert_manager::ClusterIssuer) = "cert-manager.io/v1";
+    Certificate(crate::api::cert_manager::Certificate) = "cert-manager.io/v1";
     MutatingWebhookConfiguration(MutatingWebhookConfiguration) = "admissionregistration.k8s.io/v1";
     ServiceAccount(ServiceAccount) = "v1";
     ClusterRole(ClusterRole) = "rbac.authorization.k8s.io/v1";
@@ -112,6 +130,8 @@ objects! {
     InferencePool(InferencePool) = "inference.networking.k8s.io/v1";
     InferenceObjective(InferenceObjective) = "inference.networking.x-k8s.io/v1alpha2";
     HTTPRoute(gateway_api::apis::standard::httproutes::HttpRoute) = "gateway.networking.k8s.io/v1";
+    /// Istio's own Gateway kind (the cross-network Gateway of an east-west gateway).
+    IstioGateway(crate::api::istio::IstioGateway) = "networking.istio.io/v1" as "Gateway";
     Application(crate::api::argocd::Application) = "argoproj.io/v1alpha1";
     Job(Job) = "batch/v1";
 }
@@ -128,6 +148,9 @@ impl Object {
 pub enum Concern {
     /// Namespaces and their injection labels: before anything namespaced.
     Namespaces,
+    /// A multi-cluster mesh's shared root of trust: the cluster's intermediate CA (cert-manager),
+    /// which istiod reads at start (`cacerts`): before istiod is installed.
+    Trust,
     /// Revision tags' webhooks and Services (with `controlPlane.revisions`): owned here, not by an
     /// istiod release, so that moving a tag updates them in place. Before the restarts that read them.
     RevisionTags,
@@ -139,6 +162,8 @@ pub enum Concern {
     Telemetry,
     /// The Knative Gateways and their options.
     Gateways,
+    /// A multi-cluster mesh's cross-network Gateway on the east-west gateway.
+    EastWest,
     /// InferencePools, their endpoint pickers, routes and access.
     AiServing,
     /// Keys in Knative's ConfigMaps: last, once the Gateways they point at exist.
@@ -152,13 +177,15 @@ pub enum Concern {
 }
 
 impl Concern {
-    pub const ALL: [Concern; 10] = [
+    pub const ALL: [Concern; 12] = [
         Concern::Namespaces,
+        Concern::Trust,
         Concern::RevisionTags,
         Concern::InferenceCrds,
         Concern::Security,
         Concern::Telemetry,
         Concern::Gateways,
+        Concern::EastWest,
         Concern::AiServing,
         Concern::Knative,
         Concern::ArgocdHooks,
@@ -169,11 +196,13 @@ impl Concern {
     pub fn name(self) -> &'static str {
         match self {
             Concern::Namespaces => "namespaces",
+            Concern::Trust => "trust",
             Concern::RevisionTags => "revision-tags",
             Concern::InferenceCrds => "inference-crds",
             Concern::Security => "security",
             Concern::Telemetry => "telemetry",
             Concern::Gateways => "gateways",
+            Concern::EastWest => "east-west",
             Concern::AiServing => "ai-serving",
             Concern::Knative => "knative-patch",
             Concern::ArgocdHooks => "argocd-hooks",
@@ -185,11 +214,13 @@ impl Concern {
     pub fn file_name(self) -> String {
         let number = match self {
             Concern::Namespaces => 0,
+            Concern::Trust => 1,
             Concern::RevisionTags => 2,
             Concern::InferenceCrds => 5,
             Concern::Security => 10,
             Concern::Telemetry => 20,
             Concern::Gateways => 30,
+            Concern::EastWest => 32,
             Concern::AiServing => 35,
             Concern::Knative => 40,
             Concern::ArgocdHooks => 45,

@@ -8,6 +8,7 @@ pub(crate) mod facts;
 pub(crate) mod gateways;
 pub(crate) mod knative;
 pub(crate) mod manifest;
+pub(crate) mod multi_cluster;
 pub(crate) mod namespaces;
 pub(crate) mod revision_gate;
 pub(crate) mod revision_tags;
@@ -37,6 +38,9 @@ pub struct Rendered {
     pub selected_values: crate::api::helm::Values,
     /// Knative's ConfigMaps as before Istio (`lifecycle/knative-restore.yaml`, `plan destroy`).
     pub knative_restore: Vec<Manifest>,
+    /// A multi-cluster mesh's east-west gateway: the `gateway` chart's values
+    /// (`lifecycle/<name>-values.yaml`), when the cluster has one.
+    pub east_west_values: Option<crate::api::helm::GatewayValues>,
     /// The mesh facts the objects were rendered from; the docs and the analyzers read them too.
     pub facts: MeshFacts,
 }
@@ -130,10 +134,12 @@ pub fn render(loaded: &Loaded) -> Rendered {
     let facts = MeshFacts::of(config);
     let mut manifests = Vec::new();
     manifests.extend(namespaces::render(config, &facts));
+    manifests.extend(multi_cluster::trust(config));
     manifests.extend(revision_tags::render(config));
     manifests.extend(security::render(config, &facts));
     manifests.extend(telemetry::render(config));
     manifests.extend(gateways::render(config));
+    manifests.extend(multi_cluster::east_west(config));
     manifests.extend(ai_serving::render(config, &facts));
     manifests.extend(knative::render(config, &facts));
     argocd::protect(config, &mut manifests);
@@ -145,11 +151,10 @@ pub fn render(loaded: &Loaded) -> Rendered {
     }
     manifest::sort(&mut manifests);
 
-    let values = control_plane::values(&loaded.base);
+    let values = control_plane::values(loaded.base_of_selection());
     let base_json = json(&values);
     let environment_values = loaded
-        .environments
-        .iter()
+        .environments_of_selection()
         .map(|(name, env)| (name.clone(), control_plane::overlay(&base_json, &json(&control_plane::values(env)))))
         .collect();
     Rendered {
@@ -160,6 +165,7 @@ pub fn render(loaded: &Loaded) -> Rendered {
         applications,
         selected_values: control_plane::values(config),
         knative_restore: plans::knative_restore(config),
+        east_west_values: multi_cluster::gateway_values(config),
         facts,
     }
 }
@@ -206,6 +212,9 @@ impl Rendered {
         files.insert(plans::BASE_VALUES.into(), emit::yaml_value(&self.selected_values.base));
         for (release, values) in &self.selected_values.istiod {
             files.insert(plans::istiod_values_file(release), emit::yaml_value(values));
+        }
+        if let Some(values) = &self.east_west_values {
+            files.insert(plans::istiod_values_file(&values.name), emit::yaml_value(values));
         }
         if !self.knative_restore.is_empty() {
             files.insert(plans::KNATIVE_RESTORE.into(), emit::yaml_stream(&self.knative_restore));

@@ -17,6 +17,8 @@ pub struct Case {
     pub name: String,
     pub config: PathBuf,
     pub env: Option<String>,
+    /// A cluster of a multi-cluster mesh (`--cluster`): each cluster has its own snapshot.
+    pub cluster: Option<String>,
 }
 
 impl Case {
@@ -25,7 +27,7 @@ impl Case {
     }
 
     pub fn loaded(&self) -> mesh_render::Loaded {
-        mesh_render::load(&self.text(), self.env.as_deref(), Limits::DEFAULT)
+        mesh_render::config::load_cluster(&self.text(), self.env.as_deref(), self.cluster.as_deref(), Limits::DEFAULT)
             .unwrap_or_else(|e| panic!("{}: {:#?}", self.name, e.diagnostics))
     }
 
@@ -42,22 +44,29 @@ impl Case {
     }
 
     pub fn snapshot_name(&self) -> String {
-        match &self.env {
+        let mut name = match &self.env {
             Some(env) => format!("{}@{env}", self.name),
             None => self.name.clone(),
+        };
+        if let Some(cluster) = &self.cluster {
+            name.push_str(&format!("-cluster-{cluster}"));
         }
+        name
     }
 
     pub fn config_display(&self) -> String {
         self.config.strip_prefix(repo_root()).unwrap_or(&self.config).display().to_string()
     }
 
+    /// `--env E --cluster C` as far as the case has them.
     pub fn env_flag(&self) -> String {
-        self.env.as_ref().map(|e| format!("--env {e}")).unwrap_or_default()
+        let env = self.env.iter().map(|e| format!("--env {e}"));
+        env.chain(self.cluster.iter().map(|c| format!("--cluster {c}"))).collect::<Vec<_>>().join(" ")
     }
 }
 
-/// Every golden config, plus one case per declared environment.
+/// Every golden config, plus one case per declared environment; a multi-cluster mesh has one case
+/// per cluster (and environment) instead.
 pub fn golden_cases() -> Vec<Case> {
     let mut configs = vec![("playground".to_string(), repo_root().join("config.yaml"))];
     let mut dirs: Vec<_> = std::fs::read_dir(repo_root().join("golden"))
@@ -72,11 +81,15 @@ pub fn golden_cases() -> Vec<Case> {
     }
     let mut cases = Vec::new();
     for (name, config) in configs {
-        let base = Case { name, config, env: None };
+        let base = Case { name, config, env: None, cluster: None };
         let envs: Vec<String> = base.loaded().environments.keys().cloned().collect();
-        cases.push(base.clone());
-        for env in envs {
-            cases.push(Case { env: Some(env), ..base.clone() });
+        for case in std::iter::once(base.clone()).chain(envs.into_iter().map(|env| Case { env: Some(env), ..base.clone() })) {
+            let clusters = case.loaded().clusters();
+            if clusters.is_empty() {
+                cases.push(case);
+            } else {
+                cases.extend(clusters.into_iter().map(|cluster| Case { cluster: Some(cluster), ..case.clone() }));
+            }
         }
     }
     cases
