@@ -10,13 +10,19 @@
 //! 4. `ARGOCD_ENV_MESH_ENV` (`spec.source.plugin.env: [{name: MESH_ENV, value: prod}]`);
 //! 5. the default the plugin announces, which Argo CD does not send: empty, the base settings.
 //!
+//! The cluster of a multi-cluster mesh comes the same way: `--cluster`, the `cluster` parameter,
+//! `PARAM_CLUSTER`, `ARGOCD_ENV_MESH_CLUSTER`; and the part of its render (`render --part`) from
+//! the `part` parameter or `PARAM_PART`.
+//!
 //! `KUBE_VERSION` (the destination cluster's version) only selects a warning on stderr when the
 //! Istio release does not support that Kubernetes version; it never reaches the output.
 
 use mesh_render::api::argocd::{
-    ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE, GATE_ARGOCD_NAMESPACE_PARAMETER, GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER,
-    GATE_PARAMETER,
+    CLUSTER_PARAMETER, CLUSTER_VARIABLE, ENV_DEFAULT, ENV_PARAMETER, ENV_VARIABLE, GATE_ARGOCD_NAMESPACE_PARAMETER,
+    GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER, GATE_PARAMETER, PART_PARAMETER,
 };
+
+use crate::args::Part;
 
 use crate::args::GlobalArgs;
 use crate::error::Error;
@@ -107,6 +113,28 @@ pub fn gate_settings_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Opt
     }
 }
 
+/// The `part` parameter (`trust`, `mesh` or `applications`), only under Argo CD.
+pub fn part() -> Result<Option<Part>, Error> {
+    part_with(&|name| std::env::var(name).ok())
+}
+
+pub fn part_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Part>, Error> {
+    if lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()).is_none() {
+        return Ok(None);
+    }
+    match param_or_variable(lookup, PART_PARAMETER, "`trust`, `mesh` or `applications`")?.as_deref() {
+        None => Ok(None),
+        Some("trust") => Ok(Some(Part::Trust)),
+        Some("mesh") => Ok(Some(Part::Mesh)),
+        Some("applications") => Ok(Some(Part::Applications)),
+        Some(other) => Err(Error::ConfigUnreadable {
+            path: "ARGOCD_APP_PARAMETERS".into(),
+            message: format!("`{other}` is not a part of a render"),
+            hint: "the plugin's `part` parameter takes `trust`, `mesh` or `applications`".into(),
+        }),
+    }
+}
+
 /// Fills `global.env` from Argo CD's variables when running under Argo CD and no `--env` was given.
 pub fn apply(global: &mut GlobalArgs) -> Result<(), Error> {
     apply_with(global, &|name| std::env::var(name).ok())
@@ -121,8 +149,12 @@ pub fn apply_with(global: &mut GlobalArgs, lookup: &dyn Fn(&str) -> Option<Strin
         global.env = env.filter(|e| !e.is_empty());
         source
     };
+    if global.cluster.is_none() {
+        global.cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?.or_else(|| lookup(CLUSTER_VARIABLE).filter(|v| !v.is_empty()));
+    }
     let shown = global.env.as_deref().map_or("the base settings".to_string(), |e| format!("environment `{e}`"));
-    note!("mesh-render: Argo CD Application {app}: rendering {shown} (from {source})");
+    let cluster = global.cluster.as_deref().map(|c| format!(" of cluster `{c}`")).unwrap_or_default();
+    note!("mesh-render: Argo CD Application {app}: rendering {shown}{cluster} (from {source})");
     if let Some(kube) = lookup("KUBE_VERSION").filter(|v| !v.is_empty()) {
         warn_on_unsupported_kubernetes(global, &kube);
     }
@@ -154,7 +186,7 @@ mod tests {
 
     fn env_for(vars: &[(&str, &str)], flag: Option<&str>) -> Result<Option<String>, String> {
         let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut global = GlobalArgs { config: "does-not-exist.yaml".into(), env: flag.map(str::to_string) };
+        let mut global = GlobalArgs { config: "does-not-exist.yaml".into(), env: flag.map(str::to_string), cluster: None };
         apply_with(&mut global, &|name| vars.get(name).cloned()).map_err(|e| e.to_string())?;
         Ok(global.env)
     }
@@ -194,6 +226,33 @@ mod tests {
         assert_eq!(settings(&[("ARGOCD_APP_PARAMETERS", all)]), Ok(None), "outside Argo CD");
         let partial = settings(&[app, ("PARAM_GATENAMESPACE", "mesh-a")]).unwrap_err();
         assert!(partial.contains("or none"), "{partial}");
+    }
+
+    /// The cluster comes from `--cluster`, the `cluster` parameter, `PARAM_CLUSTER` or
+    /// `ARGOCD_ENV_MESH_CLUSTER`, in that order; the part from the `part` parameter.
+    #[test]
+    fn the_cluster_and_the_part_come_from_the_parameters() {
+        let cluster_for = |vars: &[(&str, &str)], flag: Option<&str>| {
+            let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut global = GlobalArgs { config: "does-not-exist.yaml".into(), env: None, cluster: flag.map(str::to_string) };
+            apply_with(&mut global, &|name| vars.get(name).cloned()).map_err(|e| e.to_string())?;
+            Ok::<_, String>(global.cluster)
+        };
+        let app = ("ARGOCD_APP_NAME", "istio-east");
+        let json = ("ARGOCD_APP_PARAMETERS", r#"[{"name":"cluster","string":"east"},{"name":"part","string":"trust"}]"#);
+        assert_eq!(cluster_for(&[app, json, ("PARAM_CLUSTER", "west")], None), Ok(Some("east".into())));
+        assert_eq!(cluster_for(&[app, json], Some("flag")), Ok(Some("flag".into())));
+        assert_eq!(cluster_for(&[app, ("PARAM_CLUSTER", "west"), ("ARGOCD_ENV_MESH_CLUSTER", "gpu")], None), Ok(Some("west".into())));
+        assert_eq!(cluster_for(&[app, ("ARGOCD_ENV_MESH_CLUSTER", "gpu")], None), Ok(Some("gpu".into())));
+        assert_eq!(cluster_for(&[("PARAM_CLUSTER", "west")], None), Ok(None), "outside Argo CD");
+        let part = |vars: &[(&str, &str)]| {
+            let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            part_with(&|name| vars.get(name).cloned()).map_err(|e| e.to_string())
+        };
+        assert_eq!(part(&[app, json]), Ok(Some(Part::Trust)));
+        assert_eq!(part(&[app, ("PARAM_PART", "applications")]), Ok(Some(Part::Applications)));
+        assert_eq!(part(&[json]), Ok(None), "outside Argo CD");
+        assert!(part(&[app, ("PARAM_PART", "all")]).unwrap_err().contains("`all` is not a part"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ Examples:
   mesh-render render --out deployment/rendered --check
                                                exit 1 if the committed tree is stale
   mesh-render --env prod render -o json        the prod environment as a JSON List
+  mesh-render --cluster east render            one cluster of a multi-cluster mesh
   mesh-render check --config config.yaml       report every config problem
 
 Exit status: 0 success, 1 problems found by a check, 2 unreadable or invalid input, or an I/O error.";
@@ -33,6 +34,9 @@ pub struct GlobalArgs {
     /// Environment from `components.istio.environments` to render.
     #[arg(long, global = true, value_name = "NAME")]
     pub env: Option<String>,
+    /// Cluster from `components.istio.multiCluster.clusters` to render, check or plan.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,6 +121,10 @@ pub struct RenderArgs {
     /// `components.istio.analyzers.ignore` in the config does the same for every run.
     #[arg(long, value_name = "CODE", value_parser = check_code)]
     pub ignore: Vec<&'static str>,
+    /// Print one part of a cluster's objects: `trust` (its intermediate CA, which istiod needs at
+    /// start), `mesh` (everything else) or `applications` (its Argo CD Applications).
+    #[arg(long, value_enum, conflicts_with = "out")]
+    pub part: Option<Part>,
     /// Print only the Argo CD PreDelete gate of istiod revision REV (what a revision's Application
     /// asks the plugin for with its `revisionGate` parameter); REV need not be listed in the config.
     #[arg(long, value_name = "REV", conflicts_with = "out")]
@@ -132,6 +140,17 @@ fn check_code(code: &str) -> Result<&'static str, String> {
         return Err(format!("{} is a config error ({}); it stops the read and cannot be ignored", rule.code, rule.summary));
     }
     Ok(rule.code)
+}
+
+/// A part of a cluster's render (`render --part`, the plugin's `part` parameter).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The intermediate CA of a multi-cluster mesh (`manifests/01-trust.yaml`).
+    Trust,
+    /// Every object of the stream but the trust.
+    Mesh,
+    /// The Argo CD Applications (`argocd/applications.yaml`).
+    Applications,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -23,12 +23,21 @@ pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
 pub fn load_with_text(global: &GlobalArgs) -> Result<(String, Loaded), Error> {
     let path = display(&global.config);
     let text = read(&global.config, &path, Limits::DEFAULT)?;
-    let loaded = mesh_render::load(&text, global.env.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
+    let loaded = mesh_render::config::load_cluster(&text, global.env.as_deref(), global.cluster.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
         path,
         diagnostics: e.diagnostics,
         unreadable: e.unreadable,
     })?;
     Ok((text, loaded))
+}
+
+/// An error (MR011) when the config is a multi-cluster mesh and no cluster is selected: `what`
+/// prints or plans one cluster.
+pub fn require_cluster(global: &GlobalArgs, loaded: &Loaded, what: &str) -> Result<(), Error> {
+    match loaded.cluster_required(what) {
+        None => Ok(()),
+        Some(d) => Err(Error::ConfigInvalid { path: display(&global.config), diagnostics: vec![d], unreadable: false }),
+    }
 }
 
 fn read(file: &Path, path: &str, limits: Limits) -> Result<String, Error> {

@@ -32,7 +32,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{CheckArgs, Cli, Command, Format, RenderArgs};
+pub use args::{CheckArgs, Cli, Command, Format, Part, RenderArgs};
 pub use error::Error;
 
 /// Runs the command line and returns the exit status; `main` does nothing else.
@@ -117,6 +117,12 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     let mut loaded = input::load(global)?;
     loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
     input::print_warnings(&input::display(&global.config), &loaded.warnings);
+    if loaded.cluster_required("render").is_some() {
+        if let Some(out) = &args.out {
+            return render_fleet(global, args, &loaded, out);
+        }
+        input::require_cluster(global, &loaded, "`render` to stdout")?;
+    }
     let rendered = mesh_render::render(&loaded);
     // The analyzers run on every render: errors stop it before anything is printed or written.
     let mut findings = mesh_render::check::analyzers::analyze(&loaded, &rendered);
@@ -128,9 +134,19 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     }
     // Printing to stdout needs no tree: building it would write every object a second time.
     let Some(out) = &args.out else {
+        let part = match args.part {
+            Some(p) => Some(p),
+            None => argocd_env::part()?,
+        };
+        let selected: Vec<&mesh_render::Manifest> = match part {
+            None => rendered.manifests.iter().collect(),
+            Some(Part::Trust) => rendered.manifests.iter().filter(|m| m.concern == mesh_render::Concern::Trust).collect(),
+            Some(Part::Mesh) => rendered.manifests.iter().filter(|m| m.concern != mesh_render::Concern::Trust).collect(),
+            Some(Part::Applications) => rendered.applications.iter().collect(),
+        };
         match args.format {
-            Format::Yaml => print_all(rendered.stream_yaml_documents())?,
-            Format::Json => print(&rendered.json_list())?,
+            Format::Yaml => print_all(selected.into_iter().map(mesh_render::emit::yaml_document))?,
+            Format::Json => print(&mesh_render::emit::json_list(selected))?,
         }
         // The process ends here: freeing 10,000s of objects one by one would only cost time.
         std::mem::forget(rendered);
@@ -139,13 +155,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     };
     let mut files = rendered.tree();
     if args.expand_charts {
-        let helm = args
-            .helm
-            .clone()
-            .or_else(|| std::env::var_os("MESH_RENDER_HELM").filter(|v| !v.is_empty()).map(Into::into))
-            .unwrap_or_else(|| "helm".into());
-        let source = expand::ChartsSource { local: args.charts.clone(), helm };
-        expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &source)?;
+        expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &charts_source(args))?;
     }
     if args.check {
         let differences = tree::diff(out, &files);
@@ -159,6 +169,56 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     tree::write(out, &files)?;
     note!("{}: wrote {} files ({} objects)", out.display(), files.len(), rendered.manifests.len());
     Ok(ExitStatus::Success)
+}
+
+/// `render --out DIR` of a multi-cluster mesh without `--cluster`: every cluster's tree under
+/// `DIR/clusters/<name>/` (each checked by the analyzers first), and the fleet's files under `DIR/fleet/`.
+fn render_fleet(global: &args::GlobalArgs, args: &RenderArgs, loaded: &mesh_render::Loaded, out: &std::path::Path) -> Result<ExitStatus, Error> {
+    let config_path = input::display(&global.config);
+    let Some(fleet) = mesh_render::render_fleet(loaded) else { return Ok(ExitStatus::Success) };
+    let mut failed = false;
+    for (name, rendered) in &fleet.clusters {
+        let one = loaded.clone().with_cluster(Some(name)).map_err(|_| Error::Expand { message: format!("cluster `{name}` vanished") })?;
+        let mut findings = mesh_render::check::analyzers::analyze(&one, rendered);
+        findings.retain(|f| !args.ignore.contains(&f.code));
+        failed |= report::findings(&findings, &format!("{config_path} (cluster {name})"), args::ReportFormat::Human, false)?;
+    }
+    if failed {
+        note!("{config_path}: errors found; nothing was rendered");
+        return Ok(ExitStatus::Failure);
+    }
+    let mut files = mesh_render::Fleet { clusters: Vec::new(), ..fleet.clone() }.tree();
+    for (name, rendered) in &fleet.clusters {
+        let mut cluster_files = rendered.tree();
+        if args.expand_charts {
+            let one = loaded.clone().with_cluster(Some(name)).map_err(|_| Error::Expand { message: format!("cluster `{name}` vanished") })?;
+            expand::expand(&mut cluster_files, one.selected(), global.env.as_deref(), &charts_source(args))?;
+        }
+        files.extend(cluster_files.into_iter().map(|(p, t)| (format!("{}/{name}/{p}", mesh_render::FLEET_CLUSTERS), t)));
+    }
+    if args.check {
+        let differences = tree::diff(out, &files);
+        if !differences.is_empty() {
+            let regenerate = format!("`mesh-render render --out {}`", out.display());
+            return Err(Error::Stale { out: out.to_path_buf(), differences, regenerate });
+        }
+        note!("{}: up to date", out.display());
+        return Ok(ExitStatus::Success);
+    }
+    tree::write(out, &files)?;
+    let objects: usize = fleet.clusters.iter().map(|(_, r)| r.manifests.len()).sum();
+    note!("{}: wrote {} files ({} objects in {} clusters)", out.display(), files.len(), objects, fleet.clusters.len());
+    Ok(ExitStatus::Success)
+}
+
+/// Where `--expand-charts` takes Helm and the charts from.
+fn charts_source(args: &RenderArgs) -> expand::ChartsSource {
+    let helm = args
+        .helm
+        .clone()
+        .or_else(|| std::env::var_os("MESH_RENDER_HELM").filter(|v| !v.is_empty()).map(Into::into))
+        .unwrap_or_else(|| "helm".into());
+    expand::ChartsSource { local: args.charts.clone(), helm }
 }
 
 /// `render --revision-gate REV`: the gate's objects, or an error (exit 2, nothing printed) when REV
@@ -195,7 +255,7 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
 /// The config's base settings, once `global.env` failed to load because the config no longer
 /// declares that environment (with a note that `what` uses them); any other problem is reported as it is.
 fn load_base(global: &args::GlobalArgs, what: &str) -> Result<mesh_render::Loaded, Error> {
-    let base = args::GlobalArgs { config: global.config.clone(), env: None };
+    let base = args::GlobalArgs { config: global.config.clone(), env: None, cluster: global.cluster.clone() };
     let loaded = input::load(&base)?;
     let env = global.env.as_deref().unwrap_or_default();
     if loaded.environments.contains_key(env) {

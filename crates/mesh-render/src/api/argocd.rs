@@ -28,6 +28,13 @@ pub const GATE_HOOK_IMAGE_PARAMETER: &str = "gateHookImage";
 pub const ENV_DEFAULT: &str = "";
 /// Application env variable (`spec.source.plugin.env`) that selects the environment too.
 pub const ENV_VARIABLE: &str = "ARGOCD_ENV_MESH_ENV";
+/// The plugin parameter that selects a cluster of a multi-cluster mesh (`--cluster`).
+pub const CLUSTER_PARAMETER: &str = "cluster";
+/// Application env variable that selects the cluster too.
+pub const CLUSTER_VARIABLE: &str = "ARGOCD_ENV_MESH_CLUSTER";
+/// The plugin parameter that selects a part of a cluster's render (`render --part`): `trust`, `mesh`
+/// or `applications`; every object of the stream when absent.
+pub const PART_PARAMETER: &str = "part";
 
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";

@@ -202,6 +202,23 @@ impl Loaded {
         self.selected_section().clusters.iter().filter_map(|c| c.cluster.as_ref().map(|id| id.name.clone())).collect()
     }
 
+    /// MR011 when the selected section is a multi-cluster mesh and no cluster is selected: `what`
+    /// (e.g. `render` to stdout) works on one cluster.
+    pub fn cluster_required(&self, what: &str) -> Option<Diagnostic> {
+        let mc = self.selected_section().multi_cluster.as_ref()?;
+        if self.selected_cluster.is_some() {
+            return None;
+        }
+        let names = self.clusters().join(", ");
+        Some(Diagnostic::in_config(
+            &codes::UNKNOWN_CLUSTER,
+            mc.pos,
+            "components.istio.multiCluster.clusters",
+            format!("the mesh spans {} clusters ({names}); {what} works on one of them", mc.clusters.len()),
+            format!("pass --cluster NAME (one of {names}); `render --out DIR` without it writes every cluster's tree"),
+        ))
+    }
+
     /// The name of the selected cluster, if any.
     pub fn cluster(&self) -> Option<&str> {
         self.selected_cluster.as_deref()

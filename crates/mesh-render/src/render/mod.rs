@@ -128,6 +128,51 @@ fn extra_metadata(config: &crate::Config, m: &mut Manifest) {
     }
 }
 
+/// Every cluster of a multi-cluster mesh, each rendered on its own, and what the fleet shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fleet {
+    pub mesh_id: String,
+    /// In the order of `multiCluster.clusters`.
+    pub clusters: Vec<(String, Rendered)>,
+    /// The Argo CD ApplicationSet that rolls the mesh out to every cluster (with
+    /// `components.istio.argocd`): `fleet/applicationset.yaml`.
+    pub application_set: Vec<Manifest>,
+}
+
+impl Fleet {
+    /// The fleet's tree: each cluster's tree under `clusters/<name>/`, and `fleet/`.
+    pub fn tree(&self) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        for (name, rendered) in &self.clusters {
+            files.extend(rendered.tree().into_iter().map(|(path, text)| (format!("{FLEET_CLUSTERS}/{name}/{path}"), text)));
+        }
+        if !self.application_set.is_empty() {
+            files.insert(FLEET_APPLICATION_SET.into(), emit::yaml_stream(&self.application_set));
+        }
+        files
+    }
+}
+
+/// Where a fleet's tree keeps each cluster's tree (`clusters/<name>/`).
+pub const FLEET_CLUSTERS: &str = "clusters";
+/// The fleet's ApplicationSet in its tree.
+pub const FLEET_APPLICATION_SET: &str = "fleet/applicationset.yaml";
+
+/// Renders every cluster of the selected section's multi-cluster mesh; `None` for one cluster.
+pub fn render_fleet(loaded: &Loaded) -> Option<Fleet> {
+    let section = loaded.selected_section();
+    let mc = section.multi_cluster.as_ref()?;
+    let clusters = loaded
+        .clusters()
+        .into_iter()
+        .filter_map(|name| {
+            let one = loaded.clone().with_cluster(Some(&name)).ok()?;
+            Some((name, render(&one)))
+        })
+        .collect();
+    Some(Fleet { mesh_id: mc.mesh_id.clone(), clusters, application_set: argocd::application_set(section) })
+}
+
 /// Renders the selected environment of a loaded config.
 pub fn render(loaded: &Loaded) -> Rendered {
     let config = loaded.selected();
