@@ -492,6 +492,9 @@ fn read_section(
         (None, Some(n)) => multi_cluster::read(n, &f.path("multiCluster"), dec),
         _ => None,
     };
+    if let (Some((mc, _)), Some(a)) = (&multi, f.get("argocd")) {
+        multi_cluster::check_argocd(mc, a, &f.path("argocd"), dec);
+    }
 
     rules::envoy_gateway_still_installed(envoy_gateway.as_ref(), knative.as_ref(), environment, dec);
     rules::control_plane_features(&f, control_plane.as_mut(), release, ai_serving.as_ref(), knative.as_ref(), dec);

@@ -288,6 +288,32 @@ fn https_url(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
     Some(text.trim_end_matches('/').to_string())
 }
 
+/// Argo CD in a multi-cluster mesh: each cluster's Applications go to its `server`, so
+/// `argocd.destinationServer` has no meaning, and two clusters cannot share a server.
+pub(super) fn check_argocd(mc: &MultiCluster, argocd: &Node, path: &str, dec: &mut Decoder) {
+    if let Some(n) = argocd.get("destinationServer") {
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
+            n.pos,
+            &decode::join(path, "destinationServer"),
+            "`destinationServer` is one server, and a multi-cluster mesh deploys to each cluster's own",
+            "remove it and set `server` on each entry of `multiCluster.clusters` (Argo CD's own cluster when absent)",
+        );
+    }
+    let server = |c: &ClusterSpec| c.server.clone().unwrap_or_else(|| super::gitops::IN_CLUSTER.into());
+    for (i, c) in mc.clusters.iter().enumerate() {
+        if let Some(first) = mc.clusters[..i].iter().find(|f| server(f) == server(c)) {
+            dec.report(
+                &codes::CONFLICTING_SETTINGS,
+                c.pos,
+                &format!("components.istio.multiCluster.clusters[{i}].server"),
+                format!("clusters `{}` and `{}` both deploy to {}", first.name, c.name, server(c)),
+                "give each cluster the API server Argo CD knows it by (its cluster Secret's `server`); an absent `server` is Argo CD's own cluster",
+            );
+        }
+    }
+}
+
 /// `overrides` may set any `components.istio` key but those that are one per mesh.
 fn check_overrides(node: &Node, path: &str, dec: &mut Decoder) {
     let Value::Map(entries) = &node.value else {
