@@ -30,28 +30,29 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     let Some(a) = &config.argocd else { return Vec::new() };
     let values = control_plane::values(config);
     let target = Target::of(config, a);
-    let chart_app = |app: &str, release: &str, chart: &str, version: String, wave: i32, values: serde_json::Value, create_namespace: bool| {
-        let mut options = Vec::new();
-        if create_namespace {
-            options.push("CreateNamespace=true".to_string());
-        }
-        // The base chart's CRDs are too large for client-side apply's last-applied annotation.
-        options.push("ServerSideApply=true".to_string());
-        let drift = if chart == "gateway" { Vec::new() } else { webhook_drift(config) };
-        if !drift.is_empty() {
-            options.push("RespectIgnoreDifferences=true".to_string());
-        }
-        let (repo_url, chart, path) = config.charts.argocd_source(chart);
-        let source = ApplicationSource {
-            repo_url,
-            target_revision: version,
-            chart,
-            path,
-            helm: Some(HelmSource { release_name: release.into(), values_object: values }),
-            ..Default::default()
+    let chart_app =
+        |app: &str, release: &str, chart: &str, version: String, wave: i32, values: serde_json::Value, create_namespace: bool| {
+            let mut options = Vec::new();
+            if create_namespace {
+                options.push("CreateNamespace=true".to_string());
+            }
+            // The base chart's CRDs are too large for client-side apply's last-applied annotation.
+            options.push("ServerSideApply=true".to_string());
+            let drift = if chart == "gateway" { Vec::new() } else { webhook_drift(config) };
+            if !drift.is_empty() {
+                options.push("RespectIgnoreDifferences=true".to_string());
+            }
+            let (repo_url, chart, path) = config.charts.argocd_source(chart);
+            let source = ApplicationSource {
+                repo_url,
+                target_revision: version,
+                chart,
+                path,
+                helm: Some(HelmSource { release_name: release.into(), values_object: values }),
+                ..Default::default()
+            };
+            application(config, a, &target, app, wave, vec![source], options, drift)
         };
-        application(config, a, &target, app, wave, vec![source], options, drift)
-    };
     let plugin_source = |parameters: Vec<PluginParameter>| ApplicationSource {
         repo_url: a.repo_url.clone(),
         target_revision: a.target_revision.clone(),
@@ -100,7 +101,16 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
             MeshSource::Plugin => plugin_source(selection(Some("trust"))),
             MeshSource::Directory => directory(Some(&trust_file), None),
         };
-        apps.push(application(config, a, &target, &target.name(TRUST_APP), 0, vec![source], vec!["ServerSideApply=true".to_string()], Vec::new()));
+        apps.push(application(
+            config,
+            a,
+            &target,
+            &target.name(TRUST_APP),
+            0,
+            vec![source],
+            vec!["ServerSideApply=true".to_string()],
+            Vec::new(),
+        ));
     }
     let mesh_wave = 2;
     match &config.revisions {

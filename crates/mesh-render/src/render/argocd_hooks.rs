@@ -260,7 +260,9 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
     }
     match &config.cluster {
         // A cluster of a multi-cluster mesh: the guard reads its own Job, not the Application.
-        Some(_) => per_namespace.entry(root.to_string()).or_default().push(rule(&["batch"], &["jobs"], &["get"], vec![PRE_DELETE_JOB.to_string()])),
+        Some(_) => {
+            per_namespace.entry(root.to_string()).or_default().push(rule(&["batch"], &["jobs"], &["get"], vec![PRE_DELETE_JOB.to_string()]))
+        }
         None => per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
             &["argoproj.io"],
             &["applications"],
