@@ -104,7 +104,7 @@ pub(super) const NETWORK_GATEWAY_MISMATCH: Rule = Rule {
         `pilot/pkg/xds/endpoints/ep_filters.go:146-162`); with no gateway for a network it hands out the pod \
         IPs as they are, which the other network cannot reach (`:48-63`). So every network of a multi-network \
         mesh needs one (`multiCluster.eastWest.enabled`, on by default there). On a single network the pods \
-        reach each other directly, and a gateway only exposes every `*.local` service on its address \
+        reach each other directly, and a gateway only exposes the app namespaces' services on its address \
         (a warning).",
 };
 
@@ -195,7 +195,7 @@ pub fn check(members: &[Member]) -> Vec<Diagnostic> {
         out.push(
             Diagnostic::new(
                 &NETWORK_GATEWAY_MISMATCH,
-                format!("every cluster is on network `{}`, yet {} has an east-west gateway: its pods reach the others directly, and the gateway only exposes every `*.local` service on its address", networks.first().copied().unwrap_or_default(), m.label),
+                format!("every cluster is on network `{}`, yet {} has an east-west gateway: its pods reach the others directly, and the gateway only exposes the app namespaces' services on its address", networks.first().copied().unwrap_or_default(), m.label),
                 "remove `multiCluster.eastWest.enabled: true`, or put the clusters on the networks they are on",
             )
             .severity(Severity::Warning)
