@@ -180,3 +180,22 @@ fn the_telemetry_object_is_rendered_only_for_tracing_or_access_logging() {
     assert_eq!(traces["spec"]["tracing"][0]["providers"][0]["name"], "otel-tracing");
     assert!(traces["spec"].get("accessLogging").is_none_or(|t| t.as_array().is_some_and(Vec::is_empty)), "{traces:#}");
 }
+
+/// Rule (issue 23): mesh-render never writes key material. No file of any golden fleet's tree holds a
+/// PEM block, a Secret, or a kubeconfig credential: the root's key pair stays in the cluster (the
+/// ClusterIssuer names its Secret), each intermediate is issued there by cert-manager, and the
+/// remote secrets are made by the plan from the user's kube contexts.
+#[test]
+fn no_fleet_render_holds_key_material() {
+    let mut files = 0;
+    for case in fleet_cases() {
+        let fleet = mesh_render::render_fleet(&case.loaded()).expect("a multi-cluster mesh");
+        for (path, text) in fleet.tree() {
+            for marker in ["-----BEGIN", "PRIVATE KEY", "kind: Secret\n", "client-key-data", "token:", "tls.key:"] {
+                assert!(!text.contains(marker), "{}: {path} contains `{marker}`", case.snapshot_name());
+            }
+            files += 1;
+        }
+    }
+    assert!(files > 50, "{files} files checked");
+}
