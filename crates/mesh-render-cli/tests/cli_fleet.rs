@@ -98,7 +98,13 @@ fn check_rendered_reads_a_fleets_trees_together() {
     std::fs::write(&values, text.replace("meshID: playground", "meshID: staging")).unwrap();
     let bad = run_in(dir.path(), &["check", "--rendered", "out"]);
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("error[MR151]: components.istio.multiCluster.meshID: the clusters name different meshes (east: playground, west: staging)"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains(
+            "error[MR151]: components.istio.multiCluster.meshID: the clusters name different meshes (east: playground, west: staging)"
+        ),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 /// Rule: under Argo CD the plugin takes the cluster and the part from the Application's parameters,
@@ -136,6 +142,11 @@ fn check_analyzes_every_cluster() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.matches("error[MR152]").count(), 2, "one per network, reported once: {err}");
-    assert!(err.contains("(pod of cluster west -> Kubernetes Service of its namespace in cluster east): east (network n1) has no east-west gateway"), "{err}");
+    assert!(
+        err.contains(
+            "(pod of cluster west -> Kubernetes Service of its namespace in cluster east): east (network n1) has no east-west gateway"
+        ),
+        "{err}"
+    );
     assert!(err.contains("(in cluster `east`)") && err.contains("(in cluster `west`)"), "{err}");
 }

@@ -96,7 +96,11 @@ fn fleet_pages_are_up_to_date_and_draw_every_cluster() {
             assert!(diagram.contains(&format!("[\"cluster {} (Istio", c.name)), "{name}: cluster {}", c.name);
             assert!(diagram.contains(&format!("[\"network {}\"]", c.network)), "{name}: network {}", c.network);
         }
-        assert_eq!(diagram.matches("AUTO_PASSTHROUGH").count(), loaded.base.clusters.iter().filter(|c| c.cluster.as_ref().unwrap().east_west.enabled).count(), "{name}");
+        assert_eq!(
+            diagram.matches("AUTO_PASSTHROUGH").count(),
+            loaded.base.clusters.iter().filter(|c| c.cluster.as_ref().unwrap().east_west.enabled).count(),
+            "{name}"
+        );
     }
     assert!(mesh_render::docs::fleet_page(&playground(), "config.yaml").is_none(), "one cluster has no fleet page");
 }

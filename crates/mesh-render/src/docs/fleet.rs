@@ -55,10 +55,15 @@ pub fn fleet_page(loaded: &Loaded, config_file: &str) -> Option<String> {
                 server: spec.server.as_deref().map_or("Argo CD's own".to_string(), code),
                 api_server: spec.api_server.as_deref().map_or("the context's".to_string(), code),
                 east_west: ew.map_or("none".to_string(), |ew| {
-                    let ips = if ew.external_ips.is_empty() { String::new() } else { format!(", external IPs {}", ew.external_ips.join(", ")) };
+                    let ips =
+                        if ew.external_ips.is_empty() { String::new() } else { format!(", external IPs {}", ew.external_ips.join(", ")) };
                     format!("`{}` ({}{ips})", ew.name, ew.service_type)
                 }),
-                apps: if config.apps.is_empty() { "none".into() } else { config.apps.iter().map(|a| code(a)).collect::<Vec<_>>().join(", ") },
+                apps: if config.apps.is_empty() {
+                    "none".into()
+                } else {
+                    config.apps.iter().map(|a| code(a)).collect::<Vec<_>>().join(", ")
+                },
             }
         })
         .collect();
@@ -80,7 +85,10 @@ pub fn fleet_page(loaded: &Loaded, config_file: &str) -> Option<String> {
         networks: mc.networks().into_iter().map(str::to_string).collect(),
         east_west_port: EAST_WEST_PORT,
         trust: mc.trust.as_ref().map(|t| match &t.root_ca_secret {
-            Some(secret) => format!("ClusterIssuer `{}`, reading the Secret `{secret}` you put in `{}` of every cluster", t.issuer.name, t.cert_manager_namespace),
+            Some(secret) => format!(
+                "ClusterIssuer `{}`, reading the Secret `{secret}` you put in `{}` of every cluster",
+                t.issuer.name, t.cert_manager_namespace
+            ),
             None => format!("{} `{}`", t.issuer.kind, t.issuer.name),
         }),
         clusters,

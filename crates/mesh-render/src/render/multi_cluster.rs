@@ -90,31 +90,6 @@ pub(crate) fn east_west(config: &Config) -> Vec<Manifest> {
     vec![Manifest { concern: Concern::EastWest, object: Object::from(gateway) }]
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::config::syntax::Limits;
-    use crate::render::manifest::Object;
-
-    /// Rule: the cross-network Gateway passes through to the app namespaces' services only, never
-    /// `*.local` (istiod, Knative's system services and the gateways would be open to every other
-    /// network); with no app namespace there is no Gateway.
-    #[test]
-    fn the_cross_network_gateway_exposes_the_app_namespaces_only() {
-        let config = |apps: &str| {
-            format!("components:\n  istio:\n    enabled: true\n    namespaces: {{apps: [{apps}]}}\n    multiCluster:\n      meshID: m\n      clusters: [{{name: a, network: n1}}, {{name: b, network: n2}}]\n")
-        };
-        let hosts = |apps: &str| -> Option<Vec<String>> {
-            let loaded = crate::config::load_cluster(&config(apps), None, Some("a"), Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
-            crate::render(&loaded).manifests.iter().find_map(|m| match &m.object {
-                Object::IstioGateway(g) => Some(g.spec.servers.iter().flat_map(|s| s.hosts.clone()).collect()),
-                _ => None,
-            })
-        };
-        assert_eq!(hosts("shop, demo"), Some(vec!["*.demo.svc.cluster.local".to_string(), "*.shop.svc.cluster.local".to_string()]));
-        assert_eq!(hosts(""), None);
-    }
-}
-
 /// The `istio` label the gateway chart gives the pods of release `name`: the name without `istio-`
 /// (`charts/gateway/templates/_helpers.tpl:20`).
 pub(crate) fn selector_label(name: &str) -> String {
@@ -137,4 +112,30 @@ pub(crate) fn gateway_values(config: &Config) -> Option<GatewayValues> {
             annotations: ew.annotations.clone(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::syntax::Limits;
+    use crate::render::manifest::Object;
+
+    /// Rule: the cross-network Gateway passes through to the app namespaces' services only, never
+    /// `*.local` (istiod, Knative's system services and the gateways would be open to every other
+    /// network); with no app namespace there is no Gateway.
+    #[test]
+    fn the_cross_network_gateway_exposes_the_app_namespaces_only() {
+        let config = |apps: &str| {
+            format!("components:\n  istio:\n    enabled: true\n    namespaces: {{apps: [{apps}]}}\n    multiCluster:\n      meshID: m\n      clusters: [{{name: a, network: n1}}, {{name: b, network: n2}}]\n")
+        };
+        let hosts = |apps: &str| -> Option<Vec<String>> {
+            let loaded = crate::config::load_cluster(&config(apps), None, Some("a"), Limits::DEFAULT)
+                .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+            crate::render(&loaded).manifests.iter().find_map(|m| match &m.object {
+                Object::IstioGateway(g) => Some(g.spec.servers.iter().flat_map(|s| s.hosts.clone()).collect()),
+                _ => None,
+            })
+        };
+        assert_eq!(hosts("shop, demo"), Some(vec!["*.demo.svc.cluster.local".to_string(), "*.shop.svc.cluster.local".to_string()]));
+        assert_eq!(hosts(""), None);
+    }
 }
