@@ -134,7 +134,7 @@ func newFakeCluster(t *tree, index int) (*fakeCluster, error) {
 			// any type) as the Service's address outside the cluster, which makes a Service labelled
 			// topology.istio.io/network its network's gateway (istio 1.29.6
 			// pilot/pkg/serviceregistry/kube/conversion.go:131-153 and 160-165,
-			// controller/network.go extractGatewaysInner).
+			// controller/network.go:270-361 extractGatewaysInner, getGatewayDetails).
 			if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 				svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: lbAddress(index, lbs)}}
 				lbs++
@@ -154,9 +154,9 @@ func newFakeCluster(t *tree, index int) (*fakeCluster, error) {
 			}
 			// istiod puts an endpoint without a topology.istio.io/network label (a pod the
 			// injector did not label: the gateways') on the network of its cluster's system
-			// namespace label (istio 1.29.6 pilot/pkg/serviceregistry/kube/controller/controller.go:388-399,
+			// namespace label (istio 1.29.6 pilot/pkg/serviceregistry/kube/controller/controller.go:388-405,
 			// with KubeOptions.SystemNamespace set by pilot/pkg/bootstrap/servicecontroller.go:79);
-			// pilot/test/xds does not set SystemNamespace on its controllers (fake.go:188), so the
+			// pilot/test/xds does not set SystemNamespace on its controllers (fake.go:188-200), so the
 			// oracle labels the pod as istiod reads it.
 			if c.network != "" && p.Labels["topology.istio.io/network"] == "" {
 				if p.Labels == nil {

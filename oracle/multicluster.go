@@ -25,7 +25,7 @@ import (
 
 // The port of an east-west gateway's mTLS pass-through, unless the gateway Service's
 // networking.istio.io/gatewayPort label says otherwise (istio 1.29.6
-// pilot/pkg/serviceregistry/kube/controller/network.go getGatewayDetails, DefaultNetworkGatewayPort).
+// pilot/pkg/serviceregistry/kube/controller/network.go:314-351 getGatewayDetails; DefaultNetworkGatewayPort, controller.go:79).
 const eastWestPort = 15443
 
 // fleet is a multi-cluster mesh's render (`mesh-render render --out DIR` of a config with
@@ -113,7 +113,7 @@ type gateway struct {
 }
 
 // gateways are the cluster's network gateways as istiod finds them (istio 1.29.6
-// pilot/pkg/serviceregistry/kube/controller/network.go extractGatewaysInner, getGatewayDetails:
+// pilot/pkg/serviceregistry/kube/controller/network.go:270-361, extractGatewaysInner and getGatewayDetails:
 // label topology.istio.io/network, the Service listens on the gateway port, one gateway per
 // address of ClusterExternalAddresses, which conversion.go:131-165 fills from
 // status.loadBalancer.ingress and spec.externalIPs).

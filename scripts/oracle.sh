@@ -184,6 +184,25 @@ done
 status=0
 declare -A reasons=()
 analysed=0 findings=0 unexpected=0 compared=0 disagreements=0 known=0 undecidable=0
+
+# judged CMD RC OUTPUT: the output of `oracle CMD` (flows or multicluster), which exited with RC:
+# its disagreements printed, its counts and undecidable rows by reason added to the totals; the
+# rows it compared in last_compared.
+judged() {
+  local cmd=$1 rc=$2 out=$3 kv c d un k st
+  printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
+  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
+  [ "$rc" -eq 0 ] || status=1
+  for kv in $(printf '%s\n' "$out" | sed -nE "s/^oracle $cmd .* undecidable by reason:(.*)\$/\\1/p"); do
+    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
+  done
+  read -r c d un k st <<<"$(sed -nE "s/^oracle $cmd [^ ]*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.*/\\1 \\2 \\3 \\4 \\5/p" <<<"$out")"
+  compared=$((compared + c))
+  disagreements=$((disagreements + d + st))
+  known=$((known + k))
+  undecidable=$((undecidable + un))
+  last_compared=$c
+}
 for entry in "${trees[@]}"; do
   read -r name cfg env cluster tree <<<"$entry"
   envflag=()
@@ -203,19 +222,7 @@ for entry in "${trees[@]}"; do
 
   "$mr" --config "$cfg" "${envflag[@]}" flows --format json >"$work/flows/$name.json" 2>/dev/null
   out="$("$ORACLE" flows --name "$name" --expected oracle/expected-disagreements.tsv --flows "$work/flows/$name.json" "$tree")"
-  rc=$?
-  printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
-  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
-  [ "$rc" -eq 0 ] || status=1
-  for kv in $(printf '%s\n' "$out" | sed -nE 's/^oracle flows .* undecidable by reason:(.*)$/\1/p'); do
-    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
-  done
-  summary="$(printf '%s\n' "$out" | grep '^oracle flows [^ ]*:')"
-  read -r c d un k st <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.*/\1 \2 \3 \4 \5/' <<<"$summary")"
-  compared=$((compared + c))
-  disagreements=$((disagreements + d + st))
-  known=$((known + k))
-  undecidable=$((undecidable + un))
+  judged flows $? "$out"
 done
 
 # Each fleet rendered whole (clusters/<name>/, every tree expanded), judged by `oracle multicluster`
@@ -236,20 +243,10 @@ for entry in "${fleets[@]}"; do
   done
   nfleets=$((nfleets + 1))
   out="$("$ORACLE" multicluster --name "$name" --expected oracle/expected-disagreements.tsv --flows "${files#,}" "$work/fleets/$name")"
-  rc=$?
-  printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
-  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
-  [ "$rc" -eq 0 ] || status=1
-  for kv in $(printf '%s\n' "$out" | sed -nE 's/^oracle multicluster .* undecidable by reason:(.*)$/\1/p'); do
-    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
-  done
-  summary="$(printf '%s\n' "$out" | grep '^oracle multicluster [^ ]*:')"
-  read -r c d un k st ch ep ed <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.* ([0-9]+) endpoint checks \(([0-9]+) endpoints\), ([0-9]+) endpoint disagreements.*/\1 \2 \3 \4 \5 \6 \7 \8/' <<<"$summary")"
-  compared=$((compared + c))
-  crossed=$((crossed + c))
-  disagreements=$((disagreements + d + st + ed))
-  known=$((known + k))
-  undecidable=$((undecidable + un))
+  judged multicluster $? "$out"
+  crossed=$((crossed + last_compared))
+  read -r ch ep ed <<<"$(sed -nE 's/^oracle multicluster [^ ]*: .* ([0-9]+) endpoint checks \(([0-9]+) endpoints\), ([0-9]+) endpoint disagreements.*/\1 \2 \3/p' <<<"$out")"
+  disagreements=$((disagreements + ed))
   checks=$((checks + ch))
   endpoints=$((endpoints + ep))
 done
