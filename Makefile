@@ -101,9 +101,11 @@ schemas:
 snapshots:
 	INSTA_UPDATE=always $(CARGO) test --workspace --locked --test golden
 
-## Regenerate docs/*.md from config.yaml, and the check-code table of docs/check-codes.md (tests fail when stale).
+## Regenerate docs/*.md from config.yaml, the check-code table of docs/check-codes.md, and the example fleet page
+## docs/fleet-example/fleet.md from golden/fleet-gpu (tests fail when stale).
 docs:
 	$(MESH_RENDER) --config $(CONFIG) docs --out docs --check-codes docs/check-codes.md
+	$(MESH_RENDER) --config golden/fleet-gpu/config.yaml docs --out docs/fleet-example
 
 clean:
 	$(CARGO) clean

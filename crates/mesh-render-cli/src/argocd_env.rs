@@ -100,7 +100,8 @@ pub fn gate_settings_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Opt
     let hook_image = param_or_variable(lookup, GATE_HOOK_IMAGE_PARAMETER, "the hook image")?;
     match (namespace, argocd_namespace, hook_image) {
         (Some(namespace), Some(argocd_namespace), Some(hook_image)) => {
-            Ok(Some(mesh_render::GateSettings { namespace, argocd_namespace, hook_image }))
+            let cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?;
+            Ok(Some(mesh_render::GateSettings { namespace, argocd_namespace, hook_image, cluster }))
         }
         (None, None, None) => Ok(None),
         _ => Err(Error::ConfigUnreadable {
@@ -150,7 +151,8 @@ pub fn apply_with(global: &mut GlobalArgs, lookup: &dyn Fn(&str) -> Option<Strin
         source
     };
     if global.cluster.is_none() {
-        global.cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?.or_else(|| lookup(CLUSTER_VARIABLE).filter(|v| !v.is_empty()));
+        global.cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?
+            .or_else(|| lookup(CLUSTER_VARIABLE).filter(|v| !v.is_empty()));
     }
     let shown = global.env.as_deref().map_or("the base settings".to_string(), |e| format!("environment `{e}`"));
     let cluster = global.cluster.as_deref().map(|c| format!(" of cluster `{c}`")).unwrap_or_default();
@@ -216,7 +218,12 @@ mod tests {
         };
         let app = ("ARGOCD_APP_NAME", "istiod");
         let all = r#"[{"name":"gateNamespace","string":"mesh-a"},{"name":"gateArgocdNamespace","string":"gitops"},{"name":"gateHookImage","string":"m/k:1"}]"#;
-        let want = mesh_render::GateSettings { namespace: "mesh-a".into(), argocd_namespace: "gitops".into(), hook_image: "m/k:1".into() };
+        let want = mesh_render::GateSettings {
+            namespace: "mesh-a".into(),
+            argocd_namespace: "gitops".into(),
+            hook_image: "m/k:1".into(),
+            cluster: None,
+        };
         assert_eq!(settings(&[app, ("ARGOCD_APP_PARAMETERS", all)]), Ok(Some(want.clone())));
         assert_eq!(
             settings(&[app, ("PARAM_GATENAMESPACE", "mesh-a"), ("PARAM_GATEARGOCDNAMESPACE", "gitops"), ("PARAM_GATEHOOKIMAGE", "m/k:1")]),

@@ -12,7 +12,8 @@ use crate::error::Error;
 
 #[derive(Args, Debug)]
 pub struct DocsArgs {
-    /// Folder to write `architecture.md`, `ai-serving.md` and `upgrade-notes.md` into.
+    /// Folder to write `architecture.md`, `ai-serving.md` and `upgrade-notes.md` into (for a
+    /// multi-cluster mesh without `--cluster`: `fleet.md`).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Also regenerate the check-code table between the `check-codes` markers of this Markdown page.
@@ -26,8 +27,11 @@ pub struct DocsArgs {
 pub fn run(global: &GlobalArgs, args: &DocsArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
-    let mut files: Vec<(PathBuf, String)> =
-        mesh_render::docs::docs(&loaded).into_iter().map(|(name, text)| (args.out.join(name), text)).collect();
+    // A multi-cluster mesh without `--cluster`: its page (`fleet.md`); a cluster's docs with it.
+    let mut files: Vec<(PathBuf, String)> = match mesh_render::docs::fleet_page(&loaded, &crate::input::display(&global.config)) {
+        Some(page) if loaded.cluster().is_none() => vec![(args.out.join("fleet.md"), page)],
+        _ => mesh_render::docs::docs(&loaded).into_iter().map(|(name, text)| (args.out.join(name), text)).collect(),
+    };
     if let Some(page) = &args.check_codes {
         let text = std::fs::read_to_string(page).map_err(|e| output_error(page, format!("cannot read the page: {e}")))?;
         let updated = mesh_render::docs::with_check_codes_table(&text).ok_or_else(|| {

@@ -29,6 +29,7 @@ pub enum FlowsFormat {
 /// denied or refused flows that are allowed are shown, not failed: `check` and `render` fail on them.
 pub fn run(global: &GlobalArgs, args: &FlowsArgs) -> Result<ExitStatus, Error> {
     let loaded = crate::input::load(global)?;
+    crate::input::require_cluster(global, &loaded, "`flows`")?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let rendered = mesh_render::render(&loaded);
     let rows = mesh_render::check::flows::evaluate(loaded.selected(), rendered.manifests.iter().map(|m| &m.object));

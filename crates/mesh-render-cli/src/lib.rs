@@ -79,7 +79,7 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
             let path = input::display(&global.config);
             loaded.warnings.retain(|w| !args.ignore.contains(&w.code));
             input::print_warnings(&path, &loaded.warnings);
-            let mut findings = mesh_render::check::analyzers::analyze(&loaded, &mesh_render::render(&loaded));
+            let mut findings = analyze_every_cluster(&loaded);
             findings.retain(|f| !args.ignore.contains(&f.code));
             // JSON and SARIF carry the config's own warnings too: one model, one list.
             let mut reported: Vec<Diagnostic> = if machine { loaded.warnings.clone() } else { Vec::new() };
@@ -104,6 +104,27 @@ fn check(global: &args::GlobalArgs, args: &args::CheckArgs) -> Result<ExitStatus
         }
         Err(e) => Err(e),
     }
+}
+
+/// The analyzers' findings on what the config renders: for a multi-cluster mesh without `--cluster`,
+/// on every cluster's render (a finding about the whole mesh is reported once).
+fn analyze_every_cluster(loaded: &mesh_render::Loaded) -> Vec<Diagnostic> {
+    if loaded.cluster_required("check").is_none() {
+        return mesh_render::check::analyzers::analyze(loaded, &mesh_render::render(loaded));
+    }
+    let mut findings: Vec<Diagnostic> = Vec::new();
+    for name in loaded.clusters() {
+        let Ok(one) = loaded.clone().with_cluster(Some(&name)) else { continue };
+        for mut f in mesh_render::check::analyzers::analyze(&one, &mesh_render::render(&one)) {
+            if !mesh_render::check::analyzers::fleet::is_fleet_wide(f.code) {
+                f.message.push_str(&format!(" (in cluster `{name}`)"));
+            }
+            if !findings.contains(&f) {
+                findings.push(f);
+            }
+        }
+    }
+    findings
 }
 
 fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Error> {

@@ -18,6 +18,33 @@ const LIMITS: Limits = Limits { max_bytes: 64 * 1024 * 1024, max_depth: 128, max
 
 pub fn check(args: &CheckArgs) -> Result<ExitStatus, Error> {
     let path = args.rendered.clone().unwrap_or_else(|| PathBuf::from("-"));
+    // A multi-cluster mesh's tree (`render --out` without `--cluster`): every cluster's tree, then
+    // what they must agree on.
+    let clusters = path.join(mesh_render::FLEET_CLUSTERS);
+    if clusters.is_dir() {
+        let mut dirs: Vec<PathBuf> =
+            std::fs::read_dir(&clusters).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        let mut failed = false;
+        let mut members = Vec::new();
+        for dir in &dirs {
+            let (status, member) = check_tree(args, dir)?;
+            failed |= status != ExitStatus::Success;
+            members.extend(member);
+        }
+        let mut findings = analyzers::fleet::check(&members);
+        findings.retain(|f| !args.ignore.contains(&f.code));
+        let shown = path.display().to_string();
+        failed |= report::findings(&findings, &shown, args.format, args.strict)?;
+        note!("{shown}: {} cluster trees; {}", dirs.len(), report::summary(&findings));
+        return Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success });
+    }
+    check_tree(args, &path).map(|(status, _)| status)
+}
+
+/// Checks one rendered tree, file or stream; a tree also gives its cluster as a fleet member.
+fn check_tree(args: &CheckArgs, path: &Path) -> Result<(ExitStatus, Option<analyzers::fleet::Member>), Error> {
+    let path = path.to_path_buf();
     let shown = path.display().to_string();
     let unreadable = |message: String| Error::ConfigUnreadable {
         path: shown.clone(),
@@ -89,12 +116,20 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus, Error> {
     let mut findings = analyzers::run(&analyzers::Input { config: None, facts: None, objects: &subjects, values: values.as_ref() });
     findings.retain(|f| !args.ignore.contains(&f.code));
     let failed = report::findings(&findings, &shown, args.format, args.strict)?;
+    // The east-west gateway's values (the `gateway` chart's, with `networkGateway`) when the tree has them.
+    let east_west = std::fs::read_dir(path.join("lifecycle"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l.starts_with("networkGateway:"))));
+    let label = path.file_name().map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
+    let member = values.as_ref().map(|v| analyzers::fleet::member_of_tree(&label, v, &subjects, Some(version), east_west));
     if report.problems.is_empty() && !failed {
         note!("{shown}: {} objects valid", objects.len());
-        Ok(ExitStatus::Success)
+        Ok((ExitStatus::Success, member))
     } else {
         note!("{shown}: {} problem(s); {}", report.problems.len(), report::summary(&findings));
-        Ok(ExitStatus::Failure)
+        Ok((ExitStatus::Failure, member))
     }
 }
 

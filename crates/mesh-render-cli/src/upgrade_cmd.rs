@@ -40,6 +40,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error>
         return canary(global, args);
     }
     let loaded = crate::input::load(global)?;
+    crate::input::require_cluster(global, &loaded, "`upgrade`")?;
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     match mesh_render::upgrade::report(&loaded, &args.to) {
         Ok(report) => {
@@ -60,6 +61,15 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error>
 /// `upgrade --to VERSION --canary`: the steps on stdout; `--write-steps DIR` writes their configs.
 fn canary(global: &GlobalArgs, args: &UpgradeArgs) -> Result<ExitStatus, Error> {
     let (text, loaded) = crate::input::load_with_text(global)?;
+    if loaded.selected_section().multi_cluster.is_some() {
+        // The canary steps edit the config's `controlPlane.revisions`, one cluster's at a time in a
+        // fleet would need that cluster's `overrides`: not written yet.
+        return Err(Error::ConfigUnreadable {
+            path: crate::input::display(&global.config),
+            message: "`upgrade --canary` does not write the steps of a multi-cluster mesh".into(),
+            hint: "upgrade one cluster at a time: `mesh-render --cluster NAME upgrade --to VERSION` reports it; set that cluster's `version` (or its `overrides.controlPlane.revisions`) by hand".into(),
+        });
+    }
     crate::input::print_warnings(&crate::input::display(&global.config), &loaded.warnings);
     let plan = match mesh_render::upgrade::canary::plan(&text, &loaded, &args.to) {
         Ok(plan) => plan,

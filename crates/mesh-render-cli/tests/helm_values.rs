@@ -14,7 +14,8 @@ mod support;
 use mesh_render::config::syntax::{self, Node};
 use serde_json::Value as Json;
 use support::helm::{
-    at, check_manifests_are_served, check_webhook_services, items, json, object, text, Helm, Rendered, HELM_OUTPUT_LIMITS,
+    at, check_manifests_are_served, check_webhook_services, copy_dir, documents, items, json, object, reference_charts, render_tree, text,
+    Helm, Rendered, HELM_OUTPUT_LIMITS,
 };
 use support::repo_root;
 
@@ -472,4 +473,66 @@ fn images_come_from_the_configured_hub_not_the_charts_default() {
         let injector: Json = serde_json::from_str(injector).unwrap();
         assert_eq!(injector["global"]["hub"], Json::String(hub.into()), "the sidecars' and gateways' hub (injection templates)");
     }
+}
+
+/// Issue 23: each cluster of a multi-cluster mesh gets its identity from the real istiod chart: the
+/// wrapper chart of `clusters/<name>/helm/` with the reference charts, templated by Helm, gives istiod
+/// `CLUSTER_ID=<name>` (`templates/deployment.yaml:212-213` at 1.29.6), the mesh ConfigMap
+/// `defaultConfig.meshId` (`templates/configmap.yaml:29-30`) and the injector the cluster's network
+/// (`files/injection-template.yaml:315-317` reads `.Values.global.network`). The GPU golden's
+/// cluster on 1.30.3 is templated with the 1.30.3 charts.
+#[test]
+#[ignore = "needs Helm: run by `make test` (`make tools` installs it)"]
+fn every_cluster_of_a_fleet_gets_its_identity_from_the_istiod_chart() {
+    let helm = Helm::new(4);
+    let root = repo_root();
+    let mut checked = Vec::new();
+    for golden in ["fleet-two-networks", "fleet-gpu"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(root.join(format!("golden/{golden}/config.yaml")), dir.path().join("config.yaml")).unwrap();
+        let out = render_tree(dir.path());
+        let clusters = out.join("clusters");
+        let mut names: Vec<String> =
+            std::fs::read_dir(&clusters).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        for name in names {
+            let chart = clusters.join(&name).join("helm");
+            let version = documents(&std::fs::read_to_string(chart.join("Chart.yaml")).unwrap())
+                .first()
+                .and_then(|c| text(c, "version").map(str::to_string))
+                .expect("Chart.yaml version");
+            for sub in ["base", "istiod"] {
+                copy_dir(&reference_charts(&version).join(sub), &chart.join("charts").join(sub));
+            }
+            helm.lint(&chart, None);
+            let docs = helm.template(&chart, None);
+            let deploy = object(&docs, "Deployment", "istiod").expect("Deployment istiod");
+            let env = items(at(deploy, "spec.template.spec.containers")).iter().flat_map(|c| items(at(c, "env"))).collect::<Vec<_>>();
+            let cluster_id = env.iter().find(|e| text(e, "name") == Some("CLUSTER_ID")).and_then(|e| text(e, "value"));
+            assert_eq!(cluster_id, Some(name.as_str()), "{golden}/{name}: istiod's CLUSTER_ID");
+            let mesh = object(&docs, "ConfigMap", "istio").and_then(|cm| text(cm, "data.mesh")).expect("mesh config");
+            assert!(mesh.contains("meshId: playground"), "{golden}/{name}: the mesh config names the mesh:\n{mesh}");
+            let injector =
+                object(&docs, "ConfigMap", "istio-sidecar-injector").and_then(|cm| text(cm, "data.values")).expect("injector values");
+            let injector: Json = serde_json::from_str(injector).unwrap();
+            let network = injector["global"]["network"].as_str().unwrap_or_default().to_string();
+            assert!(!network.is_empty(), "{golden}/{name}: the injector writes no network");
+            assert_eq!(
+                injector["global"]["multiCluster"]["clusterName"],
+                Json::String(name.clone()),
+                "{golden}/{name}: the sidecars' cluster"
+            );
+            checked.push(format!("{golden}/{name}@{version}:{network}"));
+        }
+    }
+    assert_eq!(
+        checked,
+        [
+            "fleet-two-networks/east@1.29.6:net-east",
+            "fleet-two-networks/west@1.29.6:net-west",
+            "fleet-gpu/app-a@1.29.6:apps",
+            "fleet-gpu/app-b@1.29.6:apps",
+            "fleet-gpu/gpu@1.30.3:gpu"
+        ]
+    );
 }

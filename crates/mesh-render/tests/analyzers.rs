@@ -46,6 +46,27 @@ fn analyze(dir: &Path) -> Vec<Diagnostic> {
             analyzers::locate(f, l);
         }
     }
+    // A fleet's trees (`clusters/<name>/`, each `values.yaml` and `objects.yaml`), as `check
+    // --rendered` reads the tree of `render --out` of a multi-cluster mesh.
+    if let Ok(entries) = std::fs::read_dir(dir.join("clusters")) {
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        let members: Vec<analyzers::fleet::Member> = dirs
+            .iter()
+            .map(|d| {
+                let text = std::fs::read_to_string(d.join("objects.yaml")).unwrap();
+                let subjects: Vec<Subject> = syntax::parse_documents(&text, Limits::DEFAULT)
+                    .unwrap()
+                    .iter()
+                    .map(|doc| Subject::read(doc.to_json(), "objects.yaml"))
+                    .collect();
+                let values = syntax::parse(&std::fs::read_to_string(d.join("values.yaml")).unwrap(), Limits::DEFAULT).unwrap().to_json();
+                let label = d.file_name().unwrap().to_string_lossy().into_owned();
+                analyzers::fleet::member_of_tree(&label, &values, &subjects, None, false)
+            })
+            .collect();
+        findings.extend(analyzers::fleet::check(&members));
+    }
     findings
 }
 

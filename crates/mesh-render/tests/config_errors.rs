@@ -19,6 +19,72 @@ fn warnings(text: &str) -> Vec<String> {
     mesh_render::load(text, None, Limits::DEFAULT).unwrap().warnings.iter().map(|d| d.to_string_in("c.yaml")).collect()
 }
 
+/// Two clusters of one mesh, on two networks.
+const FLEET: &str =
+    "namespaces: {apps: [demo]}\nmultiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1}\n  - {name: west, network: n2}";
+
+/// The errors of loading `text` with cluster `cluster` (and environment `env`) selected.
+fn cluster_errors(text: &str, env: Option<&str>, cluster: &str) -> Vec<String> {
+    match mesh_render::config::load_cluster(text, env, Some(cluster), Limits::DEFAULT) {
+        Ok(_) => panic!("expected errors for cluster {cluster} of:\n{text}"),
+        Err(e) => e.diagnostics.iter().map(|d| d.to_string_in("c.yaml")).collect(),
+    }
+}
+
+/// Rule: `--cluster` names one of the selected section's clusters; a near miss gets a suggestion.
+#[test]
+fn a_cluster_the_mesh_does_not_list_is_an_error_with_a_suggestion() {
+    assert_eq!(
+        cluster_errors(&with_istio(FLEET), None, "wset"),
+        ["c.yaml:10:9: error[MR011]: components.istio.multiCluster.clusters: cluster `wset` is not in the mesh's clusters\n  hint: did you mean `west`? Listed: east, west"]
+    );
+    assert_eq!(
+        cluster_errors(&with_istio("version: \"1.29.6\""), None, "east"),
+        ["c.yaml:1:1: error[MR011]: components.istio.multiCluster.clusters: cluster `east` is not in the mesh's clusters\n  hint: the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`"]
+    );
+}
+
+/// Rule: a cluster's overrides are read like the section; a problem in them points into the
+/// override and names the cluster.
+#[test]
+fn a_problem_in_a_clusters_overrides_points_at_it_and_names_the_cluster() {
+    let text = with_istio("multiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1}\n  - name: west\n    network: n2\n    overrides: {mtls: {mode: strict}}");
+    assert_eq!(
+        errors(&text),
+        ["c.yaml:12:34: error[MR006]: components.istio.mtls.mode: `strict` is not allowed here (in cluster `west`)\n  hint: did you mean `STRICT`? Allowed: STRICT, PERMISSIVE, DISABLE"]
+    );
+}
+
+/// Rule: a cluster's `version` and `overrides.version` are one setting; the cluster's settings
+/// are its version's.
+#[test]
+fn a_clusters_version_is_set_once_and_selects_its_release() {
+    let text = with_istio(
+        "multiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1, version: \"1.30.3\", overrides: {version: \"1.30.3\"}}",
+    );
+    assert_eq!(
+        errors(&text),
+        ["c.yaml:9:66: error[MR008]: components.istio.multiCluster.clusters[0].overrides.version: the cluster sets `version` twice, beside and in `overrides`\n  hint: keep one of them"]
+    );
+    let loaded = mesh_render::config::load_cluster(&with_istio("version: \"1.29.6\"\nmultiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1}\n  - {name: gpu, network: n1, version: \"1.30.3\"}"), None, Some("gpu"), Limits::DEFAULT).unwrap();
+    assert_eq!(loaded.selected().release.version.to_string(), "1.30.3");
+    assert_eq!(loaded.base.cluster_config("east").map(|c| c.release.version.to_string()).as_deref(), Some("1.29.6"));
+}
+
+/// Rule: with Argo CD, each cluster's Applications go to its own `server`: `destinationServer`
+/// is refused in a fleet, and so are two clusters on one server.
+#[test]
+fn a_fleet_under_argo_cd_deploys_to_each_clusters_own_server() {
+    let text = with_istio("argocd: {repoURL: https://example.com/r.git, destinationServer: https://10.0.0.1:6443}\nmultiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1, server: https://10.0.0.2:6443}\n  - {name: west, network: n1, server: https://10.0.0.2:6443/}");
+    assert_eq!(
+        errors(&text),
+        [
+            "c.yaml:6:69: error[MR008]: components.istio.argocd.destinationServer: `destinationServer` is one server, and a multi-cluster mesh deploys to each cluster's own\n  hint: remove it and set `server` on each entry of `multiCluster.clusters` (Argo CD's own cluster when absent)",
+            "c.yaml:11:9: error[MR008]: components.istio.multiCluster.clusters[1].server: clusters `east` and `west` both deploy to https://10.0.0.2:6443\n  hint: give each cluster the API server Argo CD knows it by (its cluster Secret's `server`); an absent `server` is Argo CD's own cluster",
+        ]
+    );
+}
+
 macro_rules! rule {
     ($name:ident, $config:expr, $($expected:expr),+ $(,)?) => {
         #[test]
@@ -29,7 +95,7 @@ macro_rules! rule {
 }
 
 rule!(unknown_key_with_suggestion, with_istio("namespce: x"),
-    "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, hub, security, flows, analyzers, environments");
+    "c.yaml:6:5: error[MR004]: components.istio.namespce: unknown key `namespce`\n  hint: did you mean `namespace`? Known keys here: enabled, version, namespace, mode, revision, controlPlane, proxy, mtls, namespaces, gateways, knative, tracing, accessLogging, metrics, metadata, aiServing, argocd, chartRepository, hub, security, multiCluster, flows, analyzers, environments");
 rule!(prometheus_scrape_needs_principals_and_ports, with_istio("security: {prometheus: {ports: [9091]}}"),
     "c.yaml:6:28: error[MR007]: components.istio.security.prometheus: `prometheus` needs both `principals` and `ports`\n  hint: e.g. `{principals: [cluster.local/ns/monitoring/sa/prometheus], ports: [9091]}`");
 rule!(prometheus_scrape_lists_must_not_be_empty, with_istio("security: {prometheus: {principals: [], ports: [9091]}}"),
@@ -273,7 +339,7 @@ fn config_error_codes_cannot_be_ignored_and_config_warnings_can() {
 /// problem carries the code of its family (MR001–MR027).
 #[test]
 fn every_config_code_fires_on_a_config_that_breaks_it() {
-    let cases: [(&str, String, bool); 19] = [
+    let cases: [(&str, String, bool); 20] = [
         ("MR001", "components: [\n".to_string(), true),
         ("MR002", "components: {}\ncomponents: {}\n".to_string(), true),
         ("MR003", format!("{}1{}\n", "[".repeat(70), "]".repeat(70)), true),
@@ -284,6 +350,7 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
         ("MR008", with_istio("gateways: {external: {name: gw}, local: {name: gw}}"), true),
         ("MR009", with_istio("environments: {Dev: {}}"), true),
         ("MR010", with_istio("version: \"1.28.3\""), true),
+        ("MR011", with_istio(FLEET), true),
         ("MR020", with_istio("mtls: {mode: PERMISSIVE}"), false),
         ("MR021", with_istio("controlPlane: {replicas: 3, autoscaling: {enabled: true}}"), false),
         (
@@ -313,7 +380,12 @@ fn every_config_code_fires_on_a_config_that_breaks_it() {
     let registry: Vec<&str> = mesh_render::check::rules().map(|r| r.code).filter(|c| *c < "MR100").collect();
     assert_eq!(cases.iter().map(|c| c.0).collect::<Vec<_>>(), registry, "one case per config code");
     for (code, text, is_error) in cases {
-        let found: Vec<String> = if is_error { errors(&text) } else { warnings(&text) };
+        let found: Vec<String> = match (code, is_error) {
+            // A cluster the mesh does not list (`--cluster`).
+            ("MR011", _) => cluster_errors(&text, None, "north"),
+            (_, true) => errors(&text),
+            (_, false) => warnings(&text),
+        };
         assert!(found.iter().any(|d| d.contains(&format!("[{code}]: "))), "{code}: {found:#?}");
     }
 }

@@ -78,6 +78,29 @@ fn the_diagram_names_principals_and_the_plaintext_hop_of_events() {
     assert!(diagram.contains("  activator -->|\"mTLS, ALLOW sa activator :8012,8013\"| app0"), "{diagram}");
 }
 
+/// The example fleet page (`docs/fleet-example/fleet.md`, from golden/fleet-gpu) is up to date, and
+/// every golden fleet's page draws a well-formed diagram with every cluster, network and east-west
+/// gateway in it.
+#[test]
+fn fleet_pages_are_up_to_date_and_draw_every_cluster() {
+    let page = mesh_render::docs::fleet_page(&golden("fleet-gpu"), "golden/fleet-gpu/config.yaml").expect("a fleet");
+    let committed = std::fs::read_to_string(repo_root().join("docs/fleet-example/fleet.md")).unwrap_or_default();
+    assert!(committed == page, "docs/fleet-example/fleet.md is stale; run `make docs` and commit the result");
+    for name in ["fleet-one-network", "fleet-two-networks", "fleet-gpu"] {
+        let loaded = golden(name);
+        let page = mesh_render::docs::fleet_page(&loaded, "config.yaml").expect("a fleet");
+        let diagram = page.split("```mermaid\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a diagram");
+        check_mermaid(name, diagram);
+        let mc = loaded.base.multi_cluster.as_ref().unwrap();
+        for c in &mc.clusters {
+            assert!(diagram.contains(&format!("[\"cluster {} (Istio", c.name)), "{name}: cluster {}", c.name);
+            assert!(diagram.contains(&format!("[\"network {}\"]", c.network)), "{name}: network {}", c.network);
+        }
+        assert_eq!(diagram.matches("AUTO_PASSTHROUGH").count(), loaded.base.clusters.iter().filter(|c| c.cluster.as_ref().unwrap().east_west.enabled).count(), "{name}");
+    }
+    assert!(mesh_render::docs::fleet_page(&playground(), "config.yaml").is_none(), "one cluster has no fleet page");
+}
+
 fn check_mermaid(name: &str, diagram: &str) {
     let mut lines = diagram.lines();
     assert_eq!(lines.next(), Some("flowchart LR"), "{name}");

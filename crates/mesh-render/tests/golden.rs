@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{golden_cases, repo_root, snapshot_text};
+use common::{fleet_cases, golden_cases, repo_root, snapshot_text};
 
 #[test]
 fn golden_configs_render_to_their_snapshots() {
@@ -17,6 +17,24 @@ fn golden_configs_render_to_their_snapshots() {
             description => format!("mesh-render --config {} {}", case.config_display(), case.env_flag()),
         }, {
             insta::assert_snapshot!(case.snapshot_name(), snapshot_text(&case));
+        });
+    }
+}
+
+/// A multi-cluster mesh's shared files (`fleet/`, outside the clusters' trees): `<case>-fleet.snap`.
+#[test]
+fn golden_fleets_render_to_their_snapshots() {
+    for case in fleet_cases() {
+        let fleet = mesh_render::render_fleet(&case.loaded()).expect("a multi-cluster mesh");
+        let shared = mesh_render::Fleet { clusters: Vec::new(), ..fleet };
+        let text: String = shared.tree().into_iter().map(|(path, contents)| format!("# ==> {path} <==\n{contents}")).collect();
+        insta::with_settings!({
+            snapshot_path => case.snapshot_dir(),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => format!("mesh-render --config {} {} render --out DIR (DIR/fleet/)", case.config_display(), case.env_flag()),
+        }, {
+            insta::assert_snapshot!(format!("{}-fleet", case.snapshot_name()), text);
         });
     }
 }
@@ -44,12 +62,13 @@ fn golden_flows_match_their_snapshots() {
 /// environment is gone fails here.
 #[test]
 fn no_snapshot_is_unreferenced() {
-    let expected: BTreeSet<_> = golden_cases()
+    let mut expected: BTreeSet<_> = golden_cases()
         .iter()
         .flat_map(|c| {
             [format!("{}.snap", c.snapshot_name()), format!("{}-flows.snap", c.snapshot_name())].map(|name| c.snapshot_dir().join(name))
         })
         .collect();
+    expected.extend(fleet_cases().iter().map(|c| c.snapshot_dir().join(format!("{}-fleet.snap", c.snapshot_name()))));
     let mut found = BTreeSet::new();
     for dir in
         [repo_root().join("golden")].into_iter().chain(std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path()))

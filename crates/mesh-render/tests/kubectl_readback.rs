@@ -63,6 +63,32 @@ fn every_rendered_file_and_stream_reads_back_unchanged() {
     assert!(files_checked >= 30 && objects_checked >= 100, "{files_checked} files, {objects_checked} objects");
 }
 
+/// A multi-cluster mesh's ApplicationSet (`fleet/applicationset.yaml`), whose Go templates
+/// (`{{.cluster}}`) must stay strings, and each cluster's Applications (`argocd/applications.yaml`).
+#[test]
+#[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
+fn every_fleet_file_reads_back_unchanged() {
+    let mut checked = 0;
+    for case in common::fleet_cases() {
+        let fleet = mesh_render::render_fleet(&case.loaded()).expect("a multi-cluster mesh");
+        let tree = fleet.tree();
+        for (objects, path) in std::iter::once((&fleet.application_set, mesh_render::FLEET_APPLICATION_SET.to_string()))
+            .chain(
+                fleet
+                    .clusters
+                    .iter()
+                    .map(|(name, r)| (&r.applications, format!("{}/{name}/argocd/applications.yaml", mesh_render::FLEET_CLUSTERS))),
+            )
+            .filter(|(objects, _)| !objects.is_empty())
+        {
+            let expected: Vec<Value> = objects.iter().map(|m| normalize(serde_json::to_value(&m.object).unwrap())).collect();
+            assert_same(&kubectl_read(&tree[&path]), &expected, &format!("{}: {path}", case.snapshot_name()));
+            checked += expected.len();
+        }
+    }
+    assert!(checked > 0, "no golden fleet renders Argo CD objects");
+}
+
 #[test]
 #[ignore = "needs kubectl on PATH: run by `make test` (`make tools` checks for it)"]
 fn risky_strings_survive_in_every_free_form_field() {

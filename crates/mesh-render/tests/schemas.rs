@@ -98,6 +98,22 @@ fn every_golden_render_is_valid_and_rules_are_counted() {
     assert!(totals["argoproj.io/v1alpha1/Application"].0 >= 6, "the app-of-apps golden config's Applications were not validated");
 }
 
+/// A multi-cluster mesh's ApplicationSet (`fleet/applicationset.yaml`) against Argo CD's CRD.
+#[test]
+fn every_golden_fleets_application_set_is_valid() {
+    let mut checked = 0;
+    for case in common::fleet_cases() {
+        let loaded = case.loaded();
+        let fleet = mesh_render::render_fleet(&loaded).expect("a multi-cluster mesh");
+        let objects: Vec<Value> = fleet.application_set.iter().map(|m| serde_json::to_value(&m.object).unwrap()).collect();
+        let mut v = Validator::new(Sources::for_config(loaded.selected()));
+        let report = v.validate(&objects);
+        assert!(report.problems.is_empty(), "{}: {:#?}", case.snapshot_name(), report.problems);
+        checked += report.counts.get("argoproj.io/v1alpha1/ApplicationSet").map_or(0, |c| c.objects);
+    }
+    assert!(checked >= 1, "no golden fleet has an ApplicationSet");
+}
+
 #[test]
 fn an_unknown_field_fails() {
     assert_eq!(

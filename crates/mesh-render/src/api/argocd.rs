@@ -55,6 +55,13 @@ pub const PRE_DELETE_FINALIZERS: [&str; 2] = ["pre-delete-finalizer.argocd.argop
 pub const BASE_APP: &str = "istio-base";
 pub const ISTIOD_APP: &str = "istiod";
 pub const MESH_APP: &str = "istio-mesh";
+/// A multi-cluster mesh's trust and east-west gateway Applications (each name gets `-<cluster>`,
+/// as every child Application of a cluster does).
+pub const TRUST_APP: &str = "istio-trust";
+pub const EAST_WEST_APP: &str = "istio-eastwest";
+/// The label that names a generated Application's cluster (the ApplicationSet's RollingSync steps
+/// select on it).
+pub const CLUSTER_LABEL: &str = "mesh-render/cluster";
 
 /// Application: a set of objects from one source, kept in sync with one destination.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -134,6 +141,12 @@ pub struct PluginParameter {
 #[serde(deny_unknown_fields)]
 pub struct DirectorySource {
     pub recurse: bool,
+    /// A glob of the files to read (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// A glob of the files to leave out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -184,4 +197,92 @@ pub struct ResourceIgnoreDifferences {
     pub group: String,
     pub kind: String,
     pub jq_path_expressions: Vec<String>,
+}
+
+/// ApplicationSet (`argoproj.io/v1alpha1`): Applications generated from a template, one per element
+/// of its generators (argo-cd v3.5.1 `manifests/crds/applicationset-crd.yaml`).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "argoproj.io",
+    version = "v1alpha1",
+    kind = "ApplicationSet",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationSetSpec {
+    /// Go templates (`{{.cluster}}`) instead of the older `{{cluster}}` syntax.
+    pub go_template: bool,
+    /// `missingkey=error`: a template naming a parameter no element has fails instead of printing
+    /// `<no value>` (argo-cd v3.5.1 `applicationset/utils/utils.go:404-411`).
+    pub go_template_options: Vec<String>,
+    pub generators: Vec<Generator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    pub template: ApplicationTemplate,
+}
+
+/// One generator: a list of elements, each an object of string parameters.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Generator {
+    pub list: ListGenerator,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListGenerator {
+    pub elements: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+/// `RollingSync`: the generated Applications are synced step by step, each step once the one before
+/// is healthy (argo-cd v3.5.1 `applicationset/controllers/progressivesync/progressive_sync.go`; it
+/// needs the controller's progressive syncs switched on, and is ignored otherwise).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Strategy {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub rolling_sync: RollingSync,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RollingSync {
+    pub steps: Vec<RollingSyncStep>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollingSyncStep {
+    pub match_expressions: Vec<LabelMatch>,
+}
+
+/// `In` or `NotIn` on a generated Application's label (the only operators RollingSync takes,
+/// `progressive_sync.go:297-343`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LabelMatch {
+    pub key: String,
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+/// The template of the generated Applications.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationTemplate {
+    pub metadata: TemplateMetadata,
+    pub spec: ApplicationSpec,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateMetadata {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalizers: Vec<String>,
 }

@@ -45,13 +45,14 @@ macro_rules! istio_schemas {
             bundled!($v, "security.istio.io/v1", "AuthorizationPolicy", "authorizationpolicy.v1.json"),
             bundled!($v, "telemetry.istio.io/v1", "Telemetry", "telemetry.v1.json"),
             bundled!($v, "networking.istio.io/v1", "DestinationRule", "destinationrule.v1.json"),
+            bundled!($v, "networking.istio.io/v1", "Gateway", "gateway.v1.json"),
         )*]
     };
 }
 
-const ISTIO: [Bundled; 16] = istio_schemas!("istio-1.29.0", "istio-1.29.6", "istio-1.30.3", "istio-1.31.0-rc.0");
+const ISTIO: [Bundled; 20] = istio_schemas!("istio-1.29.0", "istio-1.29.6", "istio-1.30.3", "istio-1.31.0-rc.0");
 
-const OTHERS: [Bundled; 10] = [
+const OTHERS: [Bundled; 13] = [
     bundled!("gateway-api-v1.4.0", "gateway.networking.k8s.io/v1", "Gateway", "gateway.v1.json"),
     bundled!("gateway-api-v1.4.0", "gateway.networking.k8s.io/v1", "HTTPRoute", "httproute.v1.json"),
     bundled!("gateway-api-v1.5.1", "gateway.networking.k8s.io/v1", "Gateway", "gateway.v1.json"),
@@ -62,6 +63,9 @@ const OTHERS: [Bundled; 10] = [
     bundled!("gie-v1.1.0", "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", "inferenceobjective.v1alpha2.json"),
     bundled!("gie-v1.6.0", "inference.networking.k8s.io/v1", "InferencePool", "inferencepool.v1.json"),
     bundled!("argo-cd-v3.5.1", "argoproj.io/v1alpha1", "Application", "application.v1alpha1.json"),
+    bundled!("argo-cd-v3.5.1", "argoproj.io/v1alpha1", "ApplicationSet", "applicationset.v1alpha1.json"),
+    bundled!("cert-manager-v1.19.1", "cert-manager.io/v1", "Certificate", "certificate.v1.json"),
+    bundled!("cert-manager-v1.19.1", "cert-manager.io/v1", "ClusterIssuer", "clusterissuer.v1.json"),
 ];
 
 /// Every bundled schema.
@@ -107,11 +111,16 @@ impl Sources {
             &self.inference
         } else if group == "argoproj.io" {
             &self.argocd
+        } else if group == "cert-manager.io" {
+            CERT_MANAGER
         } else {
             &self.gateway_api
         }
     }
 }
+
+/// The cert-manager release whose CRDs validate the trust objects (the playground's cert-manager).
+pub const CERT_MANAGER: &str = "cert-manager-v1.19.1";
 
 /// The bundled Gateway API schemas for a pin: the vendored release of the same minor.
 pub fn gateway_api_schemas(pin: &str) -> &'static str {

@@ -306,10 +306,17 @@ pub fn load_cluster(text: &str, environment: Option<&str>, cluster: Option<&str>
         loaded = match l.clone().with_cluster(Some(name)) {
             Ok(l) => Some(l),
             Err(known) => {
-                let pos = root.get("components").and_then(|c| c.get("istio")).and_then(|i| i.get("multiCluster")).map_or(root.pos, |n| n.pos);
+                let pos = root
+                    .get("components")
+                    .and_then(|c| c.get("istio"))
+                    .and_then(|i| i.get("multiCluster"))
+                    .map(|m| m.get("clusters").unwrap_or(m))
+                    .map_or(root.pos, |n| n.pos);
                 let hint = match decode::suggest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
                     Some(s) => format!("did you mean `{s}`? Listed: {}", known.join(", ")),
-                    None if known.is_empty() => "the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`".to_string(),
+                    None if known.is_empty() => {
+                        "the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`".to_string()
+                    }
                     None => format!("listed: {}", known.join(", ")),
                 };
                 dec.report(
@@ -492,6 +499,9 @@ fn read_section(
         (None, Some(n)) => multi_cluster::read(n, &f.path("multiCluster"), dec),
         _ => None,
     };
+    if let (Some((mc, _)), Some(a)) = (&multi, f.get("argocd")) {
+        multi_cluster::check_argocd(mc, a, &f.path("argocd"), dec);
+    }
 
     rules::envoy_gateway_still_installed(envoy_gateway.as_ref(), knative.as_ref(), environment, dec);
     rules::control_plane_features(&f, control_plane.as_mut(), release, ai_serving.as_ref(), knative.as_ref(), dec);
@@ -580,14 +590,26 @@ fn read_clusters(
         let config = read_section(&merged, environment, Some(identity), knative.clone(), envoy_gateway.clone(), dec);
         mark_cluster(&mut dec.diags[diags_before..], &o.spec.name);
         match config {
-            Some(mut c) => {
-                c.multi_cluster = Some(mc.clone());
-                out.push(c);
-            }
+            Some(c) => out.push(c),
             None => ok = false,
         }
     }
-    ok.then_some(out)
+    if !ok {
+        return None;
+    }
+    // Every cluster sees the others as their settings are.
+    let mut mc = mc.clone();
+    for (spec, c) in mc.clusters.iter_mut().zip(&out) {
+        spec.summary = multi_cluster::ClusterSummary {
+            apps: c.apps.clone(),
+            east_west: c.cluster.as_ref().is_some_and(|id| id.east_west.enabled),
+            version: Some(c.release.version),
+        };
+    }
+    for c in &mut out {
+        c.multi_cluster = Some(mc.clone());
+    }
+    Some(out)
 }
 
 /// Names the cluster in the messages of its settings' problems.

@@ -102,6 +102,20 @@ pub struct ClusterSpec {
     /// --server`); the kube context's server when absent.
     pub api_server: Option<String>,
     pub pos: Pos,
+    /// What the cluster's settings (the section with its overrides) say about it, for checks that
+    /// look across clusters (the flows between them); filled once every cluster is read.
+    pub summary: ClusterSummary,
+}
+
+/// A cluster's settings as the other clusters' checks see them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterSummary {
+    /// Its app namespaces (`namespaces.apps`).
+    pub apps: Vec<String>,
+    /// Its east-west gateway is rendered.
+    pub east_west: bool,
+    /// Its Istio release.
+    pub version: Option<crate::versions::Version>,
 }
 
 /// The east-west gateway of a cluster (the `gateway` chart with `networkGateway`).
@@ -225,8 +239,9 @@ fn read_clusters<'n>(f: &Fields<'n>, node: &Node, dec: &mut Decoder) -> Vec<Clus
         let Some(cf) = dec.map(item, &ipath, Some(CLUSTER_KEYS)) else { continue };
         let name = required(&cf, "name", "e.g. `name: east`: istiod's `global.multiCluster.clusterName`", item, dec)
             .and_then(|n| dec.dns_label(n, &cf.path("name")));
-        let network = required(&cf, "network", "e.g. `network: net-east`; clusters whose pods reach each other directly share one", item, dec)
-            .and_then(|n| dec.label_value(n, &cf.path("network")));
+        let network =
+            required(&cf, "network", "e.g. `network: net-east`; clusters whose pods reach each other directly share one", item, dec)
+                .and_then(|n| dec.label_value(n, &cf.path("network")));
         let context = cf.get("context").and_then(|n| dec.string(n, &cf.path("context")));
         let server = cf.get("server").and_then(|n| https_url(n, &cf.path("server"), dec));
         let api_server = cf.get("apiServer").and_then(|n| https_url(n, &cf.path("apiServer"), dec));
@@ -256,7 +271,15 @@ fn read_clusters<'n>(f: &Fields<'n>, node: &Node, dec: &mut Decoder) -> Vec<Clus
             );
         }
         out.push(ClusterOverlay {
-            spec: ClusterSpec { context: context.unwrap_or_else(|| name.clone()), name, network, server, api_server, pos: item.pos },
+            spec: ClusterSpec {
+                context: context.unwrap_or_else(|| name.clone()),
+                name,
+                network,
+                server,
+                api_server,
+                pos: item.pos,
+                summary: ClusterSummary::default(),
+            },
             overlay,
             east_west: cf.get("eastWest"),
         });
@@ -288,6 +311,32 @@ fn https_url(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
     Some(text.trim_end_matches('/').to_string())
 }
 
+/// Argo CD in a multi-cluster mesh: each cluster's Applications go to its `server`, so
+/// `argocd.destinationServer` has no meaning, and two clusters cannot share a server.
+pub(super) fn check_argocd(mc: &MultiCluster, argocd: &Node, path: &str, dec: &mut Decoder) {
+    if let Some(n) = argocd.get("destinationServer") {
+        dec.report(
+            &codes::CONFLICTING_SETTINGS,
+            n.pos,
+            &decode::join(path, "destinationServer"),
+            "`destinationServer` is one server, and a multi-cluster mesh deploys to each cluster's own",
+            "remove it and set `server` on each entry of `multiCluster.clusters` (Argo CD's own cluster when absent)",
+        );
+    }
+    let server = |c: &ClusterSpec| c.server.clone().unwrap_or_else(|| super::gitops::IN_CLUSTER.into());
+    for (i, c) in mc.clusters.iter().enumerate() {
+        if let Some(first) = mc.clusters[..i].iter().find(|f| server(f) == server(c)) {
+            dec.report(
+                &codes::CONFLICTING_SETTINGS,
+                c.pos,
+                &format!("components.istio.multiCluster.clusters[{i}].server"),
+                format!("clusters `{}` and `{}` both deploy to {}", first.name, c.name, server(c)),
+                "give each cluster the API server Argo CD knows it by (its cluster Secret's `server`); an absent `server` is Argo CD's own cluster",
+            );
+        }
+    }
+}
+
 /// `overrides` may set any `components.istio` key but those that are one per mesh.
 fn check_overrides(node: &Node, path: &str, dec: &mut Decoder) {
     let Value::Map(entries) = &node.value else {
@@ -312,7 +361,9 @@ fn check_overrides(node: &Node, path: &str, dec: &mut Decoder) {
 /// an error.
 fn overlay(item: &Node, version: Option<&Node>, overrides: Option<&Node>, f: &Fields, dec: &mut Decoder) -> Node {
     let mut entries: Vec<(Node, Node)> = match overrides.map(|o| &o.value) {
-        Some(Value::Map(entries)) => entries.iter().filter(|(k, _)| !NOT_OVERRIDABLE.contains(&k.as_scalar().unwrap_or_default())).cloned().collect(),
+        Some(Value::Map(entries)) => {
+            entries.iter().filter(|(k, _)| !NOT_OVERRIDABLE.contains(&k.as_scalar().unwrap_or_default())).cloned().collect()
+        }
         _ => Vec::new(),
     };
     if let Some(v) = version {
@@ -377,7 +428,13 @@ pub(super) fn read_east_west(node: Option<&Node>, path: &str, multi_network: boo
                 let p = format!("{ipath}[{i}]");
                 let text = dec.string(ip, &p)?;
                 if text.parse::<std::net::IpAddr>().is_err() {
-                    dec.report(&codes::INVALID_VALUE, ip.pos, &p, format!("`{text}` is not an IP address"), "write an IPv4 or IPv6 address");
+                    dec.report(
+                        &codes::INVALID_VALUE,
+                        ip.pos,
+                        &p,
+                        format!("`{text}` is not an IP address"),
+                        "write an IPv4 or IPv6 address",
+                    );
                     return None;
                 }
                 ew.external_ips.push(text);
@@ -474,7 +531,13 @@ fn duration(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
         rest = &rest[digits + unit..];
     }
     if !ok {
-        dec.report(&codes::INVALID_VALUE, node.pos, path, format!("`{text}` is not a duration"), "write hours, minutes or seconds, e.g. `8760h` or `720h`");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            format!("`{text}` is not a duration"),
+            "write hours, minutes or seconds, e.g. `8760h` or `720h`",
+        );
         return None;
     }
     Some(text)
@@ -512,9 +575,13 @@ mod tests {
 
     #[test]
     fn overrides_cannot_set_what_is_one_per_mesh() {
-        let (m, problems) = read_text("meshID: m\nclusters:\n- name: a\n  network: n\n  overrides: {namespace: other, mtls: {mode: STRICT}}\n");
+        let (m, problems) =
+            read_text("meshID: m\nclusters:\n- name: a\n  network: n\n  overrides: {namespace: other, mtls: {mode: STRICT}}\n");
         assert!(m.is_none());
-        assert_eq!(problems, ["multiCluster.clusters[0].overrides.namespace: `namespace` is one per mesh and cannot be overridden per cluster"]);
+        assert_eq!(
+            problems,
+            ["multiCluster.clusters[0].overrides.namespace: `namespace` is one per mesh and cannot be overridden per cluster"]
+        );
     }
 
     #[test]
@@ -530,4 +597,3 @@ mod tests {
         assert_eq!(problems, ["multiCluster.trust.duration: `1y` is not a duration"]);
     }
 }
-

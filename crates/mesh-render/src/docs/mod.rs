@@ -10,6 +10,7 @@
 mod check_codes;
 mod context;
 mod diagram;
+mod fleet;
 mod upgrade_notes;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use context::Context;
 
 pub use check_codes::{check_codes_table, with_check_codes_table, CHECK_CODES_END, CHECK_CODES_START};
 pub use diagram::diagram;
+pub use fleet::fleet_page;
 
 /// The templates, by the name of the file they render.
 const TEMPLATES: &[(&str, &str)] = &[

@@ -154,6 +154,10 @@ pub(crate) struct HookContext {
     pub policies: Vec<(String, String)>,
     pub argocd_namespace: String,
     pub mesh_application: String,
+    /// In a multi-cluster mesh the hooks run in the cluster, away from Argo CD's namespace: the
+    /// PreDelete hook's guard reads its own Job's tracking (`PRE_DELETE_JOB`) instead of the mesh
+    /// Application.
+    pub remote_guard: Option<String>,
     /// The revision the labelled namespaces' pods must run (the injector labels each pod
     /// `istio.io/rev: <revision>`, `default` without one): pods of another revision are restarted too,
     /// so that moving a tag reaches the pods on an Argo CD sync as it does with `plan apply`.
@@ -204,6 +208,9 @@ pub(crate) struct GateContext {
     pub application: String,
     /// The mesh Application: gone or being deleted means a whole teardown.
     pub mesh_application: String,
+    /// In a multi-cluster mesh the gate runs in the cluster, which cannot read the mesh Application
+    /// in Argo CD's cluster: it waits for the pods and tags alone.
+    pub remote: bool,
 }
 
 /// The gate's script: exit 1 while a tag points at the revision or a pod runs its proxy.

@@ -111,7 +111,11 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts, manifests: &mut [Manife
         injection_key,
         policies: policies.clone(),
         argocd_namespace: a.namespace.clone(),
-        mesh_application: MESH_APP.into(),
+        mesh_application: match &config.cluster {
+            Some(c) => format!("{MESH_APP}-{}", c.name),
+            None => MESH_APP.into(),
+        },
+        remote_guard: config.cluster.as_ref().map(|_| PRE_DELETE_JOB.to_string()),
         expected_revision: expected_revision(config),
         expected_istiod: plans::stable_istiod(config),
         stable_webhook: stable_webhook.clone(),
@@ -254,12 +258,18 @@ fn rbac(config: &Config, access: &Access) -> Vec<Manifest> {
         let (plural, group) = resource.split_once('.').unwrap_or((&resource, ""));
         per_namespace.entry(ns).or_default().push(rule(&[group], &[plural], &["delete"], names.into_iter().collect()));
     }
-    per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
-        &["argoproj.io"],
-        &["applications"],
-        &["get"],
-        vec![MESH_APP.to_string()],
-    ));
+    match &config.cluster {
+        // A cluster of a multi-cluster mesh: the guard reads its own Job, not the Application.
+        Some(_) => {
+            per_namespace.entry(root.to_string()).or_default().push(rule(&["batch"], &["jobs"], &["get"], vec![PRE_DELETE_JOB.to_string()]))
+        }
+        None => per_namespace.entry(argocd_namespace.to_string()).or_default().push(rule(
+            &["argoproj.io"],
+            &["applications"],
+            &["get"],
+            vec![MESH_APP.to_string()],
+        )),
+    }
     for (ns, rules) in per_namespace {
         out.push(hook_object(Role { metadata: owned_meta(NAME, Some(&ns), Concern::ArgocdHooks), rules: Some(rules) }));
         out.push(hook_object(RoleBinding {

@@ -133,6 +133,7 @@ objects! {
     /// Istio's own Gateway kind (the cross-network Gateway of an east-west gateway).
     IstioGateway(crate::api::istio::IstioGateway) = "networking.istio.io/v1" as "Gateway";
     Application(crate::api::argocd::Application) = "argoproj.io/v1alpha1";
+    ApplicationSet(crate::api::argocd::ApplicationSet) = "argoproj.io/v1alpha1";
     Job(Job) = "batch/v1";
 }
 

@@ -69,6 +69,10 @@ pub struct GateSettings {
     /// Argo CD's namespace (the Applications', the Role's).
     pub argocd_namespace: String,
     pub hook_image: String,
+    /// The cluster of a multi-cluster mesh (the Application's `cluster` parameter): the gate then
+    /// runs in a cluster where Argo CD's namespace and Applications are not, and its Application is
+    /// `istiod[-<revision>]-<cluster>`.
+    pub cluster: Option<String>,
 }
 
 impl GateSettings {
@@ -80,6 +84,7 @@ impl GateSettings {
             namespace: config.namespace.clone(),
             argocd_namespace: argocd.namespace.clone(),
             hook_image: argocd.hook_image.clone(),
+            cluster: config.cluster.as_ref().map(|c| c.name.clone()),
         }
     }
 }
@@ -110,10 +115,13 @@ pub fn render_revision_gate_with(settings: &GateSettings, revision: &str) -> Res
             63 - revision_gate::name("", &settings.namespace).len()
         ));
     }
-    let application = match revision {
+    let mut application = match revision {
         crate::config::canary::DEFAULT_REVISION => "istiod".to_string(),
         r => format!("istiod-{r}"),
     };
+    if let Some(cluster) = &settings.cluster {
+        application = format!("{application}-{cluster}");
+    }
     Ok(revision_gate::render(settings, revision, &application))
 }
 

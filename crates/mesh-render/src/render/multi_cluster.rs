@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::cert_manager::{CaIssuer, Certificate, CertificateSpec, ClusterIssuer, ClusterIssuerSpec, IssuerReference, PrivateKey, Subject};
+use crate::api::cert_manager::{
+    CaIssuer, Certificate, CertificateSpec, ClusterIssuer, ClusterIssuerSpec, IssuerReference, PrivateKey, Subject,
+};
 use crate::api::helm::{GatewayAutoscaling, GatewayService, GatewayValues};
 use crate::api::istio::{IstioGateway, IstioGatewaySpec, Server, ServerPort, ServerTls};
 use crate::config::multi_cluster::{CACERTS_SECRET, EAST_WEST_PORT};
@@ -64,22 +66,53 @@ pub(crate) fn trust(config: &Config) -> Vec<Manifest> {
 }
 
 /// The cross-network Gateway: the east-west gateway passes mTLS through to the service its SNI names
-/// (`AUTO_PASSTHROUGH` on 15443 for every `*.local` host), as Istio's
-/// `samples/multicluster/expose-services.yaml` does (`reference/istio-1.29.6/multicluster/`).
+/// (`AUTO_PASSTHROUGH` on 15443), as Istio's `samples/multicluster/expose-services.yaml` does
+/// (`reference/istio-1.29.6/multicluster/`), but for the app namespaces' services only, which are
+/// what other clusters call (`check::flows::fleet`): the sample's `*.local` would also open istiod,
+/// the Knative system services and the gateways' own Services to every caller on the other networks.
+/// Without app namespaces there is nothing to expose, and no Gateway.
 pub(crate) fn east_west(config: &Config) -> Vec<Manifest> {
     let Some(ew) = config.cluster.as_ref().map(|c| &c.east_west).filter(|ew| ew.enabled) else { return Vec::new() };
+    if config.apps.is_empty() {
+        return Vec::new();
+    }
     let gateway = IstioGateway {
         metadata: owned_meta(CROSS_NETWORK_GATEWAY, Some(&config.namespace), Concern::EastWest),
         spec: IstioGatewaySpec {
             selector: BTreeMap::from([("istio".to_string(), selector_label(&ew.name))]),
             servers: vec![Server {
                 port: ServerPort { number: EAST_WEST_PORT.into(), name: "tls".into(), protocol: "TLS".into() },
-                hosts: vec!["*.local".into()],
+                hosts: config.apps.iter().map(|ns| format!("*.{ns}.svc.cluster.local")).collect(),
                 tls: Some(ServerTls { mode: "AUTO_PASSTHROUGH".into() }),
             }],
         },
     };
     vec![Manifest { concern: Concern::EastWest, object: Object::from(gateway) }]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::syntax::Limits;
+    use crate::render::manifest::Object;
+
+    /// Rule: the cross-network Gateway passes through to the app namespaces' services only, never
+    /// `*.local` (istiod, Knative's system services and the gateways would be open to every other
+    /// network); with no app namespace there is no Gateway.
+    #[test]
+    fn the_cross_network_gateway_exposes_the_app_namespaces_only() {
+        let config = |apps: &str| {
+            format!("components:\n  istio:\n    enabled: true\n    namespaces: {{apps: [{apps}]}}\n    multiCluster:\n      meshID: m\n      clusters: [{{name: a, network: n1}}, {{name: b, network: n2}}]\n")
+        };
+        let hosts = |apps: &str| -> Option<Vec<String>> {
+            let loaded = crate::config::load_cluster(&config(apps), None, Some("a"), Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+            crate::render(&loaded).manifests.iter().find_map(|m| match &m.object {
+                Object::IstioGateway(g) => Some(g.spec.servers.iter().flat_map(|s| s.hosts.clone()).collect()),
+                _ => None,
+            })
+        };
+        assert_eq!(hosts("shop, demo"), Some(vec!["*.demo.svc.cluster.local".to_string(), "*.shop.svc.cluster.local".to_string()]));
+        assert_eq!(hosts(""), None);
+    }
 }
 
 /// The `istio` label the gateway chart gives the pods of release `name`: the name without `istio-`

@@ -69,7 +69,11 @@ pub(crate) fn render(settings: &GateSettings, revision: &str, application: &str)
         namespace: root.to_string(),
         argocd_namespace: argocd_namespace.to_string(),
         application: application.to_string(),
-        mesh_application: MESH_APP.to_string(),
+        mesh_application: match &settings.cluster {
+            Some(c) => format!("{MESH_APP}-{c}"),
+            None => MESH_APP.to_string(),
+        },
+        remote: settings.cluster.is_some(),
     };
     let subject = Subject { kind: "ServiceAccount".into(), name: name.clone(), namespace: Some(root.into()), api_group: None };
     let role = ClusterRole {
@@ -94,12 +98,15 @@ pub(crate) fn render(settings: &GateSettings, revision: &str, application: &str)
         role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
         subjects: Some(vec![subject.clone()]),
     };
-    vec![
+    let mut out = vec![
         hook_object(ServiceAccount { metadata: owned_meta(&name, Some(root), Concern::ArgocdHooks), ..Default::default() }),
         hook_object(role),
         hook_object(binding),
-        hook_object(app_role),
-        hook_object(app_binding),
-        job(root, &settings.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)),
-    ]
+    ];
+    // In a multi-cluster mesh the gate runs in the cluster, where Argo CD's namespace is not.
+    if settings.cluster.is_none() {
+        out.extend([hook_object(app_role), hook_object(app_binding)]);
+    }
+    out.push(job(root, &settings.hook_image, &name, &name, "PreDelete", None, plans::revision_gate_script(&context)));
+    out
 }

@@ -95,6 +95,19 @@ pub fn golden_cases() -> Vec<Case> {
     cases
 }
 
+/// The multi-cluster meshes among the golden configs (and their environments): one case each,
+/// with no cluster selected, for what the fleet shares (`fleet/`).
+pub fn fleet_cases() -> Vec<Case> {
+    let mut out: Vec<Case> = Vec::new();
+    for case in golden_cases().into_iter().filter(|c| c.cluster.is_some()) {
+        let fleet = Case { cluster: None, ..case };
+        if !out.iter().any(|c| c.name == fleet.name && c.env == fleet.env) {
+            out.push(fleet);
+        }
+    }
+    out
+}
+
 /// The snapshot of a case: warnings, then every file of the rendered tree.
 pub fn snapshot_text(case: &Case) -> String {
     let loaded = case.loaded();

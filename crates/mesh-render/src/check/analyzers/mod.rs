@@ -5,6 +5,7 @@
 //! Codes are stable: a code is never reused for another check. One module per family of checks.
 
 mod annotations;
+pub mod fleet;
 mod flows;
 mod inference;
 mod injection;
@@ -285,6 +286,11 @@ registry! {
     revisions::REVISION_LABEL => revisions::revision_label,
     revisions::TAG_WITHOUT_REVISION => revisions::tag_without_revision,
     revisions::REVISION_SKEW => revisions::revision_skew,
+    fleet::DUPLICATE_CLUSTER_NAME => fleet::duplicate_cluster_name,
+    fleet::MESH_ID_MISMATCH => fleet::mesh_id_mismatch,
+    fleet::NETWORK_GATEWAY_MISMATCH => fleet::network_gateway_mismatch,
+    fleet::TRUST_NOT_SHARED => fleet::trust_not_shared,
+    fleet::CLUSTER_VERSION_SKEW => fleet::cluster_version_skew,
 }
 
 /// The analyzer rule with this code (case-insensitive); [`crate::check::rule`] also knows the config codes.

@@ -736,6 +736,9 @@ pub fn catalogue_with(config: &Config, keep: &dyn Fn(usize) -> bool) -> Vec<Flow
             }
         }
     }
+    // Calls from the other clusters of a multi-cluster mesh (every app namespace: they depend on the
+    // other clusters' namespaces too, which the classes of `for_each_row_by_class` do not see).
+    out.extend(super::fleet::cross_flows(config));
     out
 }
 
@@ -773,6 +776,7 @@ pub fn expectations(config: &Config) -> Vec<Flow> {
                 from,
                 hops: vec![hop(&to, e.port, service())],
                 expectation: Some(i),
+                cross: None,
             }
         })
         .collect()

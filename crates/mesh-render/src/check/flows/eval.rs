@@ -346,7 +346,7 @@ impl<'a> Mesh<'a> {
             }
         }
         let last = flow.hops.last().unwrap_or_else(|| unreachable!("a flow has a hop"));
-        let verdict = if hops.iter().all(|h| h.verdict == Verdict::Allow) { Verdict::Allow } else { Verdict::Deny };
+        let mut verdict = if hops.iter().all(|h| h.verdict == Verdict::Allow) { Verdict::Allow } else { Verdict::Deny };
         let transport = hops.iter().map(|h| h.transport).max().unwrap_or(Transport::Mtls);
         let mut decided_by: Vec<Decider> = Vec::new();
         for d in hops.iter().flat_map(|h| &h.decided_by) {
@@ -354,16 +354,38 @@ impl<'a> Mesh<'a> {
                 decided_by.push(d.clone());
             }
         }
-        let reason = hops.iter().map(|h| h.reason.as_str()).collect::<Vec<_>>().join("; then ");
-        let via = (flow.hops.len() > 1).then(|| Via {
+        let mut reason = hops.iter().map(|h| h.reason.as_str()).collect::<Vec<_>>().join("; then ");
+        let mut via = (flow.hops.len() > 1).then(|| Via {
             namespace: flow.hops[0].to.namespace.clone(),
             workload: flow.hops[0].to.name.clone(),
             port: flow.hops[0].port,
         });
+        let mut via_call = (flow.hops.len() > 1).then(|| flow.hops[0].call.kind());
+        // A call from another cluster (`fleet`): what blocks it whatever the policies say, and the
+        // east-west gateway it goes through across networks, which passes only Istio mTLS.
+        if let Some(cross) = &flow.cross {
+            if let Some(east_west) = &cross.east_west {
+                via = Some(east_west.clone());
+                via_call = Some(super::CallKind::Service);
+                if transport != Transport::Mtls && verdict == Verdict::Allow {
+                    verdict = Verdict::Deny;
+                    reason = format!(
+                        "{reason}; but the east-west gateway routes only Istio mTLS, by its SNI (AUTO_PASSTHROUGH), and this call is {transport}"
+                    );
+                }
+            }
+            if let Some(blocked) = &cross.blocked {
+                verdict = Verdict::Deny;
+                reason = blocked.clone();
+                decided_by.clear();
+            }
+        }
         Row {
             from: self.endpoint(&flow.from),
             to: self.endpoint(&last.to),
-            via_call: (flow.hops.len() > 1).then(|| flow.hops[0].call.kind()),
+            from_cluster: flow.cross.as_ref().map(|c| c.from_cluster.clone()),
+            to_cluster: flow.cross.as_ref().map(|c| c.to_cluster.clone()),
+            via_call,
             via,
             port: last.port,
             path: last.path.clone(),

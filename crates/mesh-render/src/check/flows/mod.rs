@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod eval;
+pub mod fleet;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -181,11 +182,13 @@ pub struct Flow {
     pub hops: Vec<Hop>,
     /// Index into `components.istio.flows.expect`, for flows the config asked for.
     pub expectation: Option<usize>,
+    /// A call from another cluster of a multi-cluster mesh (`fleet`).
+    pub cross: Option<fleet::Cross>,
 }
 
 impl Flow {
     fn new(need: Need, purpose: impl Into<String>, from: Workload, hops: Vec<Hop>) -> Self {
-        Flow { purpose: purpose.into(), need, from, hops, expectation: None }
+        Flow { purpose: purpose.into(), need, from, hops, expectation: None, cross: None }
     }
 }
 
@@ -244,6 +247,12 @@ pub struct HopResult {
 pub struct Row {
     pub from: Endpoint,
     pub to: Endpoint,
+    /// The caller's cluster, on a row of a call from another cluster of a multi-cluster mesh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_cluster: Option<String>,
+    /// The destination's cluster (the one rendered), on such a row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_cluster: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
     /// How the caller addresses the first hop's callee (`via`), for a row through a gateway or the
@@ -336,8 +345,12 @@ pub fn to_table(rows: &[Row]) -> String {
     let header = ["NEED", "VERDICT", "TRANSPORT", "FROM", "TO", "PORT", "PURPOSE", "DECIDED BY"];
     let mut lines: Vec<[String; 8]> = vec![header.map(String::from)];
     for r in rows {
-        let endpoint = |e: &Endpoint| {
+        let endpoint = |e: &Endpoint, cluster: Option<&String>| {
             let id = if e.namespace.is_empty() { e.workload.clone() } else { format!("{}/{}", e.namespace, e.workload) };
+            let id = match cluster {
+                Some(c) => format!("{c}:{id}"),
+                None => id,
+            };
             if e.sidecar {
                 format!("{id}+")
             } else {
@@ -345,8 +358,8 @@ pub fn to_table(rows: &[Row]) -> String {
             }
         };
         let to = match &r.via {
-            Some(v) => format!("{} (via {}/{})", endpoint(&r.to), v.namespace, v.workload),
-            None => endpoint(&r.to),
+            Some(v) => format!("{} (via {}/{})", endpoint(&r.to, r.to_cluster.as_ref()), v.namespace, v.workload),
+            None => endpoint(&r.to, r.to_cluster.as_ref()),
         };
         let port = match &r.path {
             Some(p) => format!("{}{p}", r.port),
@@ -358,7 +371,7 @@ pub fn to_table(rows: &[Row]) -> String {
             r.need.to_string(),
             r.verdict.to_string(),
             r.transport.to_string(),
-            endpoint(&r.from),
+            endpoint(&r.from, r.from_cluster.as_ref()),
             to,
             port,
             r.purpose.clone(),
@@ -378,16 +391,17 @@ pub fn to_table(rows: &[Row]) -> String {
 
 /// The rows as a Markdown table (for docs/architecture.md).
 pub fn to_markdown(rows: &[Row]) -> String {
-    let end = |e: &Endpoint| {
+    let end = |e: &Endpoint, cluster: Option<&String>| {
         let id = if e.namespace.is_empty() { e.workload.clone() } else { format!("{}/{}", e.namespace, e.workload) };
+        let id = cluster.map_or(id.clone(), |c| format!("{c}:{id}"));
         format!("`{id}`{}", if e.sidecar { "+" } else { "" })
     };
     let mut out =
         String::from("| Need | Verdict | Transport | From | To | Port | Purpose | Decided by |\n|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let to = match &r.via {
-            Some(v) => format!("{} via `{}/{}`", end(&r.to), v.namespace, v.workload),
-            None => end(&r.to),
+            Some(v) => format!("{} via `{}/{}`", end(&r.to, r.to_cluster.as_ref()), v.namespace, v.workload),
+            None => end(&r.to, r.to_cluster.as_ref()),
         };
         let port = format!("{}{}", r.port, r.path.as_deref().unwrap_or_default());
         let deciders: Vec<String> = r.decided_by.iter().map(|d| format!("`{d}`")).collect();
@@ -396,7 +410,7 @@ pub fn to_markdown(rows: &[Row]) -> String {
             r.need,
             r.verdict,
             r.transport,
-            end(&r.from),
+            end(&r.from, r.from_cluster.as_ref()),
             r.purpose.replace('|', "\\|"),
             deciders.join(", ")
         ));
@@ -415,7 +429,9 @@ pub fn to_mermaid(rows: &[Row]) -> String {
     };
     let mut edges: Vec<(String, String, String, Transport)> = Vec::new();
     for r in rows.iter().filter(|r| r.verdict == Verdict::Allow) {
-        let mut from = node_id(&r.from.namespace, &r.from.workload, &mut nodes);
+        // A caller of another cluster is a node of its own (`cluster:namespace`).
+        let from_ns = r.from_cluster.as_ref().map_or(r.from.namespace.clone(), |c| format!("{c}:{}", r.from.namespace));
+        let mut from = node_id(&from_ns, &r.from.workload, &mut nodes);
         let mut legs: Vec<(&str, &str, u16, Transport)> = Vec::new();
         for (i, hop) in r.hops.iter().enumerate() {
             let port = if i + 1 == r.hops.len() { r.port } else { hop.port };

@@ -117,6 +117,7 @@ fn flow(from: Workload, to: &Workload, port: u16, path: Option<&str>, call: Call
         from,
         hops: vec![Hop { to: to.clone(), port, path: path.map(String::from), call }],
         expectation: None,
+        cross: None,
     }
 }
 
