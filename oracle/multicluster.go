@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	klabels "k8s.io/apimachinery/pkg/labels"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -361,7 +363,16 @@ func (fl *fleet) checkAppService(fc *fleetCheck, a *fakeCluster, client *podInfo
 			}
 		}
 		for _, g := range c.addressed() {
-			if got, ok := fl.passthrough(fc, c, g, sni); ok {
+			// The rendered cross-network Gateway's hosts say which Services the gateway passes
+			// through: those must pass, the others must find no filter chain.
+			hosts := c.passedHosts(g)
+			got, ok, refused, msg := fl.passthrough(c, g, sni)
+			if !covers(hosts, host) {
+				fc.result("east-west-closed", refused, fmt.Sprintf("%s (the Gateway passes %v, not %s)", msg, hosts, host))
+				continue
+			}
+			fc.result("east-west-passthrough", ok, msg)
+			if ok {
 				fc.sameEndpoints("east-west-passthrough", fmt.Sprintf("%s's gateway %s/%s, cluster %s", c.id, g.svc.Namespace, g.svc.Name, sni), got, local)
 			}
 		}
@@ -411,34 +422,77 @@ func (fl *fleet) checkLocalGateway(fc *fleetCheck, a *fakeCluster, client *podIn
 	}
 }
 
-// passthrough: cluster c's east-west gateway g, a router proxy built by c's istiod, takes a TLS
-// connection on its gateway port with the SNI a caller's cluster sets (Istio's traffic simulation
-// over its listeners) to the cluster of that SNI, which sends it on without TLS of its own (the
-// caller's mTLS passes through). It returns that cluster's endpoints (the gateway's EDS; its
-// network view is its own network) and whether the gateway passes the SNI on.
-func (fl *fleet) passthrough(fc *fleetCheck, c *fakeCluster, g gateway, sni string) ([]lbEndpoint, bool) {
+// passthrough asks cluster c's east-west gateway g, a router proxy built by c's istiod, to take a
+// TLS connection on its gateway port with the SNI a caller's cluster sets (Istio's traffic
+// simulation over its listeners): ok when it picks the cluster of that SNI and that cluster sends it
+// on without TLS of its own (the caller's mTLS passes through); then the cluster's endpoints (the
+// gateway's EDS; its network view is its own network); refused when it has no listener or filter
+// chain for it. msg says what the gateway did.
+func (fl *fleet) passthrough(c *fakeCluster, g gateway, sni string) (eps []lbEndpoint, ok bool, refused bool, msg string) {
 	if len(g.pods) == 0 {
-		fc.result("east-west-passthrough", false, fmt.Sprintf("%s's gateway Service %s/%s selects no pod", c.id, g.svc.Namespace, g.svc.Name))
-		return nil, false
+		return nil, false, false, fmt.Sprintf("%s's gateway Service %s/%s selects no pod", c.id, g.svc.Namespace, g.svc.Name)
 	}
 	gw := g.pods[0]
 	d := fl.istiods[c.id]
 	gc := d.outbound(c.key(gw), gw)
 	res := gc.sim.Run(simulation.Call{CallMode: simulation.CallModeGateway, Address: gw.ip, Port: int(g.port), Protocol: simulation.TCP, TLS: simulation.MTLS, Alpn: "istio", Sni: sni})
 	cl := gc.clusters[res.ClusterMatched]
-	ok := res.Error == nil && res.ClusterMatched == sni && cl != nil
+	ok = res.Error == nil && res.ClusterMatched == sni && cl != nil
 	transport := ""
 	if ok {
 		var err error
 		transport, err = socketTransport(cl.TransportSocket)
 		ok = err == nil && transport == "plaintext" && len(cl.TransportSocketMatches) == 0
 	}
-	fc.result("east-west-passthrough", ok, fmt.Sprintf("%s's %s/%s on %d for SNI %s: Istio's simulation gives listener %q, cluster %q (want %q, passed on without TLS of its own: %q), error %v",
-		c.id, gw.pod.Namespace, gw.pod.Name, g.port, sni, res.ListenerMatched, res.ClusterMatched, sni, transport, res.Error))
-	if !ok {
-		return nil, false
+	msg = fmt.Sprintf("%s's %s/%s on %d for SNI %s: Istio's simulation gives listener %q, cluster %q (passed on without TLS of its own: %q), error %v",
+		c.id, gw.pod.Namespace, gw.pod.Name, g.port, sni, res.ListenerMatched, res.ClusterMatched, transport, res.Error)
+	if ok {
+		eps = lbEndpoints(d.endpointsOf(gc, sni))
 	}
-	return lbEndpoints(d.endpointsOf(gc, sni)), true
+	// Refused: no listener on the port (no Service it passes exists) or no filter chain for the SNI.
+	return eps, ok, errors.Is(res.Error, simulation.ErrNoFilterChain) || errors.Is(res.Error, simulation.ErrNoListener), msg
+}
+
+// passedHosts are the hosts the cluster's Istio Gateways that select the gateway's pods pass
+// through on its port (servers with tls mode AUTO_PASSTHROUGH; a host may carry a namespace/ prefix).
+func (c *fakeCluster) passedHosts(g gateway) []string {
+	var out []string
+	for _, o := range c.t.ofKind("Gateway") {
+		if !isConfig(o) || len(g.pods) == 0 || o.GetNamespace() != g.pods[0].pod.Namespace {
+			continue
+		}
+		sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector")
+		if !klabels.SelectorFromSet(sel).Matches(klabels.Set(g.pods[0].pod.Labels)) {
+			continue
+		}
+		servers, _, _ := unstructured.NestedSlice(o.Object, "spec", "servers")
+		for _, sv := range servers {
+			m, _ := sv.(map[string]any)
+			port, _, _ := unstructured.NestedFieldNoCopy(m, "port", "number")
+			mode, _, _ := unstructured.NestedString(m, "tls", "mode")
+			hosts, _, _ := unstructured.NestedStringSlice(m, "hosts")
+			if uint32(toFloat(port)) != g.port || mode != "AUTO_PASSTHROUGH" {
+				continue
+			}
+			for _, h := range hosts {
+				if _, after, ok := strings.Cut(h, "/"); ok {
+					h = after
+				}
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// covers says whether a Gateway host ("*.suffix" or exact) matches the host.
+func covers(hosts []string, host string) bool {
+	for _, h := range hosts {
+		if h == "*" || h == host || (strings.HasPrefix(h, "*.") && strings.HasSuffix(host, h[1:])) {
+			return true
+		}
+	}
+	return false
 }
 
 func runMulticluster(dir, name, flowsPaths, expectedPath string, stdout io.Writer) (int, error) {
@@ -629,16 +683,18 @@ func (fl *fleet) row(j *judge, r flowRow) {
 	case how == "east-west":
 		tc, tp := fl.byID[istiocluster.ID(r.ToCluster)], fl.pods[podKey(target)]
 		passes := false
-		fc := &fleetCheck{out: io.Discard}
+		var msgs []string
 		for _, g := range tc.addressed() {
-			got, ok := fl.passthrough(fc, tc, g, sni)
+			got, ok, _, msg := fl.passthrough(tc, g, sni)
 			passes = passes || (ok && slices.ContainsFunc(got, func(e lbEndpoint) bool { return e.addr == tp.ip && e.port == port }))
+			msgs = append(msgs, msg)
 		}
+		why += "; " + strings.Join(msgs, "; ")
 		if !passes {
 			if r.Verdict != "deny" {
 				j.disagree("verdict", r, fmt.Sprintf("%s: mesh-render says %s (%s), but %s's east-west gateway does not pass SNI %s to %s: %s", r, r.Verdict, r.Transport, r.ToCluster, sni, podKey(target), why))
 			} else {
-				j.agree(r, "deny", why+"; the east-west gateway does not pass it on")
+				j.agree(r, "deny", why+": the east-west gateway does not pass it on")
 			}
 			return
 		}

@@ -156,6 +156,19 @@ func TestMulticlusterPlantedFleets(t *testing.T) {
 			[]string{"DISAGREE [cross-network] east's demo/pod (on net-east), cluster outbound|8080||pod.demo.svc.cluster.local (Service in east on net-east, west on net-west): Istio's EDS gives [10.0.0.11:8080 (tlsMode istio) 10.1.0.11:8080 (tlsMode istio)], want [10.0.0.11:8080 (tlsMode istio) <west's east-west gateway address>:15443 (tlsMode istio)]"},
 		},
 		{
+			// west's cross-network Gateway passing another namespace's Services: its gateway has no
+			// listener for demo's SNI (none at all: no Service it passes exists), which the check
+			// of the gateway expects from those hosts, so the row through it that mesh-render allows
+			// is refused.
+			"a cross-network Gateway that leaves the app namespace out", "clusters/west/manifests/32-east-west.yaml",
+			`- "*.demo.svc.cluster.local"`, `- "*.other.svc.cluster.local"`,
+			[]string{
+				"agree [east-west-closed] west's istio-system/istio-eastwestgateway on 15443 for SNI outbound_.8080_._.pod.demo.svc.cluster.local",
+				"DISAGREE east:demo/pod -> west:istio-system/istio-eastwestgateway:15443 -> west:demo/pod:8080 (pod -> demo/pod of the other cluster): mesh-render says allow (mtls), but west's east-west gateway does not pass SNI outbound_.8080_._.pod.demo.svc.cluster.local to west:demo/pod",
+				"error no listener matched (the Gateway passes [*.other.svc.cluster.local], not pod.demo.svc.cluster.local)",
+			},
+		},
+		{
 			// west's istio-system without its network label: the pods the injector did not label
 			// (Knative's gateways) are on no network, so east's client reaches them directly.
 			"a cluster whose istio-system lacks the network label", "clusters/west/manifests/00-namespaces.yaml",
@@ -176,6 +189,7 @@ func TestMulticlusterPlantedFleets(t *testing.T) {
 			if err := os.WriteFile(f, []byte(strings.Replace(string(b), tc.from, tc.to, 1)), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			t.Setenv("ORACLE_DEBUG", "1")
 			code, out := runFleet(t, "fleet-two-networks", dir, twoNetworkRows())
 			if code != 1 {
 				t.Fatalf("exit %d, want 1:\n%s", code, out)
