@@ -42,7 +42,8 @@ test: tools
 	$(MAKE) --no-print-directory oracle
 
 ## The oracle (oracle/, a test-only Go module; CONTRIBUTING.md "The oracle"): Istio's analyzers,
-## sidecar injector and config generator on the playground and every golden tree, one summary line.
+## sidecar injector and config generator on the playground and every golden tree, one summary line;
+## then the oracle's own tests, whose multi-cluster cases read the fleets the script rendered.
 ## Go's caches stay in .cache/go/; -mod=readonly: go.sum is the pin, nothing is resolved anew.
 GO ?= go
 GO_ENV = GOMODCACHE=$(CURDIR)/.cache/go/mod GOCACHE=$(CURDIR)/.cache/go/build GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
@@ -51,8 +52,8 @@ oracle-build:
 	cd oracle && $(GO_ENV) $(GO) build -o $(ORACLE) . && $(GO_ENV) $(GO) vet . && test -z "$$(gofmt -l .)"
 oracle: export MESH_RENDER_HELM4 = $(HELM)
 oracle: tools oracle-build
-	cd oracle && $(GO_ENV) $(GO) test -count=1 .
 	ORACLE=$(ORACLE) HELM=$(HELM) CARGO=$(CARGO) scripts/oracle.sh
+	cd oracle && ORACLE_FLEETS=$(CURDIR)/target/oracle/fleets $(GO_ENV) $(GO) test -count=1 .
 
 ## Regenerate the injected pods the tests read (crates/mesh-render-cli/tests/fixtures/injected/: the
 ## playground's, and revisions/ for the fake cluster), then run the rest of the oracle as `make oracle`.

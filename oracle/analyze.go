@@ -51,6 +51,18 @@ func analyze(t *tree, worldObjs []byte) ([]finding, error) {
 		if err != nil {
 			return nil, err
 		}
+		// A file with an object the API server would store with defaults is read as stored.
+		objs, err := decodeObjects(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		defaulted := false
+		for _, o := range objs {
+			defaulted = apiDefaults(o) || defaulted
+		}
+		if defaulted {
+			b = encodeObjects(objs)
+		}
 		readers = append(readers, local.ReaderSource{Name: f, Reader: bytes.NewReader(b)})
 	}
 	readers = append(readers, local.ReaderSource{Name: "world", Reader: bytes.NewReader(worldObjs)})

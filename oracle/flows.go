@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -13,11 +12,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	klabels "k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -30,9 +25,7 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
-	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
-	"istio.io/istio/pilot/test/xds"
 	kubeconv "istio.io/istio/pkg/config/kube"
 	"istio.io/istio/pkg/test"
 )
@@ -51,12 +44,31 @@ type flowRow struct {
 	Need      string `json:"need"`
 	Verdict   string `json:"verdict"`
 	Transport string `json:"transport"`
+	// A multi-cluster mesh's cross-cluster row names the caller's and the destination's clusters
+	// (a via is in the destination's); `oracle flows` leaves these rows to `oracle multicluster`.
+	FromCluster string `json:"from_cluster,omitempty"`
+	ToCluster   string `json:"to_cluster,omitempty"`
+	// shown is the row as mesh-render wrote it, when the oracle judges it as another (a call through
+	// an east-west gateway as the direct call it passes through): messages and keys name it.
+	shown *flowRow
 }
 
 type endpoint struct {
 	Namespace string `json:"namespace"`
 	Workload  string `json:"workload"`
 	Sidecar   bool   `json:"sidecar"`
+	// Cluster is the row's from_cluster or to_cluster ("" in one cluster's tree): pods are looked up
+	// by podKey.
+	Cluster string `json:"-"`
+}
+
+// podKey names the endpoint's pod in the oracle's index: namespace/name, prefixed with
+// "<cluster>:" in a fleet.
+func podKey(e endpoint) string {
+	if e.Cluster != "" {
+		return e.Cluster + ":" + e.Namespace + "/" + e.Workload
+	}
+	return e.Namespace + "/" + e.Workload
 }
 
 // via is the first hop's destination of a two-hop row (crates/mesh-render/src/check/flows/mod.rs
@@ -65,22 +77,33 @@ type via struct {
 	Namespace string `json:"namespace"`
 	Workload  string `json:"workload"`
 	Port      uint32 `json:"port"`
+	Cluster   string `json:"-"`
+}
+
+func (v *via) endpoint() endpoint {
+	return endpoint{Namespace: v.Namespace, Workload: v.Workload, Cluster: v.Cluster}
 }
 
 // key names a row in the expected-disagreements list: caller -> [via ns/workload:port ->]
 // destination:port[ path].
 func (r flowRow) key() string {
+	if r.shown != nil {
+		return r.shown.key()
+	}
 	p, v := "", ""
 	if r.Path != "" {
 		p = " " + r.Path
 	}
 	if r.Via != nil {
-		v = fmt.Sprintf("%s/%s:%d -> ", r.Via.Namespace, r.Via.Workload, r.Via.Port)
+		v = fmt.Sprintf("%s:%d -> ", podKey(r.Via.endpoint()), r.Via.Port)
 	}
-	return fmt.Sprintf("%s/%s -> %s%s/%s:%d%s", r.From.Namespace, r.From.Workload, v, r.To.Namespace, r.To.Workload, r.Port, p)
+	return fmt.Sprintf("%s -> %s%s:%d%s", podKey(r.From), v, podKey(r.To), r.Port, p)
 }
 
 func (r flowRow) String() string {
+	if r.shown != nil {
+		return r.shown.String()
+	}
 	return fmt.Sprintf("%s (%s)", r.key(), r.Purpose)
 }
 
@@ -119,397 +142,6 @@ func (f *failer) close() {
 
 var _ test.Failer = &failer{}
 
-// Istio kinds the config generator reads for these checks; everything else in the tree (Gateway API
-// objects, Telemetry, the charts' own objects) is not given to it.
-var configKinds = map[string]bool{
-	"PeerAuthentication": true, "AuthorizationPolicy": true, "RequestAuthentication": true,
-	"DestinationRule": true, "Sidecar": true, "ServiceEntry": true,
-}
-
-type podInfo struct {
-	pod *corev1.Pod
-	ip  string
-}
-
-func runFlows(t *tree, name, flowsPath, expectedPath string, stdout io.Writer) (int, error) {
-	exp, err := loadExpectations(expectedPath, name)
-	if err != nil {
-		return 0, err
-	}
-	known := 0
-	// disagree reports a disagreement of kind (verdict or transport) unless the list expects it.
-	disagree := func(kind string, r flowRow, msg string) bool {
-		if why := exp.match(kind, r.key()); why != "" {
-			known++
-			fmt.Fprintf(stdout, "%s: known DISAGREE %s (%s)\n", name, msg, why)
-			return false
-		}
-		fmt.Fprintf(stdout, "%s: DISAGREE %s\n", name, msg)
-		return true
-	}
-	b, err := os.ReadFile(flowsPath)
-	if err != nil {
-		return 0, err
-	}
-	var rows []flowRow
-	if err := json.Unmarshal(b, &rows); err != nil {
-		return 0, fmt.Errorf("%s: %v", flowsPath, err)
-	}
-	objs, _, err := injectedWorld(t)
-	if err != nil {
-		return 0, err
-	}
-	m, _, err := meshConfigOf(t)
-	if err != nil {
-		return 0, err
-	}
-	// Kubernetes objects: the tree's namespaces, services and service accounts, and the world, pods
-	// with an IP and Ready.
-	var kube []runtime.Object
-	pods := map[string]*podInfo{}
-	ip := 0
-	var all []*unstructured.Unstructured
-	for _, kind := range []string{"Namespace", "Service", "ServiceAccount"} {
-		all = append(all, t.ofKind(kind)...)
-	}
-	for _, o := range append(all, objs...) {
-		switch o.GetKind() {
-		case "Namespace", "Service", "ServiceAccount":
-			kube = append(kube, o)
-		case "Pod":
-			var p corev1.Pod
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p); err != nil {
-				return 0, err
-			}
-			ip++
-			addr := fmt.Sprintf("10.0.%d.%d", ip/250, ip%250+1)
-			p.Status = corev1.PodStatus{
-				Phase: corev1.PodRunning, PodIP: addr, PodIPs: []corev1.PodIP{{IP: addr}},
-				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
-			}
-			kube = append(kube, &p)
-			pods[p.Namespace+"/"+p.Name] = &podInfo{pod: &p, ip: addr}
-		}
-	}
-	// EndpointSlices, as Kubernetes' EndpointSlice controller writes them for Services with a
-	// selector: the Ready pods' IPs, the Service's ports with the target port resolved. Without them
-	// the config generator sees no endpoints (a headless Service is then taken as mTLS disabled,
-	// model.PushContext.BestEffortInferServiceMTLSMode).
-	var services []corev1.Service
-	for _, o := range kube {
-		if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == "Service" {
-			var svc corev1.Service
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &svc); err != nil {
-				return 0, err
-			}
-			services = append(services, svc)
-		}
-	}
-	for _, svc := range services {
-		if len(svc.Spec.Selector) == 0 {
-			continue
-		}
-		keys := make([]string, 0, len(pods))
-		for k := range pods {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, sp := range svc.Spec.Ports {
-			var eps []discoveryv1.Endpoint
-			var port int32
-			for _, k := range keys {
-				pi := pods[k]
-				if pi.pod.Namespace != svc.Namespace || !klabels.SelectorFromSet(svc.Spec.Selector).Matches(klabels.Set(pi.pod.Labels)) {
-					continue
-				}
-				port = sp.TargetPort.IntVal
-				if sp.TargetPort.StrVal != "" {
-					port = 0
-					for _, c := range pi.pod.Spec.Containers {
-						for _, cp := range c.Ports {
-							if cp.Name == sp.TargetPort.StrVal {
-								port = cp.ContainerPort
-							}
-						}
-					}
-				} else if port == 0 {
-					port = sp.Port
-				}
-				ready := true
-				eps = append(eps, discoveryv1.Endpoint{
-					Addresses:  []string{pi.ip},
-					Conditions: discoveryv1.EndpointConditions{Ready: &ready},
-					TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: pi.pod.Namespace, Name: pi.pod.Name},
-				})
-			}
-			if len(eps) == 0 {
-				continue
-			}
-			name, proto := sp.Name, sp.Protocol
-			if proto == "" {
-				proto = corev1.ProtocolTCP
-			}
-			kube = append(kube, &discoveryv1.EndpointSlice{
-				TypeMeta: metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"},
-				ObjectMeta: metav1.ObjectMeta{
-					Name: fmt.Sprintf("%s-%d", svc.Name, sp.Port), Namespace: svc.Namespace,
-					Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"},
-				},
-				AddressType: discoveryv1.AddressTypeIPv4,
-				Endpoints:   eps,
-				Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto, AppProtocol: sp.AppProtocol}},
-			})
-		}
-	}
-	var cfg []*unstructured.Unstructured
-	for _, o := range t.objects {
-		if configKinds[o.GetKind()] {
-			cfg = append(cfg, o)
-		}
-	}
-	var ks []string
-	for _, o := range kube {
-		u, ok := o.(*unstructured.Unstructured)
-		switch x := o.(type) {
-		case *corev1.Pod:
-			var err error
-			if u, err = toUnstructured(o); err != nil {
-				return 0, err
-			}
-			u.Object["status"], _ = runtime.DefaultUnstructuredConverter.ToUnstructured(&x.Status)
-		case *discoveryv1.EndpointSlice:
-			m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(x)
-			if err != nil {
-				return 0, err
-			}
-			u = &unstructured.Unstructured{Object: m}
-			unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		default:
-			if !ok {
-				return 0, fmt.Errorf("unexpected object %T", o)
-			}
-		}
-		ks = append(ks, string(encodeObjects([]*unstructured.Unstructured{u})))
-	}
-	f := &failer{}
-	defer f.close()
-	s := xds.NewFakeDiscoveryServer(f, xds.FakeOptions{
-		ConfigString:           string(encodeObjects(cfg)),
-		KubernetesObjectString: strings.Join(ks, ""),
-		MeshConfig:             m,
-	})
-
-	type inboundConfig struct {
-		listeners []*listener.Listener
-		sim       *simulation.Simulation
-	}
-	inbounds := map[string]*inboundConfig{}
-	inbound := func(key string) *inboundConfig {
-		if c, ok := inbounds[key]; ok {
-			return c
-		}
-		pi := pods[key]
-		p := s.SetupProxy(&model.Proxy{
-			ID:              pi.pod.Name + "." + pi.pod.Namespace,
-			IPAddresses:     []string{pi.ip},
-			ConfigNamespace: pi.pod.Namespace,
-			Labels:          pi.pod.Labels,
-			Metadata: &model.NodeMetadata{
-				Namespace: pi.pod.Namespace, Labels: pi.pod.Labels, Annotations: pi.pod.Annotations,
-				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
-			},
-		})
-		l := s.Listeners(p)
-		// Istio's traffic simulation (pilot/pkg/simulation/traffic.go Simulation.Run) over the
-		// proxy's listeners and routes: its exported fields are all it reads, so it runs outside
-		// `go test` (NewSimulation wants a *testing.T only to report).
-		c := &inboundConfig{listeners: l, sim: &simulation.Simulation{Listeners: l, Routes: s.RoutesFromListeners(p, l)}}
-		inbounds[key] = c
-		return c
-	}
-
-	type outbound struct {
-		listeners []*listener.Listener
-		clusters  map[string]*cluster.Cluster
-		sim       *simulation.Simulation
-	}
-	outbounds := map[string]*outbound{}
-	client := func(key string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation) {
-		if o, ok := outbounds[key]; ok {
-			return o.listeners, o.clusters, o.sim
-		}
-		pi := pods[key]
-		// A gateway pod is a router proxy (its clusters are the Services it may route to); the
-		// other callers are sidecars.
-		typ := model.SidecarProxy
-		if isGateway(pi.pod) {
-			typ = model.Router
-		}
-		p := s.SetupProxy(&model.Proxy{
-			Type: typ,
-			ID:   pi.pod.Name + "." + pi.pod.Namespace, IPAddresses: []string{pi.ip}, ConfigNamespace: pi.pod.Namespace, Labels: pi.pod.Labels,
-			Metadata: &model.NodeMetadata{
-				Namespace: pi.pod.Namespace, Labels: pi.pod.Labels, Annotations: pi.pod.Annotations,
-				ServiceAccount: pi.pod.Spec.ServiceAccountName, IstioVersion: proxyVersion,
-			},
-		})
-		l := s.Listeners(p)
-		o := &outbound{listeners: l, clusters: map[string]*cluster.Cluster{}, sim: &simulation.Simulation{Listeners: l, Routes: s.RoutesFromListeners(p, l)}}
-		for _, c := range s.Clusters(p) {
-			o.clusters[c.Name] = c
-		}
-		outbounds[key] = o
-		return o.listeners, o.clusters, o.sim
-	}
-	server := func(key string) (*listener.Listener, *simulation.Simulation) {
-		c := inbound(key)
-		for _, l := range c.listeners {
-			if l.Name == "virtualInbound" {
-				return l, c.sim
-			}
-		}
-		return nil, c.sim
-	}
-
-	compared, disagreements, undecidable := 0, 0, 0
-	reasons := map[string]int{}
-	undecided := func(r flowRow, reason, why string) {
-		undecidable++
-		reasons[reason]++
-		fmt.Fprintf(stdout, "%s: undecidable[%s] %s: %s\n", name, reason, r, why)
-	}
-	for _, r := range rows {
-		// The sidecars are the injected pods', not the row's belief.
-		if msg := sidecarMismatch(r, pods); msg != "" {
-			compared++
-			if disagree("sidecar", r, msg) {
-				disagreements++
-			}
-			continue
-		}
-		if r.Transport == "bypass" && r.Via == nil {
-			pi := pods[r.To.Namespace+"/"+r.To.Workload]
-			if pi == nil {
-				undecided(r, "no-pod", "no pod "+r.To.Namespace+"/"+r.To.Workload+" in the oracle's world")
-				continue
-			}
-			compared++
-			why, ok := bypassed(r, pi.pod)
-			switch {
-			case !ok:
-				if disagree("bypass", r, fmt.Sprintf("%s: mesh-render says the sidecar does not see it (bypass), the injected pod says it does: %s", r, why)) {
-					disagreements++
-				}
-			case r.Verdict != "allow":
-				if disagree("verdict", r, fmt.Sprintf("%s: mesh-render says %s (bypass), but no sidecar sees the call: %s", r, r.Verdict, why)) {
-					disagreements++
-				}
-			default:
-				if os.Getenv("ORACLE_DEBUG") != "" {
-					fmt.Fprintf(stdout, "%s: agree %s: allow (bypass): %s\n", name, r, why)
-				}
-			}
-			continue
-		}
-		if r.Via != nil && pods[r.Via.Namespace+"/"+r.Via.Workload] != nil && isGateway(pods[r.Via.Namespace+"/"+r.Via.Workload].pod) {
-			kind, msg, reason, why := throughGateway(r, pods, services, server, client)
-			switch {
-			case kind == "":
-				undecided(r, reason, why)
-			default:
-				compared++
-				if msg == "" {
-					if os.Getenv("ORACLE_DEBUG") != "" {
-						fmt.Fprintf(stdout, "%s: agree %s: %s (%s): %s\n", name, r, r.Verdict, r.Transport, why)
-					}
-				} else if disagree(kind, r, msg) {
-					disagreements++
-				}
-			}
-			continue
-		}
-		hops, reason, why := hopsOf(r, pods)
-		verdict, transportMsg, clientWhy, clientReason := "", "", "", ""
-		if hops != nil {
-			verdict = "allow"
-			var whys []string
-			for i, h := range hops {
-				v, w, rs := decide(h, pods, services, server)
-				if len(hops) > 1 {
-					w = fmt.Sprintf("hop %d %s: %s", i+1, h.key(), w)
-				}
-				if v == "" {
-					verdict, reason, whys = "", rs, []string{w}
-					break
-				}
-				// The client side: the transports the caller can use for this destination (a call
-				// through a Service, a call to the pod IP); the hop's must be one of them.
-				ts, crs, cwhy := clientTransports(h, pods, services, client)
-				hop := ""
-				if len(hops) > 1 {
-					hop = fmt.Sprintf(" (hop %d %s)", i+1, h.key())
-				}
-				switch {
-				case ts == nil:
-					if clientWhy == "" {
-						clientReason, clientWhy = crs, "client side"+hop+" not checked: "+cwhy
-					}
-				case !slices.Contains(ts, h.Transport):
-					transportMsg = fmt.Sprintf("%s: mesh-render says transport %s%s, the caller's Envoy config allows only %v: %s", r, h.Transport, hop, ts, cwhy)
-				default:
-					w += "; client: " + cwhy
-				}
-				if transportMsg != "" {
-					break
-				}
-				whys = append(whys, w)
-				if v != "allow" {
-					verdict = v
-					break
-				}
-			}
-			why = strings.Join(whys, "; then ")
-		}
-		switch {
-		case transportMsg != "":
-			compared++
-			if disagree("transport", r, transportMsg) {
-				disagreements++
-			}
-		case verdict == "":
-			undecided(r, reason, why)
-		case verdict != r.Verdict:
-			compared++
-			if disagree("verdict", r, fmt.Sprintf("%s: mesh-render says %s (%s), Envoy config says %s: %s", r, r.Verdict, r.Transport, verdict, why)) {
-				disagreements++
-			}
-		case clientWhy != "":
-			undecided(r, clientReason, "server agrees ("+verdict+": "+why+"); "+clientWhy)
-		default:
-			compared++
-			if os.Getenv("ORACLE_DEBUG") != "" {
-				fmt.Fprintf(stdout, "%s: agree %s: %s (%s): %s\n", name, r, verdict, r.Transport, why)
-			}
-		}
-	}
-	stale := exp.stale(stdout, "disagreement")
-	keys := make([]string, 0, len(reasons))
-	for k := range reasons {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	counts := make([]string, len(keys))
-	for i, k := range keys {
-		counts[i] = fmt.Sprintf("%s=%d", k, reasons[k])
-	}
-	fmt.Fprintf(stdout, "oracle flows %s undecidable by reason:%s\n", name, " "+strings.Join(counts, " "))
-	fmt.Fprintf(stdout, "oracle flows %s: %d flows compared, %d disagreements, %d undecidable, %d known disagreements, %d stale\n", name, compared, disagreements, undecidable, known, stale)
-	if disagreements+stale > 0 {
-		return 1, nil
-	}
-	return 0, nil
-}
-
 // isGateway: a gateway pod of the world (istiod's deployment controller labels it with its Gateway).
 func isGateway(p *corev1.Pod) bool {
 	return p.Labels["gateway.networking.k8s.io/gateway-name"] != ""
@@ -527,7 +159,7 @@ func throughGateway(r flowRow, pods map[string]*podInfo, services []corev1.Servi
 	server func(string) (*listener.Listener, *simulation.Simulation),
 	client func(string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation),
 ) (string, string, string, string) {
-	gw := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload}
+	gw := r.Via.endpoint()
 	h2 := flowRow{From: gw, To: r.To, Port: r.Port, Path: r.Path, Purpose: r.Purpose, Call: r.Call}
 	ts, crs, cwhy := clientTransports(h2, pods, services, client)
 	if len(ts) != 1 {
@@ -577,7 +209,7 @@ func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 	if r.Via == nil {
 		return []flowRow{r}, "", ""
 	}
-	key := r.Via.Namespace + "/" + r.Via.Workload
+	key := podKey(r.Via.endpoint())
 	pi := pods[key]
 	switch {
 	case pi == nil:
@@ -587,7 +219,8 @@ func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 	case pi.pod.Annotations["sidecar.istio.io/status"] == "":
 		return nil, "via-no-sidecar", "through " + key + ", which has no sidecar"
 	}
-	mid := endpoint{Namespace: r.Via.Namespace, Workload: r.Via.Workload, Sidecar: true}
+	mid := r.Via.endpoint()
+	mid.Sidecar = true
 	first, second := r.Transport, r.Transport
 	if r.Transport == "plaintext" {
 		if r.From.Sidecar || !r.To.Sidecar {
@@ -610,7 +243,7 @@ func hopsOf(r flowRow, pods map[string]*podInfo) ([]flowRow, string, string) {
 func decide(r flowRow, pods map[string]*podInfo, services []corev1.Service,
 	server func(string) (*listener.Listener, *simulation.Simulation),
 ) (string, string, string) {
-	key := r.To.Namespace + "/" + r.To.Workload
+	key := podKey(r.To)
 	to := pods[key]
 	switch {
 	case r.From.Namespace == "" && r.Transport == "mtls":
@@ -624,9 +257,9 @@ func decide(r flowRow, pods map[string]*podInfo, services []corev1.Service,
 	}
 	principal := ""
 	if r.Transport == "mtls" {
-		from := pods[r.From.Namespace+"/"+r.From.Workload]
+		from := pods[podKey(r.From)]
 		if from == nil {
-			return "", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world", "no-pod"
+			return "", "no pod " + podKey(r.From) + " in the oracle's world", "no-pod"
 		}
 		principal = fmt.Sprintf("spiffe://cluster.local/ns/%s/sa/%s", from.pod.Namespace, from.pod.Spec.ServiceAccountName)
 	}
@@ -709,7 +342,7 @@ func sidecarMismatch(r flowRow, pods map[string]*podInfo) string {
 			}
 			continue
 		}
-		pi := pods[e.ep.Namespace+"/"+e.ep.Workload]
+		pi := pods[podKey(e.ep)]
 		if pi == nil {
 			continue
 		}
@@ -1031,16 +664,16 @@ func stringMatches(m *matcher.StringMatcher, s string) (bool, error) {
 func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Service,
 	config func(string) ([]*listener.Listener, map[string]*cluster.Cluster, *simulation.Simulation),
 ) ([]string, string, string) {
-	from, to := pods[r.From.Namespace+"/"+r.From.Workload], pods[r.To.Namespace+"/"+r.To.Workload]
+	from, to := pods[podKey(r.From)], pods[podKey(r.To)]
 	switch {
 	case r.From.Namespace == "":
 		return []string{"plaintext"}, "", "a host process without a sidecar: plain text, or TLS that is not Istio's"
 	case from == nil:
-		return nil, "client-no-pod", "no pod " + r.From.Namespace + "/" + r.From.Workload + " in the oracle's world"
+		return nil, "client-no-pod", "no pod " + podKey(r.From) + " in the oracle's world"
 	case !hasSidecar(from.pod) && !isGateway(from.pod):
 		return []string{"plaintext"}, "", "the caller's pod has no sidecar: plain text, or TLS that is not Istio's"
 	case to == nil:
-		return nil, "client-no-pod", "no pod " + r.To.Namespace + "/" + r.To.Workload + " in the oracle's world"
+		return nil, "client-no-pod", "no pod " + podKey(r.To) + " in the oracle's world"
 	}
 	if r.Call != "service" && r.Call != "pod-ip" {
 		return nil, "client-call", fmt.Sprintf("call kind %q from a pod not evaluated", r.Call)
@@ -1048,7 +681,7 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 	// A gateway sends to the Services its routes name, through their clusters; it has no outbound
 	// listener for a pod IP, so its calls are judged as Service calls.
 	service := r.Call == "service" || isGateway(from.pod)
-	listeners, clusters, sim := config(r.From.Namespace + "/" + r.From.Workload)
+	listeners, clusters, sim := config(podKey(r.From))
 	tlsMode := to.pod.Labels["security.istio.io/tlsMode"] == "istio"
 	var out, why []string
 	add := func(t, w string) {
@@ -1082,7 +715,7 @@ func clientTransports(r flowRow, pods map[string]*podInfo, services []corev1.Ser
 	}
 	if isGateway(from.pod) {
 		if len(out) == 0 {
-			return nil, "client-gateway", "gateway " + r.From.Namespace + "/" + r.From.Workload + " calls through Services; none targets port " + fmt.Sprint(r.Port)
+			return nil, "client-gateway", "gateway " + podKey(r.From) + " calls through Services; none targets port " + fmt.Sprint(r.Port)
 		}
 		sort.Strings(out)
 		return out, "", strings.Join(why, ", ")

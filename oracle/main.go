@@ -6,6 +6,7 @@
 //	oracle inject [--check] --out DIR TREE
 //	oracle inject [--check] --pod POD.yaml --revision REV --out DIR TREE
 //	oracle flows [--expected FILE] --flows FLOWS.json TREE
+//	oracle multicluster [--name NAME] [--expected FILE] [--flows FLOWS.json[,FLOWS.json...]] FLEET_DIR
 //
 // Exit status: 0 agreed, 1 a disagreement (unexpected finding, stale fixture, flow verdict), 2 usage
 // or input error.
@@ -37,7 +38,7 @@ func main() {
 }
 
 func usage(stderr io.Writer) int {
-	fmt.Fprintln(stderr, "usage: oracle analyze [--name NAME] [--expected FILE] TREE | oracle inject [--check] [--pod POD.yaml --revision REV] --out DIR TREE | oracle flows [--expected FILE] --flows FLOWS.json TREE")
+	fmt.Fprintln(stderr, "usage: oracle analyze [--name NAME] [--expected FILE] TREE | oracle inject [--check] [--pod POD.yaml --revision REV] --out DIR TREE | oracle flows [--expected FILE] --flows FLOWS.json TREE | oracle multicluster [--name NAME] [--expected FILE] [--flows FLOWS.json[,...]] FLEET_DIR")
 	return 2
 }
 
@@ -51,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	expectedPath := fs.String("expected", "", "analyze: expected findings; flows: expected disagreements (tree, code, object, why; tab-separated)")
 	out := fs.String("out", "", "inject: folder of the injected pods")
 	check := fs.Bool("check", false, "inject: compare with --out instead of writing it")
-	flows := fs.String("flows", "", "flows: the output of `mesh-render flows --format json`")
+	flows := fs.String("flows", "", "flows: the output of `mesh-render flows --format json`; multicluster: such files, comma-separated, whose cross-cluster rows are judged")
 	podFile := fs.String("pod", "", "inject: one pod (as a Deployment would create it) to send to --revision's injector; writes DIR/<revision>.yaml")
 	revision := fs.String("revision", "", "inject --pod: the istiod revision whose injector the pod goes to")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
@@ -60,6 +61,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fs.Arg(0)
 	if *name == "" {
 		*name = filepath.Base(filepath.Clean(dir))
+	}
+	if args[0] == "multicluster" {
+		code, err := runMulticluster(dir, *name, *flows, *expectedPath, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "oracle:", err)
+			return 2
+		}
+		return code
 	}
 	t, err := readTree(dir)
 	if err != nil {
@@ -146,6 +155,9 @@ func runAnalyze(t *tree, name, expectedPath string, stdout io.Writer) (int, erro
 	objs, _, err := injectedWorld(t)
 	if err != nil {
 		return 0, err
+	}
+	for _, o := range objs {
+		apiDefaults(o)
 	}
 	findings, err := analyze(t, encodeObjects(objs))
 	if err != nil {

@@ -23,12 +23,24 @@ const playground = "../deployment/rendered"
 // copyTree copies the playground tree into a temporary folder and adds one file of objects.
 func copyTree(t *testing.T, extra string) string {
 	t.Helper()
+	dst := copyDir(t, playground)
+	if extra != "" {
+		if err := os.WriteFile(filepath.Join(dst, "manifests", "99-planted.yaml"), []byte(extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// copyDir copies a folder into a temporary one.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
 	dst := t.TempDir()
-	err := filepath.Walk(playground, func(p string, info os.FileInfo, err error) error {
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(playground, p)
+		rel, _ := filepath.Rel(src, p)
 		if info.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
@@ -40,11 +52,6 @@ func copyTree(t *testing.T, extra string) string {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if extra != "" {
-		if err := os.WriteFile(filepath.Join(dst, "manifests", "99-planted.yaml"), []byte(extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return dst
 }

@@ -127,3 +127,29 @@ func (t *tree) configMapKey(namespace, name, key string) (string, error) {
 	}
 	return v, nil
 }
+
+// apiDefaults sets what the API server defaults on an object the oracle reads from files and that
+// its readers take as stored: a Service port's protocol, TCP when unset (k8s.io/api core/v1
+// ServicePort.Protocol, "Default is TCP"). Istio's analyzers compare it (the gateway analyzer counts
+// only TCP ports, istio 1.29.6 pkg/config/analysis/analyzers/gateway/gateway.go:87-90), and the
+// gateway chart leaves it unset. It reports whether it changed the object.
+func apiDefaults(o *unstructured.Unstructured) bool {
+	if o.GetKind() != "Service" || o.GetAPIVersion() != "v1" {
+		return false
+	}
+	ports, ok, _ := unstructured.NestedSlice(o.Object, "spec", "ports")
+	if !ok {
+		return false
+	}
+	changed := false
+	for _, p := range ports {
+		if pm, ok := p.(map[string]any); ok && pm["protocol"] == nil {
+			pm["protocol"] = "TCP"
+			changed = true
+		}
+	}
+	if changed {
+		_ = unstructured.SetNestedSlice(o.Object, ports, "spec", "ports")
+	}
+	return changed
+}

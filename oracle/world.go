@@ -73,7 +73,8 @@ func world(t *tree) ([]*unstructured.Unstructured, error) {
 		seen := map[int64]bool{}
 		for _, l := range listeners {
 			lm := l.(map[string]any)
-			p, _ := lm["port"].(int64)
+			// decodeObjects reads numbers as JSON does: float64.
+			p := int64(toFloat(lm["port"]))
 			if seen[p] {
 				continue
 			}
@@ -132,7 +133,7 @@ func world(t *tree) ([]*unstructured.Unstructured, error) {
 		tps, _, _ := unstructured.NestedSlice(p.Object, "spec", "targetPorts")
 		var ports []corev1.ContainerPort
 		for _, tp := range tps {
-			n, _ := tp.(map[string]any)["number"].(int64)
+			n := int64(toFloat(tp.(map[string]any)["number"]))
 			ports = append(ports, corev1.ContainerPort{Name: fmt.Sprintf("http-%d", n), ContainerPort: int32(n)})
 		}
 		typed = append(typed, &corev1.Pod{
@@ -152,7 +153,19 @@ func world(t *tree) ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
+// toUnstructured is a typed object of the world as a manifest: with its kind, without status.
 func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
+	u, err := withKind(o)
+	if err != nil {
+		return nil, err
+	}
+	unstructured.RemoveNestedField(u.Object, "status")
+	return u, nil
+}
+
+// withKind is a typed object as unstructured, with the kind of a core object set (the typed
+// objects leave TypeMeta empty) and its status kept.
+func withKind(o runtime.Object) (*unstructured.Unstructured, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 	if err != nil {
 		return nil, err
@@ -170,7 +183,6 @@ func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
 		u.SetKind("ServiceAccount")
 	}
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	unstructured.RemoveNestedField(u.Object, "status")
 	return u, nil
 }
 
@@ -244,4 +256,18 @@ func revisionPod(ns string) []runtime.Object {
 			}},
 		},
 	}
+}
+
+// toFloat reads a number of a decoded object (float64, as JSON decodes it; int64 as the
+// unstructured converter writes it).
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int64:
+		return float64(n)
+	case int:
+		return float64(n)
+	}
+	return 0
 }

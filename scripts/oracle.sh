@@ -11,6 +11,10 @@
 #   flows    Istio's config generator against every row of `mesh-render flows --format json`;
 #            known disagreements are listed in oracle/expected-disagreements.tsv, the undecidable
 #            rows' count per reason in oracle/expected-undecidable.tsv
+#   multicluster  a golden config with components.istio.multiCluster (a fleet) is one tree per
+#            cluster (`--cluster NAME`, judged as above), and its fleet render (every cluster's tree
+#            under clusters/<name>/) goes to `oracle multicluster`: one istiod per cluster, the
+#            endpoints a client gets for the other clusters' Services, and the cross-cluster rows
 #
 # Every tree is rendered with its istiod charts expanded. A chart version that reference/ does not
 # vendor is stood in for by the vendored chart mesh-render itself picks for it
@@ -28,7 +32,7 @@ write=""
 [ "${1:-}" = "--write-fixtures" ] && write=1
 work="target/oracle"
 rm -rf "$work"
-mkdir -p "$work/trees" "$work/flows" "$work/charts" "$work/steps"
+mkdir -p "$work/trees" "$work/flows" "$work/charts" "$work/steps" "$work/fleets"
 
 log() { printf 'oracle: %s\n' "$*" >&2; }
 
@@ -85,11 +89,20 @@ envs() {
     sed -nE 's/^  hint: declared: (.*)$/\1/p' | tr -d ' ' | tr ',' '\n' | grep . || true
 }
 
-# render NAME CONFIG [ENV]: renders CONFIG (in environment ENV) with its charts expanded into
-# $work/trees/NAME.
+# clusters CONFIG: the clusters of a multi-cluster CONFIG (components.istio.multiCluster.clusters),
+# as mesh-render itself reads them: the names its MR011 hint lists for an unknown cluster; none for a
+# config of one cluster.
+clusters() {
+  "$mr" --config "$1" --cluster oracle-no-such-cluster render 2>&1 >/dev/null |
+    sed -nE 's/^  hint: listed: (.*)$/\1/p' | tr -d ' ' | tr ',' '\n' | grep . || true
+}
+
+# render NAME CONFIG [ENV [CLUSTER]]: renders CONFIG (in environment ENV, for cluster CLUSTER of a
+# multi-cluster mesh; - for none) with its charts expanded into $work/trees/NAME.
 render() {
-  local name=$1 cfg=$2 env=${3:--} out="$work/trees/$1" envflag=()
+  local name=$1 cfg=$2 env=${3:--} cluster=${4:--} out="$work/trees/$1" envflag=()
   [ "$env" = - ] || envflag=(--env "$env")
+  [ "$cluster" = - ] || envflag+=(--cluster "$cluster")
   "$mr" --config "$cfg" "${envflag[@]}" render --out "$out" >/dev/null 2>"$work/$name.render.log" || {
     log "render of $cfg failed:"
     cat "$work/$name.render.log" >&2
@@ -106,7 +119,7 @@ render() {
     cat "$work/$name.render.log" >&2
     exit 2
   }
-  trees+=("$name $cfg $env $out")
+  trees+=("$name $cfg $env $cluster $out")
 }
 
 # renderall NAME CONFIG SNAPDIR: every environment of CONFIG as the tree NAME@ENV. The golden
@@ -125,11 +138,37 @@ renderall() {
   done
 }
 
-# name config env tree (env - for none)
-trees=("playground config.yaml - deployment/rendered")
+# renderfleet NAME CONFIG SNAPDIR: a multi-cluster CONFIG as one tree per cluster, NAME-cluster-<name>
+# as the golden snapshots name them (crates/mesh-render/tests/common/mod.rs golden_cases: one per
+# cluster), which must name the same clusters; and the fleet for `oracle multicluster`.
+renderfleet() {
+  local name=$1 cfg=$2 snaps=$3 c want have
+  want=$(clusters "$cfg" | sort)
+  have=$(find "$snaps" -maxdepth 1 -name "$name-cluster-*.snap" ! -name '*-flows.snap' -printf '%f\n' | sed -E "s/^$name-cluster-(.*)\.snap$/\1/" | sort)
+  if [ "$want" != "$have" ]; then
+    log "$cfg declares clusters [$(tr '\n' ' ' <<<"$want")], the golden snapshots in $snaps have [$(tr '\n' ' ' <<<"$have")]"
+    exit 2
+  fi
+  if [ -n "$(envs "$cfg")" ]; then
+    log "$cfg: a multi-cluster mesh with environments: the oracle does not judge them yet"
+    exit 2
+  fi
+  for c in $want; do
+    render "$name-cluster-$c" "$cfg" - "$c"
+  done
+  fleets+=("$name $cfg")
+}
+
+# name config env cluster tree (env, cluster - for none)
+trees=("playground config.yaml - - deployment/rendered")
+fleets=()
 renderall playground config.yaml golden
 for cfg in golden/*/config.yaml; do
   d=$(dirname "$cfg")
+  if [ -n "$(clusters "$cfg")" ]; then
+    renderfleet "$(basename "$d")" "$cfg" "$d"
+    continue
+  fi
   render "$(basename "$d")" "$cfg"
   renderall "$(basename "$d")" "$cfg" "$d"
 done
@@ -145,10 +184,30 @@ done
 status=0
 declare -A reasons=()
 analysed=0 findings=0 unexpected=0 compared=0 disagreements=0 known=0 undecidable=0
+
+# judged CMD RC OUTPUT: the output of `oracle CMD` (flows or multicluster), which exited with RC:
+# its disagreements printed, its counts and undecidable rows by reason added to the totals; the
+# rows it compared in last_compared.
+judged() {
+  local cmd=$1 rc=$2 out=$3 kv c d un k st
+  printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
+  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
+  [ "$rc" -eq 0 ] || status=1
+  for kv in $(printf '%s\n' "$out" | sed -nE "s/^oracle $cmd .* undecidable by reason:(.*)\$/\\1/p"); do
+    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
+  done
+  read -r c d un k st <<<"$(sed -nE "s/^oracle $cmd [^ ]*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.*/\\1 \\2 \\3 \\4 \\5/p" <<<"$out")"
+  compared=$((compared + c))
+  disagreements=$((disagreements + d + st))
+  known=$((known + k))
+  undecidable=$((undecidable + un))
+  last_compared=$c
+}
 for entry in "${trees[@]}"; do
-  read -r name cfg env tree <<<"$entry"
+  read -r name cfg env cluster tree <<<"$entry"
   envflag=()
   [ "$env" = - ] || envflag=(--env "$env")
+  [ "$cluster" = - ] || envflag+=(--cluster "$cluster")
   analysed=$((analysed + 1))
   out="$("$ORACLE" analyze --name "$name" --expected oracle/expected-findings.tsv "$tree")"
   rc=$?
@@ -163,19 +222,33 @@ for entry in "${trees[@]}"; do
 
   "$mr" --config "$cfg" "${envflag[@]}" flows --format json >"$work/flows/$name.json" 2>/dev/null
   out="$("$ORACLE" flows --name "$name" --expected oracle/expected-disagreements.tsv --flows "$work/flows/$name.json" "$tree")"
-  rc=$?
-  printf '%s\n' "$out" | grep -E ': (DISAGREE|STALE)' || true
-  [ "$rc" -le 1 ] || { printf '%s\n' "$out" >&2; exit 2; }
-  [ "$rc" -eq 0 ] || status=1
-  for kv in $(printf '%s\n' "$out" | sed -nE 's/^oracle flows .* undecidable by reason:(.*)$/\1/p'); do
-    reasons[${kv%=*}]=$((${reasons[${kv%=*}]:-0} + ${kv#*=}))
+  judged flows $? "$out"
+done
+
+# Each fleet rendered whole (clusters/<name>/, every tree expanded), judged by `oracle multicluster`
+# with its clusters' flows (the cross-cluster rows; the others were judged per tree above).
+nfleets=0 checks=0 endpoints=0 crossed=0
+for entry in "${fleets[@]}"; do
+  read -r name cfg <<<"$entry"
+  out="$work/fleets/$name"
+  "$mr" --config "$cfg" render --out "$out" --expand-charts --helm "$HELM" --charts "$work/charts/istio-{version}/charts" \
+    >/dev/null 2>"$work/$name.render.log" || {
+    log "render of the fleet $cfg with its charts expanded failed:"
+    cat "$work/$name.render.log" >&2
+    exit 2
+  }
+  files=""
+  for c in $(clusters "$cfg"); do
+    files="$files,$work/flows/$name-cluster-$c.json"
   done
-  summary="$(printf '%s\n' "$out" | grep '^oracle flows [^ ]*:')"
-  read -r c d un k st <<<"$(sed -E 's/.*: ([0-9]+) flows compared, ([0-9]+) disagreements, ([0-9]+) undecidable, ([0-9]+) known disagreements, ([0-9]+) stale.*/\1 \2 \3 \4 \5/' <<<"$summary")"
-  compared=$((compared + c))
-  disagreements=$((disagreements + d + st))
-  known=$((known + k))
-  undecidable=$((undecidable + un))
+  nfleets=$((nfleets + 1))
+  out="$("$ORACLE" multicluster --name "$name" --expected oracle/expected-disagreements.tsv --flows "${files#,}" "$work/fleets/$name")"
+  judged multicluster $? "$out"
+  crossed=$((crossed + last_compared))
+  read -r ch ep ed <<<"$(sed -nE 's/^oracle multicluster [^ ]*: .* ([0-9]+) endpoint checks \(([0-9]+) endpoints\), ([0-9]+) endpoint disagreements.*/\1 \2 \3/p' <<<"$out")"
+  disagreements=$((disagreements + ed))
+  checks=$((checks + ch))
+  endpoints=$((endpoints + ep))
 done
 
 # Undecidable rows by reason, against oracle/expected-undecidable.tsv (reason, the most rows of that
@@ -232,5 +305,5 @@ if [ "$have" -ne 3 ]; then
   status=1
 fi
 
-echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared, $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable (${by_reason# }); injector: $pods pods, $stale stale fixtures; charts stood in:${standins:- none}"
+echo "oracle: $analysed trees analysed, $findings findings ($unexpected unexpected or stale), $compared flows compared ($crossed across clusters), $disagreements disagreements (+$known known, oracle/expected-disagreements.tsv), $undecidable undecidable (${by_reason# }); multicluster: $nfleets fleets, $checks endpoint checks ($endpoints endpoints); injector: $pods pods, $stale stale fixtures; charts stood in:${standins:- none}"
 exit "$status"

@@ -26,8 +26,19 @@ fn fail(message: impl Into<String>) -> Error {
     Error::Expand { message: message.into() }
 }
 
-/// Adds `expanded/…` to `files` (the rendered tree).
-pub fn expand(files: &mut BTreeMap<String, String>, config: &Config, env: Option<&str>, source: &ChartsSource) -> Result<(), Error> {
+/// Adds `expanded/…` to `files` (the rendered tree): the wrapper chart's base and istiod releases,
+/// and with `east_west` (the east-west gateway's release name, whose values the tree holds in
+/// `lifecycle/<name>-values.yaml`) Istio's `gateway` chart under `expanded/<name>/`.
+pub fn expand(
+    files: &mut BTreeMap<String, String>,
+    config: &Config,
+    env: Option<&str>,
+    source: &ChartsSource,
+    east_west: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(name) = east_west {
+        expand_gateway(files, config, name, source)?;
+    }
     let work = Work::new()?;
     let chart = work.path.join("chart");
     for (rel, contents) in files.iter().filter(|(p, _)| p.starts_with("helm/")) {
@@ -81,6 +92,69 @@ pub fn expand(files: &mut BTreeMap<String, String>, config: &Config, env: Option
     let out = helm(source, &work, &refs)?;
     let expanded = mesh_render::expanded::split(&out, CHART_NAME).map_err(fail)?;
     files.extend(expanded);
+    Ok(())
+}
+
+/// The `gateway` chart of Istio at the config's version, released as `name` in the root namespace
+/// with the tree's `lifecycle/<name>-values.yaml`: what `helm install <name> gateway -f` installs.
+/// Helm validates the values against the chart's `values.schema.json` (whose top level refuses
+/// unknown keys) before templating, so values the chart does not take fail here.
+fn expand_gateway(files: &mut BTreeMap<String, String>, config: &Config, name: &str, source: &ChartsSource) -> Result<(), Error> {
+    let values_file = mesh_render::plans::istiod_values_file(name);
+    let Some(values) = files.get(&values_file) else {
+        return Err(fail(format!("the rendered tree has no {values_file} for the east-west gateway `{name}`")));
+    };
+    let work = Work::new()?;
+    let values_path = work.path.join("values.yaml");
+    std::fs::write(&values_path, values).map_err(|e| fail(format!("cannot write the gateway's values: {e}")))?;
+    let version = config.release.version.to_string();
+    let mut args: Vec<std::ffi::OsString> = vec!["template".into(), name.into()];
+    match &source.local {
+        Some(pattern) => {
+            let from = PathBuf::from(pattern.replace("{version}", &version)).join("gateway");
+            let found = chart_version(&from);
+            if found.as_deref() != Some(version.as_str()) {
+                return Err(fail(match found {
+                    None => format!(
+                        "{} is not an unpacked `gateway` chart, which the east-west gateway `{name}` is installed from \
+                         (Istio's gateway chart {version}); pass --charts a folder that holds it next to base and istiod, \
+                         or leave --charts out to fetch it",
+                        from.display()
+                    ),
+                    Some(v) => format!("{} is the `gateway` chart {v}, but the config asks for Istio {version}", from.display()),
+                }));
+            }
+            args.push(from.into());
+        }
+        None if config.charts.is_oci() => args.push(format!("{}/gateway", config.charts.url).into()),
+        None => args.extend(["gateway".into(), "--repo".into(), config.charts.url.clone().into()]),
+    }
+    if source.local.is_none() {
+        args.extend(["--version".into(), version.into()]);
+    }
+    args.extend([
+        "--namespace".into(),
+        config.namespace.clone().into(),
+        "--kube-version".into(),
+        KUBE_VERSION.into(),
+        "-f".into(),
+        values_path.into(),
+    ]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let out = helm(source, &work, &refs).map_err(|e| match e {
+        Error::Expand { message } => fail(format!("the east-west gateway `{name}` ({values_file}): {message}")),
+        other => other,
+    })?;
+    // The chart's templates are `gateway/templates/…`: split names them `expanded/gateway/…`.
+    let from = format!("{}/gateway/", mesh_render::expanded::DIR);
+    let to = format!("{}/{name}/", mesh_render::expanded::DIR);
+    for (path, text) in mesh_render::expanded::split(&out, "gateway").map_err(fail)? {
+        let path = match path.strip_prefix(&from) {
+            Some(rest) => format!("{to}{rest}"),
+            None => path,
+        };
+        files.insert(path, text);
+    }
     Ok(())
 }
 

@@ -176,7 +176,8 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
     };
     let mut files = rendered.tree();
     if args.expand_charts {
-        expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &charts_source(args))?;
+        let east_west = rendered.east_west_values.as_ref().map(|v| v.name.as_str());
+        expand::expand(&mut files, loaded.selected(), global.env.as_deref(), &charts_source(args), east_west)?;
     }
     if args.check {
         let differences = tree::diff(out, &files);
@@ -219,7 +220,8 @@ fn render_fleet(
         if args.expand_charts {
             let one =
                 loaded.clone().with_cluster(Some(name)).map_err(|_| Error::Expand { message: format!("cluster `{name}` vanished") })?;
-            expand::expand(&mut cluster_files, one.selected(), global.env.as_deref(), &charts_source(args))?;
+            let east_west = rendered.east_west_values.as_ref().map(|v| v.name.as_str());
+            expand::expand(&mut cluster_files, one.selected(), global.env.as_deref(), &charts_source(args), east_west)?;
         }
         files.extend(cluster_files.into_iter().map(|(p, t)| (format!("{}/{name}/{p}", mesh_render::FLEET_CLUSTERS), t)));
     }

@@ -239,3 +239,88 @@ fn risky_strings_survive_the_helm_values() {
     let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(theirs["spec"]["template"]["spec"]["containers"][0]["env"], json["spec"]["template"]["spec"]["containers"][0]["env"]);
 }
+
+/// A fleet's clusters on different networks each get their east-west gateway from Istio's `gateway`
+/// chart, expanded under `expanded/istio-eastwestgateway/`: the Service carries the cluster's network
+/// label and the chart's network-gateway ports (15021, 15443, 15012, 15017:
+/// `charts/gateway/templates/service.yaml:11-13,52-64`), which is what istiod reads to find the
+/// gateway of a network. Helm checks the values against the chart's `values.schema.json` before it
+/// templates; the schema's top level refuses unknown keys, so values the chart would ignore fail.
+#[test]
+#[ignore = "needs Helm: run by `make test` (`make tools` installs it)"]
+fn a_fleets_east_west_gateways_are_expanded_from_the_gateway_chart() {
+    let (helm, charts) = (helm4(), reference_charts());
+    let dir = workdir(&std::fs::read_to_string(repo_root().join("golden/fleet-two-networks/config.yaml")).unwrap());
+    let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (cluster, network, service_type) in [("east", "net-east", "LoadBalancer"), ("west", "net-west", "ClusterIP")] {
+        let tree = dir.path().join("out/clusters").join(cluster);
+        let text = std::fs::read_to_string(tree.join("expanded/istio-eastwestgateway/service-istio-eastwestgateway.yaml")).unwrap();
+        let docs = support::helm::documents(&text);
+        let service = support::helm::object(&docs, "Service", "istio-eastwestgateway").unwrap_or_else(|| panic!("{cluster}: {text}"));
+        assert_eq!(support::helm::text(service, "metadata.namespace"), Some("istio-system"), "{cluster}");
+        let labels = support::helm::json(support::helm::at(service, "metadata.labels").unwrap());
+        assert_eq!(labels["topology.istio.io/network"], network, "{cluster}: {text}");
+        assert_eq!(labels["istio"], "eastwestgateway", "{cluster}: the cross-network Gateway's selector");
+        let mut ports: Vec<&str> =
+            support::helm::items(support::helm::at(service, "spec.ports")).iter().filter_map(|p| support::helm::text(p, "port")).collect();
+        ports.sort_unstable();
+        assert_eq!(ports, ["15012", "15017", "15021", "15443"], "{cluster}: {text}");
+        assert_eq!(support::helm::text(service, "spec.type"), Some(service_type), "{cluster}");
+        let deployment =
+            std::fs::read_to_string(tree.join("expanded/istio-eastwestgateway/deployment-istio-eastwestgateway.yaml")).unwrap();
+        assert!(deployment.contains(&format!("- name: ISTIO_META_REQUESTED_NETWORK_VIEW\n          value: {network}\n")), "{deployment}");
+    }
+    let west =
+        std::fs::read_to_string(dir.path().join("out/clusters/west/expanded/istio-eastwestgateway/service-istio-eastwestgateway.yaml"))
+            .unwrap();
+    assert!(west.contains("externalIPs:\n  - \"172.18.0.3\"\n"), "{west}");
+
+    // The schema is enforced by `helm template` itself: the rendered values with a key the chart
+    // does not take, or a value of the wrong type, are refused.
+    let values = std::fs::read_to_string(dir.path().join("out/clusters/west/lifecycle/istio-eastwestgateway-values.yaml")).unwrap();
+    let chart = repo_root().join("reference/istio-1.29.6/charts/gateway");
+    for (broken, refusal) in [
+        (format!("{values}networkGateways: net-west\n"), "additional properties 'networkGateways' not allowed"),
+        (values.replacen("replicaCount: 2", "replicaCount: two", 1), "/replicaCount"),
+    ] {
+        let file = dir.path().join("broken-values.yaml");
+        std::fs::write(&file, broken).unwrap();
+        let o = Command::new(&helm)
+            .args(["template", "istio-eastwestgateway", "--namespace", "istio-system", "--kube-version", "1.34.0", "-f"])
+            .arg(&file)
+            .arg(&chart)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{refusal}: {}", stderr(&o));
+        assert!(stderr(&o).contains("don't meet the specifications of the schema") && stderr(&o).contains(refusal), "{}", stderr(&o));
+    }
+
+    // One network: no east-west gateway, so no gateway chart.
+    let dir = workdir(&std::fs::read_to_string(repo_root().join("golden/fleet-one-network/config.yaml")).unwrap());
+    let o = run_in(dir.path(), &["render", "--out", "out", "--expand-charts", "--charts", &charts, "--helm", &helm]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join("out/clusters/east/expanded/istiod").is_dir());
+    assert!(!dir.path().join("out/clusters/east/expanded/istio-eastwestgateway").exists());
+}
+
+/// The gateway chart must be the config's version: reference/ vendors it for some versions only, and
+/// a version without it is a clear error that writes nothing.
+#[test]
+#[ignore = "needs Helm: run by `make test` (`make tools` installs it)"]
+fn an_east_west_gateway_without_its_gateway_chart_fails_clearly() {
+    let text = std::fs::read_to_string(repo_root().join("golden/fleet-two-networks/config.yaml")).unwrap();
+    let dir = workdir(&text.replacen("version: \"1.29.6\"", "version: \"1.29.0\"", 1));
+    let o = run_in(
+        dir.path(),
+        &["--cluster", "west", "render", "--out", "out", "--expand-charts", "--charts", &reference_charts(), "--helm", &helm4()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("reference/istio-1.29.0/charts/gateway is not an unpacked `gateway` chart, which the east-west gateway `istio-eastwestgateway` is installed from (Istio's gateway chart 1.29.0)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("out").exists());
+}
