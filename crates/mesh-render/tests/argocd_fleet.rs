@@ -445,3 +445,20 @@ fn every_clusters_children_are_valid_unique_and_sent_to_its_server() {
     let problems = judge_children(&fleet, &mut validator).join("\n");
     assert!(problems.contains("east: Application CRD schema"), "{problems}");
 }
+
+/// docs/argocd.md tells what the rollout needs that mesh-render cannot render: progressive syncs
+/// switched on, each cluster registered under the config's server, and the Application health check.
+#[test]
+fn the_docs_say_what_the_fleet_needs_from_argo_cd() {
+    let docs = std::fs::read_to_string(common::repo_root().join("docs/argocd.md")).unwrap();
+    let fleet = &docs[docs.find("## Multi-cluster mesh (fleet)").expect("the fleet section")..];
+    for needed in [
+        "applicationsetcontroller.enable.progressive.syncs: \"true\"",
+        "argocd.argoproj.io/secret-type: cluster",
+        "[mesh-render's](#application-health-check)",
+        "oracle/argocd-health/fleet/",
+        "`cluster: <cluster>` and `part: applications`",
+    ] {
+        assert!(fleet.contains(needed), "the fleet section does not say {needed}");
+    }
+}
