@@ -218,6 +218,8 @@ fn replace_once(text: &str, from: &str, to: &str, what: &str) -> String {
     text.replacen(from, to, 1)
 }
 
+/// Copies a folder of the module cache: contents only, not its read-only modes (`std::fs::copy`
+/// would keep them, and the next run could not patch the copy).
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
