@@ -9,9 +9,12 @@ require (
 	// The versions argo-cd v3.5.1's go.mod pins (lines 99 and 128): Argo CD's health checks run on them.
 	github.com/yuin/gopher-lua v1.1.2
 	layeh.com/gopher-json v0.0.0-20190114024228-97fed8db8427
-	// The fleet test (fleet/): Argo CD's ApplicationSet code runs on its health package's status
-	// codes, logs through logrus and reads the ApplicationSet with sigs.k8s.io/yaml, at the versions
-	// argo-cd v3.5.1 selects (gitops-engine as replaced below).
+)
+
+// The fleet test (fleet/): Argo CD's ApplicationSet code runs on its health package's status codes,
+// logs through logrus and reads the ApplicationSet with sigs.k8s.io/yaml, at the versions argo-cd
+// v3.5.1 selects (gitops-engine as replaced below).
+require (
 	github.com/argoproj/argo-cd/gitops-engine v0.7.1-0.20250908182407-97ad5b59a627
 	github.com/sirupsen/logrus v1.9.4
 	k8s.io/apimachinery v0.36.1
