@@ -387,6 +387,10 @@ fn argo_cds_applicationset_code_generates_one_parent_per_cluster_and_rolls_them_
         // syncs them itself (progressive_sync.go:738-756): docs/argocd.md says so.
         let automated = &results[name]["automated"];
         assert_eq!(automated.as_object().map(|a| a.values().all(|v| v == false)), Some(true), "{name}: {automated}");
+        // The sync it starts prunes, as the template's automated.prune says (progressive_sync.go:751-753).
+        let prune = &results[name]["prune"];
+        let want: serde_json::Map<String, Value> = expected.parents().into_iter().map(|p| (p, json!(true))).collect();
+        assert_eq!(prune.as_object(), Some(&want), "{name}");
         checked += expected.clusters.len();
     }
     assert!(checked >= 4, "{checked} parents checked");

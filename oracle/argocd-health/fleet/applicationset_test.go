@@ -93,6 +93,9 @@ type Result struct {
 	// Rollout is, per reconcile, the Applications that reconcile gives a sync operation
 	// (progressive_sync.go:766-769) when every synced Application turns Synced and Healthy.
 	Rollout [][]string `json:"rollout"`
+	// Prune is whether the sync operation RollingSync starts for each Application prunes: the
+	// template's automated.prune (progressive_sync.go:751-753, :766-768, :775-805).
+	Prune map[string]bool `json:"prune"`
 	// HeldBy is the same rollout while the first Application of the first step stays Progressing
 	// once synced (its children not yet healthy): the Applications that ever get a sync operation.
 	HeldBy []string `json:"heldBy"`
@@ -138,7 +141,7 @@ func written(generated v1alpha1.Application) v1alpha1.Application {
 // Applications that exist (current), from the status the last reconcile stored. It returns the
 // Applications as written (applied onto current, createOrUpdateInCluster :673-731) and the names
 // that got a sync operation.
-func reconcile(t *testing.T, appset v1alpha1.ApplicationSet, store *statusStore, current, generated []v1alpha1.Application) ([]v1alpha1.Application, []string) {
+func reconcile(t *testing.T, appset v1alpha1.ApplicationSet, store *statusStore, current, generated []v1alpha1.Application) ([]v1alpha1.Application, []v1alpha1.Application) {
 	t.Helper()
 	logCtx := log.WithField("applicationset", appset.Name)
 	appset.Status.ApplicationStatus = store.statuses
@@ -158,7 +161,7 @@ func reconcile(t *testing.T, appset v1alpha1.ApplicationSet, store *statusStore,
 	for _, app := range current {
 		byName[app.Name] = app
 	}
-	var synced []string
+	var synced []v1alpha1.Application
 	out := make([]v1alpha1.Application, 0, len(desired))
 	for _, app := range desired {
 		next := written(app)
@@ -166,7 +169,7 @@ func reconcile(t *testing.T, appset v1alpha1.ApplicationSet, store *statusStore,
 			next.Status = live.Status
 		}
 		if next.Operation != nil {
-			synced = append(synced, app.Name)
+			synced = append(synced, next)
 		}
 		out = append(out, next)
 	}
@@ -190,16 +193,16 @@ func operate(apps []v1alpha1.Application, healthOf func(string) health.HealthSta
 }
 
 // rollout reconciles until no reconcile starts a sync for three rounds in a row, and returns the
-// syncs each reconcile started.
-func rollout(t *testing.T, appset v1alpha1.ApplicationSet, generated []v1alpha1.Application, healthOf func(string) health.HealthStatusCode) ([][]string, []v1alpha1.Application) {
+// syncs each reconcile started (the Applications with their operation).
+func rollout(t *testing.T, appset v1alpha1.ApplicationSet, generated []v1alpha1.Application, healthOf func(string) health.HealthStatusCode) [][]v1alpha1.Application {
 	t.Helper()
 	store := &statusStore{}
 	var current []v1alpha1.Application
-	var rounds [][]string
+	var rounds [][]v1alpha1.Application
 	idle := 0
 	for round := 0; round < 4*len(generated)+8 && idle < 3; round++ {
 		next, synced := reconcile(t, appset, store, current, generated)
-		rounds = append(rounds, append([]string{}, synced...))
+		rounds = append(rounds, synced)
 		if len(synced) == 0 {
 			idle++
 		} else {
@@ -208,7 +211,7 @@ func rollout(t *testing.T, appset v1alpha1.ApplicationSet, generated []v1alpha1.
 		operate(next, healthOf)
 		current = next
 	}
-	return rounds, current
+	return rounds
 }
 
 func generate(t *testing.T, file string) Result {
@@ -228,7 +231,7 @@ func generate(t *testing.T, file string) Result {
 	logCtx := log.WithField("applicationset", appset.Name)
 	listOnly := map[string]generators.Generator{"List": generators.NewListGenerator()}
 	apps, reason, err := template.GenerateApplications(logCtx, appset, listOnly, &utils.Render{}, nil)
-	res := Result{Reason: string(reason), Applications: []v1alpha1.Application{}, Steps: []Step{}, Unselected: []string{}, Automated: map[string]bool{}}
+	res := Result{Reason: string(reason), Applications: []v1alpha1.Application{}, Steps: []Step{}, Unselected: []string{}, Automated: map[string]bool{}, Prune: map[string]bool{}}
 	for _, app := range apps {
 		res.Applications = append(res.Applications, written(app))
 	}
@@ -267,7 +270,16 @@ func generate(t *testing.T, file string) Result {
 	}
 
 	healthy := func(string) health.HealthStatusCode { return health.HealthStatusHealthy }
-	res.Rollout, _ = rollout(t, appset, apps, healthy)
+	for _, round := range rollout(t, appset, apps, healthy) {
+		names := []string{}
+		for _, app := range round {
+			names = append(names, app.Name)
+			if _, seen := res.Prune[app.Name]; !seen {
+				res.Prune[app.Name] = app.Operation.Sync != nil && app.Operation.Sync.Prune
+			}
+		}
+		res.Rollout = append(res.Rollout, names)
+	}
 	if len(res.Steps) > 0 && len(res.Steps[0].Applications) > 0 {
 		first := res.Steps[0].Applications[0]
 		held := func(name string) health.HealthStatusCode {
@@ -276,10 +288,11 @@ func generate(t *testing.T, file string) Result {
 			}
 			return health.HealthStatusHealthy
 		}
-		rounds, _ := rollout(t, appset, apps, held)
 		res.HeldBy = []string{}
-		for _, r := range rounds {
-			res.HeldBy = append(res.HeldBy, r...)
+		for _, round := range rollout(t, appset, apps, held) {
+			for _, app := range round {
+				res.HeldBy = append(res.HeldBy, app.Name)
+			}
 		}
 	}
 	return res
