@@ -240,9 +240,17 @@ fn copy_dir(from: &Path, to: &Path) {
 fn fleet_modfile(harness: &Path) -> PathBuf {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("argocd-fleet");
     let engine = work.join("gitops-engine");
-    let dir = output(go(harness).args(["list", "-m", "-f", "{{.Dir}}", "github.com/argoproj/argo-cd/gitops-engine"]));
+    let gomod = std::fs::read_to_string(harness.join("go.mod")).unwrap();
+    let line = gomod
+        .lines()
+        .find(|l| l.trim_start().starts_with("github.com/argoproj/argo-cd/gitops-engine => "))
+        .expect("go.mod replaces gitops-engine");
+    // `module version`: downloaded (go.sum pins it) even before any other test fetched it.
+    let pinned = line.split(" => ").nth(1).unwrap().trim().replace(' ', "@");
+    let download: Value = serde_json::from_str(&output(go(harness).args(["mod", "download", "-json", &pinned]))).unwrap();
+    let dir = download["Dir"].as_str().unwrap_or_else(|| panic!("go mod download {pinned}: {download}"));
     let _ = std::fs::remove_dir_all(&engine);
-    copy_dir(Path::new(dir.trim()), &engine);
+    copy_dir(Path::new(dir), &engine);
     let diff = engine.join("pkg/diff/diff.go");
     let mut text = std::fs::read_to_string(&diff).unwrap();
     for (from, to) in [
@@ -259,11 +267,6 @@ fn fleet_modfile(harness: &Path) -> PathBuf {
         text = replace_once(&text, from, to, "gitops-engine pkg/diff/diff.go");
     }
     std::fs::write(&diff, text).unwrap();
-    let gomod = std::fs::read_to_string(harness.join("go.mod")).unwrap();
-    let line = gomod
-        .lines()
-        .find(|l| l.trim_start().starts_with("github.com/argoproj/argo-cd/gitops-engine => "))
-        .expect("go.mod replaces gitops-engine");
     let modfile = work.join("fleet.mod");
     let replaced = format!("\tgithub.com/argoproj/argo-cd/gitops-engine => {}", engine.display());
     std::fs::write(&modfile, replace_once(&gomod, line, &replaced, "go.mod")).unwrap();
