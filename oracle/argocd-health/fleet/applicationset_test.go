@@ -13,7 +13,7 @@
 //     (applicationset/generators/utils.go:16) and the renderer it runs with, &utils.Render{}
 //     (cmd/argocd-applicationset-controller/commands/applicationset_controller.go:261). It runs the list
 //     generator's GenerateParams (applicationset/generators/list.go:32-90) through Transform
-//     (generator_spec_processor.go:29-109), renders each element with RenderTemplateParams and the
+//     (generator_spec_processor.go:30-102), renders each element with RenderTemplateParams and the
 //     ApplicationSet's goTemplate and goTemplateOptions (template.go:38), applies a templatePatch when
 //     there is one (:50-64) and sets the ApplicationSet's namespace (:68).
 //   - What the controller then writes for each (createOrUpdateInCluster, applicationset_controller.go:640-770):
