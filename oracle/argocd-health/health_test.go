@@ -287,3 +287,70 @@ func TestArgoCDGatewayHealthStallsWithoutAddress(t *testing.T) {
 		t.Errorf("no status yet: got %+v, want Progressing", got)
 	}
 }
+
+// The Certificate status as cert-manager v1.19.1 writes it, by default (its ServerSideApply feature
+// is Alpha and off, internal/controller/feature/features.go:208, so each controller updates the
+// whole status). The conditions are written by pkg/api/util/conditions.go:174-220
+// (SetCertificateCondition: a new type is appended, an existing one overwritten).
+const (
+	// The readiness controller (pkg/controller/certificates/readiness/readiness_controller.go:161-169)
+	// on a new Certificate: the first check of its chain (internal/controller/certificates/policies/policies.go:88)
+	// finds no Secret (checks.go:43-45), so Ready is False (readiness_controller.go:241-246).
+	certReadyFalse = `{"type":"Ready","status":"False","reason":"DoesNotExist","message":"Issuing certificate as Secret does not exist","observedGeneration":1,"lastTransitionTime":"2026-01-01T00:00:00Z"}`
+	// The trigger controller (pkg/controller/certificates/trigger/trigger_controller.go:215-228), on
+	// the same check of its own chain (policies.go:70): Issuing True, until the issuing controller
+	// stores the Secret and removes the condition (issuing_controller.go:410-420).
+	certIssuingTrue = `{"type":"Issuing","status":"True","reason":"DoesNotExist","message":"Issuing certificate as Secret does not exist","observedGeneration":1,"lastTransitionTime":"2026-01-01T00:00:00Z"}`
+	// The readiness controller once the Secret holds the issued certificate (readiness_controller.go:233-239).
+	certReadyTrue = `{"type":"Ready","status":"True","reason":"Ready","message":"Certificate is up to date and has not expired","observedGeneration":1,"lastTransitionTime":"2026-01-01T00:00:05Z"}`
+	// With the ServerSideApply feature on, the issuing controller sets Issuing False instead of
+	// removing it (issuing_controller.go:450-454).
+	certIssuingFalse = `{"type":"Issuing","status":"False","reason":"Issued","message":"The certificate has been successfully issued","observedGeneration":1,"lastTransitionTime":"2026-01-01T00:00:05Z"}`
+	// What the issuing and readiness controllers add once issued (issuing_controller.go:415,
+	// readiness_controller.go:182-189).
+	certIssuedFields = `"notBefore":"2026-01-01T00:00:04Z","notAfter":"2027-01-01T00:00:04Z","renewalTime":"2026-12-02T00:00:04Z","revision":1`
+)
+
+func certificate(fields string, conditions ...string) string {
+	status := `"conditions":[` + strings.Join(conditions, ",") + `]`
+	if fields != "" {
+		status = fields + "," + status
+	}
+	return `{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"cacerts","namespace":"istio-system","generation":1},"status":{` + status + `}}`
+}
+
+// Issue 23: the trust Application (wave 0) holds istiod (wave 1) until its Certificate `cacerts`
+// is issued: Argo CD's own Certificate check (argo-cd v3.5.1
+// resource_customizations/cert-manager.io/Certificate/health.lua, embedded) calls it Progressing
+// while cert-manager issues it, and Healthy once it is Ready.
+func TestArgoCDCertificateHealthHoldsUntilIssued(t *testing.T) {
+	const certificateHealth = "cert-manager.io/Certificate/health.lua"
+	source, err := customizations.Embedded.ReadFile(certificateHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := func(object string) status { return runScript(t, certificateHealth, string(source), object) }
+	for _, c := range []struct {
+		name, object, want, message string
+	}{
+		// The order a new Certificate goes through.
+		{"applied, no status yet", `{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"cacerts"},"spec":{"secretName":"cacerts"}}`, "Progressing", "Waiting for certificate"},
+		{"issuing (trigger first)", certificate("", certIssuingTrue), "Progressing", "Issuing certificate as Secret does not exist"},
+		{"issuing, not ready", certificate("", certIssuingTrue, certReadyFalse), "Progressing", "Issuing certificate as Secret does not exist"},
+		{"not ready, issuing", certificate("", certReadyFalse, certIssuingTrue), "Progressing", "Issuing certificate as Secret does not exist"},
+		{"issued, ready, Issuing still true", certificate(certIssuedFields, certReadyTrue, certIssuingTrue), "Progressing", "Issuing certificate as Secret does not exist"},
+		{"issued", certificate(certIssuedFields, certReadyTrue), "Healthy", "Certificate is up to date and has not expired"},
+		{"issued (ServerSideApply feature)", certificate(certIssuedFields, certIssuingFalse, certReadyTrue), "Healthy", "Certificate is up to date and has not expired"},
+		// Two windows where the controllers race: readiness wrote Ready False before the trigger
+		// wrote Issuing True, or the issuing controller removed Issuing before readiness saw the
+		// Secret. Argo CD calls both Degraded: a parent's wave that sees it fails its sync
+		// (gitops-engine pkg/sync/sync_context.go:565-566, :635-640), and the retry syncs again.
+		{"race: not ready, not yet issuing", certificate("", certReadyFalse), "Degraded", "Issuing certificate as Secret does not exist"},
+		{"race: Issuing removed, readiness not yet updated", certificate(`"revision":1`, certReadyFalse), "Degraded", "Issuing certificate as Secret does not exist"},
+	} {
+		got := health(c.object)
+		if got.Status != c.want || got.Message != c.message {
+			t.Errorf("%s: got %+v, want %s %q", c.name, got, c.want, c.message)
+		}
+	}
+}

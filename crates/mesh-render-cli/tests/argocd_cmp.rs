@@ -233,12 +233,17 @@ fn the_shipped_plugin_runs_as_written() {
 
     // The announced parameters and their defaults are the ones mesh-render applies itself.
     let params = plugin["spec"]["parameters"]["static"].as_array().unwrap();
-    use mesh_render::api::argocd::{GATE_ARGOCD_NAMESPACE_PARAMETER, GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER, GATE_PARAMETER};
+    use mesh_render::api::argocd::{
+        CLUSTER_PARAMETER, GATE_ARGOCD_NAMESPACE_PARAMETER, GATE_HOOK_IMAGE_PARAMETER, GATE_NAMESPACE_PARAMETER, GATE_PARAMETER,
+        PART_PARAMETER,
+    };
     let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         [
             mesh_render::api::argocd::ENV_PARAMETER,
+            CLUSTER_PARAMETER,
+            PART_PARAMETER,
             GATE_PARAMETER,
             GATE_NAMESPACE_PARAMETER,
             GATE_ARGOCD_NAMESPACE_PARAMETER,

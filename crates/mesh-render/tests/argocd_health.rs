@@ -42,7 +42,9 @@ fn the_docs_point_at_the_shipped_check() {
 }
 
 /// `go test` of the harness: the shipped check on Synced/OutOfSync/Degraded/no-status Applications,
-/// and Argo CD's Gateway check on istiod's status of a Gateway without an address (point 3).
+/// Argo CD's Gateway check on istiod's status of a Gateway without an address (point 3), and (issue
+/// 23) Argo CD's Certificate check on cert-manager's statuses of the trust Application's `cacerts`.
+/// The fleet test (`oracle/argocd-health/fleet/`, build tag `argocd_fleet`) runs from `argocd_fleet.rs`.
 #[test]
 #[ignore = "needs Go: run by `make test` (Go 1.26.3 or newer on PATH; gopher-lua from the Go module proxy into .cache/go/)"]
 fn argocd_lua_runtime_agrees_with_the_health_checks() {

@@ -238,7 +238,7 @@ pub struct ListGenerator {
 }
 
 /// `RollingSync`: the generated Applications are synced step by step, each step once the one before
-/// is healthy (argo-cd v3.5.1 `applicationset/controllers/progressivesync/progressive_sync.go`; it
+/// is healthy (argo-cd v3.5.1 `applicationset/progressivesync/progressive_sync.go`; it
 /// needs the controller's progressive syncs switched on, and is ignored otherwise).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

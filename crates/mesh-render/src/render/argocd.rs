@@ -226,7 +226,7 @@ impl Target {
 /// `RollingSync` strategy syncs the parents one cluster at a time in the config's order, each step once
 /// the one before is healthy; without the controller's progressive syncs switched on (argo-cd v3.5.1
 /// `cmd/argocd-applicationset-controller/commands/applicationset_controller.go:311`, default off) it
-/// is ignored and every parent syncs at once (`applicationset/controllers/applicationset_controller.go:263-273`).
+/// is ignored and every parent syncs at once (`applicationset/controllers/applicationset_controller.go:248-273`, `:309-314`).
 pub(crate) fn application_set(section: &Config) -> Vec<Manifest> {
     let (Some(a), Some(mc)) = (&section.argocd, &section.multi_cluster) else { return Vec::new() };
     let name = format!("istio-{}", mc.mesh_id);
