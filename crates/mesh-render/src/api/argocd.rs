@@ -246,6 +246,11 @@ pub struct Strategy {
     #[serde(rename = "type")]
     pub type_: String,
     pub rolling_sync: RollingSync,
+    /// `Reverse`: deleting the ApplicationSet deletes its Applications step by step, last step first
+    /// (argo-cd v3.5.1 `applicationset/controllers/applicationset_controller.go:155-190`, with
+    /// progressive syncs on); `AllAtOnce` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_order: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

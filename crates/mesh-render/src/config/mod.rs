@@ -487,7 +487,14 @@ fn read_section(
     let hub = f.get("hub").and_then(|n| charts::read_hub(n, &f.path("hub"), dec)).unwrap_or_else(|| DEFAULT_HUB.to_string());
     let metadata = metadata::read_metadata(f.get("metadata"), &f.path("metadata"), dec);
     let ai_serving = f.get("aiServing").and_then(|n| ai_serving::read(n, &f.path("aiServing"), &namespace, dec));
-    let argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
+    let mut argocd = f.get("argocd").and_then(|n| gitops::read_argocd(n, &f.path("argocd"), dec));
+    // A fleet's committed tree is `render --out deployment/rendered` of every cluster: the default
+    // `path` of a directory source is that tree, whose `clusters/<name>/manifests` each cluster reads.
+    if let Some(a) = argocd.as_mut().filter(|a| a.mesh_source == gitops::MeshSource::Directory) {
+        if f.get("multiCluster").is_some() && f.get("argocd").and_then(|n| n.get("path")).is_none() {
+            a.path = "deployment/rendered".into();
+        }
+    }
     let flow_expectations = f.get("flows").map(|n| flows::read(n, &f.path("flows"), dec)).unwrap_or_default();
     let ignored_checks = checks::read(f.get("analyzers"), &f.path("analyzers"), dec);
     let security = security::read(f.get("security"), &f.path("security"), dec);
