@@ -150,7 +150,8 @@ pub fn apply_with(global: &mut GlobalArgs, lookup: &dyn Fn(&str) -> Option<Strin
         source
     };
     if global.cluster.is_none() {
-        global.cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?.or_else(|| lookup(CLUSTER_VARIABLE).filter(|v| !v.is_empty()));
+        global.cluster = param_or_variable(lookup, CLUSTER_PARAMETER, "a cluster's name")?
+            .or_else(|| lookup(CLUSTER_VARIABLE).filter(|v| !v.is_empty()));
     }
     let shown = global.env.as_deref().map_or("the base settings".to_string(), |e| format!("environment `{e}`"));
     let cluster = global.cluster.as_deref().map(|c| format!(" of cluster `{c}`")).unwrap_or_default();

@@ -23,11 +23,8 @@ pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
 pub fn load_with_text(global: &GlobalArgs) -> Result<(String, Loaded), Error> {
     let path = display(&global.config);
     let text = read(&global.config, &path, Limits::DEFAULT)?;
-    let loaded = mesh_render::config::load_cluster(&text, global.env.as_deref(), global.cluster.as_deref(), Limits::DEFAULT).map_err(|e| Error::ConfigInvalid {
-        path,
-        diagnostics: e.diagnostics,
-        unreadable: e.unreadable,
-    })?;
+    let loaded = mesh_render::config::load_cluster(&text, global.env.as_deref(), global.cluster.as_deref(), Limits::DEFAULT)
+        .map_err(|e| Error::ConfigInvalid { path, diagnostics: e.diagnostics, unreadable: e.unreadable })?;
     Ok((text, loaded))
 }
 

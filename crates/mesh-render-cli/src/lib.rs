@@ -173,7 +173,12 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
 
 /// `render --out DIR` of a multi-cluster mesh without `--cluster`: every cluster's tree under
 /// `DIR/clusters/<name>/` (each checked by the analyzers first), and the fleet's files under `DIR/fleet/`.
-fn render_fleet(global: &args::GlobalArgs, args: &RenderArgs, loaded: &mesh_render::Loaded, out: &std::path::Path) -> Result<ExitStatus, Error> {
+fn render_fleet(
+    global: &args::GlobalArgs,
+    args: &RenderArgs,
+    loaded: &mesh_render::Loaded,
+    out: &std::path::Path,
+) -> Result<ExitStatus, Error> {
     let config_path = input::display(&global.config);
     let Some(fleet) = mesh_render::render_fleet(loaded) else { return Ok(ExitStatus::Success) };
     let mut failed = false;
@@ -191,7 +196,8 @@ fn render_fleet(global: &args::GlobalArgs, args: &RenderArgs, loaded: &mesh_rend
     for (name, rendered) in &fleet.clusters {
         let mut cluster_files = rendered.tree();
         if args.expand_charts {
-            let one = loaded.clone().with_cluster(Some(name)).map_err(|_| Error::Expand { message: format!("cluster `{name}` vanished") })?;
+            let one =
+                loaded.clone().with_cluster(Some(name)).map_err(|_| Error::Expand { message: format!("cluster `{name}` vanished") })?;
             expand::expand(&mut cluster_files, one.selected(), global.env.as_deref(), &charts_source(args))?;
         }
         files.extend(cluster_files.into_iter().map(|(p, t)| (format!("{}/{name}/{p}", mesh_render::FLEET_CLUSTERS), t)));

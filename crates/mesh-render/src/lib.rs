@@ -35,7 +35,10 @@ pub use config::{load, Config, Loaded};
 pub use diagnostics::{Diagnostic, Pos, Rule, Severity};
 pub use render::facts::{Admission, GatewayEntry, MeshFacts};
 pub use render::manifest::{Concern, Manifest, Object};
-pub use render::{render, render_fleet, render_revision_gate, render_revision_gate_with, Fleet, GateSettings, Rendered, FLEET_APPLICATION_SET, FLEET_CLUSTERS};
+pub use render::{
+    render, render_fleet, render_revision_gate, render_revision_gate_with, Fleet, GateSettings, Rendered, FLEET_APPLICATION_SET,
+    FLEET_CLUSTERS,
+};
 
 /// A documented example config (`mesh-render example`).
 pub fn example_config() -> &'static str {

@@ -12,7 +12,15 @@ use serde::{Deserialize, Serialize};
 
 /// Certificate: cert-manager keeps a key pair and a certificate signed by `issuerRef` in `secretName`.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(group = "cert-manager.io", version = "v1", kind = "Certificate", namespaced, schema = "disabled", derive = "PartialEq", derive = "Default")]
+#[kube(
+    group = "cert-manager.io",
+    version = "v1",
+    kind = "Certificate",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificateSpec {
     pub secret_name: String,

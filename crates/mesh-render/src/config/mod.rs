@@ -306,10 +306,13 @@ pub fn load_cluster(text: &str, environment: Option<&str>, cluster: Option<&str>
         loaded = match l.clone().with_cluster(Some(name)) {
             Ok(l) => Some(l),
             Err(known) => {
-                let pos = root.get("components").and_then(|c| c.get("istio")).and_then(|i| i.get("multiCluster")).map_or(root.pos, |n| n.pos);
+                let pos =
+                    root.get("components").and_then(|c| c.get("istio")).and_then(|i| i.get("multiCluster")).map_or(root.pos, |n| n.pos);
                 let hint = match decode::suggest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
                     Some(s) => format!("did you mean `{s}`? Listed: {}", known.join(", ")),
-                    None if known.is_empty() => "the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`".to_string(),
+                    None if known.is_empty() => {
+                        "the config describes one cluster: leave `--cluster` out, or add `components.istio.multiCluster`".to_string()
+                    }
                     None => format!("listed: {}", known.join(", ")),
                 };
                 dec.report(

@@ -225,8 +225,9 @@ fn read_clusters<'n>(f: &Fields<'n>, node: &Node, dec: &mut Decoder) -> Vec<Clus
         let Some(cf) = dec.map(item, &ipath, Some(CLUSTER_KEYS)) else { continue };
         let name = required(&cf, "name", "e.g. `name: east`: istiod's `global.multiCluster.clusterName`", item, dec)
             .and_then(|n| dec.dns_label(n, &cf.path("name")));
-        let network = required(&cf, "network", "e.g. `network: net-east`; clusters whose pods reach each other directly share one", item, dec)
-            .and_then(|n| dec.label_value(n, &cf.path("network")));
+        let network =
+            required(&cf, "network", "e.g. `network: net-east`; clusters whose pods reach each other directly share one", item, dec)
+                .and_then(|n| dec.label_value(n, &cf.path("network")));
         let context = cf.get("context").and_then(|n| dec.string(n, &cf.path("context")));
         let server = cf.get("server").and_then(|n| https_url(n, &cf.path("server"), dec));
         let api_server = cf.get("apiServer").and_then(|n| https_url(n, &cf.path("apiServer"), dec));
@@ -312,7 +313,9 @@ fn check_overrides(node: &Node, path: &str, dec: &mut Decoder) {
 /// an error.
 fn overlay(item: &Node, version: Option<&Node>, overrides: Option<&Node>, f: &Fields, dec: &mut Decoder) -> Node {
     let mut entries: Vec<(Node, Node)> = match overrides.map(|o| &o.value) {
-        Some(Value::Map(entries)) => entries.iter().filter(|(k, _)| !NOT_OVERRIDABLE.contains(&k.as_scalar().unwrap_or_default())).cloned().collect(),
+        Some(Value::Map(entries)) => {
+            entries.iter().filter(|(k, _)| !NOT_OVERRIDABLE.contains(&k.as_scalar().unwrap_or_default())).cloned().collect()
+        }
         _ => Vec::new(),
     };
     if let Some(v) = version {
@@ -377,7 +380,13 @@ pub(super) fn read_east_west(node: Option<&Node>, path: &str, multi_network: boo
                 let p = format!("{ipath}[{i}]");
                 let text = dec.string(ip, &p)?;
                 if text.parse::<std::net::IpAddr>().is_err() {
-                    dec.report(&codes::INVALID_VALUE, ip.pos, &p, format!("`{text}` is not an IP address"), "write an IPv4 or IPv6 address");
+                    dec.report(
+                        &codes::INVALID_VALUE,
+                        ip.pos,
+                        &p,
+                        format!("`{text}` is not an IP address"),
+                        "write an IPv4 or IPv6 address",
+                    );
                     return None;
                 }
                 ew.external_ips.push(text);
@@ -474,7 +483,13 @@ fn duration(node: &Node, path: &str, dec: &mut Decoder) -> Option<String> {
         rest = &rest[digits + unit..];
     }
     if !ok {
-        dec.report(&codes::INVALID_VALUE, node.pos, path, format!("`{text}` is not a duration"), "write hours, minutes or seconds, e.g. `8760h` or `720h`");
+        dec.report(
+            &codes::INVALID_VALUE,
+            node.pos,
+            path,
+            format!("`{text}` is not a duration"),
+            "write hours, minutes or seconds, e.g. `8760h` or `720h`",
+        );
         return None;
     }
     Some(text)
@@ -512,9 +527,13 @@ mod tests {
 
     #[test]
     fn overrides_cannot_set_what_is_one_per_mesh() {
-        let (m, problems) = read_text("meshID: m\nclusters:\n- name: a\n  network: n\n  overrides: {namespace: other, mtls: {mode: STRICT}}\n");
+        let (m, problems) =
+            read_text("meshID: m\nclusters:\n- name: a\n  network: n\n  overrides: {namespace: other, mtls: {mode: STRICT}}\n");
         assert!(m.is_none());
-        assert_eq!(problems, ["multiCluster.clusters[0].overrides.namespace: `namespace` is one per mesh and cannot be overridden per cluster"]);
+        assert_eq!(
+            problems,
+            ["multiCluster.clusters[0].overrides.namespace: `namespace` is one per mesh and cannot be overridden per cluster"]
+        );
     }
 
     #[test]
@@ -530,4 +549,3 @@ mod tests {
         assert_eq!(problems, ["multiCluster.trust.duration: `1y` is not a duration"]);
     }
 }
-

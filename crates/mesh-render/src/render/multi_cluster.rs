@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::cert_manager::{CaIssuer, Certificate, CertificateSpec, ClusterIssuer, ClusterIssuerSpec, IssuerReference, PrivateKey, Subject};
+use crate::api::cert_manager::{
+    CaIssuer, Certificate, CertificateSpec, ClusterIssuer, ClusterIssuerSpec, IssuerReference, PrivateKey, Subject,
+};
 use crate::api::helm::{GatewayAutoscaling, GatewayService, GatewayValues};
 use crate::api::istio::{IstioGateway, IstioGatewaySpec, Server, ServerPort, ServerTls};
 use crate::config::multi_cluster::{CACERTS_SECRET, EAST_WEST_PORT};
