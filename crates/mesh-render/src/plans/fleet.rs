@@ -17,6 +17,11 @@ pub(crate) fn is_context_name(c: &str) -> bool {
     !c.is_empty() && !c.chars().any(|ch| ch.is_whitespace() || ch.is_control() || ch == '\'' || ch == '"')
 }
 
+/// Whether `s` holds what a shell would expand in double quotes (`$`, a backquote).
+fn has_expansion(s: &str) -> bool {
+    s.contains('$') || s.contains('`')
+}
+
 /// `s` as one shell word: as it is when it needs no quoting, else in single quotes.
 fn shell_word(s: &str) -> String {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/@%+=,".contains(&b)) {
@@ -37,6 +42,9 @@ pub(crate) struct ClusterPlan {
     /// The same, always in single quotes (an assignment of `a-b` unquoted reads to shellcheck as
     /// arithmetic, SC2100).
     pub context_quoted: String,
+    /// The context holds `$` or a backquote, which the single quotes keep as they are (shellcheck
+    /// SC2016 asks whether that is meant: it is).
+    pub context_literal: bool,
     /// The context came from `--context` (the flags that print the plan again name it).
     explicit_context: bool,
     /// The shared root's intermediate CA (`None` with `trust.enabled: false`).
@@ -112,6 +120,7 @@ impl ClusterPlan {
             network: id.network.clone(),
             context: shell_word(context.unwrap_or(&spec.context)),
             context_quoted: format!("'{}'", context.unwrap_or(&spec.context).replace('\'', r"'\''")),
+            context_literal: has_expansion(context.unwrap_or(&spec.context)),
             explicit_context: context.is_some(),
             trust,
             east_west,
@@ -167,6 +176,8 @@ struct FleetContext {
     probe_namespace_created: bool,
     /// The clusters' Istio versions, for the header.
     versions: Vec<String>,
+    /// A context or API server holds `$` or a backquote, kept as it is in single quotes (SC2016).
+    literal_expansions: bool,
 }
 
 /// The namespace of the cross-cluster probe when the clusters share no app namespace.
@@ -218,6 +229,7 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
         probe_namespace_created: shared_app.is_none(),
         probe_namespace: shared_app.unwrap_or_else(|| FLEET_VERIFY_NAMESPACE.to_string()),
         versions,
+        literal_expansions: mc.clusters.iter().any(|c| has_expansion(&c.context) || c.api_server.as_deref().is_some_and(has_expansion)),
     };
     let template = match kind {
         Kind::Apply => include_str!("fleet-apply.sh.j2"),
