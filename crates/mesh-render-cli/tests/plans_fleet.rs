@@ -74,6 +74,22 @@ fn fleet(config: &str) -> (Cluster, Bench) {
     (cluster, bench)
 }
 
+/// `golden/fleet-two-networks` installed by its fleet plan: the cluster, the bench, the plan's output
+/// and calls.
+fn installed() -> (Cluster, Bench, std::process::Output, Vec<String>) {
+    let (cluster, bench) = fleet(&golden("fleet-two-networks"));
+    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
+    ok(&out, "fleet apply");
+    (cluster, bench, out, calls)
+}
+
+/// Runs the fleet's `plan apply`, which must stop (exit 1); its stderr and calls.
+fn apply_stops(cluster: &Cluster, bench: &Bench) -> (String, Vec<String>) {
+    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    (stderr(&out), calls)
+}
+
 /// RFC 4648 base64, as the Secrets hold their data.
 fn unbase64(text: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -116,9 +132,7 @@ fn tree_text(bench: &Bench) -> String {
 #[test]
 #[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
 fn the_fleet_plan_installs_each_cluster_on_its_context_in_order_then_joins_them() {
-    let (cluster, bench) = fleet(&golden("fleet-two-networks"));
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    ok(&out, "fleet apply");
+    let (cluster, bench, out, calls) = installed();
 
     // Every call names a context of the kubeconfig; east's install comes whole before west's.
     for c in &calls {
@@ -256,9 +270,7 @@ fn the_fleet_plan_installs_each_cluster_on_its_context_in_order_then_joins_them(
 #[test]
 #[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
 fn a_cluster_plan_is_the_fleet_plans_part_and_follows_context() {
-    let (cluster, bench) = fleet(&golden("fleet-two-networks"));
-    let (out, fleet_calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    ok(&out, "fleet apply");
+    let (_, _, _, fleet_calls) = installed();
     let east: Vec<&String> = fleet_calls.iter().take_while(|c| context_of(c) == Some("east")).collect();
 
     let (alone, bench) = fleet(&golden("fleet-two-networks"));
@@ -293,9 +305,7 @@ fn a_missing_root_secret_stops_the_plan_with_how_to_create_it() {
     let cluster = Cluster::fleet(&CONTEXTS, &LOAD_BALANCERS, &MESH);
     let bench = Bench::new(&golden("fleet-two-networks"), None);
     root_secrets(&cluster, &bench, &[("east", "root A")]);
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, calls) = apply_stops(&cluster, &bench);
     assert!(err.contains("the Secret cert-manager/playground-root-ca is missing in cluster west (context kind-west)"), "{err}");
     assert!(err.contains(
         "kubectl --context kind-west create secret tls playground-root-ca --cert=root-cert.pem --key=root-key.pem --namespace cert-manager"
@@ -317,9 +327,7 @@ fn an_east_west_gateway_without_an_address_stops_the_plan() {
         .replace("          eastWest:\n            service: {type: ClusterIP, externalIPs: [172.18.0.3]}\n", "");
     assert_ne!(config, golden("fleet-two-networks"));
     let (cluster, bench) = fleet(&config);
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, calls) = apply_stops(&cluster, &bench);
     assert!(err.contains("the east-west gateway's Service istio-system/istio-eastwestgateway of cluster west (context kind-west)\nhas no address after 300s: it is type LoadBalancer and nothing assigned one"), "{err}");
     assert!(err.contains("eastWest: {service: {type: ClusterIP, externalIPs: [<the node's IP>]}}"), "{err}");
     assert!(err.contains("install a LoadBalancer\nimplementation"), "{err}");
@@ -338,9 +346,7 @@ fn clusters_on_different_roots_stop_the_plan() {
     let cluster = Cluster::fleet(&CONTEXTS, &LOAD_BALANCERS, &MESH);
     let bench = Bench::new(&golden("fleet-two-networks"), None);
     root_secrets(&cluster, &bench, &[("east", "root A"), ("kind-west", "root B")]);
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, calls) = apply_stops(&cluster, &bench);
     assert!(err.contains("the clusters' intermediate CAs chain to different roots"), "{err}");
     let sha = |root: &str| {
         let pem = format!("-----BEGIN CERTIFICATE-----\n{root}\n-----END CERTIFICATE-----\n");
@@ -366,9 +372,7 @@ fn a_loopback_api_server_is_refused_for_the_remote_secret() {
     let config = golden("fleet-two-networks").replace("          apiServer: https://172.18.0.3:6443\n", "");
     assert_ne!(config, golden("fleet-two-networks"));
     let (cluster, bench) = fleet(&config);
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, calls) = apply_stops(&cluster, &bench);
     assert!(err.contains("the API server of cluster west is 'https://127.0.0.1:40123' (the server of kube context kind-west): the pods of the\nother clusters cannot reach it"), "{err}");
     assert!(err.contains("Set apiServer on\ncluster west"), "{err}");
     at(&calls, "kind-west", "config view --minify");
@@ -378,22 +382,28 @@ fn a_loopback_api_server_is_refused_for_the_remote_secret() {
     assert!(!calls.iter().any(|c| context_of(c) == Some("kind-west") && c.contains("istio-remote-secret-token")), "{calls:#?}");
 }
 
-/// istiod picks its CA when it starts: one already running on a root of its own (its Secret
-/// `istio-ca-secret`) would not take the intermediate CA. The plan says how to move it and stops
-/// before installing anything in that cluster.
+/// istiod picks its CA when it starts: one installed before the intermediate CA (here by an earlier
+/// install without it) runs on a root of its own, kept in `istio-ca-secret`, and would not take the
+/// intermediate CA. The plan says how to move it and stops before it installs anything more there.
 #[test]
 #[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
 fn istiod_on_its_own_root_stops_the_plan() {
     let (cluster, bench) = fleet(&golden("fleet-two-networks"));
-    let seed = "set -eu\nkubectl --context east create namespace istio-system\nkubectl --context east --namespace istio-system create --filename - <<S\napiVersion: v1\nkind: Secret\nmetadata:\n  name: istio-ca-secret\ntype: istio.io/ca-root\nS\n";
-    ok(&cluster.run(bench.path(), seed, &[]).0, "istiod's own root");
-    let (out, calls) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let earlier = format!(
+        "set -eu\nhelm --kube-context east upgrade --install istiod istiod --namespace istio-system --create-namespace --values {R}/clusters/east/lifecycle/istiod-values.yaml --wait\n"
+    );
+    ok(&cluster.run(bench.path(), &earlier, &[]).0, "an istiod installed before");
+    assert_eq!(cluster.context("east")["objects"]["Secret/istio-system/istio-ca-secret"]["type"], "istio.io/ca-root");
+    let (err, calls) = apply_stops(&cluster, &bench);
     assert!(err.contains("istiod of cluster east (context east) runs, or ran, on a root of its own"), "{err}");
     assert!(err.contains("kubectl --context east rollout restart deployment/istiod --namespace istio-system"), "{err}");
     assert!(err.contains("then restart every workload with a sidecar"), "{err}");
     assert!(!calls.iter().any(|c| c.starts_with("helm")), "{calls:#?}");
+    // The check comes once the intermediate CA is there, as the plan's order says.
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("kubectl --context east get secret istio-ca-secret --namespace istio-system --ignore-not-found --output=name")
+    );
 }
 
 /// `plan verify` fails, naming the cluster never heard and what joins the two, when a call across
@@ -402,8 +412,7 @@ fn istiod_on_its_own_root_stops_the_plan() {
 #[test]
 #[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
 fn verify_names_the_cluster_a_call_never_reached() {
-    let (cluster, bench) = fleet(&golden("fleet-two-networks"));
-    ok(&cluster.run(bench.path(), &bench.plan("apply", None), &[]).0, "fleet apply");
+    let (cluster, bench, _, _) = installed();
     let env = [("MESH_RENDER_FLEET_PAUSE", "0"), ("MESH_RENDER_FLEET_ROUNDS", "2")];
     let gone = "set -eu\nkubectl --context kind-west delete --filename deployment/rendered/clusters/west/manifests/32-east-west.yaml\n";
     ok(&cluster.run(bench.path(), gone, &[]).0, "the cross-network Gateway deleted");

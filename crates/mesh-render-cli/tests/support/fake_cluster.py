@@ -413,7 +413,9 @@ def network_of(state):
 
 
 def root_of(state):
-    return ((secret(state, ROOT_NAMESPACE, "cacerts") or {}).get("data") or {}).get("ca.crt")
+    """The root the cluster's workload certificates chain to: the one its istiod signs under."""
+    istiod = [o for o in state["objects"].values() if o.get("kind") == "Deployment" and o["metadata"]["name"].startswith("istiod")]
+    return istiod[0].get("caRoot") if istiod else None
 
 
 def remote_secret_reaches(state, name, other):
@@ -1054,6 +1056,24 @@ def gateway_status(o, state=None):
                                                                      "reason": "AddressNotAssigned" if programmed == "False" else "Programmed"}]}
 
 
+def istiod_ca_root(state, namespace):
+    """The root istiod signs under, decided once when it starts (istio 1.29.6
+    `pilot/pkg/bootstrap/istio_ca.go:519-537`): the plugged-in CA of the Secret cacerts when it is
+    there (its `ca.crt`, `:223-242`), else a root of its own kept in the Secret istio-ca-secret, which
+    it reuses or writes (`security/pkg/pki/ca/ca.go:151-176`). An install or upgrade of the istiod
+    release starts its pods again."""
+    plugged = ((secret(state, namespace, "cacerts") or {}).get("data") or {}).get("ca.crt")
+    if plugged:
+        return plugged
+    own = secret(state, namespace, "istio-ca-secret")
+    if own is None:
+        state["serial"] += 1
+        own = {"kind": "Secret", "type": "istio.io/ca-root", "metadata": {"name": "istio-ca-secret", "namespace": namespace},
+               "data": {"ca-cert.pem": b64(f"istiod's own root {state['serial']}"), "ca-key.pem": b64("its key")}}
+        state["objects"][key("Secret", namespace, "istio-ca-secret")] = own
+    return own["data"]["ca-cert.pem"]
+
+
 def install_gateway(state, release, namespace, values, objects):
     """Istio's `gateway` chart (istio 1.29.6 `manifests/charts/gateway`): a Deployment whose pods
     carry `sidecar.istio.io/inject: "true"` and `image: auto`, which only istiod's injector replaces
@@ -1145,7 +1165,8 @@ def helm(state):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"
             state["objects"][key("Deployment", namespace, name)] = {"kind": "Deployment", "metadata": {
-                "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}}}
+                "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}},
+                "caRoot": istiod_ca_root(state, namespace)}
             mwc_name, mwc = injector(revision, namespace)
             state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = mwc
             state["releases"][release]["revision"] = revision
