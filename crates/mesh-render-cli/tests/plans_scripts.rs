@@ -183,19 +183,46 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
     configs.extend(
         std::fs::read_dir(repo_root().join("golden")).unwrap().flatten().map(|e| e.path().join("config.yaml")).filter(|p| p.is_file()),
     );
+    // A fleet whose kube context holds a `$`, kept as it is in single quotes.
+    let temp = tempfile::tempdir().unwrap();
+    let literal = temp.path().join("config.yaml");
+    std::fs::write(
+        &literal,
+        std::fs::read_to_string(repo_root().join("golden/fleet-two-networks/config.yaml"))
+            .unwrap()
+            .replace("context: kind-west", "context: kind-$west"),
+    )
+    .unwrap();
+    configs.push(literal.clone());
     for config in configs {
         let text = std::fs::read_to_string(&config).unwrap();
         let loaded = mesh_render::load(&text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
         let envs: Vec<Option<String>> = std::iter::once(None).chain(loaded.environments.keys().cloned().map(Some)).collect();
         for env in envs {
             let loaded = mesh_render::load(&text, env.as_deref(), mesh_render::config::syntax::Limits::DEFAULT).unwrap();
-            for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
-                let plan = mesh_render::plans::render(kind, &loaded, "deployment/rendered").unwrap();
-                let o = shellcheck(&["--shell=sh", "-"], Some(&plan));
-                assert!(o.status.success(), "{} {env:?} {}: {}", config.display(), kind.name(), String::from_utf8_lossy(&o.stdout));
-                checked += 1;
+            // A multi-cluster mesh: the fleet plan, then each cluster's plan, once with a kube context
+            // that needs quoting.
+            let clusters = loaded.clusters();
+            let mut plans: Vec<(String, mesh_render::Loaded, Option<&str>)> = vec![("fleet".into(), loaded.clone(), None)];
+            for (i, c) in clusters.iter().enumerate() {
+                let one = loaded.clone().with_cluster(Some(c)).unwrap();
+                plans.push((format!("cluster {c}"), one, (i == 0).then_some("arn:aws:eks:eu-west-1:1:cluster/$x")));
+            }
+            for (what, loaded, context) in &plans {
+                for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
+                    let plan = mesh_render::plans::render_in_context(kind, loaded, "deployment/rendered", *context).unwrap();
+                    let o = shellcheck(&["--shell=sh", "-"], Some(&plan));
+                    assert!(
+                        o.status.success(),
+                        "{} {env:?} {what} {}: {}",
+                        config.display(),
+                        kind.name(),
+                        String::from_utf8_lossy(&o.stdout)
+                    );
+                    checked += 1;
+                }
             }
         }
     }
-    assert!(checked >= 30, "{checked} plans checked");
+    assert!(checked >= 50, "{checked} plans checked");
 }

@@ -3,6 +3,8 @@
 //! Kubernetes admission, istiod's Gateway status), so that a test walks a whole path (every canary
 //! step, an Argo CD sync, a deletion) and asserts the end state, not only the command lines.
 //!
+//! [`Cluster::fleet`] gives one such cluster per kube context, for the plans of a multi-cluster mesh.
+//!
 //! Runs on the venv's Python that `make tools` creates (`.cache/tools/venv`, where PyYAML comes with
 //! kubernetes-validate); the tests that use it are `#[ignore]`d for a plain `cargo test`.
 
@@ -37,6 +39,23 @@ impl Cluster {
         cluster
     }
 
+    /// Several clusters, one per kube context of `contexts` (`(context, API server in the
+    /// kubeconfig)`), each like [`Cluster::new`]; the contexts of `load_balancers` have a LoadBalancer
+    /// implementation, the others none (as kind). A call without a context, or to another context,
+    /// fails as kubectl fails it.
+    pub fn fleet(contexts: &[(&str, &str)], load_balancers: &[&str], workloads: &[&str]) -> Cluster {
+        let cluster = Cluster::new(workloads);
+        let listed: Vec<String> = contexts.iter().map(|(c, server)| format!("{c}={server}")).collect();
+        std::fs::write(cluster.path().join("contexts"), listed.join(" ")).unwrap();
+        std::fs::write(cluster.path().join("load-balancers"), load_balancers.join(" ")).unwrap();
+        cluster
+    }
+
+    /// The state of the cluster behind kube context `context` (`fake_cluster.py` keeps one per context).
+    pub fn context(&self, context: &str) -> serde_json::Value {
+        self.state()["contexts"][context].clone()
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -64,6 +83,12 @@ impl Cluster {
             .env("TMPDIR", self.path())
             .env_remove("MESH_RENDER_RENDERED")
             .stdin(Stdio::null());
+        for (file, variable) in [("contexts", "FAKE_CONTEXTS"), ("load-balancers", "FAKE_LOADBALANCER_CONTEXTS")] {
+            match std::fs::read_to_string(self.path().join(file)) {
+                Ok(text) => cmd.env(variable, text),
+                Err(_) => cmd.env_remove(variable),
+            };
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -36,8 +36,23 @@ What it models:
   whose `rollout status` then succeeds.
 - $FAKE_POD_DURING_UNINSTALL: a pod created while `helm uninstall` runs (see `helm`).
 - Violations (a release uninstalled while a pod still runs its revision) go to state["violations"].
+
+Several clusters, one per kube context (the fleet plans): kubectl's `--context NAME` and helm's
+`--kube-context NAME` select the state state["contexts"][NAME], a cluster of its own with everything
+above (a call without one uses the top-level state, the current context). $FAKE_CONTEXTS lists the
+kubeconfig's contexts as `name=server` words: another context fails as client-go fails it
+(`tools/clientcmd/validation.go`, "context was not found for specified context"), and
+`kubectl config view --minify` prints the listed server. What runs in every context, each with its
+upstream source at the code: cert-manager (a CA ClusterIssuer is Ready once its Secret holds a key
+pair, a Certificate of a Ready issuer gets its Secret with the issuer's root as `ca.crt`), the token
+controller (it fills in a service-account-token Secret), a LoadBalancer implementation in the contexts
+of $FAKE_LOADBALANCER_CONTEXTS only (kind has none), the `gateway` chart (the east-west gateway: its
+pods need istiod's injector, its Service carries the network label), and the call across clusters of
+`plan verify` (`cross_cluster_answers`: which clusters' echo pods a sidecar reaches, from the remote
+secrets, the roots, the networks and the east-west gateways).
 """
 
+import base64
 import json
 import os
 import re
@@ -46,7 +61,29 @@ import sys
 import yaml
 
 TOOL = sys.argv[1]
-ARGS = sys.argv[2:]
+# Every argument, as logged; ARGS is without the kube context flag, which selects the cluster.
+LOGGED = sys.argv[2:]
+
+
+def without_context(args):
+    """(the arguments without kubectl's `--context X` / helm's `--kube-context X`, the context)."""
+    name = "--context" if TOOL == "kubectl" else "--kube-context"
+    out, context, i = [], None, 0
+    while i < len(args):
+        a = args[i]
+        if a == name and i + 1 < len(args):
+            context = args[i + 1]
+            i += 2
+            continue
+        if a.startswith(name + "="):
+            context = a.split("=", 1)[1]
+        else:
+            out.append(a)
+        i += 1
+    return out, context
+
+
+ARGS, CONTEXT = without_context(LOGGED)
 STATE_FILE = os.environ["FAKE_CLUSTER"]
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 # The injected pods, one per revision (overridable so a test can take one away).
@@ -72,6 +109,12 @@ def load():
     if os.path.exists(STATE_FILE):
         with open(STATE_FILE) as f:
             return json.load(f)
+    return new_state()
+
+
+def new_state():
+    """A cluster before the mesh: the workload namespaces, each with its Deployment `app` and its pod
+    without a sidecar, and cert-manager's namespace (cert-manager runs in every fake cluster)."""
     workload_namespaces = [n for n in os.environ.get("FAKE_WORKLOAD_NAMESPACES", "").split() if n]
     state = {
         "namespaces": {ns: {"labels": {}} for ns in workload_namespaces},
@@ -82,6 +125,7 @@ def load():
         "violations": [],
         "serial": 0,
     }
+    state["namespaces"].setdefault(CERT_MANAGER_NAMESPACE, {"labels": {}})
     # Pods created before anything of the mesh: no sidecar.
     before = app_pod()
     for ns in workload_namespaces:
@@ -90,14 +134,34 @@ def load():
     return state
 
 
-def save(state):
+def save(_state=None):
+    """Writes every cluster's state (a handler passes the part it holds; the file holds them all)."""
     with open(STATE_FILE, "w") as f:
-        json.dump(state, f, indent=1, sort_keys=True)
+        json.dump(WHOLE, f, indent=1, sort_keys=True)
 
 
 def log():
     with open(os.environ["FAKE_LOG"], "a") as f:
-        f.write(" ".join([TOOL] + ARGS) + "\n")
+        f.write(" ".join([TOOL] + LOGGED) + "\n")
+
+
+def kubeconfig():
+    """The kubeconfig's contexts and their servers ($FAKE_CONTEXTS), or None when it is not set."""
+    listed = os.environ.get("FAKE_CONTEXTS")
+    if listed is None:
+        return None
+    return dict(word.split("=", 1) for word in listed.split())
+
+
+def cluster_of(whole, context):
+    """The state of the cluster behind kube context `context` (None: the current context's)."""
+    if context is None:
+        return whole
+    contexts = whole.setdefault("contexts", {})
+    if context not in contexts:
+        contexts[context] = new_state()
+        contexts[context]["loadbalancer"] = context in os.environ.get("FAKE_LOADBALANCER_CONTEXTS", "").split()
+    return contexts[context]
 
 
 def fail(message, code=1):
@@ -116,6 +180,19 @@ def flag(name, default=None):
 
 def key(kind, namespace, name):
     return f"{kind}/{namespace or ''}/{name}"
+
+
+# cert-manager's cluster resource namespace, where a ClusterIssuer's Secret is read (cert-manager
+# v1.19.1 `--cluster-resource-namespace`, default `cert-manager`, `cmd/controller/app/options`).
+CERT_MANAGER_NAMESPACE = "cert-manager"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(data):
+    return base64.b64decode(data or "").decode()
 
 
 # --- label selectors (Kubernetes `LabelSelector` matchExpressions) ---------------------------------
@@ -231,6 +308,185 @@ def create_pod(state, namespace, owner):
     state["pods"].append({"namespace": namespace, "name": f"app-{state['serial']}", "owner": owner, "labels": admitted["metadata"]["labels"],
                           "annotations": admitted["metadata"]["annotations"], "spec": admitted["spec"], "phase": "Running"})
     return None
+
+
+# --- the controllers of a cluster, which act between two calls ---------------------------------------
+
+def secret(state, namespace, name):
+    return state["objects"].get(key("Secret", namespace, name))
+
+
+def issuer_status(state, kind, name, namespace):
+    """(Ready, the certificate it signs with as base64, message) of a cert-manager issuer."""
+    o = state["objects"].get(key(kind, None if kind == "ClusterIssuer" else namespace, name))
+    if o is None:
+        return False, None, f'{kind} "{name}" not found'
+    ca = (o.get("spec") or {}).get("ca")
+    if ca is None:
+        # An issuer of another type (Vault, ...) is as its own controller left it: a test sets its
+        # status and the root it signs with (`fakeRoot`, base64).
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in (o.get("status") or {}).get("conditions") or [])
+        return ready, o.get("fakeRoot"), "as its controller set it"
+    # A `ca` issuer is Ready once its Secret, in the cluster resource namespace for a ClusterIssuer,
+    # holds a certificate and its key (cert-manager v1.19.1 `pkg/issuer/ca/setup.go:43-80`; the fake
+    # takes any certificate for a CA).
+    ns = CERT_MANAGER_NAMESPACE if kind == "ClusterIssuer" else namespace
+    data = (secret(state, ns, ca["secretName"]) or {}).get("data") or {}
+    if not data.get("tls.crt") or not data.get("tls.key"):
+        return False, None, f'Error getting keypair for CA issuer: secrets "{ca["secretName"]}" not found'
+    return True, data["tls.crt"], "Signing CA verified"
+
+
+def reconcile(state, context):
+    """What the cluster's controllers have done by the time the next call reaches the API server."""
+    for o in list(state["objects"].values()):
+        kind = o.get("kind")
+        meta = o.get("metadata") or {}
+        if kind == "Certificate":
+            # cert-manager issues a Certificate of a Ready issuer into its Secret (`kubernetes.io/tls`:
+            # `tls.crt`, `tls.key`, and `ca.crt`, the root of the issuer's chain, for a `ca` issuer its
+            # own certificate: v1.19.1 `pkg/controller/certificaterequests/ca/ca.go:75-133`,
+            # `pkg/controller/certificates/issuing/internal/secret.go:149-153`), then sets Ready. It
+            # issues once: a changed root is not noticed until the Certificate is issued again.
+            ns, spec = meta.get("namespace"), o.get("spec") or {}
+            ref = spec.get("issuerRef") or {}
+            ready, ca, message = issuer_status(state, ref.get("kind", "Issuer"), ref.get("name"), ns)
+            name = spec.get("secretName")
+            if ready and secret(state, ns, name) is None:
+                state["objects"][key("Secret", ns, name)] = {
+                    "kind": "Secret", "type": "kubernetes.io/tls",
+                    "metadata": {"name": name, "namespace": ns, "annotations": {"cert-manager.io/certificate-name": meta["name"]}},
+                    "data": {"tls.crt": b64(f"intermediate CA {spec.get('commonName')}, signed by: {unb64(ca)}"),
+                             "tls.key": b64(f"key of the intermediate CA {spec.get('commonName')}"), "ca.crt": ca}}
+            issued = secret(state, ns, name) is not None
+            o["status"] = {"conditions": [{"type": "Ready", "status": "True" if issued else "False",
+                                           "reason": "Ready" if issued else "IssuerNotReady", "message": message}]}
+        elif kind == "Secret" and o.get("type") == "kubernetes.io/service-account-token":
+            # The token controller fills in a service-account-token Secret of an existing
+            # ServiceAccount: `token`, `ca.crt` (the cluster's CA) and `namespace` (Kubernetes,
+            # "Manually create an API token for a ServiceAccount", which istioctl follows,
+            # istio 1.29.6 `istioctl/pkg/multicluster/remote_secret.go:321-332`).
+            ns = meta.get("namespace")
+            account = (meta.get("annotations") or {}).get("kubernetes.io/service-account.name")
+            if account and key("ServiceAccount", ns, account) in state["objects"] and not (o.get("data") or {}).get("token"):
+                state["serial"] += 1
+                o["data"] = {"token": b64(f"fake-token.{context or 'current'}.{state['serial']}"),
+                             "ca.crt": b64(f"the cluster CA of context {context or 'current'}"), "namespace": b64(ns)}
+        elif kind == "Service" and (o.get("spec") or {}).get("type") == "LoadBalancer" and state.get("loadbalancer"):
+            # A LoadBalancer implementation (a cloud's, MetalLB, cloud-provider-kind) writes the address
+            # into `status.loadBalancer.ingress`; the contexts of $FAKE_LOADBALANCER_CONTEXTS have one,
+            # the others (kind) none, so their Service never gets an address.
+            if not ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                state["serial"] += 1
+                o["status"] = {"loadBalancer": {"ingress": [{"ip": f"203.0.113.{state['serial'] % 250 + 1}"}]}}
+
+
+def service_address(o):
+    """What istiod takes as a network gateway Service's address: the LoadBalancer's ingress or
+    `spec.externalIPs` (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:131-152,160-165`)."""
+    ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    addresses = [i.get("ip") or i.get("hostname") for i in ingress] + list((o.get("spec") or {}).get("externalIPs") or [])
+    return [a for a in addresses if a]
+
+
+# --- the call across clusters of `plan verify` ---------------------------------------------------------
+
+ROOT_NAMESPACE = "istio-system"
+
+
+def cluster_name(state, namespace, service):
+    """The name the echo Deployment `service` of a cluster answers with (its `-text=` argument)."""
+    d = state["objects"].get(key("Deployment", namespace, service))
+    if d is None:
+        return None
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        for a in c.get("args") or []:
+            if a.startswith("-text="):
+                return a[len("-text="):]
+    return None
+
+
+def network_of(state):
+    """The cluster's network: the label istiod reads on its root namespace (istio 1.29.6
+    `pilot/pkg/serviceregistry/kube/controller/network.go:94-101`)."""
+    return (state["namespaces"].get(ROOT_NAMESPACE) or {}).get("labels", {}).get("topology.istio.io/network", "")
+
+
+def root_of(state):
+    """The root the cluster's workload certificates chain to: the one its istiod signs under."""
+    istiod = [o for o in state["objects"].values() if o.get("kind") == "Deployment" and o["metadata"]["name"].startswith("istiod")]
+    return istiod[0].get("caRoot") if istiod else None
+
+
+def remote_secret_reaches(state, name, other):
+    """Whether the remote secret of cluster `name` in `state` lets istiod there watch `other`:
+    istiod reads Secrets labelled istio/multiCluster: "true" in its namespace (istio 1.29.6
+    `pkg/kube/multicluster/secretcontroller.go:43,134-137`), each key a cluster ID and its value a
+    kubeconfig; the API server must be reachable from the pods (not a loopback address) and the token
+    the other cluster's reader token (what its API server accepts)."""
+    o = secret(state, ROOT_NAMESPACE, f"istio-remote-secret-{name}")
+    if o is None or (o["metadata"].get("labels") or {}).get("istio/multiCluster") != "true":
+        return False
+    config = yaml.safe_load(unb64((o.get("data") or {}).get(name)) or "null") or {}
+    servers = [c["cluster"]["server"] for c in config.get("clusters") or []]
+    tokens = [u["user"].get("token") for u in config.get("users") or []]
+    reader = secret(other, ROOT_NAMESPACE, "istio-reader-service-account-istio-remote-secret-token") or {}
+    token = unb64((reader.get("data") or {}).get("token"))
+    return bool(servers) and not any("127.0.0.1" in s or "localhost" in s for s in servers) and bool(token) and token in tokens
+
+
+def cross_network_gateway(state, network):
+    """Whether the cluster takes calls from other networks: an east-west gateway Service with the
+    network's label, an address and port 15443 (istio 1.29.6 `controller/network.go:314-352`), a pod
+    running it, and the cross-network Gateway passing mTLS through on 15443 (`AUTO_PASSTHROUGH`,
+    `samples/multicluster/expose-services.yaml`)."""
+    for o in state["objects"].values():
+        if o.get("kind") != "Service" or o["metadata"].get("namespace") != ROOT_NAMESPACE:
+            continue
+        if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o):
+            continue
+        if 15443 not in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
+            continue
+        selector = (o.get("spec") or {}).get("selector") or {}
+        running = any(p["namespace"] == ROOT_NAMESPACE and all(p["labels"].get(k) == v for k, v in selector.items()) for p in state["pods"])
+        gateway = any(g.get("kind") == "Gateway" and g.get("apiVersion", "").startswith("networking.istio.io")
+                      and g["metadata"].get("namespace") == ROOT_NAMESPACE
+                      and any(srv.get("port", {}).get("number") == 15443 and (srv.get("tls") or {}).get("mode") == "AUTO_PASSTHROUGH"
+                              for srv in g["spec"].get("servers") or [])
+                      for g in state["objects"].values())
+        if running and gateway:
+            return True
+    return False
+
+
+def cross_cluster_answers(whole, state, namespace, client, service):
+    """The clusters whose echo pods the client pod `client` reaches through `service` (a sidecar
+    load-balances over every endpoint istiod knows): its own cluster's, and another cluster's when
+    the client has a sidecar, its istiod watches that cluster (its remote secret), both clusters
+    chain to the same root (mTLS), and the other cluster is on the same network or takes calls on an
+    east-west gateway."""
+    pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == client), None)
+    if pod is None or key("Service", namespace, service) not in state["objects"]:
+        return []
+    out = []
+    own = cluster_name(state, namespace, service)
+    if own:
+        out.append(own)
+    if not pod["annotations"].get("sidecar.istio.io/status") or not any(o.get("kind") == "Deployment" and o["metadata"]["name"].startswith("istiod")
+                                                                     for o in state["objects"].values()):
+        return out
+    for other in (whole.get("contexts") or {}).values():
+        if other is state:
+            continue
+        name = cluster_name(other, namespace, service)
+        if not name or not remote_secret_reaches(state, name, other):
+            continue
+        if root_of(state) is None or root_of(state) != root_of(other):
+            continue
+        if network_of(other) != network_of(state) and not cross_network_gateway(other, network_of(other)):
+            continue
+        out.append(name)
+    return out
 
 
 # --- kubectl's jsonpath (the subset the scripts use) ---------------------------------------------
@@ -371,6 +627,9 @@ def apply(state, docs):
         if not o:
             continue
         kind, meta = o["kind"], o["metadata"]
+        # A namespaced object without a namespace goes to --namespace (kubectl's default namespace).
+        if kind not in ("Namespace", "ClusterIssuer", "MutatingWebhookConfiguration", "CustomResourceDefinition", "GatewayClass") and flag("--namespace"):
+            meta.setdefault("namespace", flag("--namespace"))
         ns = meta.get("namespace")
         if kind == "Namespace":
             entry = state["namespaces"].setdefault(meta["name"], {"labels": {}})
@@ -454,16 +713,159 @@ def read_docs(path):
     return [d for d in yaml.safe_load_all(text) if d]
 
 
-def kubectl(state):
+# kubectl's names of the kinds the fleet plans read: (kind, namespaced).
+GET_KINDS = {"secret": ("Secret", True), "serviceaccount": ("ServiceAccount", True), "certificate": ("Certificate", True),
+             "clusterissuer.cert-manager.io": ("ClusterIssuer", False), "issuer.cert-manager.io": ("Issuer", True),
+             "deployment": ("Deployment", True)}
+DELETE_KINDS = {"secret": "Secret", "deployment": "Deployment", "service": "Service", "ksvc": "Service"}
+
+
+def print_object(resource, name, o, output):
+    if output == "name":
+        sys.stdout.write(f"{resource}/{name}\n")
+    elif output.startswith("jsonpath="):
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], o))
+
+
+def create(state, docs, namespace):
+    """`kubectl create --filename`: each object is new, else AlreadyExists."""
+    for o in docs:
+        meta = o["metadata"]
+        ns = meta.get("namespace") or namespace
+        meta["namespace"] = ns
+        k = key(o["kind"], ns, meta["name"])
+        if k in state["objects"]:
+            fail(f'Error from server (AlreadyExists): error when creating "STDIN": {o["kind"].lower()}s "{meta["name"]}" already exists')
+        state["objects"][k] = o
+
+
+def delete_namespace(state, name):
+    """Deleting a namespace deletes everything in it (the namespace controller)."""
+    state["namespaces"].pop(name, None)
+    state["objects"] = {k: o for k, o in state["objects"].items() if (o.get("metadata") or {}).get("namespace") != name}
+    state["pods"] = [p for p in state["pods"] if p["namespace"] != name]
+    state["workloads"].pop(name, None)
+
+
+def fleet_kubectl(state, whole, words, namespace, output):
+    """The calls of the fleet plans (and of one cluster's plan) the single-cluster fake had no need
+    for; returns False for any other call."""
+    verb = words[0] if words else ""
+    what = words[1] if len(words) > 1 else ""
+    if verb == "config" and what == "view":
+        # `kubectl config view --minify` with --context: that context's cluster (kubectl
+        # `pkg/cmd/config/view.go`, ViewOptions.Run).
+        contexts = kubeconfig() or {}
+        if CONTEXT not in contexts:
+            fail(f"error: cannot locate context {CONTEXT}")
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"clusters": [{"name": CONTEXT, "cluster": {"server": contexts[CONTEXT]}}]}))
+        return True
+    if verb == "create" and what == "namespace":
+        if words[2] in state["namespaces"]:
+            fail(f'Error from server (AlreadyExists): namespaces "{words[2]}" already exists')
+        state["namespaces"][words[2]] = {"labels": {}}
+        return True
+    if verb == "create" and what == "secret" and words[2] == "tls":
+        # `kubectl create secret tls NAME --cert --key`: a kubernetes.io/tls Secret of the two files.
+        if namespace not in state["namespaces"]:
+            fail(f'error: failed to create secret namespaces "{namespace}" not found')
+        with open(flag("--cert")) as c, open(flag("--key")) as k:
+            state["objects"][key("Secret", namespace, words[3])] = {
+                "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": words[3], "namespace": namespace},
+                "data": {"tls.crt": b64(c.read()), "tls.key": b64(k.read())}}
+        return True
+    if verb == "create" and flag("--filename"):
+        create(state, read_docs(flag("--filename")), namespace)
+        return True
+    if verb == "get" and what == "namespace":
+        ns = state["namespaces"].get(words[2])
+        if ns is None:
+            if "--ignore-not-found" in ARGS:
+                return True
+            fail(f'Error from server (NotFound): namespaces "{words[2]}" not found')
+        print_object("namespace", words[2], {"metadata": {"name": words[2], "labels": ns["labels"]}}, output)
+        return True
+    if verb == "get" and what in GET_KINDS:
+        kind, namespaced = GET_KINDS[what]
+        o = state["objects"].get(key(kind, namespace if namespaced else None, words[2]))
+        if o is None:
+            if "--ignore-not-found" in ARGS:
+                return True
+            fail(f'Error from server (NotFound): {what.split(".")[0]}s "{words[2]}" not found')
+        print_object(what, words[2], o, output)
+        return True
+    if verb == "get" and what == "pod":
+        pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == words[2]), None)
+        if pod is None:
+            fail(f'Error from server (NotFound): pods "{words[2]}" not found')
+        print_object("pod", words[2], pod_object(pod), output)
+        return True
+    if verb == "wait" and flag("--for", "").startswith("jsonpath="):
+        # `kubectl wait --for=jsonpath='{.status.loadBalancer.ingress}' service/NAME`: until the field
+        # is set; nothing sets it on a cluster without a LoadBalancer implementation.
+        for target in words[1:]:
+            resource, name = target.split("/", 1)
+            o = state["objects"].get(key("Service", namespace, name)) if resource == "service" else None
+            if o is None or not jsonpath(flag("--for")[len("jsonpath="):], o):
+                fail(f"error: timed out waiting for the condition on {resource}s/{name}")
+        return True
+    if verb == "wait" and flag("--for") == "condition=Ready" and what.split("/", 1)[0] in ("certificate", "pod"):
+        resource, name = what.split("/", 1)
+        if resource == "certificate":
+            o = state["objects"].get(key("Certificate", namespace, name))
+            ready = o is not None and o["status"]["conditions"][0]["status"] == "True"
+        else:
+            ready = any(p["namespace"] == namespace and p["name"] == name and p["phase"] == "Running" for p in state["pods"])
+        if not ready:
+            fail(f"error: timed out waiting for the condition on {resource}s/{name}")
+        return True
+    if verb == "run" and "--attach" not in ARGS and "--dry-run=server" not in ARGS:
+        # A pod of its own (no controller), created through admission like any pod.
+        admitted, error = admit(state, namespace, {"metadata": {"labels": {"run": words[1]}}})
+        if error:
+            fail("Error from server (InternalError): " + error)
+        state["pods"].append({"namespace": namespace, "name": words[1], "owner": None, "labels": admitted["metadata"]["labels"],
+                              "annotations": admitted["metadata"]["annotations"], "spec": {}, "phase": "Running"})
+        return True
+    if verb == "exec":
+        # The fleet probe: `sh -c` calling the echo Service N times (`-lt N`) from the client pod; the
+        # sidecar spreads the calls over the endpoints it knows, so the answers cycle through them.
+        command = ARGS[ARGS.index("--") + 1:]
+        m = re.search(r"-lt (\d+).*http://([a-z0-9-]+)\.", " ".join(command))
+        if m is None:
+            fail(f"fake cluster: an exec it does not model: {command}", 3)
+        answers = cross_cluster_answers(whole, state, namespace, words[1], m.group(2))
+        for i in range(int(m.group(1))):
+            sys.stdout.write((answers[i % len(answers)] if answers else "curl: (7) Failed to connect") + "\n")
+        return True
+    if verb == "delete" and what == "namespace":
+        for name in words[2:]:
+            delete_namespace(state, name)
+        return True
+    if verb == "delete" and what == "pod":
+        state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["name"] in words[2:])]
+        return True
+    if verb == "delete" and all(r in DELETE_KINDS for r in what.split(",")) and "/" not in what:
+        for resource in what.split(","):
+            for name in words[2:]:
+                state["objects"].pop(key(DELETE_KINDS[resource], namespace, name), None)
+        return True
+    return False
+
+
+def kubectl(state, whole):
     namespace = flag("--namespace")
     words = [a for a in ARGS if not a.startswith("-")]
-    # Drop the values of flags that take one.
+    # Drop the values of flags that take one, and what follows `--` (a command for a pod).
     cleaned, skip = [], False
     for a in ARGS:
+        if a == "--":
+            break
         if skip:
             skip = False
             continue
-        if a in ("--namespace", "--filename", "--output", "--selector", "--timeout", "--for", "--field-manager", "--image"):
+        if a in ("--namespace", "--filename", "--output", "--selector", "--timeout", "--for", "--field-manager", "--image",
+                 "--cert", "--key", "--container"):
             skip = True
             continue
         if a.startswith("-"):
@@ -472,6 +874,8 @@ def kubectl(state):
     words = cleaned
     verb = words[0] if words else ""
     output = flag("--output", "")
+    if fleet_kubectl(state, whole, words, namespace, output):
+        return
     if verb == "apply":
         error = apply(state, read_docs(flag("--filename")))
         if error:
@@ -546,7 +950,7 @@ def kubectl(state):
         scoped = None if kind == "MutatingWebhookConfiguration" else namespace
         o = state["objects"].get(key(kind, scoped, words[2]))
         if kind == "Gateway" and o is not None:
-            o = dict(o, status=gateway_status(o))
+            o = dict(o, status=gateway_status(o, state))
         if o is None:
             if "--ignore-not-found" in ARGS:
                 return
@@ -601,7 +1005,7 @@ def kubectl(state):
                     fail(f'Error from server (NotFound): deployments.apps "{name}" not found')
             if kind == "gateway" and condition == "condition=Programmed":
                 o = state["objects"].get(key("Gateway", namespace, name))
-                if o is None or gateway_status(o)["conditions"][1]["status"] != "True":
+                if o is None or gateway_status(o, state)["conditions"][1]["status"] != "True":
                     fail("error: timed out waiting for the condition on gateways/" + name)
         return
     if verb == "delete":
@@ -642,13 +1046,70 @@ def kubectl(state):
     # Everything else the plans call (crd waits, namespace creation, the verify probes) succeeds.
 
 
-def gateway_status(o):
+def gateway_status(o, state=None):
     programmed = "True"
-    if o["metadata"]["name"] == os.environ.get("FAKE_EXTERNAL_GATEWAY", "knative-gateway") and not os.environ.get("FAKE_LOADBALANCER"):
+    has_lb = os.environ.get("FAKE_LOADBALANCER") if CONTEXT is None else (state or {}).get("loadbalancer")
+    if o["metadata"]["name"] == os.environ.get("FAKE_EXTERNAL_GATEWAY", "knative-gateway") and not has_lb:
         # istiod reports a LoadBalancer Gateway without an address as not programmed.
         programmed = "False"
     return {"conditions": [{"type": "Accepted", "status": "True"}, {"type": "Programmed", "status": programmed,
                                                                      "reason": "AddressNotAssigned" if programmed == "False" else "Programmed"}]}
+
+
+def istiod_ca_root(state, namespace):
+    """The root istiod signs under, decided once when it starts (istio 1.29.6
+    `pilot/pkg/bootstrap/istio_ca.go:519-537`): the plugged-in CA of the Secret cacerts when it is
+    there (its `ca.crt`, `:223-242`), else a root of its own kept in the Secret istio-ca-secret, which
+    it reuses or writes (`security/pkg/pki/ca/ca.go:151-176`). An install or upgrade of the istiod
+    release starts its pods again."""
+    plugged = ((secret(state, namespace, "cacerts") or {}).get("data") or {}).get("ca.crt")
+    if plugged:
+        return plugged
+    own = secret(state, namespace, "istio-ca-secret")
+    if own is None:
+        state["serial"] += 1
+        own = {"kind": "Secret", "type": "istio.io/ca-root", "metadata": {"name": "istio-ca-secret", "namespace": namespace},
+               "data": {"ca-cert.pem": b64(f"istiod's own root {state['serial']}"), "ca-key.pem": b64("its key")}}
+        state["objects"][key("Secret", namespace, "istio-ca-secret")] = own
+    return own["data"]["ca-cert.pem"]
+
+
+def install_gateway(state, release, namespace, values, objects):
+    """Istio's `gateway` chart (istio 1.29.6 `manifests/charts/gateway`): a Deployment whose pods
+    carry `sidecar.istio.io/inject: "true"` and `image: auto`, which only istiod's injector replaces
+    (`templates/deployment.yaml:72-73`, `_helpers.tpl:18-30`): without an injector that admits them
+    they never start, and `helm --wait` times out. Its Service is named after the release
+    (`_helpers.tpl:1-7`), typed and given externalIPs from the values, labelled with
+    `networkGateway` and serving 15443 (`templates/service.yaml:1-78`). Helm 4's --wait (kstatus)
+    takes a Service as ready once it has a cluster IP (fluxcd/cli-utils v0.37.2-flux.1
+    `pkg/kstatus/status/core.go:581-599`), so the install returns before a LoadBalancer address."""
+    name = values.get("name") or release
+    selector = {"app": name, "istio": name[len("istio-"):] if name.startswith("istio-") else name}
+    labels = dict(selector, **{"sidecar.istio.io/inject": "true"})
+    if values.get("revision"):
+        labels["istio.io/rev"] = values["revision"]
+    admitted, error = admit(state, namespace, {"metadata": {"labels": labels, "annotations": {"inject.istio.io/templates": "gateway"}}})
+    if error or "istio.io/rev" not in admitted["metadata"]["annotations"]:
+        return (f"Error: UPGRADE FAILED: context deadline exceeded (fake: the pods of {namespace}/{name} keep `image: auto`: "
+                f"{error or 'no injector admitted them'})")
+    service = values.get("service") or {}
+    spec = {"type": service.get("type", "LoadBalancer"), "selector": selector,
+            "ports": [{"name": n, "port": p} for n, p in (("status-port", 15021), ("tls", 15443), ("tls-istiod", 15012), ("tls-webhook", 15017))]}
+    if service.get("externalIPs"):
+        spec["externalIPs"] = list(service["externalIPs"])
+    svc_labels = dict(selector)
+    if values.get("networkGateway"):
+        svc_labels["topology.istio.io/network"] = values["networkGateway"]
+    for kind, o in (("Deployment", {"spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}}),
+                    ("Service", {"spec": spec})):
+        o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": svc_labels if kind == "Service" else selector}})
+        state["objects"][key(kind, namespace, name)] = o
+        objects.append(key(kind, namespace, name))
+    state["serial"] += 1
+    state["pods"].append({"namespace": namespace, "name": f"{name}-{state['serial']}", "owner": f"deployment.apps/{name}",
+                          "labels": admitted["metadata"]["labels"], "annotations": admitted["metadata"]["annotations"], "spec": {}, "phase": "Running"})
+    state["releases"][release]["gateway"] = name
+    return None
 
 
 def helm(state):
@@ -675,6 +1136,19 @@ def helm(state):
                     "webhooks": injector_webhooks(revision, namespace, tag) if kind == "MutatingWebhookConfiguration" else [],
                     "owners": {"labels": {k: "helm" for k in labels}, "annotations": {k: "helm" for k in annotations}}}
                 objects.append(key(kind, ns, name))
+        chart_name = chart.rstrip("/").split("/")[-1]
+        if chart_name == "base":
+            # The base chart's reader ServiceAccount, whose token a remote secret carries (istio 1.29.6
+            # `manifests/charts/base/templates/reader-serviceaccount.yaml:6-16`).
+            k = key("ServiceAccount", namespace, "istio-reader-service-account")
+            state["objects"][k] = {"kind": "ServiceAccount", "metadata": {"name": "istio-reader-service-account", "namespace": namespace}}
+            objects.append(k)
+        if chart_name == "gateway":
+            error = install_gateway(state, release, namespace, values, objects)
+            if error:
+                state["releases"].pop(release)
+                save(state)
+                fail(error)
         state["releases"][release]["objects"] = objects
         # An upgrade deletes what the release rendered before and no longer renders, unless the live
         # object says `helm.sh/resource-policy: keep` (helm v4.1.4 `pkg/kube/client.go:623-649`: it
@@ -691,7 +1165,8 @@ def helm(state):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"
             state["objects"][key("Deployment", namespace, name)] = {"kind": "Deployment", "metadata": {
-                "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}}}
+                "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}},
+                "caRoot": istiod_ca_root(state, namespace)}
             mwc_name, mwc = injector(revision, namespace)
             state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = mwc
             state["releases"][release]["revision"] = revision
@@ -705,6 +1180,9 @@ def helm(state):
         for k in (r or {}).get("objects", []):
             if state["objects"].pop(k, None) is not None:
                 state.setdefault("deleted", []).append(k)
+        gateway = (r or {}).get("gateway")
+        if gateway:
+            state["pods"] = [p for p in state["pods"] if not (p["namespace"] == namespace and p["owner"] == f"deployment.apps/{gateway}")]
         if r and "revision" in r:
             revision = r["revision"]
             users = [f"{p['namespace']}/{p['name']}" for p in state["pods"] if p["annotations"].get("istio.io/rev") == revision]
@@ -728,13 +1206,20 @@ def helm(state):
 
 
 def main():
+    global WHOLE
     log()
-    state = load()
+    contexts = kubeconfig()
+    if CONTEXT is not None and contexts is not None and CONTEXT not in contexts:
+        fail(f"Error in configuration: context was not found for specified context: {CONTEXT}")
+    WHOLE = load()
+    state = cluster_of(WHOLE, CONTEXT)
+    reconcile(state, CONTEXT)
     if TOOL == "kubectl":
-        kubectl(state)
+        kubectl(state, WHOLE)
     else:
         helm(state)
-    save(state)
+    save()
 
 
+WHOLE = None
 main()

@@ -4,6 +4,12 @@
 //! Rendered from the minijinja templates beside this file over the same typed data as the manifests.
 //! The scripts do not inline YAML: they name files of the rendered tree (`deployment/rendered` by
 //! default, or `$MESH_RENDER_RENDERED` at run time), which `mesh-render render --out` writes.
+//!
+//! A multi-cluster mesh (`components.istio.multiCluster`) has a plan per cluster (`--cluster NAME`,
+//! every call to the cluster's kube context) and the fleet plan, which runs every cluster's plan in
+//! the config's order and then joins the clusters (`fleet.rs`).
+
+mod fleet;
 
 use std::collections::BTreeMap;
 
@@ -102,6 +108,10 @@ impl Kind {
 pub enum PlanError {
     /// The rendered-tree path would need shell quoting; plans accept only plain paths.
     UnsafePath(String),
+    /// A kube context was given for a plan that is not one cluster's of a multi-cluster mesh.
+    ContextWithoutCluster,
+    /// The kube context is empty or holds whitespace, quotes or control characters.
+    InvalidContext(String),
 }
 
 impl std::fmt::Display for PlanError {
@@ -110,17 +120,46 @@ impl std::fmt::Display for PlanError {
             PlanError::UnsafePath(p) => {
                 write!(f, "`{p}` cannot be used as the rendered tree's path: use letters, digits, `.`, `_`, `-` and `/` only")
             }
+            PlanError::ContextWithoutCluster => write!(f, "a kube context is one cluster's: it needs a cluster of a multi-cluster mesh"),
+            PlanError::InvalidContext(c) => {
+                write!(f, "`{c}` is not a kube context name: it must not be empty or hold whitespace, quotes or control characters")
+            }
         }
     }
 }
 
 /// Renders a plan for the selected environment. `rendered` is the tree's path as the script
 /// should name it (relative to where the script runs).
+///
+/// With a cluster of a multi-cluster mesh selected, the plan is that cluster's: every kubectl and
+/// helm call goes to its kube context (`multiCluster.clusters[].context`). A multi-cluster mesh
+/// without a selected cluster gives the fleet plan: every cluster's plan in the config's order,
+/// each on its own context and its tree under `clusters/<name>/`, then what joins the clusters.
 pub fn render(kind: Kind, loaded: &Loaded, rendered: &str) -> Result<String, PlanError> {
+    render_in_context(kind, loaded, rendered, None)
+}
+
+/// [`render`] with the kube context of the selected cluster given (`plan --context`), instead of the
+/// cluster's `context` from the config. Only a selected cluster of a multi-cluster mesh has one.
+pub fn render_in_context(kind: Kind, loaded: &Loaded, rendered: &str, context: Option<&str>) -> Result<String, PlanError> {
     if rendered.is_empty() || !rendered.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)) {
         return Err(PlanError::UnsafePath(rendered.to_string()));
     }
-    let context = Context::new(kind, loaded, rendered);
+    if let Some(c) = context {
+        if loaded.cluster().is_none() {
+            return Err(PlanError::ContextWithoutCluster);
+        }
+        if !fleet::is_context_name(c) {
+            return Err(PlanError::InvalidContext(c.to_string()));
+        }
+    }
+    if loaded.cluster().is_none() {
+        if let Some(plan) = fleet::render_fleet(kind, loaded, rendered) {
+            return Ok(plan);
+        }
+    }
+    let cluster = fleet::ClusterPlan::of(loaded.selected(), context);
+    let context = Context::new(kind, loaded, rendered, cluster, false);
     Ok(render_template(kind.name(), kind.template(), &context))
 }
 
@@ -133,6 +172,10 @@ fn render_template<C: Serialize>(name: &str, template: &str, context: &C) -> Str
     env.set_lstrip_blocks(true);
     env.add_template("functions", include_str!("functions.sh.j2"))
         .unwrap_or_else(|e| unreachable!("the embedded functions template parses: {e:#}"));
+    env.add_template("cluster", include_str!("cluster.sh.j2"))
+        .unwrap_or_else(|e| unreachable!("the embedded cluster template parses: {e:#}"));
+    env.add_template("fleet-functions", include_str!("fleet-functions.sh.j2"))
+        .unwrap_or_else(|e| unreachable!("the embedded fleet functions template parses: {e:#}"));
     env.render_str(template, context).unwrap_or_else(|e| unreachable!("the embedded {name} template renders typed data: {e:#}"))
 }
 
@@ -341,6 +384,17 @@ struct Context {
     environment: Option<String>,
     /// ` --env NAME` or empty, for the regenerate hints.
     env_flag: String,
+    /// The global flags that print this plan again: `env_flag`, with ` --cluster NAME` (and
+    /// ` --context CTX` when given) for one cluster of a multi-cluster mesh.
+    flags: String,
+    /// The command that writes the tree the plan reads, without the folder.
+    render_command: String,
+    /// The folder as the missing-file hint names it (`$RENDERED`; the fleet's root in a fleet plan).
+    hint_folder: &'static str,
+    /// One cluster of a multi-cluster mesh: its kube context, trust and east-west gateway.
+    cluster: Option<fleet::ClusterPlan>,
+    /// A cluster's part of the fleet plan: no header, the tree under `$FLEET/clusters/<name>`.
+    fleet_part: bool,
     rendered: String,
     repository: String,
     namespace: String,
@@ -400,7 +454,7 @@ struct Context {
 }
 
 impl Context {
-    fn new(kind: Kind, loaded: &Loaded, rendered: &str) -> Context {
+    fn new(kind: Kind, loaded: &Loaded, rendered: &str, cluster: Option<fleet::ClusterPlan>, fleet_part: bool) -> Context {
         let config = loaded.selected();
         let result = crate::render(loaded);
         let tree = result.tree();
@@ -408,8 +462,10 @@ impl Context {
         let in_tree = |f: &str| tree.contains_key(f);
         let mut apply = Vec::new();
         let mut delete = Vec::new();
-        for concern in
-            Concern::ALL.into_iter().filter(|c| !matches!(c, Concern::Knative | Concern::Argocd | Concern::ArgocdHooks | Concern::Security))
+        // The trust is applied before istiod and deleted after it (`fleet::ClusterPlan`).
+        for concern in Concern::ALL
+            .into_iter()
+            .filter(|c| !matches!(c, Concern::Knative | Concern::Argocd | Concern::ArgocdHooks | Concern::Security | Concern::Trust))
         {
             let file = file_of(concern);
             if !in_tree(&file) {
@@ -436,6 +492,8 @@ impl Context {
         let security = Some(file_of(Concern::Security)).filter(|f| in_tree(f));
         let knative_patch = Some(file_of(Concern::Knative)).filter(|f| in_tree(f));
         let knative_restore = Some(KNATIVE_RESTORE.to_string()).filter(|f| in_tree(f));
+        let trust_file = cluster.as_ref().and_then(|c| c.trust.as_ref()).map(|t| t.file.clone());
+        let east_west_values = cluster.as_ref().and_then(|c| c.east_west.as_ref()).map(|e| e.values.clone());
         let mut required_files: Vec<String> = match kind {
             Kind::Apply => {
                 let mut f = vec![BASE_VALUES.to_string()];
@@ -443,6 +501,8 @@ impl Context {
                 f.extend(apply.iter().map(|s| s.file.clone()));
                 f.extend(knative_patch.clone());
                 f.extend(security.clone());
+                f.extend(trust_file);
+                f.extend(east_west_values);
                 f
             }
             Kind::Verify => Vec::new(),
@@ -450,6 +510,7 @@ impl Context {
                 let mut f = delete.clone();
                 f.extend(knative_restore.clone());
                 f.extend(security.clone());
+                f.extend(trust_file);
                 f
             }
         };
@@ -462,6 +523,11 @@ impl Context {
         let eg = config.envoy_gateway.as_ref().filter(|eg| eg.installed && config.knative.is_some());
         let facts = MeshFacts::of(config);
         let (injection_key, injection_value) = facts.injection_label.clone();
+        let env_flag = config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default();
+        let cluster_flag = match (&cluster, fleet_part) {
+            (Some(c), false) => c.flags(),
+            _ => String::new(),
+        };
         Context {
             plan: kind.name(),
             gateway_checks: kind != Kind::Destroy,
@@ -469,7 +535,15 @@ impl Context {
             revision_guard: kind == Kind::Apply && config.revisions.is_some(),
             version: config.release.version.to_string(),
             environment: config.environment.clone(),
-            env_flag: config.environment.as_ref().map(|e| format!(" --env {e}")).unwrap_or_default(),
+            flags: format!("{env_flag}{cluster_flag}"),
+            render_command: match (&cluster, fleet_part) {
+                (Some(c), false) => format!("mesh-render{env_flag} --cluster {} render --out", c.name),
+                _ => format!("mesh-render{env_flag} render --out"),
+            },
+            hint_folder: if fleet_part { "$FLEET" } else { "$RENDERED" },
+            env_flag,
+            cluster,
+            fleet_part,
             rendered: rendered.to_string(),
             repository: config.charts.url.clone(),
             namespace: config.namespace.clone(),

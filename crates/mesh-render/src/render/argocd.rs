@@ -287,7 +287,11 @@ pub(crate) fn application_set(section: &Config) -> Vec<Manifest> {
         go_template_options: vec!["missingkey=error".into()],
         generators: vec![Generator { list: ListGenerator { elements } }],
         // Removing the fleet takes the clusters down in the reverse of their rollout order.
-        strategy: Some(Strategy { type_: "RollingSync".into(), rolling_sync: RollingSync { steps }, deletion_order: Some("Reverse".into()) }),
+        strategy: Some(Strategy {
+            type_: "RollingSync".into(),
+            rolling_sync: RollingSync { steps },
+            deletion_order: Some("Reverse".into()),
+        }),
         template,
     };
     let mut set = ApplicationSet::new(&name, spec);
