@@ -47,11 +47,27 @@ fn validate(objects: &[Value]) -> (Option<i32>, String) {
     (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// The objects a config renders: of every cluster, for a multi-cluster mesh (`--cluster`).
 fn rendered_objects(config: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_mesh-render")).arg("--config").arg(config).args(["render", "-o", "json"]).output().unwrap();
-    assert!(out.status.success(), "{}: {}", config.display(), String::from_utf8_lossy(&out.stderr));
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list["items"].as_array().unwrap().clone()
+    let text = std::fs::read_to_string(config).unwrap();
+    let loaded = mesh_render::load(&text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
+    let clusters: Vec<Option<String>> = match loaded.clusters() {
+        c if c.is_empty() => vec![None],
+        c => c.into_iter().map(Some).collect(),
+    };
+    let mut objects = Vec::new();
+    for cluster in clusters {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mesh-render"));
+        cmd.arg("--config").arg(config).args(["render", "-o", "json"]);
+        if let Some(c) = &cluster {
+            cmd.args(["--cluster", c]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{} {cluster:?}: {}", config.display(), String::from_utf8_lossy(&out.stderr));
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        objects.extend(list["items"].as_array().unwrap().clone());
+    }
+    objects
 }
 
 #[test]
