@@ -55,6 +55,18 @@ fn a_problem_in_a_clusters_overrides_points_at_it_and_names_the_cluster() {
     );
 }
 
+/// Rule: Argo CD's settings are the fleet's: a cluster's overrides cannot move its Applications to
+/// another namespace or project than the ApplicationSet's parents.
+#[test]
+fn a_clusters_overrides_cannot_change_argo_cd() {
+    let text =
+        with_istio("multiCluster:\n  meshID: m\n  clusters:\n  - {name: east, network: n1, overrides: {argocd: {namespace: gitops}}}");
+    assert_eq!(
+        errors(&text),
+        ["c.yaml:9:47: error[MR008]: components.istio.multiCluster.clusters[0].overrides.argocd: `argocd` is one per mesh and cannot be overridden per cluster\n  hint: set it in `components.istio` (or an environment) for every cluster"]
+    );
+}
+
 /// Rule: a cluster's `version` and `overrides.version` are one setting; the cluster's settings
 /// are its version's.
 #[test]

@@ -204,9 +204,11 @@ pub struct IstiodGlobal {
     pub mesh_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_cluster: Option<MultiClusterValues>,
-    /// The cluster's network: the sidecars' `ISTIO_META_NETWORK`, which the injector also writes as
-    /// the pod label `topology.istio.io/network` (`files/injection-template.yaml:315-317`,
-    /// `pkg/kube/inject/webhook.go:767-769`).
+    /// The cluster's network: the sidecars' `ISTIO_META_NETWORK`, the network the proxy says it is
+    /// on (`files/injection-template.yaml:315-317`). The network of the cluster's endpoints comes
+    /// from the root namespace's label (`pilot/pkg/serviceregistry/kube/controller/network.go:94-101`):
+    /// the injector writes a pod's network label only for a `/net/<network>` injection path
+    /// (`pkg/kube/inject/webhook.go:767-769`), which the chart's `/inject` is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
 }
@@ -279,6 +281,26 @@ pub struct MeshConfig {
     pub default_providers: DefaultProviders,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extension_providers: Vec<ExtensionProvider>,
+    /// Hosts whose endpoints stay in the caller's own cluster (multi-cluster meshes only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_settings: Vec<ServiceSettings>,
+}
+
+/// One `meshConfig.serviceSettings` entry: settings for the services of `hosts`.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ServiceSettings {
+    pub settings: ServiceSettingsValues,
+    /// Host names, or `*.<namespace>.svc.<domain>` for every service of a namespace.
+    pub hosts: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSettingsValues {
+    /// istiod gives a caller only the endpoints of its own cluster (istio 1.29.6
+    /// `pilot/pkg/model/cluster_local.go:85-140`, added to its own defaults: `kube-system`,
+    /// `kubernetes.default` and istiod).
+    pub cluster_local: bool,
 }
 
 /// Always written: once `defaultProviders` is set at all, the chart stops adding

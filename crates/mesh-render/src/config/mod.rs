@@ -597,7 +597,17 @@ fn read_clusters(
         let config = read_section(&merged, environment, Some(identity), knative.clone(), envoy_gateway.clone(), dec);
         mark_cluster(&mut dec.diags[diags_before..], &o.spec.name);
         match config {
-            Some(c) => out.push(c),
+            Some(mut c) => {
+                // The east-west gateway exposes the app namespaces' services (`render::multi_cluster`):
+                // a cluster without one has nothing to expose, and no gateway that istiod would hand
+                // the other networks for it.
+                if c.apps.is_empty() {
+                    if let Some(id) = c.cluster.as_mut() {
+                        id.east_west.enabled = false;
+                    }
+                }
+                out.push(c)
+            }
             None => ok = false,
         }
     }

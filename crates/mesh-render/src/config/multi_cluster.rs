@@ -25,8 +25,17 @@ const SERVICE_KEYS: &[&str] = &["type", "externalIPs", "annotations"];
 /// Keys of `multiCluster.trust`.
 pub const TRUST_KEYS: &[&str] = &["enabled", "issuer", "rootCASecret", "certManagerNamespace", "duration", "renewBefore"];
 /// `components.istio` keys a cluster's `overrides` may not set: what is the same for every cluster
-/// of one mesh (the root namespace: remote secrets and the trust live there in every cluster).
-pub const NOT_OVERRIDABLE: &[&str] = &["enabled", "namespace", "multiCluster", "environments"];
+/// of one mesh (the root namespace: remote secrets and the trust live there in every cluster; Argo
+/// CD: the ApplicationSet puts every cluster's parent into one Argo CD namespace and project, where
+/// the cluster's Applications must be too).
+pub const NOT_OVERRIDABLE: &[&str] = &["enabled", "namespace", "multiCluster", "environments", "argocd"];
+
+/// The annotation that makes istiod take a NodePort gateway's address from the nodes it selects (a
+/// JSON label selector; `{}`: every node): without it a NodePort Service gives no address (istio
+/// 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:119-130`,
+/// `pilot/pkg/serviceregistry/kube/controller/util.go:138-160`), and only nodes with an `ExternalIP`
+/// count (`controller.go:568-576`).
+pub const NODE_SELECTOR_ANNOTATION: &str = "traffic.istio.io/nodeSelector";
 
 /// The label that puts a cluster's pods on a network: on the root namespace, istiod reads it as the
 /// network of every pod of the cluster (istio 1.29.6

@@ -68,6 +68,7 @@ pub(crate) fn values(config: &Config) -> Values {
         mesh_config: MeshConfig {
             default_providers: DefaultProviders { metrics: if config.prometheus { vec!["prometheus".into()] } else { Vec::new() } },
             extension_providers: extension_providers.clone(),
+            service_settings: crate::render::multi_cluster::cluster_local_settings(config),
         },
         base: webhook.clone(),
     };

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use crate::api::cert_manager::{
     CaIssuer, Certificate, CertificateSpec, ClusterIssuer, ClusterIssuerSpec, IssuerReference, PrivateKey, Subject,
 };
-use crate::api::helm::{GatewayAutoscaling, GatewayService, GatewayValues};
+use crate::api::helm::{GatewayAutoscaling, GatewayService, GatewayValues, ServiceSettings, ServiceSettingsValues};
 use crate::api::istio::{IstioGateway, IstioGatewaySpec, Server, ServerPort, ServerTls};
-use crate::config::multi_cluster::{CACERTS_SECRET, EAST_WEST_PORT};
+use crate::config::multi_cluster::{CACERTS_SECRET, EAST_WEST_PORT, NODE_SELECTOR_ANNOTATION};
 use crate::config::Config;
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
@@ -90,6 +90,32 @@ pub(crate) fn east_west(config: &Config) -> Vec<Manifest> {
     vec![Manifest { concern: Concern::EastWest, object: Object::from(gateway) }]
 }
 
+/// The services whose callers must stay in their own cluster, as `meshConfig.serviceSettings`
+/// (`clusterLocal`). Istio merges Services of one name and namespace across the clusters of a mesh
+/// and keeps only `kube-system`, `kubernetes.default` and istiod local (istio 1.29.6
+/// `pilot/pkg/model/cluster_local.go:25-26,85-100`). Each cluster runs its own Knative and its own
+/// gateways, which must not mix: another cluster's activator would send its request statistics to
+/// this cluster's autoscaler (serving knative-v1.23.0 `cmd/activator/main.go:218-220`, a WebSocket to
+/// `autoscaler.<serving namespace>`), a call to a Knative Service would reach another cluster's local
+/// gateway, whose NetworkPolicy admits only its own cluster's pods, and a remote gateway's pods offer
+/// no mTLS (the east-west gateway would refuse the call). So the root namespace (the gateways, the
+/// east-west gateway, istiod) and Knative's namespaces are cluster-local. The app namespaces are not:
+/// their Services are the point of one mesh. Nothing for a single cluster.
+pub(crate) fn cluster_local_settings(config: &Config) -> Vec<ServiceSettings> {
+    if config.cluster.is_none() {
+        return Vec::new();
+    }
+    let mut namespaces = vec![config.namespace.clone()];
+    if let Some(k) = &config.knative {
+        namespaces.push(k.serving_namespace.clone());
+        namespaces.extend(k.eventing_namespace.clone());
+    }
+    vec![ServiceSettings {
+        settings: ServiceSettingsValues { cluster_local: true },
+        hosts: namespaces.iter().map(|ns| format!("*.{ns}.svc.cluster.local")).collect(),
+    }]
+}
+
 /// The `istio` label the gateway chart gives the pods of release `name`: the name without `istio-`
 /// (`charts/gateway/templates/_helpers.tpl:20`).
 pub(crate) fn selector_label(name: &str) -> String {
@@ -109,7 +135,13 @@ pub(crate) fn gateway_values(config: &Config) -> Option<GatewayValues> {
         service: GatewayService {
             type_: ew.service_type.into(),
             external_ips: ew.external_ips.clone(),
-            annotations: ew.annotations.clone(),
+            annotations: {
+                let mut a = ew.annotations.clone();
+                if ew.service_type == "NodePort" {
+                    a.entry(NODE_SELECTOR_ANNOTATION.into()).or_insert_with(|| "{}".into());
+                }
+                a
+            },
         },
     })
 }
@@ -137,5 +169,55 @@ mod tests {
         };
         assert_eq!(hosts("shop, demo"), Some(vec!["*.demo.svc.cluster.local".to_string(), "*.shop.svc.cluster.local".to_string()]));
         assert_eq!(hosts(""), None);
+    }
+
+    fn cluster(text_istio: &str, cluster: &str) -> crate::Rendered {
+        let text = format!("components:\n  knative: {{enabled: true}}\n  istio:\n    enabled: true\n{text_istio}");
+        let loaded =
+            crate::config::load_cluster(&text, None, Some(cluster), Limits::DEFAULT).unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        crate::render(&loaded)
+    }
+
+    const TWO_NETWORKS: &str = "    namespaces: {apps: [demo]}\n    multiCluster:\n      meshID: m\n      clusters: [{name: a, network: n1}, {name: b, network: n2}]\n";
+
+    /// Rule: in a multi-cluster mesh the root namespace (the gateways) and Knative's namespaces are
+    /// cluster-local (`meshConfig.serviceSettings`), the app namespaces are not; one cluster has none.
+    #[test]
+    fn knative_and_the_gateways_stay_in_their_cluster() {
+        let values = cluster(TWO_NETWORKS, "a").selected_values;
+        let settings = serde_json::to_value(&values.istiod().mesh_config.service_settings).unwrap();
+        assert_eq!(
+            settings,
+            serde_json::json!([{"settings": {"clusterLocal": true}, "hosts": ["*.istio-system.svc.cluster.local", "*.knative-serving.svc.cluster.local"]}])
+        );
+        let single = crate::load("components:\n  istio: {enabled: true}\n", None, Limits::DEFAULT).unwrap();
+        assert!(crate::render(&single).selected_values.istiod().mesh_config.service_settings.is_empty());
+    }
+
+    /// Rule: a NodePort east-west gateway carries `traffic.istio.io/nodeSelector` (istiod takes a
+    /// NodePort gateway's address only with it); a configured value is kept.
+    #[test]
+    fn a_node_port_east_west_gateway_gets_the_node_selector() {
+        let ew = |extra: &str| {
+            let text = TWO_NETWORKS
+                .replace("      clusters:", &format!("      eastWest: {{service: {{type: NodePort{extra}}}}}\n      clusters:"));
+            cluster(&text, "a").east_west_values.expect("an east-west gateway").service.annotations
+        };
+        assert_eq!(ew("").get("traffic.istio.io/nodeSelector").map(String::as_str), Some("{}"));
+        assert_eq!(
+            ew(", annotations: {traffic.istio.io/nodeSelector: '{\"edge\": \"true\"}'}")
+                .get("traffic.istio.io/nodeSelector")
+                .map(String::as_str),
+            Some("{\"edge\": \"true\"}")
+        );
+    }
+
+    /// Rule: a cluster without app namespaces has nothing for the other networks to call, and no
+    /// east-west gateway (which istiod would otherwise hand them as its network's gateway).
+    #[test]
+    fn a_cluster_without_apps_gets_no_east_west_gateway() {
+        let text = "    multiCluster:\n      meshID: m\n      clusters: [{name: a, network: n1, overrides: {namespaces: {apps: [demo]}}}, {name: b, network: n2}]\n";
+        assert!(cluster(text, "a").east_west_values.is_some());
+        assert!(cluster(text, "b").east_west_values.is_none());
     }
 }

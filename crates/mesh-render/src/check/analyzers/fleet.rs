@@ -26,6 +26,9 @@ pub struct Member {
     pub version: Option<Version>,
     /// An east-west gateway is rendered for the cluster.
     pub east_west: bool,
+    /// The cluster has app namespaces, whose services the other clusters call (unknown from a tree:
+    /// taken as yes).
+    pub has_apps: bool,
     /// The issuer of its intermediate CA (`kind/name`), `None` without one (istiod signs with a root
     /// of its own).
     pub trust: Option<String>,
@@ -43,6 +46,7 @@ pub fn members_of_config(mc: &MultiCluster) -> Vec<Member> {
             network: Some(c.network.clone()),
             version: c.summary.version,
             east_west: c.summary.east_west,
+            has_apps: !c.summary.apps.is_empty(),
             trust: trust.clone(),
         })
         .collect()
@@ -66,6 +70,7 @@ pub fn member_of_tree(label: &str, values: &Value, objects: &[Subject], version:
         network: string(&global["network"]),
         version,
         east_west,
+        has_apps: true,
         trust,
     }
 }
@@ -175,7 +180,9 @@ pub fn check(members: &[Member]) -> Vec<Diagnostic> {
     networks.dedup();
     if networks.len() > 1 {
         for net in &networks {
-            if !members.iter().any(|m| m.network.as_deref().unwrap_or("") == *net && m.east_west) {
+            // A network whose clusters have no app namespace has nothing the others call.
+            let on_net = || members.iter().filter(|m| m.network.as_deref().unwrap_or("") == *net);
+            if on_net().any(|m| m.has_apps) && !on_net().any(|m| m.east_west) {
                 let clusters: Vec<&str> =
                     members.iter().filter(|m| m.network.as_deref().unwrap_or("") == *net).map(|m| m.label.as_str()).collect();
                 out.push(

@@ -109,15 +109,15 @@ pub fn app_pod(namespace: &str) -> Workload {
 }
 
 /// Knative Serving's and net-gateway-api's system workloads, by Deployment name.
-struct Serving {
-    activator: Workload,
-    autoscaler: Workload,
+pub(super) struct Serving {
+    pub(super) activator: Workload,
+    pub(super) autoscaler: Workload,
     webhook: Workload,
     ngw_controller: Workload,
     ngw_webhook: Workload,
 }
 
-fn serving(ns: &str) -> Serving {
+pub(super) fn serving(ns: &str) -> Serving {
     Serving {
         // serving config/core/deployments/activator.yaml: labels app/role activator, SA activator.
         activator: Workload::pod(ns, "activator", &[("app", "activator"), ("role", "activator")], "activator"),

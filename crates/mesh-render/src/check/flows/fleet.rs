@@ -15,14 +15,19 @@
 //!   `:48-63`, unreachable in practice).
 //! - The caller's certificate must chain to a root the destination trusts: one root for every
 //!   cluster (`multiCluster.trust`), or each istiod signs with its own and the handshake fails.
-//! - A Knative Service is reached through its cluster's local gateway, whose pods carry no
-//!   `security.istio.io/tlsMode` label (istio 1.29.6 `manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml`):
-//!   across networks istiod gives a caller no endpoint for them at all.
+//! - Knative's namespaces and the root namespace (the gateways) are cluster-local
+//!   (`render::multi_cluster::cluster_local_settings`): each cluster's Knative and gateways serve
+//!   that cluster alone, so a Knative Service is not reached from another cluster through this
+//!   cluster's local gateway, and no activator reports to another cluster's autoscaler.
 //!
 //! The oracle (`oracle multicluster`) judges these rows with Istio's config generator holding every
 //! cluster's objects.
 
 use super::catalogue::{app_pod, gateway, revision, GATEWAY_HTTP, QUEUE_HTTP1, SUBSCRIBER_PORT};
+
+/// The autoscaler's statistics port, where each activator's WebSocket goes (serving knative-v1.23.0
+/// `cmd/activator/main.go:74`, `cmd/autoscaler/main.go:68`).
+const AUTOSCALER_STATS: u16 = 8080;
 use super::{Call, Flow, Hop, Need, Via};
 use crate::config::multi_cluster::EAST_WEST_PORT;
 use crate::config::Config;
@@ -83,11 +88,11 @@ pub fn cross_flows(config: &Config) -> Vec<Flow> {
                 expectation: None,
                 cross: Some(cross(None)),
             });
-            if let (true, Some(_)) = (networks_differ, &config.knative) {
+            if config.knative.is_some() {
                 let local = gateway(&config.namespace, &config.gateways.local);
                 let blocked = format!(
-                    "the local gateway's pods carry no tlsMode label, so istiod gives callers of network {} no endpoint for them (only mTLS endpoints cross networks); run the Knative Service in {} too, or call a Service of the app",
-                    other.network, other.name
+                    "the local gateway's Service is cluster-local (meshConfig.serviceSettings): {}'s pods reach their own cluster's local gateway, which routes {}'s Knative Services only; run the Knative Service in {} too, or call a Service of the app",
+                    other.name, other.name, other.name
                 );
                 out.push(Flow {
                     purpose: format!(
@@ -104,6 +109,28 @@ pub fn cross_flows(config: &Config) -> Vec<Flow> {
                     cross: Some(Cross { east_west: None, ..cross(Some(blocked)) }),
                 });
             }
+        }
+        // Each cluster's activator reports its request statistics to its own autoscaler, over a
+        // WebSocket to `autoscaler.<serving namespace>:8080` (serving knative-v1.23.0
+        // `cmd/activator/main.go:74,218-220`, `config/core/deployments/autoscaler.yaml:131-133`): another
+        // cluster's statistics would scale this cluster's revisions, and the other's would never see
+        // them. Knative's namespaces are cluster-local, so istiod gives the caller no endpoint here.
+        if let Some(k) = &config.knative {
+            let serving = super::catalogue::serving(&k.serving_namespace);
+            out.push(Flow {
+                purpose: format!("activator of cluster {} -> autoscaler of cluster {} (request statistics)", other.name, here.name),
+                need: Need::Refused,
+                from: serving.activator,
+                hops: vec![Hop { to: serving.autoscaler, port: AUTOSCALER_STATS, path: None, call: Call::Service { host: None } }],
+                expectation: None,
+                cross: Some(Cross {
+                    east_west: None,
+                    ..cross(Some(format!(
+                        "Knative's namespace {} is cluster-local (meshConfig.serviceSettings): istiod gives {}'s activator only its own cluster's autoscaler",
+                        k.serving_namespace, other.name
+                    )))
+                }),
+            });
         }
     }
     out
