@@ -54,8 +54,14 @@ fn a_clusters_stream_splits_into_trust_and_mesh() {
     assert!(mesh.contains("kind: Gateway\nmetadata:\n") && mesh.contains("name: cross-network-gateway"));
     let apps = stdout(&run_in(dir.path(), &["--cluster", "east", "render", "--part", "applications"]));
     let names: Vec<&str> = apps.lines().filter_map(|l| l.strip_prefix("  name: ")).collect();
-    assert_eq!(names, ["istio-base-east", "istio-trust-east", "istiod-east", "istio-eastwest-east", "istio-mesh-east"]);
-    assert_eq!(apps.matches("server: https://east.example.com:6443").count(), 5, "every child goes to east's server");
+    assert_eq!(names, ["istio-base-east", "istiod-east", "istio-mesh-east"]);
+    assert_eq!(apps.matches("server: https://east.example.com:6443").count(), 3, "every child goes to east's server");
+    // istiod's Application holds the trust (wave -1, before istiod) and the gateway chart (wave 1,
+    // after istiod's injector), ordered by Argo CD's own resource health, not the parent's waves.
+    let istiod = apps.split("\n---\n").find(|d| d.contains("name: istiod-east")).expect("istiod-east");
+    assert!(istiod.contains("chart: istiod") && istiod.contains("string: trust") && istiod.contains("chart: gateway"), "{istiod}");
+    assert!(istiod.contains("argocd.argoproj.io/sync-wave: \"1\""), "the gateway's objects carry wave 1: {istiod}");
+    assert!(trust.matches("argocd.argoproj.io/sync-wave: \"-1\"").count() == 2, "the trust objects are wave -1: {trust}");
 }
 
 /// Rule: `render --out DIR` of a fleet writes every cluster's tree under `clusters/<name>/`, each the

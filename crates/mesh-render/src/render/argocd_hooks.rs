@@ -56,14 +56,23 @@ pub(crate) const HOOK_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-poli
 pub(crate) fn wave(m: &Manifest, manifests: &[Manifest]) -> i32 {
     match (&m.object, m.concern) {
         (Object::Gateway(gw), _) if crate::render::gateways::service_type(gw, manifests) == "LoadBalancer" => LOAD_BALANCER_WAVE,
-        // Trust is never in the mesh Application: its own Application goes before istiod's.
-        (_, Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks | Concern::Trust) => 0,
+        // Trust is never in the mesh Application: it goes into istiod's, before istiod's own objects
+        // (wave 0), which Argo CD applies only once the Certificate is Healthy, that is Ready (argo-cd
+        // v3.5.1 `resource_customizations/cert-manager.io/Certificate/health.lua`).
+        (_, Concern::Trust) => TRUST_WAVE,
+        (_, Concern::Namespaces | Concern::RevisionTags | Concern::ArgocdHooks) => 0,
         (_, Concern::InferenceCrds | Concern::Telemetry | Concern::Gateways | Concern::EastWest | Concern::AiServing) => 2,
         (_, Concern::Knative) => 3,
         (_, Concern::Security) => 4,
         (_, Concern::Argocd) => 0,
     }
 }
+
+/// The wave of a multi-cluster mesh's trust objects in istiod's Application: before istiod.
+pub(crate) const TRUST_WAVE: i32 = -1;
+/// The wave of the east-west gateway chart's objects in istiod's Application: after istiod (wave 0),
+/// whose injector gives the gateway pods their proxy (`image: auto`).
+pub(crate) const EAST_WEST_WAVE: i32 = 1;
 
 /// The wave of the restart Job: after the labels, before everything that routes traffic.
 pub(crate) const RESTART_WAVE: i32 = 1;

@@ -143,6 +143,7 @@ pub(crate) fn gateway_values(config: &Config) -> Option<GatewayValues> {
                 a
             },
         },
+        annotations: BTreeMap::new(),
     })
 }
 
