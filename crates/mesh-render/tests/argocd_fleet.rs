@@ -431,7 +431,10 @@ fn every_clusters_children_are_valid_unique_and_sent_to_its_server() {
         let fleet = children(loaded, &expected);
         let problems = judge_children(&fleet, &mut validator);
         assert!(problems.is_empty(), "{name}: {problems:#?}");
-        assert!(fleet.iter().all(|c| c.applications.len() >= 3), "{name}: base, istiod (with the trust and the east-west gateway) and mesh per cluster");
+        assert!(
+            fleet.iter().all(|c| c.applications.len() >= 3),
+            "{name}: base, istiod (with the trust and the east-west gateway) and mesh per cluster"
+        );
     }
 
     // The checks can fail: west's children under east's names, and sent to east's server.
