@@ -258,6 +258,10 @@ func (fc *fleetCheck) sameEndpoints(rule, what string, got, want []lbEndpoint) {
 //   - cross-network-mtls-only: the Knative local gateway Service gives the gateway pods of the
 //     client's network only: the others have no security.istio.io/tlsMode label, and a
 //     cross-network endpoint must be mTLS (ep_filters.go, istio 1.29.6 lines 156-162).
+//   - cluster-local: a Service whose host the client's mesh config makes cluster-local
+//     (meshConfig.serviceSettings clusterLocal, istio 1.29.6 pilot/pkg/model/cluster_local.go:85-140;
+//     mesh-render keeps the root and Knative namespaces so) gives the client's own cluster's
+//     endpoints only, whatever the networks.
 func (fl *fleet) checkEndpoints(fc *fleetCheck) {
 	for _, a := range fl.clusters {
 		client := worldAppPod(a, "")
@@ -379,6 +383,29 @@ func (fl *fleet) checkAppService(fc *fleetCheck, a *fakeCluster, client *podInfo
 	}
 }
 
+// clusterLocal says whether the cluster's mesh config keeps host in the caller's own cluster: the
+// most specific serviceSettings host that matches it, exact or `*.<suffix>` (istio 1.29.6
+// pilot/pkg/model/cluster_local.go:36-45 IsClusterLocal, :103-125), else Istio's own defaults for
+// kube-system and kubernetes.default (:25-26), which no Service of these checks is in.
+func (c *fakeCluster) clusterLocal(host string) bool {
+	best, local := -1, false
+	for _, s := range c.mesh.GetServiceSettings() {
+		for _, h := range s.GetHosts() {
+			n := -1
+			switch {
+			case h == host:
+				n = len(h) + 1
+			case strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:]):
+				n = len(h)
+			}
+			if n > best {
+				best, local = n, s.GetSettings().GetClusterLocal()
+			}
+		}
+	}
+	return local
+}
+
 func (fl *fleet) checkLocalGateway(fc *fleetCheck, a *fakeCluster, client *podInfo) {
 	const lgNS, lgName = "istio-system", "knative-local-gateway-istio"
 	var ports []corev1.ServicePort
@@ -392,6 +419,9 @@ func (fl *fleet) checkLocalGateway(fc *fleetCheck, a *fakeCluster, client *podIn
 			ports = svc.Spec.Ports
 			switch {
 			case c == a:
+			case a.clusterLocal(lgName + "." + lgNS + ".svc.cluster.local"):
+				rules = append(rules, "cluster-local")
+				continue
 			case c.proxyNetwork() == a.proxyNetwork():
 				rules = append(rules, "same-network")
 			default:

@@ -93,14 +93,14 @@ func TestMulticlusterTwoNetworks(t *testing.T) {
 		`agree [cross-network-mtls] east's demo/pod (on net-east), cluster outbound|8080||pod.demo.svc.cluster.local (Service in east on net-east, west on net-west): the tlsMode-istio transport socket is Istio mTLS with SNI "outbound_.8080_._.pod.demo.svc.cluster.local"`,
 		`agree [east-west-passthrough] west's istio-system/istio-eastwestgateway on 15443 for SNI outbound_.8080_._.pod.demo.svc.cluster.local: Istio's simulation gives listener "0.0.0.0_15443", cluster "outbound_.8080_._.pod.demo.svc.cluster.local"`,
 		"agree [east-west-passthrough] west's gateway istio-system/istio-eastwestgateway, cluster outbound_.8080_._.pod.demo.svc.cluster.local: Istio's EDS gives [10.1.0.11:8080 (tlsMode istio)]",
-		"agree [cross-network-mtls-only] east's demo/pod (on net-east), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80]",
+		"agree [cluster-local] east's demo/pod (on net-east), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80]",
 		"agree east:demo/pod -> west:istio-system/istio-eastwestgateway:15443 -> west:demo/pod:8080 (pod -> demo/pod of the other cluster): allow (mtls): filter chain 0.0.0.0_8080 (mtls http call)",
 		"agree west:demo/pod -> east:istio-system/knative-local-gateway-istio:80 -> east:demo/revision:8012 (pod -> demo/revision of the other cluster): deny (plaintext): the caller's EDS for outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local holds [10.1.0.10:80]",
 		": 3 flows compared, 0 disagreements, 0 undecidable", " 0 endpoint disagreements")
 }
 
-// One network: the client gets the other cluster's pod directly, and both clusters' local gateway
-// pods; a direct row agrees.
+// One network: the client gets the other cluster's pod directly, and only its own cluster's local
+// gateway pods (the root namespace is cluster-local in the mesh config); a direct row agrees.
 func TestMulticlusterOneNetwork(t *testing.T) {
 	dir := fleetDir(t, "fleet-one-network")
 	t.Setenv("ORACLE_DEBUG", "1")
@@ -110,7 +110,7 @@ func TestMulticlusterOneNetwork(t *testing.T) {
 	}
 	wantAll(t, out,
 		"agree [same-network] east's demo/pod (on flat), cluster outbound|8080||pod.demo.svc.cluster.local (Service in east on flat, west on flat): Istio's EDS gives [10.0.0.11:8080 (tlsMode istio) 10.1.0.11:8080 (tlsMode istio)]",
-		"agree [same-network] east's demo/pod (on flat), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80 10.1.0.10:80]",
+		"agree [cluster-local] east's demo/pod (on flat), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80]",
 		"agree east:demo/pod -> west:demo/pod:8080", ": 1 flows compared, 0 disagreements")
 }
 
@@ -168,13 +168,6 @@ func TestMulticlusterPlantedFleets(t *testing.T) {
 				"error no listener matched (the Gateway passes [*.other.svc.cluster.local], not pod.demo.svc.cluster.local)",
 			},
 		},
-		{
-			// west's istio-system without its network label: the pods the injector did not label
-			// (Knative's gateways) are on no network, so east's client reaches them directly.
-			"a cluster whose istio-system lacks the network label", "clusters/west/manifests/00-namespaces.yaml",
-			"    topology.istio.io/network: net-west\n", "",
-			[]string{"DISAGREE [cross-network-mtls-only] east's demo/pod (on net-east), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80 10.1.0.10:80], want [10.0.0.10:80]"},
-		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := copyDir(t, src)
@@ -197,6 +190,42 @@ func TestMulticlusterPlantedFleets(t *testing.T) {
 			wantAll(t, out, tc.want...)
 		})
 	}
+}
+
+// One network: the row that says a west pod cannot reach east's Knative Service through east's local
+// gateway holds because mesh-render's mesh config keeps the root namespace cluster-local: west's
+// client gets only west's local gateway pods. Without those settings (planted in a copy of west's
+// istiod chart), Istio's EDS gives it east's gateway pod too, on the shared network, and the row is
+// no longer a deny the oracle can confirm.
+func TestMulticlusterClusterLocalKeepsKnativeInItsCluster(t *testing.T) {
+	rows := []map[string]any{crossRow("west", "east", "demo/revision", 8012, localGatewayVia, "deny", "plaintext")}
+	src := fleetDir(t, "fleet-one-network")
+	t.Setenv("ORACLE_DEBUG", "1")
+	code, out := runFleet(t, "fleet-one-network", src, rows)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantAll(t, out,
+		"agree [cluster-local] west's demo/pod (on flat), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.1.0.10:80]",
+		"agree west:demo/pod -> east:istio-system/knative-local-gateway-istio:80 -> east:demo/revision:8012 (pod -> demo/revision of the other cluster): deny")
+
+	dir := copyDir(t, src)
+	f := filepath.Join(dir, "clusters/west/expanded/istiod/configmap-istio.yaml")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := "    serviceSettings:\n    - hosts:\n      - '*.istio-system.svc.cluster.local'\n      - '*.knative-serving.svc.cluster.local'\n      settings:\n        clusterLocal: true\n"
+	if !strings.Contains(string(b), settings) {
+		t.Fatalf("%s has no cluster-local settings:\n%s", f, b)
+	}
+	if err := os.WriteFile(f, []byte(strings.Replace(string(b), settings, "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out = runFleet(t, "fleet-one-network", dir, rows)
+	wantAll(t, out,
+		"agree [same-network] west's demo/pod (on flat), cluster outbound|80||knative-local-gateway-istio.istio-system.svc.cluster.local (gateway pods without tlsMode istio): Istio's EDS gives [10.0.0.10:80 10.1.0.10:80]",
+		"undecidable[gateway] west:demo/pod -> east:istio-system/knative-local-gateway-istio:80")
 }
 
 // `oracle flows` on one cluster's tree judges its in-cluster rows and leaves the cross-cluster ones
