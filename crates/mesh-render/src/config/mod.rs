@@ -188,7 +188,13 @@ pub struct LoadError {
 pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loaded, LoadError> {
     let root = syntax::parse(text, limits).map_err(|diagnostics| LoadError { unreadable: true, diagnostics })?;
     let mut dec = Decoder::default();
-    let loaded = read(&root, environment, &mut dec);
+    let loaded = read(&root, environment, &mut dec).map(|(base, environments)| Loaded {
+        base,
+        environments,
+        warnings: Vec::new(),
+        selected: environment.map(str::to_string),
+        root,
+    });
     let mut diags = dedup(dec.diags);
     diagnostics::sort(&mut diags);
     match loaded {
@@ -209,7 +215,7 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 /// The whole document: the sections mesh-render reads, the base settings and every environment.
-fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loaded> {
+fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<(Config, BTreeMap<String, Config>)> {
     let top = dec.map(root, "", None)?;
     let Some(components) = top.get("components") else {
         let hint = match root_keys(root).iter().find_map(|k| decode::suggest(k, &["components"])) {
@@ -263,7 +269,7 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
     for env in environments.values_mut() {
         env.retired_references.clone_from(&retired);
     }
-    Some(Loaded { base, environments, warnings: Vec::new(), selected: environment.map(str::to_string), root: root.clone() })
+    Some((base, environments))
 }
 
 fn root_keys(root: &Node) -> Vec<String> {
