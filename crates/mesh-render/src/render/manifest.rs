@@ -84,9 +84,15 @@ macro_rules! objects {
             }
 
             fn kind_rank(&self) -> usize {
-                let kinds = [$(stringify!($kind)),*];
-                kinds.iter().position(|k| *k == self.kind()).unwrap_or(kinds.len())
+                match self {
+                    $(Object::$kind(_) => KindRank::$kind as usize,)*
+                }
             }
+        }
+
+        /// The variants of [`Object`] in their order, for [`Object::kind_rank`].
+        enum KindRank {
+            $($kind,)*
         }
     };
 }
