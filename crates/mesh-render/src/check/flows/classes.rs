@@ -15,13 +15,31 @@ use serde::ser::{self, Serialize};
 
 use crate::Object;
 
+/// The app namespaces and which one each object belongs to.
+pub(super) struct Owners<'a> {
+    /// App namespace → its index in `apps`.
+    pub(super) index: HashMap<&'a str, usize>,
+    /// Per object (same index), the app namespace it belongs to, if any.
+    pub(super) owner: Vec<Option<usize>>,
+}
+
+impl<'a> Owners<'a> {
+    pub(super) fn of(apps: &'a [String], objects: &[&Object]) -> Self {
+        let index: HashMap<&str, usize> = apps.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
+        let owner = objects.iter().map(|o| index.get(namespace_of(o)).copied()).collect();
+        Owners { index, owner }
+    }
+}
+
 /// The class of each app namespace of `apps` (same index): equal numbers for alike namespaces,
 /// numbered in order of first appearance. `objects` may hold any objects; those of other namespaces
 /// are left out.
 pub fn app_classes(apps: &[String], objects: &[&Object]) -> Vec<usize> {
-    let index: HashMap<&str, usize> = apps.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
+    classes_of(apps, objects, &Owners::of(apps, objects).owner)
+}
+
+pub(super) fn classes_of(apps: &[String], objects: &[&Object], owner: &[Option<usize>]) -> Vec<usize> {
     // The objects of each app namespace, grouped without a list per namespace: count, then place.
-    let owner: Vec<Option<usize>> = objects.iter().map(|o| index.get(namespace_of(o)).copied()).collect();
     let mut start = vec![0usize; apps.len() + 1];
     for i in owner.iter().flatten() {
         start[i + 1] += 1;

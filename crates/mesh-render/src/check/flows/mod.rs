@@ -295,13 +295,30 @@ pub fn for_each_row<'a>(config: &Config, objects: impl IntoIterator<Item = &'a O
 /// the representative's with another name: a 10,000-namespace mesh of identical apps is checked in
 /// the time of one. The analyzers use it; `mesh-render flows` lists every row.
 pub fn for_each_row_by_class(config: &Config, objects: &[&Object], mut each: impl FnMut(Row)) {
-    let classes = app_classes(&config.apps, objects);
+    let owners = classes::Owners::of(&config.apps, objects);
+    let classes = classes::classes_of(&config.apps, objects, &owners.owner);
     let n = classes.len();
     let mut seen = std::collections::HashSet::new();
     let keep: Vec<bool> = (0..n).map(|i| seen.insert((classes[i], classes[(i + 1) % n.max(1)]))).collect();
-    let mesh = eval::Mesh::new(&config.namespace, objects.iter().copied());
-    for flow in catalogue::catalogue_with(config, &|i| keep[i]).into_iter().chain(catalogue::expectations(config)) {
-        each(mesh.evaluate(&flow));
+    let flows: Vec<Flow> = catalogue::catalogue_with(config, &|i| keep[i]).into_iter().chain(catalogue::expectations(config)).collect();
+    // A flow reads the objects of its workloads' namespaces, the root namespace's and the
+    // DestinationRules (by host): the objects of the app namespaces no flow names are not indexed.
+    let mut named = vec![false; n];
+    for flow in &flows {
+        for ns in std::iter::once(&flow.from.namespace).chain(flow.hops.iter().map(|h| &h.to.namespace)) {
+            if let Some(&i) = owners.index.get(ns.as_str()) {
+                named[i] = true;
+            }
+        }
+    }
+    let read = objects
+        .iter()
+        .zip(&owners.owner)
+        .filter(|(o, owner)| owner.is_none_or(|i| named[i]) || matches!(o, Object::DestinationRule(_)))
+        .map(|(o, _)| *o);
+    let mesh = eval::Mesh::new(&config.namespace, read);
+    for flow in &flows {
+        each(mesh.evaluate(flow));
     }
 }
 

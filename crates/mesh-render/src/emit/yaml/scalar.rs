@@ -34,11 +34,21 @@ fn plain_as(s: &str, need: u8) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return false };
     // What every byte may be, without a branch per byte: most strings are plain.
     let every = bytes.iter().fold(u8::MAX, |every, &b| every & CLASS[usize::from(b)]);
-    CLASS[usize::from(first)] & FIRST != 0
-        && last != b' '
-        && every & need != 0
-        // Only a short word that starts like one can be a keyword.
-        && (bytes.len() > 8 || !matches!(first | 0x20, b'y' | b'n' | b't' | b'f' | b'o' | b'i') || !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k)))
+    CLASS[usize::from(first)] & FIRST != 0 && last != b' ' && every & need != 0 && !keyword(bytes)
+}
+
+/// Whether `bytes` is one of [`KEYWORDS`] in any letter case.
+fn keyword(bytes: &[u8]) -> bool {
+    // Only a short word that starts like one can be one: most keys and values are not even looked up.
+    let Some(&first) = bytes.first() else { return false };
+    if bytes.len() > 8 || !matches!(first | 0x20, b'y' | b'n' | b't' | b'f' | b'o' | b'i') {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (l, b) in lower.iter_mut().zip(bytes) {
+        *l = b.to_ascii_lowercase();
+    }
+    KEYWORDS.iter().any(|k| k.as_bytes() == &lower[..bytes.len()])
 }
 
 /// Whether `s` is plain YAML beyond doubt, in block context, as key and as value.
