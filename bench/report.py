@@ -1,4 +1,4 @@
-"""Prints the tables of bench/run.sh from its hyperfine JSON and peak-memory files.
+"""Prints the tables of bench/run.sh from its hyperfine JSON and CPU files (bench/cpu.py).
 
 Usage: report.py WORKDIR SIZE...
 """
@@ -13,47 +13,64 @@ def apps(size):
     return 2 if size == "playground" else int(size)
 
 
+def label(size):
+    return "playground" if size == "playground" else f"{int(size):,} app namespaces"
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f}"
+
+
 rows = []
 for size in sizes:
     with open(f"{work}/{size}/time.json", encoding="utf-8") as f:
         results = {r["command"]: r for r in json.load(f)["results"]}
-    with open(f"{work}/{size}/mem.txt", encoding="utf-8") as f:
-        mem = dict(zip(TOOLS, (int(x) / 1024 for x in f.read().split())))
-    rows.append((size, {t: results[t]["median"] for t in TOOLS if t in results}, mem))
+    cpu, rss = {}, {}
+    with open(f"{work}/{size}/cpu.txt", encoding="utf-8") as f:
+        for line in f:
+            tool, seconds, kib = line.split()
+            cpu[tool], rss[tool] = float(seconds), int(kib)
+    wall = {t: results[t]["median"] for t in TOOLS if t in results}
+    rows.append((size, wall, cpu, rss))
 
-print("\nCold CLI render vs the peers (median wall time of fresh processes; peak RSS = maximum resident set size)")
-print(f"{'size':>10} | {'apps':>6} | {'mesh-render':>11} | {'helm':>9} | {'kustomize':>9} | {'helm/mesh':>9} | {'kust/mesh':>9} "
-      f"| {'RSS mesh':>9} | {'RSS helm':>9} | {'RSS kust':>9} | {'helm/mesh':>9}")
-for size, t, m in rows:
-    if "kustomize" in t:
-        kust = f"{t['kustomize']*1000:>6.1f} ms", f"{t['kustomize']/t['mesh-render']:>8.1f}x", f"{m['kustomize']:>5.1f} MiB"
+print("\nCold CLI render vs helm template (wall: median of fresh processes, hyperfine; CPU: median user + system")
+print("time of the child, wait4; peak RSS: largest maximum resident set size)\n")
+print("| size | wall mesh-render | wall helm | wall ratio | CPU ratio | peak RSS mesh / helm |")
+print("|---|---|---|---|---|---|")
+for size, wall, cpu, rss in rows:
+    print(f"| {label(size)} | {ms(wall['mesh-render'])} | {ms(wall['helm'])} | {wall['helm'] / wall['mesh-render']:.1f}× "
+          f"| {cpu['helm'] / cpu['mesh-render']:.1f}× | {mib(rss['mesh-render'])} / {mib(rss['helm'])} MiB |")
+
+print("\nCPU time and kustomize (kubectl kustomize of the same objects as static files)\n")
+print("| size | CPU mesh-render | CPU helm | CPU kustomize | wall kustomize | kustomize / mesh (CPU) | peak RSS kustomize |")
+print("|---|---|---|---|---|---|---|")
+for size, wall, cpu, rss in rows:
+    if "kustomize" in cpu:
+        kust = f"{ms(cpu['kustomize'])} | {ms(wall['kustomize'])} | {cpu['kustomize'] / cpu['mesh-render']:.1f}× | {mib(rss['kustomize'])} MiB"
     else:
-        kust = f"{'skipped':>9}", f"{'-':>9}", f"{'-':>9}"
-    print(f"{size:>10} | {apps(size):>6} | {t['mesh-render']*1000:>8.1f} ms | {t['helm']*1000:>6.1f} ms | {kust[0]} "
-          f"| {t['helm']/t['mesh-render']:>8.1f}x | {kust[1]} "
-          f"| {m['mesh-render']:>5.1f} MiB | {m['helm']:>5.1f} MiB | {kust[2]} | {m['helm']/m['mesh-render']:>8.1f}x")
+        kust = "skipped | - | - | -"
+    print(f"| {label(size)} | {ms(cpu['mesh-render'])} | {ms(cpu['helm'])} | {kust} |")
 
 print("\nScaling (each row against the one before: how much time and memory grow for how many more app namespaces)")
-print(f"{'from':>10} -> {'to':>6} | {'apps x':>7} | {'mesh time x':>11} | {'helm time x':>11} | {'mesh RSS x':>10} | {'helm RSS x':>10} "
-      f"| {'mesh us/app':>11} | {'helm us/app':>11}")
-for (s0, t0, m0), (s1, t1, m1) in zip(rows, rows[1:]):
+print(f"{'from':>10} -> {'to':>6} | {'apps x':>7} | {'mesh CPU x':>10} | {'helm CPU x':>10} | {'mesh RSS x':>10} | {'helm RSS x':>10} "
+      f"| {'mesh CPU us/app':>15} | {'helm CPU us/app':>15}")
+for (s0, _, c0, m0), (s1, _, c1, m1) in zip(rows, rows[1:]):
     da = apps(s1) - apps(s0)
     if da <= 0:
         continue
-    print(f"{s0:>10} -> {s1:>6} | {apps(s1)/apps(s0):>6.1f}x | {t1['mesh-render']/t0['mesh-render']:>10.2f}x | {t1['helm']/t0['helm']:>10.2f}x "
-          f"| {m1['mesh-render']/m0['mesh-render']:>9.2f}x | {m1['helm']/m0['helm']:>9.2f}x "
-          f"| {(t1['mesh-render']-t0['mesh-render'])/da*1e6:>11.1f} | {(t1['helm']-t0['helm'])/da*1e6:>11.1f}")
+    print(f"{s0:>10} -> {s1:>6} | {apps(s1) / apps(s0):>6.1f}x | {c1['mesh-render'] / c0['mesh-render']:>9.2f}x "
+          f"| {c1['helm'] / c0['helm']:>9.2f}x | {m1['mesh-render'] / m0['mesh-render']:>9.2f}x | {m1['helm'] / m0['helm']:>9.2f}x "
+          f"| {(c1['mesh-render'] - c0['mesh-render']) / da * 1e6:>15.1f} | {(c1['helm'] - c0['helm']) / da * 1e6:>15.1f}")
 
-targets = []
-by = {s: (t, m) for s, t, m in rows}
-if "playground" in by:
-    r = by["playground"][0]["helm"] / by["playground"][0]["mesh-render"]
-    targets.append((f"playground: mesh-render >= 20x faster than helm template ({r:.1f}x)", r >= 20))
-if "10000" in by:
-    r = by["10000"][0]["helm"] / by["10000"][0]["mesh-render"]
-    targets.append((f"10,000 apps: mesh-render >= 10x faster than helm template ({r:.1f}x)", r >= 10))
-lower = all(m["mesh-render"] < m["helm"] for _, _, m in rows)
-targets.append(("peak memory below helm's at every size", lower))
+# Issue 24: at least 30x less CPU than helm template, and at most half its peak memory, at every size.
 print("\nTargets")
-for text, ok in targets:
-    print(f"  [{'met' if ok else 'MISSED'}] {text}")
+for size, _, cpu, rss in rows:
+    ratio = cpu["helm"] / cpu["mesh-render"]
+    print(f"  [{'met' if ratio >= 30 else 'MISSED'}] {label(size)}: >= 30x less CPU than helm template ({ratio:.1f}x)")
+    half = rss["mesh-render"] * 2 <= rss["helm"]
+    print(f"  [{'met' if half else 'MISSED'}] {label(size)}: peak memory at most half of helm's "
+          f"({mib(rss['mesh-render'])} / {mib(rss['helm'])} MiB)")

@@ -2,12 +2,13 @@
 # Whole-process timing: cold `mesh-render render` (a fresh process per run, release build) against the
 # peer `helm template` of bench/peer-chart (the same objects, templated from values) and `kubectl
 # kustomize` of the same objects as static manifests, at the playground size and with 10 to 10,000
-# app namespaces. Prints time ratios, peak memory (maximum resident set size) and a scaling table.
+# app namespaces. Prints wall-time ratios (hyperfine), CPU-time ratios (the child's own user + system
+# time from `wait4`, bench/cpu.py), peak memory (/usr/bin/time) and a scaling table.
 #
 # Installs nothing: `make bench` builds the release binary, fetches Helm (`make tools`) and installs
 # hyperfine first. Usage: bench/run.sh [SIZE...]   (sizes: playground and app-namespace counts)
 # Environment: MESH_RENDER, HELM, KUBECTL (the binaries), BENCH_RUNS (timed runs per command, 10),
-# BENCH_MEM_RUNS (runs measured for memory, 3), KUSTOMIZE_MAX_APPS (1000: kustomize's time grows
+# BENCH_CPU_RUNS (runs measured for CPU time, 10), BENCH_MEM_RUNS (runs measured for memory, 3), KUSTOMIZE_MAX_APPS (1000: kustomize's time grows
 # quadratically; at 10,000 app namespaces one run did not finish in 18 minutes, so larger sizes skip it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ MESH_RENDER=${MESH_RENDER:-target/release/mesh-render}
 HELM=${HELM:-.cache/tools/helm4/helm}
 KUBECTL=${KUBECTL:-kubectl}
 RUNS=${BENCH_RUNS:-10}
+CPU_RUNS=${BENCH_CPU_RUNS:-10}
 MEM_RUNS=${BENCH_MEM_RUNS:-3}
 KUSTOMIZE_MAX_APPS=${KUSTOMIZE_MAX_APPS:-1000}
 if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(playground 10 100 1000 10000); fi
@@ -67,6 +69,7 @@ with_kustomize() {
   [ "$1" = playground ] || [ "$1" -le "$KUSTOMIZE_MAX_APPS" ]
 }
 
+# The largest maximum resident set size (KiB) of MEM_RUNS runs, from /usr/bin/time (bench/cpu.py says why).
 peak_kib() {
   local max=0 kib
   for _ in $(seq "$MEM_RUNS"); do
@@ -75,6 +78,13 @@ peak_kib() {
     [ "$kib" -gt "$max" ] && max=$kib
   done
   echo "$max"
+}
+
+# `<tool> <median CPU seconds of CPU_RUNS runs> <peak RSS KiB>` of fresh runs of the command.
+cpu_line() {
+  local tool=$1
+  shift
+  echo "$tool $(python3 bench/cpu.py "$CPU_RUNS" "$@") $(peak_kib "$@")"
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -89,11 +99,11 @@ for size in "${SIZES[@]}"; do
   if with_kustomize "$size"; then
     hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-json "$dir/time.json" \
       -n mesh-render "${mesh[*]}" -n helm "${helm[*]}" -n kustomize "${kust[*]}" >/dev/null 2>&1
-    printf '%s %s %s\n' "$(peak_kib "${mesh[@]}")" "$(peak_kib "${helm[@]}")" "$(peak_kib "${kust[@]}")" >"$dir/mem.txt"
+    { cpu_line mesh-render "${mesh[@]}"; cpu_line helm "${helm[@]}"; cpu_line kustomize "${kust[@]}"; } >"$dir/cpu.txt"
   else
     hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-json "$dir/time.json" \
       -n mesh-render "${mesh[*]}" -n helm "${helm[*]}" >/dev/null 2>&1
-    printf '%s %s\n' "$(peak_kib "${mesh[@]}")" "$(peak_kib "${helm[@]}")" >"$dir/mem.txt"
+    { cpu_line mesh-render "${mesh[@]}"; cpu_line helm "${helm[@]}"; } >"$dir/cpu.txt"
   fi
 done
 python3 bench/report.py "$work" "${SIZES[@]}"

@@ -166,7 +166,7 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
             Some(Part::Applications) => rendered.applications.iter().collect(),
         };
         match args.format {
-            Format::Yaml => print_all(selected.into_iter().map(mesh_render::emit::yaml_document))?,
+            Format::Yaml => print_yaml(selected)?,
             Format::Json => print(&mesh_render::emit::json_list(selected))?,
         }
         // The process ends here: freeing 10,000s of objects one by one would only cost time.
@@ -266,7 +266,7 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
     // config says today (or whether it can be read at all).
     if let Some(settings) = argocd_env::gate_settings()? {
         let manifests = mesh_render::render_revision_gate_with(&settings, revision).map_err(invalid)?;
-        print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
+        print_yaml(&manifests)?;
         return Ok(ExitStatus::Success);
     }
     let loaded = match input::load(global) {
@@ -277,7 +277,7 @@ fn revision_gate(global: &args::GlobalArgs, revision: &str) -> Result<ExitStatus
     if loaded.selected().argocd.is_none() {
         note!("mesh-render: the config has no `components.istio.argocd`: the revision gate uses Argo CD's namespace `argocd` and the default hook image");
     }
-    print_all(manifests.iter().map(mesh_render::emit::yaml_document))?;
+    print_yaml(&manifests)?;
     Ok(ExitStatus::Success)
 }
 
@@ -302,9 +302,34 @@ fn print(text: &str) -> Result<(), Error> {
 
 /// Writes the pieces to stdout through one buffer, as they come; a closed pipe is not an error.
 fn print_all<S: AsRef<str>>(pieces: impl IntoIterator<Item = S>) -> Result<(), Error> {
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = pieces.into_iter().try_for_each(|p| stdout.write_all(p.as_ref().as_bytes())).and_then(|()| stdout.flush());
-    match written {
+    to_stdout(|stdout| {
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, stdout);
+        pieces.into_iter().try_for_each(|p| stdout.write_all(p.as_ref().as_bytes()))?;
+        stdout.flush()
+    })
+}
+
+/// Writes the manifests to stdout as one YAML stream: each document is written into one buffer,
+/// which goes out whenever it holds 64 KiB.
+fn print_yaml<'a>(manifests: impl IntoIterator<Item = &'a mesh_render::Manifest>) -> Result<(), Error> {
+    const CHUNK: usize = 1 << 16;
+    to_stdout(|stdout| {
+        let mut buffer = String::with_capacity(2 * CHUNK);
+        for m in manifests {
+            mesh_render::emit::write_yaml_document(&mut buffer, m);
+            if buffer.len() >= CHUNK {
+                stdout.write_all(buffer.as_bytes())?;
+                buffer.clear();
+            }
+        }
+        stdout.write_all(buffer.as_bytes())?;
+        stdout.flush()
+    })
+}
+
+/// Runs `write` on the locked stdout; a closed pipe (`mesh-render | head -1`) is not an error.
+fn to_stdout(write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>) -> Result<(), Error> {
+    match write(&mut std::io::stdout().lock()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Stdout(e)),

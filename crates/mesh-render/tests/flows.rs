@@ -237,6 +237,75 @@ fn evaluating_one_namespace_per_class_keeps_every_verdict() {
     }
 }
 
+/// The classes the analyzers first used (issue 15): each app namespace's objects as JSON text, with
+/// the name replaced as a whole string, a `.ns.` host part and a `/ns/<ns>/` principal part, sorted;
+/// numbered by first appearance.
+fn json_text_classes(apps: &[String], objects: &[&Object]) -> Vec<usize> {
+    let mut numbers: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    apps.iter()
+        .map(|ns| {
+            let (quoted, host, principal) = (format!("\"{ns}\""), format!(".{ns}."), format!("/ns/{ns}/"));
+            let mut parts: Vec<String> = objects
+                .iter()
+                .filter(|o| {
+                    let m = o.metadata();
+                    let own = if o.kind() == "Namespace" { &m.name } else { &m.namespace };
+                    own.as_deref() == Some(ns.as_str())
+                })
+                .map(|o| {
+                    let json = serde_json::to_string(o).unwrap();
+                    json.replace(&quoted, "\"\u{1}NS\u{1}\"").replace(&host, ".\u{1}NS\u{1}.").replace(&principal, "/ns/\u{1}NS\u{1}/")
+                })
+                .collect();
+            parts.sort();
+            let next = numbers.len();
+            *numbers.entry(parts.join("\n")).or_insert(next)
+        })
+        .collect()
+}
+
+/// Rule (issue 24): the classes of alike app namespaces, now computed from the typed values, are
+/// the classes the JSON text gave: on every golden config, and on a mesh of 40 apps whose objects
+/// are edited to be alike or not in the ways the name replacement decides (a principal or host
+/// naming the own namespace, or another one; another port; a label key naming the namespace).
+#[test]
+fn app_classes_are_the_classes_the_json_text_gave() {
+    for case in common::golden_cases() {
+        let (loaded, rendered) = (case.loaded(), case.rendered());
+        let objects: Vec<&Object> = rendered.manifests.iter().map(|m| &m.object).collect();
+        let apps = &loaded.selected().apps;
+        assert_eq!(flows::app_classes(apps, &objects), json_text_classes(apps, &objects), "{}", case.name);
+    }
+    let apps: Vec<String> = (0..40).map(|i| format!("app-{i:02}")).collect();
+    let (loaded, mut manifests) = render(&CONFIG.replace("apps: [demo, event-demo]", &format!("apps: [{}]", apps.join(", "))));
+    for m in &mut manifests {
+        let ns = m.object.metadata().namespace.clone().unwrap_or_default();
+        let Some(i) = apps.iter().position(|a| *a == ns) else { continue };
+        let Object::AuthorizationPolicy(p) = &mut m.object else { continue };
+        let principals = &mut p.spec.rules[1].from[0].source.principals;
+        match i % 8 {
+            // Its own service account (alike one another), another namespace's (each its own class).
+            1 => principals.push(format!("cluster.local/ns/{ns}/sa/caller")),
+            2 => principals.push(format!("cluster.local/ns/{}/sa/caller", apps[(i + 1) % apps.len()])),
+            // A host part: its own namespace, and the same text in another namespace's policy.
+            3 => principals.push(format!("caller.{ns}.svc")),
+            4 => principals.push("caller.app-03.svc".to_string()),
+            // A label key naming the namespace, and another port.
+            5 => {
+                p.metadata.labels.get_or_insert_with(Default::default).insert(ns.clone(), "x".into());
+            }
+            6 => p.spec.rules[0].to[0].operation.not_ports.push("9999".into()),
+            _ => {}
+        }
+    }
+    let objects: Vec<&Object> = manifests.iter().map(|m| &m.object).collect();
+    let apps = &loaded.selected().apps;
+    let expected = json_text_classes(apps, &objects);
+    assert_eq!(flows::app_classes(apps, &objects), expected);
+    let distinct: std::collections::BTreeSet<usize> = expected.iter().copied().collect();
+    assert!(distinct.len() > 6 && distinct.len() < 20, "the edits make some classes, not one per app: {expected:?}");
+}
+
 /// Rule (issue 21 review, finding 3): `activator-callers` admits the activator's metrics port 9090
 /// only to `security.prometheus.principals`, under PERMISSIVE as under STRICT: a Prometheus without a
 /// sidecar, which could scrape the activator under PERMISSIVE before that policy existed, is refused,

@@ -2,7 +2,7 @@
 //! that any string of the config file may still name.
 
 use super::codes;
-use super::decode::{self, Decoder};
+use super::decode::Decoder;
 use crate::api::helm::{ChartRepository, CHART_REPOSITORY, DEFAULT_HUB, OCI_CHART_REPOSITORY, RETIRED_HOSTS};
 use crate::config::syntax::{Node, Value};
 
@@ -57,18 +57,56 @@ pub(super) fn read_hub(node: &Node, path: &str, dec: &mut Decoder) -> Option<Str
 
 /// Scalars anywhere in the document that name a retired Istio host, with their dotted key paths.
 pub(super) fn retired_references(node: &Node, path: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    // The path of the node being read, built as the walk goes down: a path is only copied for a hit.
+    let mut at = path.to_string();
+    walk(node, &mut at, &mut out);
+    out
+}
+
+/// The shortest retired host: a shorter scalar names none.
+const SHORTEST_HOST: usize = {
+    let (mut i, mut min) = (0, usize::MAX);
+    while i < RETIRED_HOSTS.len() {
+        if RETIRED_HOSTS[i].len() < min {
+            min = RETIRED_HOSTS[i].len();
+        }
+        i += 1;
+    }
+    min
+};
+
+fn walk(node: &Node, path: &mut String, out: &mut Vec<(String, String)>) {
     match &node.value {
-        Value::Scalar { text, .. } if RETIRED_HOSTS.iter().any(|h| text.contains(h)) => vec![(path.to_string(), text.clone())],
-        Value::Seq(items) => items.iter().enumerate().flat_map(|(i, n)| retired_references(n, &format!("{path}[{i}]"))).collect(),
-        Value::Map(entries) => entries
-            .iter()
-            .flat_map(|(k, v)| {
+        Value::Scalar { text, .. } if text.len() >= SHORTEST_HOST && RETIRED_HOSTS.iter().any(|h| text.contains(h)) => {
+            out.push((path.clone(), text.clone()));
+        }
+        Value::Seq(items) => {
+            let len = path.len();
+            for (i, n) in items.iter().enumerate() {
+                // A list of short scalars (names) is most of a large config: no path for those.
+                if matches!(&n.value, Value::Scalar { text, .. } if text.len() < SHORTEST_HOST) {
+                    continue;
+                }
+                use std::fmt::Write as _;
+                let _ = write!(path, "[{i}]");
+                walk(n, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Map(entries) => {
+            let len = path.len();
+            for (k, v) in entries {
+                walk(k, path, out);
                 let key = k.as_scalar().unwrap_or_default();
-                let mut out = retired_references(k, path);
-                out.extend(retired_references(v, &decode::join(path, key)));
-                out
-            })
-            .collect(),
-        _ => Vec::new(),
+                if len > 0 {
+                    path.push('.');
+                }
+                path.push_str(key);
+                walk(v, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }

@@ -301,17 +301,26 @@ pub fn load(text: &str, environment: Option<&str>, limits: Limits) -> Result<Loa
 pub fn load_cluster(text: &str, environment: Option<&str>, cluster: Option<&str>, limits: Limits) -> Result<Loaded, LoadError> {
     let root = syntax::parse(text, limits).map_err(|diagnostics| LoadError { unreadable: true, diagnostics })?;
     let mut dec = Decoder::default();
-    let mut loaded = read(&root, environment, &mut dec);
-    if let (Some(name), Some(l)) = (cluster, loaded.as_ref()) {
-        loaded = match l.clone().with_cluster(Some(name)) {
+    // Where the clusters are listed, for an error about the selected one (before `root` moves).
+    let clusters_pos = root
+        .get("components")
+        .and_then(|c| c.get("istio"))
+        .and_then(|i| i.get("multiCluster"))
+        .map(|m| m.get("clusters").unwrap_or(m))
+        .map_or(root.pos, |n| n.pos);
+    let mut loaded = read(&root, environment, &mut dec).map(|(base, environments)| Loaded {
+        base,
+        environments,
+        warnings: Vec::new(),
+        selected: environment.map(str::to_string),
+        selected_cluster: None,
+        root,
+    });
+    // `take` only with a cluster selected (and a config read): without one the config stays.
+    if let Some((name, l)) = cluster.filter(|_| loaded.is_some()).and_then(|name| Some((name, loaded.take()?))) {
+        loaded = match l.with_cluster(Some(name)) {
             Ok(l) => Some(l),
             Err(known) => {
-                let pos = root
-                    .get("components")
-                    .and_then(|c| c.get("istio"))
-                    .and_then(|i| i.get("multiCluster"))
-                    .map(|m| m.get("clusters").unwrap_or(m))
-                    .map_or(root.pos, |n| n.pos);
                 let hint = match decode::suggest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
                     Some(s) => format!("did you mean `{s}`? Listed: {}", known.join(", ")),
                     None if known.is_empty() => {
@@ -321,7 +330,7 @@ pub fn load_cluster(text: &str, environment: Option<&str>, cluster: Option<&str>
                 };
                 dec.report(
                     &codes::UNKNOWN_CLUSTER,
-                    pos,
+                    clusters_pos,
                     "components.istio.multiCluster.clusters",
                     format!("cluster `{name}` is not in the mesh's clusters"),
                     hint,
@@ -365,7 +374,7 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 /// The whole document: the sections mesh-render reads, the base settings and every environment.
-fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loaded> {
+fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<(Config, BTreeMap<String, Config>)> {
     let top = dec.map(root, "", None)?;
     let Some(components) = top.get("components") else {
         let hint = match root_keys(root).iter().find_map(|k| decode::suggest(k, &["components"])) {
@@ -421,14 +430,7 @@ fn read(root: &Node, environment: Option<&str>, dec: &mut Decoder) -> Option<Loa
             c.retired_references.clone_from(&retired);
         }
     }
-    Some(Loaded {
-        base,
-        environments,
-        warnings: Vec::new(),
-        selected: environment.map(str::to_string),
-        selected_cluster: None,
-        root: root.clone(),
-    })
+    Some((base, environments))
 }
 
 fn root_keys(root: &Node) -> Vec<String> {

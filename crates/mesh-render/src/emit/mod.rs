@@ -7,6 +7,32 @@
 pub mod diagnostics;
 pub mod yaml;
 
+/// The narrower integers of a `serde::Serializer`, written as its 64-bit ones (`serialize_i64`,
+/// `serialize_u64`): for the serializers that spell every integer alike.
+macro_rules! widen_integers {
+    () => {
+        fn serialize_i8(self, v: i8) -> Result<Self::Ok, Self::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i16(self, v: i16) -> Result<Self::Ok, Self::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i32(self, v: i32) -> Result<Self::Ok, Self::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_u8(self, v: u8) -> Result<Self::Ok, Self::Error> {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u16(self, v: u16) -> Result<Self::Ok, Self::Error> {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u32(self, v: u32) -> Result<Self::Ok, Self::Error> {
+            self.serialize_u64(v.into())
+        }
+    };
+}
+pub(crate) use widen_integers;
+
 use serde::Serialize;
 
 use crate::render::manifest::{Manifest, FIELD_MANAGER};
@@ -25,24 +51,40 @@ fn write_yaml_value<T: Serialize>(out: &mut String, value: &T) {
     }
 }
 
+/// The text of [`partial_comment`] before and after the field manager.
+const PARTIAL_COMMENT: [&str; 2] =
+    ["# Partial object: apply with `kubectl apply --server-side --field-manager=", "`; its installer owns the rest.\n"];
+
 /// Comment line put above partial objects in YAML output.
 pub fn partial_comment() -> String {
-    format!("# Partial object: apply with `kubectl apply --server-side --field-manager={FIELD_MANAGER}`; its installer owns the rest.\n")
+    PARTIAL_COMMENT.join(FIELD_MANAGER)
 }
 
 /// One manifest as a document of a YAML stream: `---`, the partial-object comment if any, the body.
 pub fn yaml_document(manifest: &Manifest) -> String {
-    let mut out = String::from("---\n");
-    if manifest.object.is_partial() {
-        out.push_str(&partial_comment());
-    }
-    write_yaml_value(&mut out, &manifest.object);
+    let mut out = String::new();
+    write_yaml_document(&mut out, manifest);
     out
+}
+
+/// Appends [`yaml_document`] of `manifest` to `out`: a long stream is written through one buffer.
+pub fn write_yaml_document(out: &mut String, manifest: &Manifest) {
+    out.push_str("---\n");
+    if manifest.object.is_partial() {
+        out.push_str(PARTIAL_COMMENT[0]);
+        out.push_str(FIELD_MANAGER);
+        out.push_str(PARTIAL_COMMENT[1]);
+    }
+    write_yaml_value(out, &manifest.object);
 }
 
 /// Manifests as one multi-document YAML stream.
 pub fn yaml_stream<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> String {
-    manifests.into_iter().map(yaml_document).collect()
+    let mut out = String::new();
+    for m in manifests {
+        write_yaml_document(&mut out, m);
+    }
+    out
 }
 
 /// Manifests as a JSON `List`, pretty-printed, ending in a newline.

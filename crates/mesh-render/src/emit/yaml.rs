@@ -73,7 +73,13 @@ impl At {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > SPACES.len() {
+        out.push_str(SPACES);
+        left -= SPACES.len();
+    }
+    out.push_str(&SPACES[..left]);
 }
 
 struct Emitter<'o> {
@@ -88,6 +94,16 @@ impl<'o> Emitter<'o> {
             self.out.push(' ');
         }
         self.out.push_str(text);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    /// Writes an integer, as Rust and serde-saphyr spell it.
+    fn number(self, v: impl fmt::Display) -> Result<(), Error> {
+        if let At::Value(_) = self.at {
+            self.out.push(' ');
+        }
+        write!(self.out, "{v}").map_err(|e| Error(e.to_string()))?;
         self.out.push('\n');
         Ok(())
     }
@@ -176,29 +192,12 @@ impl<'o> ser::Serializer for Emitter<'o> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.scalar(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
+    crate::emit::widen_integers!();
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.scalar(&v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(v.into())
+        self.number(v)
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.scalar(&v.to_string())
+        self.number(v)
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.scalar(&saphyr_scalar(&v))

@@ -94,15 +94,15 @@ macro_rules! objects {
             }
 
             fn kind_rank(&self) -> usize {
-                let mut rank = 0;
-                $(
-                    if let Object::$kind(_) = self {
-                        return rank;
-                    }
-                    rank += 1;
-                )*
-                rank
+                match self {
+                    $(Object::$kind(_) => KindRank::$kind as usize,)*
+                }
             }
+        }
+
+        /// The variants of [`Object`] in their order, for [`Object::kind_rank`].
+        enum KindRank {
+            $($kind,)*
         }
     };
 }

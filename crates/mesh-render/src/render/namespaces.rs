@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::config::multi_cluster::NETWORK_LABEL;
 use crate::config::Config;
@@ -19,9 +20,11 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
     }
     let mut out = vec![Manifest { concern: Concern::Namespaces, object: Object::from(root) }];
     let (key, value) = &facts.injection_label;
+    // The same labels and annotations on every injected namespace, built once.
+    let shared = partial_meta("", None, BTreeMap::from([(key.clone(), value.clone())]));
+    out.reserve(facts.injected.len());
     for ns in &facts.injected {
-        let labels = BTreeMap::from([(key.clone(), value.clone())]);
-        let object = Namespace { metadata: partial_meta(ns, None, labels), ..Default::default() };
+        let object = Namespace { metadata: ObjectMeta { name: Some(ns.clone()), ..shared.clone() }, ..Default::default() };
         out.push(Manifest { concern: Concern::Namespaces, object: Object::from(object) });
     }
     out

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::api::istio::*;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::config::{Config, MtlsMode};
@@ -38,12 +38,32 @@ pub(crate) fn render(config: &Config, facts: &MeshFacts) -> Vec<Manifest> {
             out.push(local_gateway_mesh_only(config, facts));
         }
     }
+    // What every app policy has but its own namespace's rule, made once: a mesh may have thousands.
+    let shared = AppPolicy {
+        callers: facts.app_callers.iter().map(admission_rule).collect(),
+        scrape: config.security.prometheus.as_ref().map(|scrape| AuthorizationRule {
+            from: vec![RuleFrom { source: Source { principals: scrape.principals.clone(), ..Default::default() } }],
+            to: vec![RuleTo { operation: Operation { ports: scrape.ports.iter().map(u16::to_string).collect(), ..Default::default() } }],
+        }),
+        own_to: vec![RuleTo { operation: Operation { not_ports: vec![QUEUE_ADMIN_PORT.to_string()], ..Default::default() } }],
+        metadata: owned_meta(APP_POLICY, None, Concern::Security),
+    };
     for app in &config.apps {
-        let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(config, facts, app));
-        policy.metadata = owned_meta(APP_POLICY, Some(app), Concern::Security);
+        let mut policy = AuthorizationPolicy::new(APP_POLICY, app_policy(&shared, facts, app));
+        policy.metadata = ObjectMeta { namespace: Some(app.clone()), ..shared.metadata.clone() };
         out.push(Manifest { concern: Concern::Security, object: Object::from(policy) });
     }
     out
+}
+
+/// The parts of [`app_policy`] that are the same in every app namespace.
+struct AppPolicy {
+    callers: Vec<AuthorizationRule>,
+    scrape: Option<AuthorizationRule>,
+    /// `to` of the namespace's own rule.
+    own_to: Vec<RuleTo>,
+    /// Its metadata, without the namespace.
+    metadata: ObjectMeta,
 }
 
 /// The port of the local gateway's one listener (`render/gateways.rs`): istiod's Service for a
@@ -144,22 +164,18 @@ fn peer_authentication(mut pa: PeerAuthentication, namespace: &str) -> Manifest 
 /// to pilot-agent (istio/istio 1.29.6 `pkg/kube/inject/app_probe.go`), which calls the app from
 /// 127.0.0.6 and bypasses the policy. A `to`-only rule would open those paths on every port, and
 /// queue-proxy's admin port 8022 (drain), to any caller, under PERMISSIVE to plaintext ones.
-fn app_policy(config: &Config, facts: &MeshFacts, app: &str) -> AuthorizationPolicySpec {
+fn app_policy(shared: &AppPolicy, facts: &MeshFacts, app: &str) -> AuthorizationPolicySpec {
     // The namespace itself: its own services call each other on any port (its own business) but
     // queue-proxy's admin port, whose only caller, the preStop hook, reaches it past the sidecar
     // ([`QUEUE_ADMIN_PORT`]): without `notPorts` any pod of the namespace could drain its revisions.
     let own = AuthorizationRule {
         from: vec![RuleFrom { source: Source { namespaces: facts.policy_sources(app), ..Default::default() } }],
-        to: vec![RuleTo { operation: Operation { not_ports: vec![QUEUE_ADMIN_PORT.to_string()], ..Default::default() } }],
+        to: shared.own_to.clone(),
     };
-    let mut rules = vec![own];
-    rules.extend(facts.app_callers.iter().map(admission_rule));
-    if let Some(scrape) = &config.security.prometheus {
-        rules.push(AuthorizationRule {
-            from: vec![RuleFrom { source: Source { principals: scrape.principals.clone(), ..Default::default() } }],
-            to: vec![RuleTo { operation: Operation { ports: scrape.ports.iter().map(u16::to_string).collect(), ..Default::default() } }],
-        });
-    }
+    let mut rules = Vec::with_capacity(1 + shared.callers.len() + usize::from(shared.scrape.is_some()));
+    rules.push(own);
+    rules.extend(shared.callers.iter().cloned());
+    rules.extend(shared.scrape.iter().cloned());
     AuthorizationPolicySpec { selector: None, action: Some("ALLOW".into()), rules }
 }
 

@@ -24,13 +24,14 @@ pub(super) fn not_injected(input: &Input) -> Vec<Diagnostic> {
     if input.mesh_mtls().as_deref() != Some("STRICT") {
         return Vec::new();
     }
-    let mut namespaces: Vec<String> = Vec::new();
-    if let Some((serving, eventing)) = input.knative_namespaces() {
+    let knative = input.knative_namespaces();
+    let mut namespaces: Vec<&str> = Vec::new();
+    if let Some((serving, eventing)) = &knative {
         namespaces.push(serving);
-        namespaces.extend(eventing);
+        namespaces.extend(eventing.as_deref());
     }
     if let Some(c) = input.config {
-        namespaces.extend(c.apps.iter().cloned());
+        namespaces.extend(c.apps.iter().map(String::as_str));
     }
     // Indexed once: a search per namespace made 10,000 app namespaces take seconds.
     let mut by_name: HashMap<&str, &Subject> = HashMap::new();
@@ -39,7 +40,7 @@ pub(super) fn not_injected(input: &Input) -> Vec<Diagnostic> {
     }
     let mut out = Vec::new();
     for ns in namespaces {
-        if let Some(n) = by_name.get(ns.as_str()).filter(|n| !injected(n)) {
+        if let Some(n) = by_name.get(ns).filter(|n| !injected(n)) {
             let subject = Some(*n);
             let mut f = Diagnostic::new(
                 &NOT_INJECTED,

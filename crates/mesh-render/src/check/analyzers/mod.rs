@@ -221,22 +221,22 @@ impl<'a> Input<'a> {
     }
 
     /// Every namespace the input declares: config namespaces, Namespace objects and object namespaces.
-    pub fn declared_namespaces(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    pub fn declared_namespaces(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
         if let Some(c) = self.config {
-            out.push(c.namespace.clone());
+            out.push(&c.namespace);
         }
         if let Some(f) = self.facts {
-            out.extend(f.injected.iter().cloned());
+            out.extend(f.injected.iter().map(String::as_str));
         }
         for o in self.objects {
             if o.kind() == "Namespace" {
-                out.push(o.name().to_string());
+                out.push(o.name());
             } else if !o.namespace().is_empty() {
-                out.push(o.namespace().to_string());
+                out.push(o.namespace());
             }
         }
-        out.sort();
+        out.sort_unstable();
         out.dedup();
         out
     }

@@ -9,8 +9,11 @@
 //! Pure: typed objects and the config in, rows out.
 
 pub mod catalogue;
+mod classes;
 pub mod eval;
 pub mod fleet;
+
+pub use classes::app_classes;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -296,43 +299,36 @@ pub fn for_each_row<'a>(config: &Config, objects: impl IntoIterator<Item = &'a O
 
 /// Like [`for_each_row`], with one representative per class of app namespaces: two app namespaces
 /// are alike when their own objects, and those of the app namespace each is paired with (the next
-/// one), are the same once the namespace's name is replaced by a placeholder. Every per-app flow
-/// reads only those objects and the mesh-wide ones, so the rows of the others are the
-/// representative's with another name: a 10,000-namespace mesh of identical apps is checked in the
-/// time of one. The analyzers use it; `mesh-render flows` lists every row.
+/// one), are the same once the namespace's name is replaced by a placeholder ([`app_classes`]).
+/// Every per-app flow reads only those objects and the mesh-wide ones, so the rows of the others are
+/// the representative's with another name: a 10,000-namespace mesh of identical apps is checked in
+/// the time of one. The analyzers use it; `mesh-render flows` lists every row.
 pub fn for_each_row_by_class(config: &Config, objects: &[&Object], mut each: impl FnMut(Row)) {
-    let mut by_namespace: std::collections::HashMap<&str, Vec<&Object>> = std::collections::HashMap::new();
-    for o in objects {
-        let m = o.metadata();
-        let ns = if o.kind() == "Namespace" { m.name.as_deref() } else { m.namespace.as_deref() };
-        by_namespace.entry(ns.unwrap_or_default()).or_default().push(o);
-    }
-    let signatures: Vec<String> =
-        config.apps.iter().map(|app| signature(app, by_namespace.get(app.as_str()).map_or(&[][..], Vec::as_slice))).collect();
-    let n = signatures.len();
+    let owners = classes::Owners::of(&config.apps, objects);
+    let classes = classes::classes_of(&config.apps, objects, &owners.owner);
+    let n = classes.len();
     let mut seen = std::collections::HashSet::new();
-    let keep: Vec<bool> = (0..n).map(|i| seen.insert((&signatures[i], &signatures[(i + 1) % n.max(1)]))).collect();
-    let mesh = eval::Mesh::new(&config.namespace, objects.iter().copied());
-    for flow in catalogue::catalogue_with(config, &|i| keep[i]).into_iter().chain(catalogue::expectations(config)) {
-        each(mesh.evaluate(&flow));
+    let keep: Vec<bool> = (0..n).map(|i| seen.insert((classes[i], classes[(i + 1) % n.max(1)]))).collect();
+    let flows: Vec<Flow> = catalogue::catalogue_with(config, &|i| keep[i]).into_iter().chain(catalogue::expectations(config)).collect();
+    // A flow reads the objects of its workloads' namespaces, the root namespace's and the
+    // DestinationRules (by host): the objects of the app namespaces no flow names are not indexed.
+    let mut named = vec![false; n];
+    for flow in &flows {
+        for ns in std::iter::once(&flow.from.namespace).chain(flow.hops.iter().map(|h| &h.to.namespace)) {
+            if let Some(&i) = owners.index.get(ns.as_str()) {
+                named[i] = true;
+            }
+        }
     }
-}
-
-/// The objects of namespace `ns` (its namespaced objects and its Namespace object) as JSON, sorted,
-/// with every mention of the name (a whole string, a `.ns.` host part, a `/ns/<ns>/` principal part)
-/// replaced.
-fn signature(ns: &str, objects: &[&Object]) -> String {
-    // On the JSON text: a whole string is `"ns"` there (a namespace name needs no escaping).
-    let (quoted, host, principal) = (format!("\"{ns}\""), format!(".{ns}."), format!("/ns/{ns}/"));
-    let mut parts: Vec<String> = objects
+    let read = objects
         .iter()
-        .map(|o| {
-            let json = serde_json::to_string(o).unwrap_or_default();
-            json.replace(&quoted, "\"\u{1}NS\u{1}\"").replace(&host, ".\u{1}NS\u{1}.").replace(&principal, "/ns/\u{1}NS\u{1}/")
-        })
-        .collect();
-    parts.sort();
-    parts.join("\n")
+        .zip(&owners.owner)
+        .filter(|(o, owner)| owner.is_none_or(|i| named[i]) || matches!(o, Object::DestinationRule(_)))
+        .map(|(o, _)| *o);
+    let mesh = eval::Mesh::new(&config.namespace, read);
+    for flow in &flows {
+        each(mesh.evaluate(flow));
+    }
 }
 
 /// The rows as pretty JSON (an array; field names are documented in docs/flows.md).

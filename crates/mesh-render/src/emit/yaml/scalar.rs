@@ -9,14 +9,51 @@ use super::{saphyr_options, At};
 /// YAML 1.1 and 1.2 words that must not be written plain, in any letter case.
 const KEYWORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf", "infinity"];
 
+/// What a byte may be in a string that is plain beyond doubt: [`FIRST`] (a letter or `/`) starts one,
+/// [`INNER`] (letters, digits, `._/-;,` and space) continues one, [`KEY`] is an inner byte that needs
+/// no quotes in a key either (not `,`, which serde-saphyr quotes in keys). One table lookup per byte.
+const FIRST: u8 = 1;
+const INNER: u8 = 2;
+const KEY: u8 = 4;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let letter = c.is_ascii_alphabetic();
+        let inner = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b';' | b',' | b' ');
+        t[b] = if letter || c == b'/' { FIRST } else { 0 } | if inner { INNER } else { 0 } | if inner && c != b',' { KEY } else { 0 };
+        b += 1;
+    }
+    t
+};
+
+/// Whether `s` is plain YAML beyond doubt, in block context, as a value; as a key too with `need = KEY`.
+fn plain_as(s: &str, need: u8) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return false };
+    // What every byte may be, without a branch per byte: most strings are plain.
+    let every = bytes.iter().fold(u8::MAX, |every, &b| every & CLASS[usize::from(b)]);
+    CLASS[usize::from(first)] & FIRST != 0 && last != b' ' && every & need != 0 && !keyword(bytes)
+}
+
+/// Whether `bytes` is one of [`KEYWORDS`] in any letter case.
+fn keyword(bytes: &[u8]) -> bool {
+    // Only a short word that starts like one can be one: most keys and values are not even looked up.
+    let Some(&first) = bytes.first() else { return false };
+    if bytes.len() > 8 || !matches!(first | 0x20, b'y' | b'n' | b't' | b'f' | b'o' | b'i') {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (l, b) in lower.iter_mut().zip(bytes) {
+        *l = b.to_ascii_lowercase();
+    }
+    KEYWORDS.iter().any(|k| k.as_bytes() == &lower[..bytes.len()])
+}
+
 /// Whether `s` is plain YAML beyond doubt, in block context, as key and as value.
 fn plain_beyond_doubt(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
-    (first.is_ascii_alphabetic() || *first == b'/')
-        && *last != b' '
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b';' | b',' | b' '))
-        && (bytes.len() > 8 || !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k)))
+    plain_as(s, INNER)
 }
 
 /// serde-saphyr's form of a scalar at the document root, without the final newline.
@@ -59,7 +96,7 @@ pub(crate) fn write_str_value(out: &mut String, s: &str, at: At) {
 /// A map key, as serde-saphyr writes it as the key of a one-entry map.
 pub(crate) fn write_key(out: &mut String, key: &str) {
     // Commas are flow indicators, which serde-saphyr quotes in keys.
-    if plain_beyond_doubt(key) && !key.contains(',') {
+    if plain_as(key, KEY) {
         out.push_str(key);
         return;
     }
