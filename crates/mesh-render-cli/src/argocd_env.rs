@@ -114,7 +114,12 @@ pub fn gate_settings_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Opt
     }
 }
 
-/// The `part` parameter (`trust`, `mesh` or `applications`), only under Argo CD.
+/// Whether the CMP server runs mesh-render (it always sets `ARGOCD_APP_NAME`).
+pub fn under_argocd() -> bool {
+    std::env::var("ARGOCD_APP_NAME").is_ok_and(|v| !v.is_empty())
+}
+
+/// The `part` parameter (`trust`, `mesh`, `applications` or `eastwest-gate`), only under Argo CD.
 pub fn part() -> Result<Option<Part>, Error> {
     part_with(&|name| std::env::var(name).ok())
 }
@@ -123,15 +128,16 @@ pub fn part_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Part>
     if lookup("ARGOCD_APP_NAME").filter(|v| !v.is_empty()).is_none() {
         return Ok(None);
     }
-    match param_or_variable(lookup, PART_PARAMETER, "`trust`, `mesh` or `applications`")?.as_deref() {
+    match param_or_variable(lookup, PART_PARAMETER, "`trust`, `mesh`, `applications` or `eastwest-gate`")?.as_deref() {
         None => Ok(None),
         Some("trust") => Ok(Some(Part::Trust)),
         Some("mesh") => Ok(Some(Part::Mesh)),
         Some("applications") => Ok(Some(Part::Applications)),
+        Some("eastwest-gate") => Ok(Some(Part::EastWestGate)),
         Some(other) => Err(Error::ConfigUnreadable {
             path: "ARGOCD_APP_PARAMETERS".into(),
             message: format!("`{other}` is not a part of a render"),
-            hint: "the plugin's `part` parameter takes `trust`, `mesh` or `applications`".into(),
+            hint: "the plugin's `part` parameter takes `trust`, `mesh`, `applications` or `eastwest-gate`".into(),
         }),
     }
 }

@@ -122,7 +122,9 @@ pub struct RenderArgs {
     #[arg(long, value_name = "CODE", value_parser = check_code)]
     pub ignore: Vec<&'static str>,
     /// Print one part of a cluster's objects: `trust` (its intermediate CA, which istiod needs at
-    /// start), `mesh` (everything else) or `applications` (its Argo CD Applications).
+    /// start, and under Argo CD the PostDelete cleanup of its Secret), `mesh` (everything else),
+    /// `applications` (its Argo CD Applications) or `eastwest-gate` (the east-west gateway
+    /// Application's PreSync gate).
     #[arg(long, value_enum, conflicts_with = "out")]
     pub part: Option<Part>,
     /// Print only the Argo CD PreDelete gate of istiod revision REV (what a revision's Application
@@ -151,6 +153,9 @@ pub enum Part {
     Mesh,
     /// The Argo CD Applications (`argocd/applications.yaml`).
     Applications,
+    /// Under Argo CD, the east-west gateway Application's PreSync gate (`argocd-hooks/eastwest-gate.yaml`).
+    #[value(name = "eastwest-gate")]
+    EastWestGate,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -161,7 +161,13 @@ fn render(global: &args::GlobalArgs, args: &RenderArgs) -> Result<ExitStatus, Er
         };
         let selected: Vec<&mesh_render::Manifest> = match part {
             None => rendered.manifests.iter().collect(),
-            Some(Part::Trust) => rendered.manifests.iter().filter(|m| m.concern == mesh_render::Concern::Trust).collect(),
+            Some(Part::Trust) => rendered
+                .manifests
+                .iter()
+                .filter(|m| m.concern == mesh_render::Concern::Trust)
+                .chain(argocd_env::under_argocd().then_some(&rendered.trust_cleanup).into_iter().flatten())
+                .collect(),
+            Some(Part::EastWestGate) => rendered.east_west_gate.iter().collect(),
             Some(Part::Mesh) => rendered.manifests.iter().filter(|m| m.concern != mesh_render::Concern::Trust).collect(),
             Some(Part::Applications) => rendered.applications.iter().collect(),
         };

@@ -54,14 +54,18 @@ fn a_clusters_stream_splits_into_trust_and_mesh() {
     assert!(mesh.contains("kind: Gateway\nmetadata:\n") && mesh.contains("name: cross-network-gateway"));
     let apps = stdout(&run_in(dir.path(), &["--cluster", "east", "render", "--part", "applications"]));
     let names: Vec<&str> = apps.lines().filter_map(|l| l.strip_prefix("  name: ")).collect();
-    assert_eq!(names, ["istio-base-east", "istiod-east", "istio-mesh-east"]);
-    assert_eq!(apps.matches("server: https://east.example.com:6443").count(), 3, "every child goes to east's server");
-    // istiod's Application holds the trust (wave -1, before istiod) and the gateway chart (wave 1,
-    // after istiod's injector), ordered by Argo CD's own resource health, not the parent's waves.
-    let istiod = apps.split("\n---\n").find(|d| d.contains("name: istiod-east")).expect("istiod-east");
-    assert!(istiod.contains("chart: istiod") && istiod.contains("string: trust") && istiod.contains("chart: gateway"), "{istiod}");
-    assert!(istiod.contains("argocd.argoproj.io/sync-wave: \"1\""), "the gateway's objects carry wave 1: {istiod}");
+    assert_eq!(names, ["istio-base-east", "istiod-east", "istio-eastwest-east", "istio-mesh-east"]);
+    assert_eq!(apps.matches("server: https://east.example.com:6443").count(), 4, "every child goes to east's server");
+    // istiod's Application holds the trust, one wave before istiod, and the PostDelete finalizers
+    // of the trust's cleanup; the gateway's Application has its PreSync gate as a second source.
+    let doc = |name: &str| apps.split("\n---\n").find(|d| d.contains(&format!("  name: {name}\n"))).map(str::to_string).expect(name);
+    let istiod = doc("istiod-east");
+    assert!(istiod.contains("chart: istiod") && istiod.contains("string: trust") && !istiod.contains("chart: gateway"), "{istiod}");
+    assert!(istiod.contains("- post-delete-finalizer.argocd.argoproj.io\n"), "{istiod}");
+    let gateway = doc("istio-eastwest-east");
+    assert!(gateway.contains("chart: gateway") && gateway.contains("string: eastwest-gate"), "{gateway}");
     assert!(trust.matches("argocd.argoproj.io/sync-wave: \"-1\"").count() == 2, "the trust objects are wave -1: {trust}");
+    assert!(!trust.contains("PostDelete"), "outside Argo CD the trust part holds no hook: {trust}");
 }
 
 /// Rule: `render --out DIR` of a fleet writes every cluster's tree under `clusters/<name>/`, each the
@@ -130,7 +134,14 @@ fn the_plugin_renders_the_cluster_and_part_its_application_names() {
     };
     let o = plugin(r#"[{"name":"cluster","string":"west"},{"name":"part","string":"trust"}]"#);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), stdout(&run_in(dir.path(), &["--cluster", "west", "render", "--part", "trust"])));
+    let plain = stdout(&run_in(dir.path(), &["--cluster", "west", "render", "--part", "trust"]));
+    let out = stdout(&o);
+    let (objects, hooks) = out.split_at(plain.len());
+    assert_eq!(objects, plain, "under Argo CD the trust part is the trust objects, then the cleanup hooks");
+    assert_eq!(kinds(hooks), ["ServiceAccount", "Role", "RoleBinding", "Job"]);
+    assert_eq!(hooks.matches("argocd.argoproj.io/hook: PostDelete").count(), 4, "{hooks}");
+    let gate = plugin(r#"[{"name":"cluster","string":"west"},{"name":"part","string":"eastwest-gate"}]"#);
+    assert_eq!(kinds(&stdout(&gate)), ["ServiceAccount", "Role", "RoleBinding", "Job"]);
     assert!(stderr(&o).contains("rendering the base settings of cluster `west`"), "{}", stderr(&o));
     let none = plugin("[]");
     assert_eq!(none.status.code(), Some(2));
@@ -155,4 +166,24 @@ fn check_analyzes_every_cluster() {
         "{err}"
     );
     assert!(err.contains("(in cluster `east`)") && err.contains("(in cluster `west`)"), "{err}");
+}
+
+/// Rule: under Argo CD the east-west gateway's Application waits for istiod by a PreSync gate (a
+/// gateway pod created before the injector keeps `image: auto`), and the Application that holds the
+/// trust deletes the intermediate CA's Secret after istiod is gone (PostDelete), only when Argo CD
+/// created the Job; both Jobs run with exactly the RBAC they call.
+#[test]
+fn the_gateway_waits_for_istiod_and_the_trust_cleans_up_after_itself() {
+    let dir = fleet();
+    assert_eq!(run_in(dir.path(), &["render", "--out", "out"]).status.code(), Some(0));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join("out/clusters/west").join(f)).unwrap();
+    let gate = read("argocd-hooks/eastwest-gate.yaml");
+    assert!(gate.contains("wait --for=condition=Available deployment/istiod --timeout=600s"), "{gate}");
+    assert_eq!(gate.matches("argocd.argoproj.io/hook: PreSync").count(), 4);
+    assert!(gate.contains("resourceNames:\n  - istiod\n  resources:\n  - deployments\n  verbs:\n  - get\n  - list\n  - watch\n"), "{gate}");
+    let cleanup = read("argocd-hooks/trust-cleanup.yaml");
+    assert!(cleanup.contains("kubectl delete secret cacerts --namespace istio-system --ignore-not-found"), "{cleanup}");
+    assert!(cleanup.contains("carries no Argo CD tracking: it was not created by a deletion; nothing to do"), "{cleanup}");
+    assert!(cleanup.contains("resourceNames:\n  - cacerts\n  resources:\n  - secrets\n  verbs:\n  - delete\n"), "{cleanup}");
+    assert!(!read("manifests/01-trust.yaml").contains("PostDelete"), "kubectl apply of the trust file never creates the cleanup");
 }

@@ -536,35 +536,3 @@ fn every_cluster_of_a_fleet_gets_its_identity_from_the_istiod_chart() {
         ]
     );
 }
-
-/// Issue 23 review: under Argo CD the east-west gateway chart is a source of istiod's Application,
-/// its values carrying the sync wave as the chart's `annotations` value. The real chart, with those
-/// values (checked against its `values.schema.json`), puts the wave on the Deployment and the Service:
-/// Argo CD creates the gateway's pods only after istiod's wave is Healthy.
-#[test]
-#[ignore = "needs Helm: run by `make test` (`make tools` installs it)"]
-fn the_east_west_gateway_under_argo_cd_waits_for_istiod() {
-    let helm = Helm::new(4);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo_root().join("golden/fleet-two-networks/config.yaml"), dir.path().join("config.yaml")).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-render"))
-        .current_dir(dir.path())
-        .args(["--cluster", "east", "render", "--part", "applications", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let list: Json = serde_json::from_slice(&o.stdout).unwrap();
-    let istiod = list["items"].as_array().unwrap().iter().find(|a| a["metadata"]["name"] == "istiod-east").expect("istiod-east");
-    let source = istiod["spec"]["sources"].as_array().unwrap().iter().find(|s| s["chart"] == "gateway").expect("the gateway chart source");
-    assert_eq!(source["targetRevision"], "1.29.6");
-    let values = dir.path().join("values.yaml");
-    std::fs::write(&values, serde_json::to_string(&source["helm"]["valuesObject"]).unwrap()).unwrap();
-    let chart = reference_charts("1.29.6").join("gateway");
-    let name = source["helm"]["releaseName"].as_str().unwrap();
-    let docs = helm.template_with(&chart, &["--kube-version", "1.34.0", "-f", values.to_str().unwrap()]);
-    for kind in ["Deployment", "Service"] {
-        let object = object(&docs, kind, name).unwrap_or_else(|| panic!("{kind} {name}"));
-        let annotations = json(at(object, "metadata.annotations").unwrap_or_else(|| panic!("{kind}: no annotations")));
-        assert_eq!(annotations["argocd.argoproj.io/sync-wave"], "1", "{kind}");
-    }
-}

@@ -66,6 +66,25 @@ fn rendered_objects(config: &Path) -> Vec<Value> {
         assert!(out.status.success(), "{} {cluster:?}: {}", config.display(), String::from_utf8_lossy(&out.stderr));
         let list: Value = serde_json::from_slice(&out.stdout).unwrap();
         objects.extend(list["items"].as_array().unwrap().clone());
+        // A fleet cluster's Argo CD hooks outside the stream: the trust's cleanup and the east-west gate.
+        for part in cluster.iter().flat_map(|_| ["trust", "eastwest-gate"]) {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_mesh-render"));
+            cmd.arg("--config").arg(config).args([
+                "render",
+                "-o",
+                "json",
+                "--part",
+                part,
+                "--cluster",
+                cluster.as_deref().unwrap_or_default(),
+            ]);
+            let out = cmd.env("ARGOCD_APP_NAME", "kubernetes-validate").output().unwrap();
+            assert!(out.status.success(), "{} {cluster:?} {part}: {}", config.display(), String::from_utf8_lossy(&out.stderr));
+            let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+            objects.extend(
+                list["items"].as_array().unwrap().iter().filter(|o| o["kind"] != "Certificate" && o["kind"] != "ClusterIssuer").cloned(),
+            );
+        }
     }
     objects
 }

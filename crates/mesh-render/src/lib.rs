@@ -36,8 +36,8 @@ pub use diagnostics::{Diagnostic, Pos, Rule, Severity};
 pub use render::facts::{Admission, GatewayEntry, MeshFacts};
 pub use render::manifest::{Concern, Manifest, Object};
 pub use render::{
-    render, render_fleet, render_revision_gate, render_revision_gate_with, Fleet, GateSettings, Rendered, FLEET_APPLICATION_SET,
-    FLEET_CLUSTERS,
+    render, render_fleet, render_revision_gate, render_revision_gate_with, Fleet, GateSettings, Rendered, ARGOCD_EAST_WEST_GATE,
+    ARGOCD_TRUST_CLEANUP, FLEET_APPLICATION_SET, FLEET_CLUSTERS,
 };
 
 /// A documented example config (`mesh-render example`).

@@ -32,8 +32,8 @@ pub const ENV_VARIABLE: &str = "ARGOCD_ENV_MESH_ENV";
 pub const CLUSTER_PARAMETER: &str = "cluster";
 /// Application env variable that selects the cluster too.
 pub const CLUSTER_VARIABLE: &str = "ARGOCD_ENV_MESH_CLUSTER";
-/// The plugin parameter that selects a part of a cluster's render (`render --part`): `trust`, `mesh`
-/// or `applications`; every object of the stream when absent.
+/// The plugin parameter that selects a part of a cluster's render (`render --part`): `trust`, `mesh`,
+/// `applications` or `eastwest-gate`; every object of the stream when absent.
 pub const PART_PARAMETER: &str = "part";
 
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
@@ -50,6 +50,11 @@ pub const ARGOCD_SSA_MANAGER: &str = "argocd-controller";
 /// Application does not strip them (argoproj/argo-cd#27533): without them a deletion skips the
 /// PreDelete hooks (`appcontroller.go:1323`).
 pub const PRE_DELETE_FINALIZERS: [&str; 2] = ["pre-delete-finalizer.argocd.argoproj.io", "pre-delete-finalizer.argocd.argoproj.io/cleanup"];
+/// The finalizers Argo CD's controller adds to an Application with PostDelete hooks (argo-cd v3.5.1
+/// `pkg/apis/application/v1alpha1/application_defaults.go:16`, set by
+/// `controller/appcontroller.go:2003-2011`), rendered for the same reason as the PreDelete ones.
+pub const POST_DELETE_FINALIZERS: [&str; 2] =
+    ["post-delete-finalizer.argocd.argoproj.io", "post-delete-finalizer.argocd.argoproj.io/cleanup"];
 
 /// Application names.
 pub const BASE_APP: &str = "istio-base";

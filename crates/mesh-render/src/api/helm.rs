@@ -246,11 +246,6 @@ pub struct GatewayValues {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<GatewayAutoscaling>,
     pub service: GatewayService,
-    /// Annotations on the chart's Deployment, Service, HPA and RBAC (`templates/deployment.yaml:11`,
-    /// `service.yaml:15`, `hpa.yaml:12`, `role.yaml:13,29`): under Argo CD, the sync wave that puts
-    /// the gateway after istiod in their Application.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]

@@ -94,46 +94,58 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
     let mut apps = vec![base];
     let mesh_wave = 2;
     // A multi-cluster mesh's intermediate CA, which istiod reads once, at start (istio 1.29.6
-    // `pilot/pkg/bootstrap/istio_ca.go:519-537`), and east-west gateway, whose pods get their proxy
-    // from istiod's injector (`image: auto`, `charts/gateway/templates/deployment.yaml:78-80`).
-    let trust =
-        (target.cluster.is_some() && config.multi_cluster.as_ref().is_some_and(|m| m.trust.is_some())).then(|| match a.mesh_source {
-            MeshSource::Plugin => plugin_source(selection(Some("trust"))),
-            MeshSource::Directory => directory(Some(&trust_file), None),
-        });
-    let east_west = crate::render::multi_cluster::gateway_values(config);
+    // `pilot/pkg/bootstrap/istio_ca.go:519-537`), with the PostDelete cleanup of its Secret
+    // (`render::multi_cluster::trust_cleanup`); and the east-west gateway chart with the PreSync
+    // gate that waits for istiod, whose injector gives the gateway pods their proxy
+    // (`render::multi_cluster::east_west_gate`).
+    let hooks_path = || {
+        let tree = target.manifests_path(&a.path);
+        format!("{}/argocd-hooks", tree.trim_end_matches("/manifests"))
+    };
+    let hooks_source = |file: &str| ApplicationSource {
+        repo_url: a.repo_url.clone(),
+        target_revision: a.target_revision.clone(),
+        path: Some(hooks_path()),
+        directory: Some(DirectorySource { recurse: false, include: Some(file.into()), exclude: None }),
+        ..Default::default()
+    };
+    let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+    let trust: Vec<ApplicationSource> = if target.cluster.is_some() && config.multi_cluster.as_ref().is_some_and(|m| m.trust.is_some()) {
+        match a.mesh_source {
+            MeshSource::Plugin => vec![plugin_source(selection(Some("trust")))],
+            MeshSource::Directory => {
+                vec![directory(Some(&trust_file), None), hooks_source(&file_name(crate::render::ARGOCD_TRUST_CLEANUP))]
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    // The Application that holds the trust carries the PostDelete finalizers Argo CD would add
+    // (argo-cd v3.5.1 `controller/appcontroller.go:2003-2011`), as the mesh Application carries the
+    // PreDelete ones.
+    let with_trust = |app: &mut Application, trust: &[ApplicationSource]| {
+        let mut sources: Vec<ApplicationSource> = app.spec.source.take().into_iter().chain(app.spec.sources.drain(..)).collect();
+        sources.extend(trust.iter().cloned());
+        if sources.len() == 1 {
+            app.spec.source = sources.pop();
+        } else {
+            app.spec.sources = sources;
+        }
+        if !trust.is_empty() {
+            app.metadata.finalizers.get_or_insert_with(Vec::new).extend(POST_DELETE_FINALIZERS.map(String::from));
+        }
+    };
     match &config.revisions {
-        // One istiod: both go into its Application, ordered by sync waves around istiod's objects
-        // (wave 0): the trust in wave -1, the gateway chart in wave 1 (its objects carry the wave
-        // through the chart's `annotations` value). Argo CD applies a wave only once the one before is
-        // Healthy by its own resource health (gitops-engine `pkg/sync/sync_context.go:556-567`, in
-        // argo-cd v3.5.1's tree): a Certificate only once Ready
-        // (`resource_customizations/cert-manager.io/Certificate/health.lua:5-31`), istiod's Deployment
-        // once Available. Between Applications the parent's waves would wait only with the
-        // Application health check in argocd-cm (docs/argocd.md), which nothing here can require.
+        // One istiod: the trust is a source of its Application, one sync wave before istiod's
+        // objects (wave -1): Argo CD applies istiod only once the Certificate is Healthy, that is
+        // Ready (gitops-engine `pkg/sync/sync_context.go:556-567` in argo-cd v3.5.1's tree;
+        // `resource_customizations/cert-manager.io/Certificate/health.lua:5-31`), by its own
+        // resource health: no Application health check needed. istiod's objects are its last wave,
+        // so an HPA without metrics (Degraded) does not fail the sync (`:704-712`).
         None => {
             let mut app = chart_app(&target.name(ISTIOD_APP), ISTIOD_APP, "istiod", version.clone(), 1, json(values.istiod()), false);
             if let Object::Application(app) = &mut app.object {
-                let mut sources: Vec<ApplicationSource> = app.spec.source.take().into_iter().collect();
-                sources.extend(trust.clone());
-                if let Some(gw) = &east_west {
-                    let mut gw = gw.clone();
-                    gw.annotations.insert(SYNC_WAVE.into(), crate::render::argocd_hooks::EAST_WEST_WAVE.to_string());
-                    let (repo_url, chart, path) = config.charts.argocd_source("gateway");
-                    sources.push(ApplicationSource {
-                        repo_url,
-                        target_revision: version.clone(),
-                        chart,
-                        path,
-                        helm: Some(HelmSource { release_name: gw.name.clone(), values_object: json(&gw) }),
-                        ..Default::default()
-                    });
-                }
-                if sources.len() == 1 {
-                    app.spec.source = sources.pop();
-                } else {
-                    app.spec.sources = sources;
-                }
+                with_trust(app, &trust);
             }
             apps.push(app);
         }
@@ -177,25 +189,29 @@ pub(crate) fn render(config: &Config) -> Vec<Manifest> {
             }
         }
     }
-    if config.revisions.is_some() {
-        // With revisions (one Application per istiod) the trust and the gateway have Applications of
-        // their own, in the parent's waves around the revisions': those wait only with the
-        // Application health check in argocd-cm (docs/argocd.md, "Multi-cluster mesh").
-        if let Some(source) = trust {
-            apps.push(application(
-                config,
-                a,
-                &target,
-                &target.name(TRUST_APP),
-                0,
-                vec![source],
-                vec!["ServerSideApply=true".to_string()],
-                Vec::new(),
-            ));
+    // With revisions (one Application per istiod) the trust has an Application of its own, in the
+    // parent's wave 0: istiod's wave waits for it only with the Application health check in argocd-cm
+    // (docs/argocd.md, "Multi-cluster mesh"), which the revision Applications need anyway.
+    if config.revisions.is_some() && !trust.is_empty() {
+        let mut app =
+            application(config, a, &target, &target.name(TRUST_APP), 0, Vec::new(), vec!["ServerSideApply=true".to_string()], Vec::new());
+        if let Object::Application(app) = &mut app.object {
+            with_trust(app, &trust);
         }
-        if let Some(gw) = east_west {
-            apps.push(chart_app(&target.name(EAST_WEST_APP), &gw.name, "gateway", version, mesh_wave, json(&gw), false));
+        apps.push(app);
+    }
+    if let Some(gw) = crate::render::multi_cluster::gateway_values(config) {
+        // After istiod: the parent's wave 2, and a PreSync gate of its own that waits for istiod,
+        // which holds without an Application health check.
+        let mut app = chart_app(&target.name(EAST_WEST_APP), &gw.name, "gateway", version.clone(), mesh_wave, json(&gw), false);
+        let gate = match a.mesh_source {
+            MeshSource::Plugin => plugin_source(selection(Some("eastwest-gate"))),
+            MeshSource::Directory => hooks_source(&file_name(crate::render::ARGOCD_EAST_WEST_GATE)),
+        };
+        if let Object::Application(app) = &mut app.object {
+            app.spec.sources = app.spec.source.take().into_iter().chain([gate]).collect();
         }
+        apps.push(app);
     }
     // Partial objects must be applied server-side, or Argo CD would replace the whole object.
     let (options, drift) = match &config.revisions {

@@ -70,9 +70,6 @@ pub(crate) fn wave(m: &Manifest, manifests: &[Manifest]) -> i32 {
 
 /// The wave of a multi-cluster mesh's trust objects in istiod's Application: before istiod.
 pub(crate) const TRUST_WAVE: i32 = -1;
-/// The wave of the east-west gateway chart's objects in istiod's Application: after istiod (wave 0),
-/// whose injector gives the gateway pods their proxy (`image: auto`).
-pub(crate) const EAST_WEST_WAVE: i32 = 1;
 
 /// The wave of the restart Job: after the labels, before everything that routes traffic.
 pub(crate) const RESTART_WAVE: i32 = 1;

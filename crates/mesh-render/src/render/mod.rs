@@ -41,6 +41,12 @@ pub struct Rendered {
     /// A multi-cluster mesh's east-west gateway: the `gateway` chart's values
     /// (`lifecycle/<name>-values.yaml`), when the cluster has one.
     pub east_west_values: Option<crate::api::helm::GatewayValues>,
+    /// Under Argo CD, the east-west gateway Application's PreSync gate (it waits for istiod):
+    /// `argocd-hooks/eastwest-gate.yaml`, the plugin's `part: eastwest-gate`.
+    pub east_west_gate: Vec<Manifest>,
+    /// Under Argo CD, the PostDelete cleanup of the intermediate CA's Secret, with the trust:
+    /// `argocd-hooks/trust-cleanup.yaml`, and the plugin's `part: trust`.
+    pub trust_cleanup: Vec<Manifest>,
     /// The mesh facts the objects were rendered from; the docs and the analyzers read them too.
     pub facts: MeshFacts,
 }
@@ -161,6 +167,11 @@ impl Fleet {
     }
 }
 
+/// A fleet cluster's Argo CD hooks that are not mesh objects, in its tree (directory sources read
+/// them from there).
+pub const ARGOCD_EAST_WEST_GATE: &str = "argocd-hooks/eastwest-gate.yaml";
+pub const ARGOCD_TRUST_CLEANUP: &str = "argocd-hooks/trust-cleanup.yaml";
+
 /// Where a fleet's tree keeps each cluster's tree (`clusters/<name>/`).
 pub const FLEET_CLUSTERS: &str = "clusters";
 /// The fleet's ApplicationSet in its tree.
@@ -219,8 +230,16 @@ pub fn render(loaded: &Loaded) -> Rendered {
         selected_values: control_plane::values(config),
         knative_restore: plans::knative_restore(config),
         east_west_values: multi_cluster::gateway_values(config),
+        east_west_gate: with_metadata(config, multi_cluster::east_west_gate(config)),
+        trust_cleanup: with_metadata(config, multi_cluster::trust_cleanup(config)),
         facts,
     }
+}
+
+/// `manifests` with the config's extra labels and annotations.
+fn with_metadata(config: &crate::Config, mut manifests: Vec<Manifest>) -> Vec<Manifest> {
+    manifests.iter_mut().for_each(|m| extra_metadata(config, m));
+    manifests
 }
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -274,6 +293,11 @@ impl Rendered {
         }
         if !self.applications.is_empty() {
             files.insert("argocd/applications.yaml".into(), emit::yaml_stream(&self.applications));
+        }
+        for (file, hooks) in [(ARGOCD_EAST_WEST_GATE, &self.east_west_gate), (ARGOCD_TRUST_CLEANUP, &self.trust_cleanup)] {
+            if !hooks.is_empty() {
+                files.insert(file.into(), emit::yaml_stream(hooks));
+            }
         }
         files
     }

@@ -14,6 +14,12 @@ use crate::api::helm::{GatewayAutoscaling, GatewayService, GatewayValues, Servic
 use crate::api::istio::{IstioGateway, IstioGatewaySpec, Server, ServerPort, ServerTls};
 use crate::config::multi_cluster::{CACERTS_SECRET, EAST_WEST_PORT, NODE_SELECTOR_ANNOTATION};
 use crate::config::Config;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject as RbacSubject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::api::argocd::SYNC_WAVE;
+use crate::render::argocd_hooks::{hook_object, job, rule, HOOK, HOOK_DELETE_POLICY};
 use crate::render::manifest::{owned_meta, Concern, Manifest, Object};
 
 /// The cross-network Gateway's name, as in Istio's `samples/multicluster/expose-services.yaml`.
@@ -143,8 +149,86 @@ pub(crate) fn gateway_values(config: &Config) -> Option<GatewayValues> {
                 a
             },
         },
-        annotations: BTreeMap::new(),
     })
+}
+
+/// Name of the east-west gateway's PreSync gate (ServiceAccount, Role, RoleBinding, Job).
+pub(crate) const EAST_WEST_GATE: &str = "mesh-render-eastwest-gate";
+/// Name of the trust's PostDelete cleanup (ServiceAccount, Role, RoleBinding, Job).
+pub(crate) const TRUST_CLEANUP: &str = "mesh-render-trust-cleanup";
+
+/// Under Argo CD, the east-west gateway's Application waits for istiod: a PreSync hook Job that
+/// waits until the istiod Deployment serving the gateway's pods is Available, before the `gateway`
+/// chart's objects are applied. A gateway pod created before the injector serves keeps the chart's
+/// `image: auto` for good (`charts/gateway/templates/deployment.yaml:78-80`; the injector sees a pod
+/// only when it is created). The parent's waves would order the two Applications only with an
+/// Application health check in argocd-cm, and putting the gateway in istiod's own Application behind
+/// a sync wave would make istiod's HPA a gate: Argo CD calls an HPA without metrics Degraded
+/// (gitops-engine `pkg/health/health_hpa.go:107-123` in argo-cd v3.5.1's tree) and fails the sync at
+/// its wave (`pkg/sync/sync_context.go:565-566`). The gate's RBAC are PreSync hooks one wave before it
+/// (ordinary objects are applied only after PreSync). Nothing without Argo CD or an east-west gateway.
+pub(crate) fn east_west_gate(config: &Config) -> Vec<Manifest> {
+    let (Some(a), Some(_)) = (&config.argocd, gateway_values(config)) else { return Vec::new() };
+    let root = config.namespace.as_str();
+    let istiod = crate::plans::stable_istiod(config);
+    // `kubectl wait` fails at once on a Deployment that does not exist yet (istiod's Application may
+    // sync after this one): wait for it to appear first.
+    let script = format!(
+        "set -eu\n# mesh-render's Argo CD PreSync gate of the east-west gateway: its pods get their proxy from\n# istiod's injector, so the chart waits until istiod {istiod} is Available.\n\
+for attempt in $(seq 1 60); do\n  if [ -n \"$(kubectl --namespace {root} get deployment {istiod} --ignore-not-found --output=name)\" ]; then\n    break\n  fi\n  echo \"mesh-render: attempt $attempt: no deployment/{istiod} in {root} yet\" >&2\n  sleep 10\ndone\n\
+kubectl --namespace {root} wait --for=condition=Available deployment/{istiod} --timeout=600s\n"
+    );
+    let rules = vec![rule(&["apps"], &["deployments"], &["get", "list", "watch"], vec![istiod])];
+    hooked(root, &a.hook_image, EAST_WEST_GATE, "PreSync", rules, script)
+}
+
+/// Under Argo CD, the intermediate CA's key does not outlive the cluster's istiod: a PostDelete hook
+/// Job of the Application that holds the trust deletes the Secret `cacerts`, which cert-manager keeps
+/// when its Certificate is deleted (cert-manager v1.19.1 `internal/apis/config/controller/v1alpha1/defaults.go:74`,
+/// `defaultEnableCertificateOwnerRef = false`) and which the root namespace (`Prune=false,Delete=false`)
+/// would keep too: a key that chains to the shared root, which the other clusters trust. Argo CD runs
+/// PostDelete hooks once the Application's objects are gone (argo-cd v3.5.1
+/// `controller/appcontroller.go:1410-1455`), istiod with them. It creates the hooks together, the Job
+/// perhaps before its RBAC (`controller/hook.go:131-170`), so the script retries; applied by hand
+/// (`kubectl apply`), the Job finds no Argo CD tracking on itself and does nothing.
+pub(crate) fn trust_cleanup(config: &Config) -> Vec<Manifest> {
+    let (Some(a), Some(_)) = (&config.argocd, trust(config).first()) else { return Vec::new() };
+    let root = config.namespace.as_str();
+    let script = format!(
+        "set -eu\n# mesh-render's Argo CD PostDelete cleanup of the intermediate CA: the Secret {root}/{CACERTS_SECRET}\n# holds a key that chains to the mesh's root, which the other clusters trust.\n\
+tracking=\"$(kubectl get job {TRUST_CLEANUP} --namespace {root} --output=jsonpath='{{.metadata.annotations.argocd\\.argoproj\\.io/tracking-id}}{{.metadata.labels.app\\.kubernetes\\.io/instance}}')\"\n\
+if [ -z \"$tracking\" ]; then\n  echo \"mesh-render: job/{TRUST_CLEANUP} carries no Argo CD tracking: it was not created by a deletion; nothing to do\" >&2\n  exit 0\nfi\n\
+for attempt in 1 2 3 4 5 6; do\n  if kubectl delete secret {CACERTS_SECRET} --namespace {root} --ignore-not-found; then\n    exit 0\n  fi\n  echo \"mesh-render: attempt $attempt: cannot delete {root}/{CACERTS_SECRET} yet (its Role may not be bound yet)\" >&2\n  sleep 10\ndone\nexit 1\n"
+    );
+    let rules = vec![
+        rule(&[""], &["secrets"], &["delete"], vec![CACERTS_SECRET.to_string()]),
+        rule(&["batch"], &["jobs"], &["get"], vec![TRUST_CLEANUP.to_string()]),
+    ];
+    hooked(root, &a.hook_image, TRUST_CLEANUP, "PostDelete", rules, script)
+}
+
+/// A hook Job `name` of phase `hook` with its ServiceAccount, Role (`rules`) and RoleBinding, the
+/// RBAC as hooks of the same phase one sync wave earlier, kept between runs.
+fn hooked(root: &str, image: &str, name: &str, hook: &str, rules: Vec<PolicyRule>, script: String) -> Vec<Manifest> {
+    let hook_meta = |mut meta: ObjectMeta| {
+        let annotations = meta.annotations.get_or_insert_with(Default::default);
+        annotations.insert(HOOK.into(), hook.into());
+        annotations.insert(HOOK_DELETE_POLICY.into(), "BeforeHookCreation".into());
+        annotations.insert(SYNC_WAVE.into(), "-1".into());
+        meta
+    };
+    let meta = || hook_meta(owned_meta(name, Some(root), Concern::ArgocdHooks));
+    let subject = RbacSubject { kind: "ServiceAccount".into(), name: name.into(), namespace: Some(root.into()), api_group: None };
+    vec![
+        hook_object(ServiceAccount { metadata: meta(), ..Default::default() }),
+        hook_object(Role { metadata: meta(), rules: Some(rules) }),
+        hook_object(RoleBinding {
+            metadata: meta(),
+            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.into() },
+            subjects: Some(vec![subject]),
+        }),
+        job(root, image, name, name, hook, Some(0), script),
+    ]
 }
 
 #[cfg(test)]
