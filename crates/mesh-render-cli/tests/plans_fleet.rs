@@ -124,6 +124,41 @@ fn istioctl_kubeconfig(name: &str, server: &str, ca: &str, token: &str) -> Strin
     )
 }
 
+/// Asserts that the two clusters of `golden/fleet-two-networks` are joined: in each, the remote secret of the other as istioctl writes it (name, label, annotation,
+/// one key named after the cluster holding the kubeconfig with the other cluster's reader token and
+/// CA, and the API server its pods reach: `apiServer`, not kind's loopback address). Returns the two
+/// reader tokens.
+fn joined(cluster: &Cluster) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for (context, other, other_context, server) in
+        [("east", "west", "kind-west", "https://172.18.0.3:6443"), ("kind-west", "east", "east", "https://east.example.com:6443")]
+    {
+        let state = cluster.context(context);
+        let secret = object(&state, &format!("Secret/istio-system/istio-remote-secret-{other}"));
+        assert_eq!(secret["metadata"]["labels"], serde_json::json!({"istio/multiCluster": "true"}));
+        assert_eq!(secret["metadata"]["annotations"], serde_json::json!({"networking.istio.io/cluster": other}));
+        let data = secret["data"].as_object().unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), [other]);
+        let reader =
+            cluster.context(other_context)["objects"]["Secret/istio-system/istio-reader-service-account-istio-remote-secret-token"].clone();
+        assert_eq!(reader["type"], "kubernetes.io/service-account-token");
+        assert_eq!(reader["metadata"]["annotations"]["kubernetes.io/service-account.name"], "istio-reader-service-account");
+        let token = unbase64(reader["data"]["token"].as_str().unwrap());
+        let ca = reader["data"]["ca.crt"].as_str().unwrap();
+        assert_eq!(unbase64(data[other].as_str().unwrap()), istioctl_kubeconfig(other, server, ca, &token), "{context}");
+        tokens.push(token);
+    }
+    tokens
+}
+
+/// Runs `mesh-render ARGS` in `dir`, which must refuse them (exit 2, nothing on stdout); its stderr.
+fn refused(dir: &std::path::Path, args: &[&str]) -> String {
+    let o = support::run_in(dir, args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}");
+    assert!(o.stdout.is_empty());
+    support::stderr(&o)
+}
+
 /// Every file of the rendered tree, as text.
 fn tree_text(bench: &Bench) -> String {
     support::snapshot_tree(&bench.path().join(R)).into_iter().map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()).collect()
@@ -179,35 +214,16 @@ fn the_fleet_plan_installs_each_cluster_on_its_context_in_order_then_joins_them(
     assert!(applied.iter().all(|(i, _)| *i > roots));
 
     // The end state of each cluster.
-    let mut tokens = Vec::new();
-    for (context, name, other, other_context, server) in [
-        ("east", "east", "west", "kind-west", "https://172.18.0.3:6443"),
-        ("kind-west", "west", "east", "east", "https://east.example.com:6443"),
-    ] {
+    for (context, name) in [("east", "east"), ("kind-west", "west")] {
         let state = cluster.context(context);
+        assert_eq!(state["namespaces"]["istio-system"]["labels"]["topology.istio.io/network"], format!("net-{name}"));
         assert_eq!(state["violations"], serde_json::json!([]), "{context}");
         let releases: Vec<&String> = state["releases"].as_object().unwrap().keys().collect();
         assert_eq!(releases, ["istio-base", "istio-eastwestgateway", "istiod"], "{context}");
         assert_eq!(object(&state, "Certificate/istio-system/cacerts")["status"]["conditions"][0]["status"], "True");
         assert!(state["objects"].get("Secret/istio-system/istio-ca-secret").is_none());
-        assert_eq!(state["namespaces"]["istio-system"]["labels"]["topology.istio.io/network"], format!("net-{name}"));
-        // The remote secret of the other cluster, as istioctl writes it: name, label, annotation,
-        // one key named after the cluster holding the kubeconfig with the other cluster's reader token
-        // and CA, and the API server its pods reach (`apiServer`, not kind's loopback address).
-        let secret = object(&state, &format!("Secret/istio-system/istio-remote-secret-{other}"));
-        assert_eq!(secret["metadata"]["labels"], serde_json::json!({"istio/multiCluster": "true"}));
-        assert_eq!(secret["metadata"]["annotations"], serde_json::json!({"networking.istio.io/cluster": other}));
-        let data = secret["data"].as_object().unwrap();
-        assert_eq!(data.keys().collect::<Vec<_>>(), [other]);
-        let reader =
-            cluster.context(other_context)["objects"]["Secret/istio-system/istio-reader-service-account-istio-remote-secret-token"].clone();
-        assert_eq!(reader["type"], "kubernetes.io/service-account-token");
-        assert_eq!(reader["metadata"]["annotations"]["kubernetes.io/service-account.name"], "istio-reader-service-account");
-        let token = unbase64(reader["data"]["token"].as_str().unwrap());
-        let ca = reader["data"]["ca.crt"].as_str().unwrap();
-        assert_eq!(unbase64(data[other].as_str().unwrap()), istioctl_kubeconfig(other, server, ca, &token), "{context}");
-        tokens.push(token);
     }
+    let tokens = joined(&cluster);
     // No token on stdout or stderr, nor in the rendered tree.
     let tree = tree_text(&bench);
     for token in &tokens {
@@ -263,6 +279,69 @@ fn the_fleet_plan_installs_each_cluster_on_its_context_in_order_then_joins_them(
         object(&state, "Secret/cert-manager/playground-root-ca");
     }
     assert!(stderr(&out).contains("the root's Secret cert-manager/playground-root-ca stays in every cluster: it is yours"));
+}
+
+/// What Argo CD's ApplicationSet leaves in each cluster of `golden/fleet-two-networks` before the
+/// joins (docs/argocd.md): objects applied from `helm template` and from the cluster's tree, no Helm
+/// release. Here the intermediate CA (`manifests/01-trust.yaml`, which cert-manager issues) and the
+/// base chart's reader ServiceAccount as `helm template` renders it (istio 1.29.6
+/// `manifests/charts/base/templates/reader-serviceaccount.yaml:6-16`, its `istio.labels` with
+/// `.Release.Service` "Helm", `templates/zzz_profile.yaml:61-73`): none of the ownership
+/// annotations `helm install` adds (helm v4.1.4 `pkg/action/install.go:395-398`); Argo CD v3's
+/// annotation tracking (`argocd.argoproj.io/tracking-id`, `<app>:<group>/<kind>:<namespace>/<name>`,
+/// argo-cd `util/argo/resource_tracking.go` BuildAppInstanceValue) instead. That is all the joins read.
+fn installed_by_argocd() -> (Cluster, Bench) {
+    let (cluster, bench) = fleet(&golden("fleet-two-networks"));
+    let mut script = String::from("set -eu\n");
+    for (context, name) in [("east", "east"), ("kind-west", "west")] {
+        std::fs::write(
+            bench.path().join(format!("reader-{name}.yaml")),
+            format!(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: istio-reader-service-account\n  namespace: istio-system\n  labels:\n    app: istio-reader\n    release: istio-base\n    app.kubernetes.io/name: istio-reader\n    app.kubernetes.io/managed-by: Helm\n    app.kubernetes.io/instance: istio-base\n    app.kubernetes.io/part-of: istio\n  annotations:\n    argocd.argoproj.io/tracking-id: istio-base-{name}:/ServiceAccount:istio-system/istio-reader-service-account\n"
+            ),
+        )
+        .unwrap();
+        for file in [format!("{R}/clusters/{name}/manifests/01-trust.yaml"), format!("reader-{name}.yaml")] {
+            script.push_str(&format!(
+                "kubectl --context {context} apply --server-side --field-manager=argocd-controller --filename {file}\n"
+            ));
+        }
+    }
+    ok(&cluster.run(bench.path(), &script, &[]).0, "Argo CD's sync");
+    (cluster, bench)
+}
+
+/// Clusters installed by Argo CD: the fleet's `plan apply` cannot write their remote secrets, since its
+/// first Helm install refuses the objects Argo CD applied (no release owns them); `plan join` runs
+/// the joins alone, the very calls of the fleet apply's last steps, and writes the remote secrets as
+/// on a fleet the plan installed, with no Helm call and nothing restarted.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn plan_join_joins_clusters_installed_by_argocd_and_nothing_else() {
+    let (cluster, bench) = installed_by_argocd();
+    let (err, calls) = apply_stops(&cluster, &bench);
+    assert!(
+        err.contains("Error: unable to continue with install: ServiceAccount \"istio-reader-service-account\" in namespace \"istio-system\" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: missing key \"meta.helm.sh/release-name\": must be set to \"istio-base\""),
+        "{err}"
+    );
+    assert!(calls.last().unwrap().starts_with("helm --kube-context east upgrade --install istio-base"), "{calls:#?}");
+
+    let (out, calls) = cluster.run(bench.path(), &bench.plan("join", None), &[]);
+    ok(&out, "plan join");
+    let tokens = joined(&cluster);
+    for c in &calls {
+        assert!(c.starts_with("kubectl --context "), "only kubectl, on a cluster's context: {c}");
+        assert!(!c.contains(" rollout ") && !c.contains("/manifests/"), "nothing installed or restarted: {c}");
+    }
+    for token in &tokens {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(token.as_str()) && !stderr(&out).contains(token.as_str()));
+    }
+    assert!(stderr(&out).contains("==> done: the clusters of mesh playground (east, west) are joined"), "{}", stderr(&out));
+
+    // The same calls as the fleet apply's joins, on a fleet the plan installed.
+    let (_, _, _, apply) = installed();
+    let joins = at(&apply, "east", "get secret cacerts");
+    assert_eq!(calls, apply[joins..], "the join plan is the fleet apply's joins");
 }
 
 /// The fleet plan runs each cluster's plan as `plan … --cluster NAME` prints it: the same calls, on
@@ -431,13 +510,11 @@ fn verify_names_the_cluster_a_call_never_reached() {
 }
 
 /// `--context` is one cluster's: without `--cluster` it is MR011, for a fleet and for one cluster.
+/// `plan join` is the fleet's: with `--cluster`, or for a config of one cluster, it is MR011.
 #[test]
-fn plan_context_needs_a_cluster() {
+fn plan_context_needs_a_cluster_and_plan_join_the_fleet() {
     let dir = support::workdir(&golden("fleet-two-networks"));
-    let o = support::run_in(dir.path(), &["plan", "apply", "--context", "kind-west"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(o.stdout.is_empty());
-    let err = support::stderr(&o);
+    let err = refused(dir.path(), &["plan", "apply", "--context", "kind-west"]);
     assert!(err.contains("error[MR011]: components.istio.multiCluster.clusters: the mesh spans 2 clusters (east, west); `plan --context` works on one of them"), "{err}");
     assert!(err.contains("hint: pass --cluster NAME with --context (one of east, west)"), "{err}");
     let o = support::run_in(dir.path(), &["--cluster", "west", "plan", "apply", "--context", "kind west"]);
@@ -448,6 +525,18 @@ fn plan_context_needs_a_cluster() {
     let o = support::run_in(dir.path(), &["plan", "destroy", "--context", "kind-west"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(support::stderr(&o).contains("error[MR011]: `plan --context` names the kube context of one cluster of a multi-cluster mesh"));
+
+    let dir = support::workdir(&golden("fleet-two-networks"));
+    let err = refused(dir.path(), &["--cluster", "west", "plan", "join"]);
+    assert!(err.contains("error[MR011]: components.istio.multiCluster.clusters: `plan join` joins every cluster of the mesh (east, west), not one: --cluster west selects one"), "{err}");
+    assert!(err.contains("hint: leave --cluster out"), "{err}");
+    let plan = support::stdout(&support::run_in(dir.path(), &["plan", "join"]));
+    assert!(plan.starts_with("#!/bin/sh\n# mesh-render plan join:"), "{plan}");
+    assert!(!plan.contains("helm ") && !plan.contains("MESH_RENDER_RENDERED"), "{plan}");
+
+    let dir = support::workdir(&support::playground());
+    assert!(refused(dir.path(), &["plan", "join"])
+        .contains("error[MR011]: `plan join` joins the clusters of a multi-cluster mesh, and this config describes one cluster"));
 }
 
 /// The fleet plan without a shared app namespace (the GPU cluster has its own) probes in a namespace

@@ -209,7 +209,10 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
                 plans.push((format!("cluster {c}"), one, (i == 0).then_some("arn:aws:eks:eu-west-1:1:cluster/$x")));
             }
             for (what, loaded, context) in &plans {
-                for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
+                use mesh_render::plans::Kind;
+                // The join plan is a multi-cluster mesh's whole fleet's only.
+                let join = (what == "fleet" && !clusters.is_empty()).then_some(Kind::Join);
+                for kind in [Kind::Apply, Kind::Verify, Kind::Destroy].into_iter().chain(join) {
                     let plan = mesh_render::plans::render_in_context(kind, loaded, "deployment/rendered", *context).unwrap();
                     let o = shellcheck(&["--shell=sh", "-"], Some(&plan));
                     assert!(

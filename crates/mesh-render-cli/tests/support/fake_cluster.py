@@ -1102,13 +1102,64 @@ def install_gateway(state, release, namespace, values, objects):
         svc_labels["topology.istio.io/network"] = values["networkGateway"]
     for kind, o in (("Deployment", {"spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}}),
                     ("Service", {"spec": spec})):
-        o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": svc_labels if kind == "Service" else selector}})
-        state["objects"][key(kind, namespace, name)] = o
+        o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": dict(svc_labels if kind == "Service" else selector)}})
+        state["objects"][key(kind, namespace, name)] = helm_owned(o, release, namespace)
         objects.append(key(kind, namespace, name))
     state["serial"] += 1
     state["pods"].append({"namespace": namespace, "name": f"{name}-{state['serial']}", "owner": f"deployment.apps/{name}",
                           "labels": admitted["metadata"]["labels"], "annotations": admitted["metadata"]["annotations"], "spec": {}, "phase": "Running"})
     state["releases"][release]["gateway"] = name
+    return None
+
+
+# What Helm writes on every object of a release it installs (helm v4.1.4 `pkg/action/install.go:395-398`,
+# `setMetadataVisitor`, `validate.go:139-180`): `helm template`, what Argo CD runs, writes none of it.
+HELM_OWNERSHIP = ("app.kubernetes.io/managed-by", "meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
+
+
+def helm_owned(o, release, namespace):
+    """`o` with the ownership metadata of `release` in `namespace`, as Helm applies it."""
+    meta = o["metadata"]
+    meta.setdefault("labels", {})[HELM_OWNERSHIP[0]] = "Helm"
+    meta.setdefault("annotations", {}).update({HELM_OWNERSHIP[1]: release, HELM_OWNERSHIP[2]: namespace})
+    return o
+
+
+def chart_objects(chart_name, namespace, values):
+    """The keys of the objects the fake's chart renders (those the other functions here create)."""
+    if chart_name == "base":
+        return [key("ServiceAccount", namespace, "istio-reader-service-account")]
+    if chart_name == "istiod":
+        revision = values.get("revision") or "default"
+        return [key("Deployment", namespace, "istiod" if revision == "default" else f"istiod-{revision}"),
+                key("MutatingWebhookConfiguration", None, injector(revision, namespace)[0])]
+    if chart_name == "gateway":
+        name = values.get("name") or ARGS[2]
+        return [key("Deployment", namespace, name), key("Service", namespace, name)]
+    return []
+
+
+def install_conflict(state, release, namespace, keys):
+    """A first install refuses an object of its chart that already exists without the release's
+    ownership metadata (helm v4.1.4 `pkg/action/install.go:404-416`, `existingResourceConflict` and
+    `checkOwnership`, `validate.go:71-143`; `helm upgrade --install` of a release that does not exist
+    installs it, `pkg/cmd/upgrade.go:122-165`): the error of the first such object, or None."""
+    for k in keys:
+        o = state["objects"].get(k)
+        if o is None:
+            continue
+        labels, annotations = o["metadata"].get("labels") or {}, o["metadata"].get("annotations") or {}
+        errors = []
+        for where, meta, name, want in (("label", labels, HELM_OWNERSHIP[0], "Helm"), ("annotation", annotations, HELM_OWNERSHIP[1], release),
+                                        ("annotation", annotations, HELM_OWNERSHIP[2], namespace)):
+            if name not in meta:
+                errors.append(f'{where} validation error: missing key "{name}": must be set to "{want}"')
+            elif meta[name] != want:
+                errors.append(f'{where} validation error: key "{name}" must equal "{want}": current value is "{meta[name]}"')
+        if errors:
+            kind, ns, name = k.split("/", 2)
+            return (f'Error: unable to continue with install: {kind} "{name}" in namespace "{ns}" exists and cannot be imported '
+                    f'into the current release: invalid ownership metadata; {"; ".join(errors)}')
     return None
 
 
@@ -1118,6 +1169,10 @@ def helm(state):
     if ARGS[:2] == ["upgrade", "--install"]:
         release, chart = ARGS[2], ARGS[3]
         values = yaml.safe_load(open(flag("--values"))) or {}
+        if release not in state["releases"]:
+            error = install_conflict(state, release, namespace, chart_objects(chart.rstrip("/").split("/")[-1], namespace, values))
+            if error:
+                fail(error)
         old_objects = (state["releases"].get(release) or {}).get("objects", [])
         state["releases"][release] = {"chart": chart, "version": flag("--version")}
         # `revisionTags` in an istiod release (what renders before mesh-render's own tag objects
@@ -1141,7 +1196,8 @@ def helm(state):
             # The base chart's reader ServiceAccount, whose token a remote secret carries (istio 1.29.6
             # `manifests/charts/base/templates/reader-serviceaccount.yaml:6-16`).
             k = key("ServiceAccount", namespace, "istio-reader-service-account")
-            state["objects"][k] = {"kind": "ServiceAccount", "metadata": {"name": "istio-reader-service-account", "namespace": namespace}}
+            state["objects"][k] = helm_owned({"kind": "ServiceAccount", "metadata": {"name": "istio-reader-service-account", "namespace": namespace}},
+                                             release, namespace)
             objects.append(k)
         if chart_name == "gateway":
             error = install_gateway(state, release, namespace, values, objects)
@@ -1164,11 +1220,11 @@ def helm(state):
         if chart.rstrip("/").endswith("istiod"):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"
-            state["objects"][key("Deployment", namespace, name)] = {"kind": "Deployment", "metadata": {
+            state["objects"][key("Deployment", namespace, name)] = helm_owned({"kind": "Deployment", "metadata": {
                 "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}},
-                "caRoot": istiod_ca_root(state, namespace)}
+                "caRoot": istiod_ca_root(state, namespace)}, release, namespace)
             mwc_name, mwc = injector(revision, namespace)
-            state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = mwc
+            state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = helm_owned(mwc, release, namespace)
             state["releases"][release]["revision"] = revision
         return
     if words[:1] == ["uninstall"]:

@@ -1,7 +1,9 @@
 //! The plans of a multi-cluster mesh: one cluster's (`--cluster NAME`, every kubectl and helm call
 //! to its kube context, the shared root's intermediate CA before istiod, the east-west gateway after
 //! it) and the fleet's (every cluster's plan in the config's order, then the check that every
-//! cluster's root is the same and the remote secrets; `plan verify` adds a call across clusters).
+//! cluster's root is the same and the remote secrets; `plan verify` adds a call across clusters), and
+//! the fleet's joins alone (`plan join`: the same-root check and the remote secrets, the very steps
+//! of the fleet's `plan apply`, from one template, `fleet-joins.sh.j2`).
 
 use serde::Serialize;
 
@@ -144,7 +146,8 @@ struct FleetCluster {
     context: String,
     /// `multiCluster.clusters[].apiServer` as a shell word, if set.
     api_server: Option<String>,
-    /// The cluster's own plan, run in a subshell: the same steps `plan … --cluster NAME` prints.
+    /// The cluster's own plan, run in a subshell: the same steps `plan … --cluster NAME` prints
+    /// (empty in the join plan, which runs none).
     part: String,
     /// The injection label of the cluster's mesh namespaces (`key=value`), for the cross-cluster
     /// probe's namespace when the clusters share no app namespace.
@@ -194,7 +197,10 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
         let config = one.selected().clone();
         let plan = ClusterPlan::of(&config, None)?;
         let spec = mc.cluster(&name)?;
-        let part = render_template(kind.name(), kind.template(), &Context::new(kind, &one, rendered, Some(plan), true));
+        let part = match kind {
+            Kind::Join => String::new(),
+            _ => render_template(kind.name(), kind.template(), &Context::new(kind, &one, rendered, Some(plan), true)),
+        };
         let (key, value) = MeshFacts::of(&config).injection_label.clone();
         clusters.push(FleetCluster {
             name: name.clone(),
@@ -235,6 +241,7 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
         Kind::Apply => include_str!("fleet-apply.sh.j2"),
         Kind::Verify => include_str!("fleet-verify.sh.j2"),
         Kind::Destroy => include_str!("fleet-destroy.sh.j2"),
+        Kind::Join => include_str!("fleet-join.sh.j2"),
     };
     Some(render_template(&format!("fleet-{}", kind.name()), template, &context))
 }
