@@ -461,6 +461,65 @@ fn a_loopback_api_server_is_refused_for_the_remote_secret() {
     assert!(!calls.iter().any(|c| context_of(c) == Some("kind-west") && c.contains("istio-remote-secret-token")), "{calls:#?}");
 }
 
+/// Every loopback form of an API server is refused, from the config's `apiServer` too: the IPv4
+/// loopback block 127.0.0.0/8 (RFC 1122 3.2.1.3), IPv6's ::1 (RFC 4291 2.5.3), `localhost` in any case
+/// and below it (RFC 6761 6.3), and the unspecified 0.0.0.0 and ::, which Linux connects to the local
+/// host. An address that only contains `127` is not.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn every_loopback_api_server_is_refused() {
+    let (cluster, _, _, _) = installed();
+    for (server, is_loopback) in [
+        ("https://127.1.2.3:6443", true),
+        ("https://[::1]:6443", true),
+        ("https://[0:0:0:0:0:0:0:1]:6443", true),
+        ("https://0.0.0.0:6443", true),
+        ("https://[::]:6443", true),
+        ("https://localhost:6443", true),
+        ("https://LocalHost", true),
+        ("https://api.localhost:6443", true),
+        ("https://10.0.127.1:6443", false),
+        ("https://127-0-0-1.example.com:6443", false),
+    ] {
+        let config = golden("fleet-two-networks").replace("apiServer: https://172.18.0.3:6443", &format!("apiServer: {server}"));
+        assert_ne!(config, golden("fleet-two-networks"));
+        let bench = Bench::new(&config, None);
+        let (out, _) = cluster.run(bench.path(), &bench.plan("join", None), &[]);
+        let err = stderr(&out);
+        if is_loopback {
+            assert_eq!(out.status.code(), Some(1), "{server}: {err}");
+            assert!(
+                err.contains(&format!("the API server of cluster west is '{server}' (apiServer in the config): the pods of the\nother clusters cannot reach it")),
+                "{server}: {err}"
+            );
+        } else {
+            ok(&out, server);
+            assert!(err.contains(&format!("with which its istiod watches cluster west at {server}\n")), "{server}: {err}");
+        }
+    }
+}
+
+/// The reader token never lands in a file: the plan hands it on through pipes, not here-documents,
+/// which bash before 5.1 writes to a temporary file (as bash 5.2 with BASH_COMPAT=50 does, which runs
+/// the plan here). Every process the token or its kubeconfig reaches on stdin (base64, then kubectl)
+/// reads it from a pipe.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn the_reader_token_goes_through_pipes_only() {
+    let (cluster, bench) = installed_by_argocd();
+    cluster.record_stdin("base64");
+    let (out, _) = cluster.run_with("bash", bench.path(), &bench.plan("join", None), &[("BASH_COMPAT", "50")]);
+    ok(&out, "plan join with bash's here-documents in files");
+    joined(&cluster);
+    let reads = cluster.stdin_log();
+    let carrying: Vec<&String> = reads.iter().filter(|r| r.contains(": base64") || r.contains("--force-conflicts --filename -")).collect();
+    assert_eq!(carrying.iter().filter(|r| r.contains("--force-conflicts")).count(), 2, "both remote secrets: {reads:#?}");
+    assert!(carrying.iter().all(|r| r.starts_with("fifo: ")), "read from a file: {reads:#?}");
+    // The recorder sees a here-document as a file: the Secret that starts the token controller
+    // (no credential in it) comes through one.
+    assert!(reads.iter().any(|r| r.starts_with("regular file: kubectl") && r.contains(" create --filename -")), "{reads:#?}");
+}
+
 /// istiod picks its CA when it starts: one installed before the intermediate CA (here by an earlier
 /// install without it) runs on a root of its own, kept in `istio-ca-secret`, and would not take the
 /// intermediate CA. The plan says how to move it and stops before it installs anything more there.
