@@ -90,6 +90,19 @@ fn apply_stops(cluster: &Cluster, bench: &Bench) -> (String, Vec<String>) {
     (stderr(&out), calls)
 }
 
+/// RFC 4648 base64 of `text`.
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
 /// RFC 4648 base64, as the Secrets hold their data.
 fn unbase64(text: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -520,6 +533,95 @@ fn the_reader_token_goes_through_pipes_only() {
     assert!(reads.iter().any(|r| r.starts_with("regular file: kubectl") && r.contains(" create --filename -")), "{reads:#?}");
 }
 
+/// `golden/fleet-gpu`'s kubeconfig: three clusters, each on its public address, each with a
+/// LoadBalancer implementation.
+const GPU_CONTEXTS: [(&str, &str); 3] =
+    [("app-a", "https://app-a.example.com:6443"), ("app-b", "https://app-b.example.com:6443"), ("gpu", "https://gpu.example.com:6443")];
+
+/// `config` (a variant of `golden/fleet-gpu`) installed by its fleet plan on three clusters, each
+/// with the issuer the config names (`trust.issuer`: a Vault ClusterIssuer of the one root, which
+/// mesh-render neither renders nor creates; Ready and its root as its own controller would leave
+/// them).
+fn gpu_fleet(config: &str) -> (Cluster, Bench) {
+    let cluster = Cluster::fleet(&GPU_CONTEXTS, &["app-a", "app-b", "gpu"], &MESH);
+    let bench = Bench::new(config, None);
+    std::fs::write(
+        bench.path().join("vault-issuer.yaml"),
+        format!(
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: vault-mesh-root\nspec:\n  vault: {{server: https://vault.example.com, path: pki/sign/mesh}}\nstatus:\n  conditions: [{{type: Ready, status: \"True\"}}]\nfakeRoot: {}\n",
+            base64("the Vault root of the mesh")
+        ),
+    )
+    .unwrap();
+    let issuers: String = GPU_CONTEXTS.iter().map(|(c, _)| format!("kubectl --context {c} apply --filename vault-issuer.yaml\n")).collect();
+    ok(&cluster.run(bench.path(), &format!("set -eu\n{issuers}"), &[]).0, "the issuers");
+    let (out, _) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
+    ok(&out, "fleet apply");
+    (cluster, bench)
+}
+
+/// `golden/fleet-gpu` shares no app namespace (the GPU cluster has `inference` only), so `plan
+/// verify` probes in a namespace of its own, which no cross-network Gateway passes through (each
+/// passes its app namespaces' services only): for the run, each east-west gateway gets a Gateway of
+/// its own for that namespace, deleted on exit; then every cluster answers from every other.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn verify_calls_across_networks_when_the_clusters_share_no_app_namespace() {
+    let (cluster, bench) = gpu_fleet(&golden("fleet-gpu"));
+    let (out, calls) =
+        cluster.run(bench.path(), &bench.plan("verify", None), &[("MESH_RENDER_FLEET_PAUSE", "0"), ("MESH_RENDER_FLEET_ROUNDS", "2")]);
+    let err = stderr(&out);
+    ok(&out, "fleet verify");
+    for from in ["app-a", "app-b", "gpu"] {
+        assert!(err.contains(&format!("from cluster {from}: answers from app-a app-b gpu\n")), "{err}");
+    }
+    for (context, _) in GPU_CONTEXTS {
+        let applied = at(&calls, context, "--namespace istio-system apply --filename -");
+        assert!(applied < at(&calls, context, "exec mesh-render-fleet-client"), "before the calls");
+        at(&calls, context, "--namespace istio-system delete gateways.networking.istio.io mesh-render-fleet-verify");
+        let state = cluster.context(context);
+        assert!(state["objects"].get("Gateway/istio-system/mesh-render-fleet-verify").is_none(), "{context}: removed on exit");
+        object(&state, "Gateway/istio-system/cross-network-gateway");
+        assert!(state["namespaces"].get("mesh-render-fleet-verify").is_none(), "{context}");
+    }
+}
+
+/// A cluster without an app namespace has no east-west gateway (nothing of it is for other
+/// networks), and here it is alone on its network: calls from the other network cannot reach it,
+/// and `plan verify` says so instead of waiting for its answer; it still calls out through the
+/// others' gateways. A cluster without a gateway of its own (`eastWest.enabled: false`) on a network
+/// that has one is reached through that one (istiod picks any gateway of the endpoint's network).
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn verify_expects_no_answer_across_networks_from_a_network_without_an_east_west_gateway() {
+    let config = golden("fleet-gpu").replace("              apps: [inference]\n", "              apps: []\n").replace(
+        "        - name: app-b\n          network: apps\n",
+        "        - name: app-b\n          network: apps\n          eastWest: {enabled: false}\n",
+    );
+    assert_eq!(config.matches("apps: []").count() + config.matches("enabled: false").count(), 2, "{config}");
+    let (cluster, bench) = gpu_fleet(&config);
+    let (out, calls) =
+        cluster.run(bench.path(), &bench.plan("verify", None), &[("MESH_RENDER_FLEET_PAUSE", "0"), ("MESH_RENDER_FLEET_ROUNDS", "2")]);
+    let err = stderr(&out);
+    ok(&out, "fleet verify");
+    for from in ["app-a", "app-b"] {
+        assert!(
+            err.contains(&format!("from cluster {from}: no answer expected from cluster gpu: network gpu has no east-west gateway")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("from cluster {from}: answers from app-a app-b\n")), "{err}");
+    }
+    assert!(err.contains("from cluster gpu: answers from app-a app-b gpu\n"), "{err}");
+    // The temporary Gateway goes where an east-west gateway runs.
+    at(&calls, "app-a", "--namespace istio-system apply --filename -");
+    for context in ["app-b", "gpu"] {
+        assert!(
+            !calls.iter().any(|c| context_of(c) == Some(context) && c.contains("--namespace istio-system apply")),
+            "{context}: {calls:#?}"
+        );
+    }
+}
+
 /// istiod picks its CA when it starts: one installed before the intermediate CA (here by an earlier
 /// install without it) runs on a root of its own, kept in `istio-ca-secret`, and would not take the
 /// intermediate CA. The plan says how to move it and stops before it installs anything more there.
@@ -557,7 +659,7 @@ fn verify_names_the_cluster_a_call_never_reached() {
     let (out, calls) = cluster.run(bench.path(), &bench.plan("verify", None), &env);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("from cluster east (network net-east), mesh-render-fleet-echo.demo never answered from:\n  west (network net-west: calls go through its east-west gateway on 15443;"), "{err}");
+    assert!(err.contains("from cluster east (network net-east), mesh-render-fleet-echo.demo never answered from:\n  west (network net-west: calls go through its network's east-west gateway on 15443; check that gateway's Service address, the Gateway istio-system/cross-network-gateway that passes demo through there,"), "{err}");
     assert_eq!(calls.iter().filter(|c| context_of(c) == Some("east") && c.contains(" exec ")).count(), 2, "two rounds");
     assert!(calls.last().unwrap().contains("delete"), "cleanup runs: {calls:#?}");
 
@@ -607,6 +709,9 @@ fn fleet_plans_follow_the_trust_and_the_namespaces_of_the_config() {
     let verify = support::stdout(&support::run_in(dir.path(), &["plan", "verify"]));
     assert!(verify.contains("kubectl --context gpu label namespace mesh-render-fleet-verify istio-injection=enabled"), "{verify}");
     assert!(verify.contains("heard_all app-a app-a apps app-a apps app-b apps gpu gpu\n"), "{verify}");
+    // For the run, a Gateway that passes the plan's own namespace through each east-west gateway.
+    assert!(verify.contains("kubectl --context gpu --namespace istio-system apply --filename - <<GATEWAY\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: mesh-render-fleet-verify\n"), "{verify}");
+    assert!(verify.contains("        - \"*.mesh-render-fleet-verify.svc.cluster.local\"\n"), "{verify}");
     let apply = support::stdout(&support::run_in(dir.path(), &["plan", "apply"]));
     assert!(apply.contains("kubectl get clusterissuer.cert-manager.io vault-mesh-root --ignore-not-found"), "{apply}");
     assert!(!apply.contains("create secret tls"));

@@ -47,9 +47,15 @@ upstream source at the code: cert-manager (a CA ClusterIssuer is Ready once its 
 pair, a Certificate of a Ready issuer gets its Secret with the issuer's root as `ca.crt`), the token
 controller (it fills in a service-account-token Secret), a LoadBalancer implementation in the contexts
 of $FAKE_LOADBALANCER_CONTEXTS only (kind has none), the `gateway` chart (the east-west gateway: its
-pods need istiod's injector, its Service carries the network label), and the call across clusters of
-`plan verify` (`cross_cluster_answers`: which clusters' echo pods a sidecar reaches, from the remote
-secrets, the roots, the networks and the east-west gateways).
+pods need istiod's injector, its Service carries the network label), Helm's ownership metadata (what
+its charts create carries it, and a first install refuses an object of its chart without it,
+`install_conflict`), and the call across clusters of `plan verify` (`cross_cluster_answers`: which
+clusters' echo pods a sidecar reaches, from the remote secrets, the roots, the networks, the network
+gateways istiod picks for another network's endpoints and the AUTO_PASSTHROUGH hosts of the Gateways
+on them, matched as Istio's Name.SubsetOf matches them).
+
+Not a cluster's answer but a record for the tests: what stdin was for each `kubectl … --filename -`
+(a pipe or a file), in `stdin.log` beside the state (`Cluster::stdin_log`).
 """
 
 import base64
@@ -450,36 +456,107 @@ def loopback(server):
         return host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost")
 
 
-def cross_network_gateway(state, network):
-    """Whether the cluster takes calls from other networks: an east-west gateway Service with the
-    network's label, an address and port 15443 (istio 1.29.6 `controller/network.go:314-352`), a pod
-    running it, and the cross-network Gateway passing mTLS through on 15443 (`AUTO_PASSTHROUGH`,
-    `samples/multicluster/expose-services.yaml`)."""
+def cluster_names(whole, namespace, service):
+    """Each cluster's state by the name it is known by here: the name its echo Deployment `service`
+    answers with (the plan gives each its cluster's name)."""
+    out = {}
+    for state in (whole.get("contexts") or {}).values():
+        name = cluster_name(state, namespace, service)
+        if name:
+            out[name] = state
+    return out
+
+
+def watches(state, name, other):
+    """Whether istiod of `state` reads cluster `other` (named `name`): its own cluster, or one of its
+    remote secrets reaches it."""
+    return other is state or remote_secret_reaches(state, name, other)
+
+
+def host_subset_of(n, o):
+    """Whether hostname `n` is covered by `o` (istio 1.29.6 `pkg/config/host/name.go:64-87`,
+    Name.SubsetOf): `*.ns.svc.cluster.local` covers `svc.ns.svc.cluster.local` and
+    `*.a.ns.svc.cluster.local`, not `svc.other.svc.cluster.local`; `*` covers every name."""
+    if n.startswith("*"):
+        return o.startswith("*") and len(n) >= len(o) and n[1:].endswith(o[1:])
+    if o.startswith("*"):
+        return n.endswith(o[1:])
+    return n == o
+
+
+def network_gateways(state, network):
+    """The network gateways of `network` in a cluster, as istiod reads them from its Services: in the
+    root namespace, labelled topology.istio.io/network with the network, serving 15443 (istio 1.29.6
+    `controller/network.go:314-352`), with an address (`service_address`)."""
+    out = []
     for o in state["objects"].values():
         if o.get("kind") != "Service" or o["metadata"].get("namespace") != ROOT_NAMESPACE:
             continue
         if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o):
             continue
-        if 15443 not in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
+        if 15443 in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
+            out.append(o)
+    return out
+
+
+def passes_through(state, gateway, hostname):
+    """Whether the running pods of the network gateway Service `gateway` pass mTLS for `hostname`
+    through on 15443: an Istio Gateway of the cluster (istiod reads Istio config from its own cluster;
+    any namespace, PILOT_SCOPE_GATEWAY_TO_NAMESPACE being off by default, istio 1.29.6
+    `pilot/pkg/model/push_context.go:2415-2419`) whose selector the pods' labels include (no selector:
+    every gateway, :2437-2445), with a server on 15443 in TLS AUTO_PASSTHROUGH. Its filter chains are
+    built only for the Services whose hostname one of the server's hosts covers
+    (`pilot/pkg/networking/core/gateway.go:957-980`, Name.SubsetOf; a host's `namespace/` prefix
+    aside): the SNI of another Service matches no chain, and the call is refused."""
+    selector = (gateway.get("spec") or {}).get("selector") or {}
+    pods = [p for p in state["pods"] if p["namespace"] == gateway["metadata"]["namespace"] and p["phase"] == "Running"
+            and all(p["labels"].get(k) == v for k, v in selector.items())]
+    for g in state["objects"].values():
+        if g.get("kind") != "Gateway" or not g.get("apiVersion", "").startswith("networking.istio.io"):
             continue
-        selector = (o.get("spec") or {}).get("selector") or {}
-        running = any(p["namespace"] == ROOT_NAMESPACE and all(p["labels"].get(k) == v for k, v in selector.items()) for p in state["pods"])
-        gateway = any(g.get("kind") == "Gateway" and g.get("apiVersion", "").startswith("networking.istio.io")
-                      and g["metadata"].get("namespace") == ROOT_NAMESPACE
-                      and any(srv.get("port", {}).get("number") == 15443 and (srv.get("tls") or {}).get("mode") == "AUTO_PASSTHROUGH"
-                              for srv in g["spec"].get("servers") or [])
-                      for g in state["objects"].values())
-        if running and gateway:
-            return True
+        wanted = (g.get("spec") or {}).get("selector") or {}
+        if not any(all(p["labels"].get(k) == v for k, v in wanted.items()) for p in pods):
+            continue
+        for srv in (g.get("spec") or {}).get("servers") or []:
+            if srv.get("port", {}).get("number") != 15443 or (srv.get("tls") or {}).get("mode") != "AUTO_PASSTHROUGH":
+                continue
+            if any(host_subset_of(hostname, h.split("/", 1)[-1]) for h in srv.get("hosts") or []):
+                return True
     return False
+
+
+def reaches_across_networks(whole, state, name, other, namespace, service):
+    """Whether a sidecar of `state` reaches the echo pods of cluster `other` (named `name`) on another
+    network. istiod gives it, for those endpoints, the network gateways of their network and cluster,
+    else of their network from any cluster (istio 1.29.6 `pilot/pkg/xds/endpoints/ep_filters.go:281-287`),
+    as it knows them from the Services of the clusters it watches; with none, the pod IPs, which
+    another network cannot reach. The call through a gateway of cluster G gets there when G's gateway
+    passes the Service's hostname through and G's istiod knows those endpoints (G is `other`, or it
+    watches it)."""
+    network = network_of(other)
+    hostname = f"{service}.{namespace}.svc.cluster.local"
+    known = [(n, c, gw) for n, c in cluster_names(whole, namespace, service).items() if watches(state, n, c)
+             for gw in network_gateways(c, network)]
+    chosen = [k for k in known if k[1] is other] or known
+    return any(watches(c, name, other) and passes_through(c, gw, hostname) for _, c, gw in chosen)
+
+
+def echo_accepts_mtls(state, namespace, service):
+    """Whether the echo's pods have a sidecar (the pod its template makes, through admission): across
+    networks istiod hands out only endpoints that accept mTLS (istio 1.29.6
+    `pilot/pkg/xds/endpoints/ep_filters.go:155-162`)."""
+    d = state["objects"].get(key("Deployment", namespace, service)) or {}
+    template = ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    admitted, error = admit(state, namespace, {"metadata": {"labels": template.get("labels") or {}}})
+    return error is None and "sidecar.istio.io/status" in admitted["metadata"]["annotations"]
 
 
 def cross_cluster_answers(whole, state, namespace, client, service):
     """The clusters whose echo pods the client pod `client` reaches through `service` (a sidecar
     load-balances over every endpoint istiod knows): its own cluster's, and another cluster's when
     the client has a sidecar, its istiod watches that cluster (its remote secret), both clusters
-    chain to the same root (mTLS), and the other cluster is on the same network or takes calls on an
-    east-west gateway."""
+    chain to the same root (mTLS), and the other cluster is on the same network or is reached through
+    a network gateway (`reaches_across_networks`) with a sidecar on its echo pods."""
     pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == client), None)
     if pod is None or key("Service", namespace, service) not in state["objects"]:
         return []
@@ -490,15 +567,13 @@ def cross_cluster_answers(whole, state, namespace, client, service):
     if not pod["annotations"].get("sidecar.istio.io/status") or not any(o.get("kind") == "Deployment" and o["metadata"]["name"].startswith("istiod")
                                                                      for o in state["objects"].values()):
         return out
-    for other in (whole.get("contexts") or {}).values():
-        if other is state:
-            continue
-        name = cluster_name(other, namespace, service)
-        if not name or not remote_secret_reaches(state, name, other):
+    for name, other in cluster_names(whole, namespace, service).items():
+        if other is state or not remote_secret_reaches(state, name, other):
             continue
         if root_of(state) is None or root_of(state) != root_of(other):
             continue
-        if network_of(other) != network_of(state) and not cross_network_gateway(other, network_of(other)):
+        if network_of(other) != network_of(state) and not (reaches_across_networks(whole, state, name, other, namespace, service)
+                                                           and echo_accepts_mtls(other, namespace, service)):
             continue
         out.append(name)
     return out
@@ -740,7 +815,8 @@ def read_docs(path):
 GET_KINDS = {"secret": ("Secret", True), "serviceaccount": ("ServiceAccount", True), "certificate": ("Certificate", True),
              "clusterissuer.cert-manager.io": ("ClusterIssuer", False), "issuer.cert-manager.io": ("Issuer", True),
              "deployment": ("Deployment", True)}
-DELETE_KINDS = {"secret": "Secret", "deployment": "Deployment", "service": "Service", "ksvc": "Service"}
+DELETE_KINDS = {"secret": "Secret", "deployment": "Deployment", "service": "Service", "ksvc": "Service",
+                "gateways.networking.istio.io": "Gateway"}
 
 
 def print_object(resource, name, o, output):

@@ -8,9 +8,10 @@
 use serde::Serialize;
 
 use super::{render_template, Context, Kind};
-use crate::config::multi_cluster::{CACERTS_SECRET, CERT_MANAGER_GROUP};
+use crate::config::multi_cluster::{CACERTS_SECRET, CERT_MANAGER_GROUP, EAST_WEST_PORT};
 use crate::config::Config;
 use crate::render::manifest::Concern;
+use crate::render::multi_cluster::selector_label;
 use crate::{Loaded, MeshFacts};
 
 /// A kube context name the plans accept: what the config accepts for `clusters[].context`
@@ -152,6 +153,15 @@ struct FleetCluster {
     /// The injection label of the cluster's mesh namespaces (`key=value`), for the cross-cluster
     /// probe's namespace when the clusters share no app namespace.
     injection_label: String,
+    /// With an east-west gateway: the `istio` label of its pods (the release name without `istio-`),
+    /// which the probe's own cross-network Gateway selects.
+    east_west: Option<String>,
+    /// Calls from other networks can reach the cluster: its network has an east-west gateway. istiod
+    /// hands a caller on another network, for the cluster's endpoints, the network gateways of their
+    /// network and cluster, else of their network from any cluster (istio 1.29.6
+    /// `pilot/pkg/xds/endpoints/ep_filters.go:281-287`); with none, their pod IPs, which another
+    /// network cannot reach.
+    reachable_across: bool,
 }
 
 #[derive(Serialize)]
@@ -175,8 +185,12 @@ struct FleetContext {
     /// `mesh-render-fleet-verify` (created, labelled for injection and deleted by the plan).
     probe_namespace: String,
     /// The probe's namespace is the plan's own (created and deleted by it); an app namespace is
-    /// left as it is.
+    /// left as it is. The cross-network Gateway passes the app namespaces' services only
+    /// (`render::multi_cluster::east_west`), so the plan's own namespace gets a Gateway of its own on
+    /// each east-west gateway for the run.
     probe_namespace_created: bool,
+    /// The port the east-west gateways pass mTLS through on.
+    east_west_port: u16,
     /// The clusters' Istio versions, for the header.
     versions: Vec<String>,
     /// A context or API server holds `$` or a backquote, kept as it is in single quotes (SC2016).
@@ -196,6 +210,7 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
         let one = loaded.clone().with_cluster(Some(&name)).ok()?;
         let config = one.selected().clone();
         let plan = ClusterPlan::of(&config, None)?;
+        let east_west = plan.east_west.as_ref().map(|ew| ew.release.clone());
         let spec = mc.cluster(&name)?;
         let part = match kind {
             Kind::Join => String::new(),
@@ -209,8 +224,14 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
             api_server: spec.api_server.as_deref().map(shell_word),
             part,
             injection_label: format!("{key}={value}"),
+            east_west: east_west.map(|release| selector_label(&release)),
+            reachable_across: false,
         });
         configs.push(config);
+    }
+    let with_gateway: Vec<String> = clusters.iter().filter(|c| c.east_west.is_some()).map(|c| c.network.clone()).collect();
+    for c in &mut clusters {
+        c.reachable_across = with_gateway.contains(&c.network);
     }
     let shared_app = configs.first().and_then(|first| first.apps.iter().find(|a| configs.iter().all(|c| c.apps.contains(a)))).cloned();
     let mut versions: Vec<String> = Vec::new();
@@ -233,6 +254,7 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
         cert_manager_namespace: mc.trust.as_ref().map(|t| t.cert_manager_namespace.clone()).unwrap_or_default(),
         issuer_name: mc.trust.as_ref().map(|t| t.issuer.name.clone()).unwrap_or_default(),
         probe_namespace_created: shared_app.is_none(),
+        east_west_port: EAST_WEST_PORT,
         probe_namespace: shared_app.unwrap_or_else(|| FLEET_VERIFY_NAMESPACE.to_string()),
         versions,
         literal_expansions: mc.clusters.iter().any(|c| has_expansion(&c.context) || c.api_server.as_deref().is_some_and(has_expansion)),
