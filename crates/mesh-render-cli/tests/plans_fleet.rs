@@ -430,6 +430,54 @@ fn an_east_west_gateway_without_an_address_stops_the_plan() {
     assert!(err.contains("[east] the east-west gateway istio-system/istio-eastwestgateway has the address 203.0.113."), "{err}");
 }
 
+/// A NodePort east-west gateway has no address of its own: istiod gives the other networks the
+/// ExternalIP of each node its `traffic.istio.io/nodeSelector` selects (`{}`, what the render writes
+/// by default: every node), and kind's nodes have none. The plan stops there with the hint, before
+/// the manifests and the remote secrets; once a selected node has an ExternalIP the same plan goes
+/// on, names it, and calls cross through it. With a selector, only the nodes it selects count.
+#[test]
+#[ignore = "needs the fake cluster's Python with PyYAML: run by `make test` (`make tools` installs it)"]
+fn a_node_port_east_west_gateway_needs_a_selected_node_with_an_external_ip() {
+    let node_port = |extra: &str| {
+        let config = golden("fleet-two-networks")
+            .replace("service: {type: ClusterIP, externalIPs: [172.18.0.3]}", &format!("service: {{type: NodePort{extra}}}"));
+        assert_ne!(config, golden("fleet-two-networks"));
+        config
+    };
+    let node = |labels: serde_json::Value, external: bool| {
+        let mut addresses = vec![serde_json::json!({"type": "InternalIP", "address": "172.18.0.3"})];
+        if external {
+            addresses.push(serde_json::json!({"type": "ExternalIP", "address": "198.51.100.7"}));
+        }
+        serde_json::json!({"metadata": {"name": "west-control-plane", "labels": labels}, "status": {"addresses": addresses}})
+    };
+    let set_nodes = |cluster: &Cluster, nodes: Vec<serde_json::Value>| cluster.edit(|s| s["contexts"]["kind-west"]["nodes"] = nodes.into());
+
+    let (cluster, bench) = fleet(&node_port(""));
+    let (err, calls) = apply_stops(&cluster, &bench);
+    assert!(err.contains("the east-west gateway's Service istio-system/istio-eastwestgateway of cluster west (context kind-west)\nis type NodePort: istiod gives the other networks the ExternalIP of each node its annotation\ntraffic.istio.io/nodeSelector selects (every node), and none of them has one"), "{err}");
+    assert!(err.contains("eastWest: {service: {type: ClusterIP, externalIPs: [<the node's IP>]}}"), "{err}");
+    assert_eq!(calls.last().map(String::as_str), Some("kubectl --context kind-west get nodes --output=jsonpath={range .items[*]}{.status.addresses[?(@.type==\"ExternalIP\")].address}{\" \"}{end}"));
+    assert!(!calls.iter().any(|c| c.contains("--filename -")), "no remote secret: {calls:#?}");
+
+    set_nodes(&cluster, vec![node(serde_json::json!({}), true)]);
+    let (out, _) = cluster.run(bench.path(), &bench.plan("apply", None), &[]);
+    ok(&out, "fleet apply, a node with an ExternalIP");
+    assert!(stderr(&out).contains("[west] the east-west gateway istio-system/istio-eastwestgateway is a NodePort Service: istiod gives the other networks the ExternalIP of the nodes traffic.istio.io/nodeSelector selects (every node): 198.51.100.7\n"), "{}", stderr(&out));
+    let (out, _) = cluster.run(bench.path(), &bench.plan("verify", None), &[("MESH_RENDER_FLEET_PAUSE", "0")]);
+    ok(&out, "fleet verify through the NodePort gateway");
+    assert!(stderr(&out).contains("from cluster east: answers from east west\n"), "{}", stderr(&out));
+
+    // Only the nodes the selector picks: an ExternalIP on another node is no address.
+    let (cluster, bench) = fleet(&node_port(r#", annotations: {traffic.istio.io/nodeSelector: '{"edge": "true"}'}"#));
+    set_nodes(&cluster, vec![node(serde_json::json!({}), true), node(serde_json::json!({"edge": "false"}), true)]);
+    let (err, calls) = apply_stops(&cluster, &bench);
+    assert!(err.contains("traffic.istio.io/nodeSelector selects (edge=true), and none of them has one"), "{err}");
+    assert!(calls.last().unwrap().starts_with("kubectl --context kind-west get nodes --selector edge=true --output="), "{calls:#?}");
+    set_nodes(&cluster, vec![node(serde_json::json!({"edge": "true"}), true)]);
+    ok(&cluster.run(bench.path(), &bench.plan("apply", None), &[]).0, "fleet apply, the selected node with an ExternalIP");
+}
+
 /// Clusters whose intermediate CAs chain to different roots refuse each other's mTLS: the plan
 /// compares the roots (SHA-256 of each `cacerts` `ca.crt`) and stops before any remote secret.
 #[test]

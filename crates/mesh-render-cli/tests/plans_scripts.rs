@@ -194,6 +194,20 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
     )
     .unwrap();
     configs.push(literal.clone());
+    // A fleet with NodePort east-west gateways, one with a node selector: the plans check the nodes.
+    let node_port = temp.path().join("node-port.yaml");
+    std::fs::write(
+        &node_port,
+        std::fs::read_to_string(repo_root().join("golden/fleet-two-networks/config.yaml"))
+            .unwrap()
+            .replace(
+                "service: {type: ClusterIP, externalIPs: [172.18.0.3]}",
+                r#"service: {type: NodePort, annotations: {traffic.istio.io/nodeSelector: '{"edge": "true"}'}}"#,
+            )
+            .replace("      eastWest:\n        replicas: 2", "      eastWest:\n        replicas: 2\n        service: {type: NodePort}"),
+    )
+    .unwrap();
+    configs.push(node_port);
     for config in configs {
         let text = std::fs::read_to_string(&config).unwrap();
         let loaded = mesh_render::load(&text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap();

@@ -390,9 +390,36 @@ def reconcile(state, context):
                 o["status"] = {"loadBalancer": {"ingress": [{"ip": f"203.0.113.{state['serial'] % 250 + 1}"}]}}
 
 
-def service_address(o):
+def nodes(state):
+    """The cluster's nodes: one, as kind's, whose kubelet runs without a cloud provider and so reports
+    an InternalIP and a Hostname, no ExternalIP (kubernetes v1.34 `pkg/kubelet/nodestatus/setters.go`,
+    NodeAddress); a test may set others (state["nodes"])."""
+    return state.setdefault("nodes", [{"metadata": {"name": "node-0", "labels": {"kubernetes.io/hostname": "node-0"}},
+                                       "status": {"addresses": [{"type": "InternalIP", "address": "172.18.0.2"},
+                                                                {"type": "Hostname", "address": "node-0"}]}}])
+
+
+def service_address(o, state=None):
     """What istiod takes as a network gateway Service's address: the LoadBalancer's ingress or
-    `spec.externalIPs` (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:131-152,160-165`)."""
+    `spec.externalIPs` (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:131-152,160-165`);
+    for a NodePort Service with `traffic.istio.io/nodeSelector` (`:119-130`), the ExternalIP of each
+    node whose labels hold the selector's (`controller/network.go:459-485`, labels.Instance.SubsetOf: `{}`
+    selects every node, as does a value that is not JSON, `controller/util.go:138-148`); a node without
+    an ExternalIP is not kept at all (`controller/controller.go:565-576`)."""
+    spec = o.get("spec") or {}
+    annotations = o["metadata"].get("annotations") or {}
+    if spec.get("type") == "NodePort" and "traffic.istio.io/nodeSelector" in annotations:
+        try:
+            selector = json.loads(annotations["traffic.istio.io/nodeSelector"]) or {}
+        except ValueError:
+            selector = {}
+        out = []
+        for n in nodes(state or {}):
+            labels = n["metadata"].get("labels") or {}
+            external = [a["address"] for a in n["status"].get("addresses") or [] if a.get("type") == "ExternalIP" and a.get("address")]
+            if external and all(labels.get(k) == v for k, v in selector.items()):
+                out.append(external[0])
+        return out
     ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     addresses = [i.get("ip") or i.get("hostname") for i in ingress] + list((o.get("spec") or {}).get("externalIPs") or [])
     return [a for a in addresses if a]
@@ -492,7 +519,7 @@ def network_gateways(state, network):
     for o in state["objects"].values():
         if o.get("kind") != "Service" or o["metadata"].get("namespace") != ROOT_NAMESPACE:
             continue
-        if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o):
+        if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o, state):
             continue
         if 15443 in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
             out.append(o)
@@ -893,6 +920,13 @@ def fleet_kubectl(state, whole, words, namespace, output):
             fail(f'Error from server (NotFound): {what.split(".")[0]}s "{words[2]}" not found')
         print_object(what, words[2], o, output)
         return True
+    if verb == "get" and what == "nodes":
+        # A list, filtered by `--selector` (`key=value` terms, as the `mutatingwebhookconfigurations`
+        # list reads them).
+        terms = [t.split("=", 1) for t in flag("--selector", "").split(",") if t]
+        items = [n for n in nodes(state) if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in terms)]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
+        return True
     if verb == "get" and what == "pod":
         pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == words[2]), None)
         if pod is None:
@@ -1202,6 +1236,9 @@ def install_gateway(state, release, namespace, values, objects):
     for kind, o in (("Deployment", {"spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}}),
                     ("Service", {"spec": spec})):
         o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": dict(svc_labels if kind == "Service" else selector)}})
+        if kind == "Service":
+            # The Service's annotations are the values' (`templates/service.yaml:14-15`).
+            o["metadata"]["annotations"] = dict(service.get("annotations") or {})
         state["objects"][key(kind, namespace, name)] = helm_owned(o, release, namespace)
         objects.append(key(kind, namespace, name))
     state["serial"] += 1

@@ -5,13 +5,15 @@
 //! the fleet's joins alone (`plan join`: the same-root check and the remote secrets, the very steps
 //! of the fleet's `plan apply`, from one template, `fleet-joins.sh.j2`).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::{render_template, Context, Kind};
-use crate::config::multi_cluster::{CACERTS_SECRET, CERT_MANAGER_GROUP, EAST_WEST_PORT};
+use crate::config::multi_cluster::{CACERTS_SECRET, CERT_MANAGER_GROUP, EAST_WEST_PORT, NODE_SELECTOR_ANNOTATION};
 use crate::config::Config;
 use crate::render::manifest::Concern;
-use crate::render::multi_cluster::selector_label;
+use crate::render::multi_cluster::{gateway_values, selector_label};
 use crate::{Loaded, MeshFacts};
 
 /// A kube context name the plans accept: what the config accepts for `clusters[].context`
@@ -85,10 +87,19 @@ pub(crate) struct EastWestPlan {
     /// `lifecycle/<release>-values.yaml`.
     pub values: String,
     pub service_type: &'static str,
-    /// A NodePort Service whose addresses istiod takes from the nodes `traffic.istio.io/nodeSelector`
-    /// selects (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:118-130`): it has no
-    /// address of its own to wait for.
+    /// A NodePort Service with `traffic.istio.io/nodeSelector` (the render writes `{}` on every
+    /// NodePort east-west gateway): istiod takes its addresses from the nodes the selector selects
+    /// (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:118-130`), and of each node only an
+    /// `ExternalIP` (`controller/controller.go:565-576`). It has no address of its own to wait for;
+    /// the plan checks that a selected node has one.
     pub node_addresses: bool,
+    /// The nodes the selector selects, as `kubectl get nodes --selector` takes them (a shell word);
+    /// `None` for every node: `{}`, or a value that is not a JSON object of strings, which istiod
+    /// reads as no selector (`controller/util.go:138-148`, then labels.Instance.SubsetOf,
+    /// `controller/network.go:459-485`).
+    pub node_selector: Option<String>,
+    /// The selection as the messages name it, as a shell word (the config's value, kept as it is).
+    pub node_selection: String,
 }
 
 impl ClusterPlan {
@@ -109,13 +120,24 @@ impl ClusterPlan {
                 if t.issuer.group.is_empty() { CERT_MANAGER_GROUP } else { &t.issuer.group }
             ),
         });
+        // The annotation as the render writes it into the gateway chart's values.
+        let node_selector = gateway_values(config)
+            .and_then(|v| v.service.annotations.get(NODE_SELECTOR_ANNOTATION).cloned())
+            .filter(|_| id.east_west.service_type == "NodePort");
+        let selected = node_selector
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<BTreeMap<String, String>>(a).ok())
+            .filter(|m| !m.is_empty())
+            .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","));
         let east_west = Some(&id.east_west).filter(|ew| ew.enabled).map(|ew| EastWestPlan {
             release: ew.name.clone(),
             source: config.charts.helm_chart_args("gateway"),
             version: config.release.version.to_string(),
             values: super::istiod_values_file(&ew.name),
             service_type: ew.service_type,
-            node_addresses: ew.service_type == "NodePort" && ew.annotations.contains_key("traffic.istio.io/nodeSelector"),
+            node_addresses: node_selector.is_some(),
+            node_selection: shell_word(selected.as_deref().unwrap_or("every node")),
+            node_selector: selected.as_deref().map(shell_word),
         });
         Some(ClusterPlan {
             name: id.name.clone(),
@@ -271,6 +293,29 @@ pub(crate) fn render_fleet(kind: Kind, loaded: &Loaded, rendered: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rule: a NodePort east-west gateway's plan checks the ExternalIP of the nodes its
+    /// `traffic.istio.io/nodeSelector` selects: every node for the `{}` the render writes by default
+    /// (or a value that is not a JSON object of strings, which istiod reads as no selector), else the
+    /// selector's labels, quoted for the shell.
+    #[test]
+    fn a_node_port_east_west_gateway_is_checked_on_the_nodes_its_selector_selects() {
+        let plan = |service: &str| {
+            let text = format!(
+                "components:\n  istio:\n    enabled: true\n    namespaces: {{apps: [demo]}}\n    multiCluster:\n      meshID: m\n      eastWest: {{service: {service}}}\n      clusters: [{{name: a, network: n1}}, {{name: b, network: n2}}]\n"
+            );
+            let loaded = crate::load(&text, None, crate::config::syntax::Limits::DEFAULT).unwrap().with_cluster(Some("a")).unwrap();
+            let ew = ClusterPlan::of(loaded.selected(), None).unwrap().east_west.unwrap();
+            (ew.node_addresses, ew.node_selector, ew.node_selection)
+        };
+        assert_eq!(plan("{type: NodePort}"), (true, None, "'every node'".into()));
+        assert_eq!(
+            plan(r#"{type: NodePort, annotations: {traffic.istio.io/nodeSelector: '{"edge": "true", "zone": "b"}'}}"#),
+            (true, Some("edge=true,zone=b".into()), "edge=true,zone=b".into())
+        );
+        assert_eq!(plan("{type: NodePort, annotations: {traffic.istio.io/nodeSelector: 'edge'}}"), (true, None, "'every node'".into()));
+        assert!(!plan("{type: LoadBalancer}").0);
+    }
 
     #[test]
     fn contexts_are_single_shell_words() {
