@@ -41,12 +41,13 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print a plan as a POSIX shell script: the ordered kubectl/helm steps to apply, verify or destroy the mesh.
+    /// Print a plan as a POSIX shell script: the ordered kubectl/helm steps to apply, verify or destroy the mesh (or join a multi-cluster mesh's clusters).
     #[command(after_help = "\
 Examples:
   mesh-render plan apply | sh        install (after `mesh-render render --out deployment/rendered`)
   mesh-render plan verify | sh       check the live mesh
-  mesh-render plan destroy > destroy.sh")]
+  mesh-render plan destroy > destroy.sh
+  mesh-render plan join | sh         multi-cluster mesh installed by Argo CD: the remote secrets only")]
     Plan(crate::plan::PlanArgs),
     /// Render every object (the default command).
     #[command(after_help = "\

@@ -1,4 +1,4 @@
-//! `mesh-render plan apply|verify|destroy`: print a plan rendered by the library.
+//! `mesh-render plan apply|verify|destroy|join`: print a plan rendered by the library.
 
 use crate::error::ExitStatus;
 use clap::{Args, ValueEnum};
@@ -32,6 +32,10 @@ pub enum PlanKind {
     Verify,
     /// Undo everything `apply` did, in reverse order.
     Destroy,
+    /// Multi-cluster mesh only, without --cluster: join clusters installed by other means (Argo CD),
+    /// the last steps of the fleet's `apply` alone: check that every cluster's root is the same, then
+    /// write the remote secrets. It installs, upgrades and restarts nothing.
+    Join,
 }
 
 pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitStatus, Error> {
@@ -44,10 +48,16 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitStatus, Error> {
             unreadable: false,
         });
     }
+    if args.plan == PlanKind::Join {
+        if let Some(d) = join_without_fleet(&loaded) {
+            return Err(Error::ConfigInvalid { path: crate::input::display(&global.config), diagnostics: vec![d], unreadable: false });
+        }
+    }
     let kind = match args.plan {
         PlanKind::Apply => Kind::Apply,
         PlanKind::Verify => Kind::Verify,
         PlanKind::Destroy => Kind::Destroy,
+        PlanKind::Join => Kind::Join,
     };
     let text = plans::render_in_context(kind, &loaded, &args.rendered, args.context.as_deref()).map_err(|e| match e {
         plans::PlanError::InvalidContext(_) => Error::ConfigUnreadable {
@@ -63,6 +73,29 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitStatus, Error> {
     })?;
     crate::print(&text)?;
     Ok(ExitStatus::Success)
+}
+
+/// MR011 for `plan join` with `--cluster`, or for a config of one cluster: the join plan is between
+/// every cluster of a multi-cluster mesh, each on its kube context from the config.
+fn join_without_fleet(loaded: &mesh_render::Loaded) -> Option<mesh_render::Diagnostic> {
+    let rule = mesh_render::check::rule("MR011").unwrap_or_else(|| unreachable!("MR011 is a registered code"));
+    if let Some(cluster) = loaded.cluster() {
+        return Some(
+            mesh_render::Diagnostic::new(
+                rule,
+                format!("`plan join` joins every cluster of the mesh ({}), not one: --cluster {cluster} selects one", loaded.clusters().join(", ")),
+                "leave --cluster out: the join plan writes the remote secrets of every ordered pair of clusters, each on its kube context from the config",
+            )
+            .key("components.istio.multiCluster.clusters"),
+        );
+    }
+    loaded.clusters().is_empty().then(|| {
+        mesh_render::Diagnostic::new(
+            rule,
+            "`plan join` joins the clusters of a multi-cluster mesh, and this config describes one cluster",
+            "use `plan apply`; the join plan is for `components.istio.multiCluster`",
+        )
+    })
 }
 
 /// MR011 for `--context` without `--cluster`: a kube context is one cluster's, and the fleet plan

@@ -194,6 +194,20 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
     )
     .unwrap();
     configs.push(literal.clone());
+    // A fleet with NodePort east-west gateways, one with a node selector: the plans check the nodes.
+    let node_port = temp.path().join("node-port.yaml");
+    std::fs::write(
+        &node_port,
+        std::fs::read_to_string(repo_root().join("golden/fleet-two-networks/config.yaml"))
+            .unwrap()
+            .replace(
+                "service: {type: ClusterIP, externalIPs: [172.18.0.3]}",
+                r#"service: {type: NodePort, annotations: {traffic.istio.io/nodeSelector: '{"edge": "true"}'}}"#,
+            )
+            .replace("      eastWest:\n        replicas: 2", "      eastWest:\n        replicas: 2\n        service: {type: NodePort}"),
+    )
+    .unwrap();
+    configs.push(node_port);
     for config in configs {
         let text = std::fs::read_to_string(&config).unwrap();
         let loaded = mesh_render::load(&text, None, mesh_render::config::syntax::Limits::DEFAULT).unwrap();
@@ -209,7 +223,10 @@ fn shellcheck_passes_on_the_scripts_and_every_plan() {
                 plans.push((format!("cluster {c}"), one, (i == 0).then_some("arn:aws:eks:eu-west-1:1:cluster/$x")));
             }
             for (what, loaded, context) in &plans {
-                for kind in [mesh_render::plans::Kind::Apply, mesh_render::plans::Kind::Verify, mesh_render::plans::Kind::Destroy] {
+                use mesh_render::plans::Kind;
+                // The join plan is a multi-cluster mesh's whole fleet's only.
+                let join = (what == "fleet" && !clusters.is_empty()).then_some(Kind::Join);
+                for kind in [Kind::Apply, Kind::Verify, Kind::Destroy].into_iter().chain(join) {
                     let plan = mesh_render::plans::render_in_context(kind, loaded, "deployment/rendered", *context).unwrap();
                     let o = shellcheck(&["--shell=sh", "-"], Some(&plan));
                     assert!(

@@ -67,13 +67,19 @@ impl Cluster {
     /// Runs `script` with `sh` in `cwd` (a folder with the rendered tree) against the cluster;
     /// returns its output and the calls it made.
     pub fn run(&self, cwd: &Path, script: &str, env: &[(&str, &str)]) -> (Output, Vec<String>) {
+        self.run_with("sh", cwd, script, env)
+    }
+
+    /// [`Cluster::run`] with another shell (`bash`).
+    pub fn run_with(&self, shell: &str, cwd: &Path, script: &str, env: &[(&str, &str)]) -> (Output, Vec<String>) {
         let file = self.path().join("script.sh");
         std::fs::write(&file, script).unwrap();
         let log = self.path().join("calls.log");
         let _ = std::fs::remove_file(&log);
+        let _ = std::fs::remove_file(self.path().join("stdin.log"));
         let path = format!("{}:{}", self.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
         let workloads = std::fs::read_to_string(self.path().join("workloads")).unwrap();
-        let mut cmd = Command::new("sh");
+        let mut cmd = Command::new(shell);
         cmd.arg(&file)
             .current_dir(cwd)
             .env("PATH", path)
@@ -95,6 +101,32 @@ impl Cluster {
         let out = cmd.output().unwrap();
         let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(str::to_string).collect();
         (out, calls)
+    }
+
+    /// Puts a recorder in front of the real command `tool` (the first on PATH): each call logs what
+    /// its stdin is and its arguments to the log [`Cluster::stdin_log`] reads, then runs the tool.
+    pub fn record_stdin(&self, tool: &str) {
+        let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no {tool} on PATH"));
+        let log = self.path().join("stdin.log");
+        let wrapper = format!(
+            "#!/bin/sh\nprintf '%s: {tool} %s\\n' \"$(stat -L -c %F /dev/stdin)\" \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        );
+        let path = self.path().join("bin").join(tool);
+        std::fs::write(&path, wrapper).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// What stdin was, by `stat -L -c %F /dev/stdin` (`fifo`, `regular file`, ...), for each call of a
+    /// recorded tool (and for each `kubectl … --filename -` of the fake cluster) of the last run:
+    /// `<what stdin was>: <tool> <arguments>`.
+    pub fn stdin_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("stdin.log")).unwrap_or_default().lines().map(str::to_string).collect()
     }
 
     /// The cluster's state (`fake_cluster.py` writes it after every call).

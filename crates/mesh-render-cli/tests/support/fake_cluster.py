@@ -47,16 +47,25 @@ upstream source at the code: cert-manager (a CA ClusterIssuer is Ready once its 
 pair, a Certificate of a Ready issuer gets its Secret with the issuer's root as `ca.crt`), the token
 controller (it fills in a service-account-token Secret), a LoadBalancer implementation in the contexts
 of $FAKE_LOADBALANCER_CONTEXTS only (kind has none), the `gateway` chart (the east-west gateway: its
-pods need istiod's injector, its Service carries the network label), and the call across clusters of
-`plan verify` (`cross_cluster_answers`: which clusters' echo pods a sidecar reaches, from the remote
-secrets, the roots, the networks and the east-west gateways).
+pods need istiod's injector, its Service carries the network label), Helm's ownership metadata (what
+its charts create carries it, and a first install refuses an object of its chart without it,
+`install_conflict`), and the call across clusters of `plan verify` (`cross_cluster_answers`: which
+clusters' echo pods a sidecar reaches, from the remote secrets, the roots, the networks, the network
+gateways istiod picks for another network's endpoints and the AUTO_PASSTHROUGH hosts of the Gateways
+on them, matched as Istio's Name.SubsetOf matches them).
+
+Not a cluster's answer but a record for the tests: what stdin was for each `kubectl … --filename -`
+(a pipe or a file), in `stdin.log` beside the state (`Cluster::stdin_log`).
 """
 
 import base64
+import ipaddress
 import json
 import os
 import re
+import stat
 import sys
+import urllib.parse
 
 import yaml
 
@@ -381,9 +390,36 @@ def reconcile(state, context):
                 o["status"] = {"loadBalancer": {"ingress": [{"ip": f"203.0.113.{state['serial'] % 250 + 1}"}]}}
 
 
-def service_address(o):
+def nodes(state):
+    """The cluster's nodes: one, as kind's, whose kubelet runs without a cloud provider and so reports
+    an InternalIP and a Hostname, no ExternalIP (kubernetes v1.34 `pkg/kubelet/nodestatus/setters.go`,
+    NodeAddress); a test may set others (state["nodes"])."""
+    return state.setdefault("nodes", [{"metadata": {"name": "node-0", "labels": {"kubernetes.io/hostname": "node-0"}},
+                                       "status": {"addresses": [{"type": "InternalIP", "address": "172.18.0.2"},
+                                                                {"type": "Hostname", "address": "node-0"}]}}])
+
+
+def service_address(o, state=None):
     """What istiod takes as a network gateway Service's address: the LoadBalancer's ingress or
-    `spec.externalIPs` (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:131-152,160-165`)."""
+    `spec.externalIPs` (istio 1.29.6 `pilot/pkg/serviceregistry/kube/conversion.go:131-152,160-165`);
+    for a NodePort Service with `traffic.istio.io/nodeSelector` (`:119-130`), the ExternalIP of each
+    node whose labels hold the selector's (`controller/network.go:459-485`, labels.Instance.SubsetOf: `{}`
+    selects every node, as does a value that is not JSON, `controller/util.go:138-148`); a node without
+    an ExternalIP is not kept at all (`controller/controller.go:565-576`)."""
+    spec = o.get("spec") or {}
+    annotations = o["metadata"].get("annotations") or {}
+    if spec.get("type") == "NodePort" and "traffic.istio.io/nodeSelector" in annotations:
+        try:
+            selector = json.loads(annotations["traffic.istio.io/nodeSelector"]) or {}
+        except ValueError:
+            selector = {}
+        out = []
+        for n in nodes(state or {}):
+            labels = n["metadata"].get("labels") or {}
+            external = [a["address"] for a in n["status"].get("addresses") or [] if a.get("type") == "ExternalIP" and a.get("address")]
+            if external and all(labels.get(k) == v for k, v in selector.items()):
+                out.append(external[0])
+        return out
     ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     addresses = [i.get("ip") or i.get("hostname") for i in ingress] + list((o.get("spec") or {}).get("externalIPs") or [])
     return [a for a in addresses if a]
@@ -432,39 +468,122 @@ def remote_secret_reaches(state, name, other):
     tokens = [u["user"].get("token") for u in config.get("users") or []]
     reader = secret(other, ROOT_NAMESPACE, "istio-reader-service-account-istio-remote-secret-token") or {}
     token = unb64((reader.get("data") or {}).get("token"))
-    return bool(servers) and not any("127.0.0.1" in s or "localhost" in s for s in servers) and bool(token) and token in tokens
+    return bool(servers) and not any(loopback(s) for s in servers) and bool(token) and token in tokens
 
 
-def cross_network_gateway(state, network):
-    """Whether the cluster takes calls from other networks: an east-west gateway Service with the
-    network's label, an address and port 15443 (istio 1.29.6 `controller/network.go:314-352`), a pod
-    running it, and the cross-network Gateway passing mTLS through on 15443 (`AUTO_PASSTHROUGH`,
-    `samples/multicluster/expose-services.yaml`)."""
+def loopback(server):
+    """Whether the URL's host is the caller's own: 127.0.0.0/8 (RFC 1122 3.2.1.3), ::1 (RFC 4291 2.5.3),
+    localhost and the names below it (RFC 6761 6.3), the unspecified 0.0.0.0 and :: (Linux connects them to
+    the local host)."""
+    host = urllib.parse.urlsplit(server).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+        return address.is_loopback or address.is_unspecified or (address.version == 6 and bool(address.ipv4_mapped) and address.ipv4_mapped.is_loopback)
+    except ValueError:
+        return host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost")
+
+
+def cluster_names(whole, namespace, service):
+    """Each cluster's state by the name it is known by here: the name its echo Deployment `service`
+    answers with (the plan gives each its cluster's name)."""
+    out = {}
+    for state in (whole.get("contexts") or {}).values():
+        name = cluster_name(state, namespace, service)
+        if name:
+            out[name] = state
+    return out
+
+
+def watches(state, name, other):
+    """Whether istiod of `state` reads cluster `other` (named `name`): its own cluster, or one of its
+    remote secrets reaches it."""
+    return other is state or remote_secret_reaches(state, name, other)
+
+
+def host_subset_of(n, o):
+    """Whether hostname `n` is covered by `o` (istio 1.29.6 `pkg/config/host/name.go:64-87`,
+    Name.SubsetOf): `*.ns.svc.cluster.local` covers `svc.ns.svc.cluster.local` and
+    `*.a.ns.svc.cluster.local`, not `svc.other.svc.cluster.local`; `*` covers every name."""
+    if n.startswith("*"):
+        return o.startswith("*") and len(n) >= len(o) and n[1:].endswith(o[1:])
+    if o.startswith("*"):
+        return n.endswith(o[1:])
+    return n == o
+
+
+def network_gateways(state, network):
+    """The network gateways of `network` in a cluster, as istiod reads them from its Services: in the
+    root namespace, labelled topology.istio.io/network with the network, serving 15443 (istio 1.29.6
+    `controller/network.go:314-352`), with an address (`service_address`)."""
+    out = []
     for o in state["objects"].values():
         if o.get("kind") != "Service" or o["metadata"].get("namespace") != ROOT_NAMESPACE:
             continue
-        if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o):
+        if (o["metadata"].get("labels") or {}).get("topology.istio.io/network") != network or not service_address(o, state):
             continue
-        if 15443 not in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
+        if 15443 in [p.get("port") for p in (o.get("spec") or {}).get("ports") or []]:
+            out.append(o)
+    return out
+
+
+def passes_through(state, gateway, hostname):
+    """Whether the running pods of the network gateway Service `gateway` pass mTLS for `hostname`
+    through on 15443: an Istio Gateway of the cluster (istiod reads Istio config from its own cluster;
+    any namespace, PILOT_SCOPE_GATEWAY_TO_NAMESPACE being off by default, istio 1.29.6
+    `pilot/pkg/model/push_context.go:2415-2419`) whose selector the pods' labels include (no selector:
+    every gateway, :2437-2445), with a server on 15443 in TLS AUTO_PASSTHROUGH. Its filter chains are
+    built only for the Services whose hostname one of the server's hosts covers
+    (`pilot/pkg/networking/core/gateway.go:957-980`, Name.SubsetOf; a host's `namespace/` prefix
+    aside): the SNI of another Service matches no chain, and the call is refused."""
+    selector = (gateway.get("spec") or {}).get("selector") or {}
+    pods = [p for p in state["pods"] if p["namespace"] == gateway["metadata"]["namespace"] and p["phase"] == "Running"
+            and all(p["labels"].get(k) == v for k, v in selector.items())]
+    for g in state["objects"].values():
+        if g.get("kind") != "Gateway" or not g.get("apiVersion", "").startswith("networking.istio.io"):
             continue
-        selector = (o.get("spec") or {}).get("selector") or {}
-        running = any(p["namespace"] == ROOT_NAMESPACE and all(p["labels"].get(k) == v for k, v in selector.items()) for p in state["pods"])
-        gateway = any(g.get("kind") == "Gateway" and g.get("apiVersion", "").startswith("networking.istio.io")
-                      and g["metadata"].get("namespace") == ROOT_NAMESPACE
-                      and any(srv.get("port", {}).get("number") == 15443 and (srv.get("tls") or {}).get("mode") == "AUTO_PASSTHROUGH"
-                              for srv in g["spec"].get("servers") or [])
-                      for g in state["objects"].values())
-        if running and gateway:
-            return True
+        wanted = (g.get("spec") or {}).get("selector") or {}
+        if not any(all(p["labels"].get(k) == v for k, v in wanted.items()) for p in pods):
+            continue
+        for srv in (g.get("spec") or {}).get("servers") or []:
+            if srv.get("port", {}).get("number") != 15443 or (srv.get("tls") or {}).get("mode") != "AUTO_PASSTHROUGH":
+                continue
+            if any(host_subset_of(hostname, h.split("/", 1)[-1]) for h in srv.get("hosts") or []):
+                return True
     return False
+
+
+def reaches_across_networks(whole, state, name, other, namespace, service):
+    """Whether a sidecar of `state` reaches the echo pods of cluster `other` (named `name`) on another
+    network. istiod gives it, for those endpoints, the network gateways of their network and cluster,
+    else of their network from any cluster (istio 1.29.6 `pilot/pkg/xds/endpoints/ep_filters.go:281-287`),
+    as it knows them from the Services of the clusters it watches; with none, the pod IPs, which
+    another network cannot reach. The call through a gateway of cluster G gets there when G's gateway
+    passes the Service's hostname through and G's istiod knows those endpoints (G is `other`, or it
+    watches it)."""
+    network = network_of(other)
+    hostname = f"{service}.{namespace}.svc.cluster.local"
+    known = [(n, c, gw) for n, c in cluster_names(whole, namespace, service).items() if watches(state, n, c)
+             for gw in network_gateways(c, network)]
+    chosen = [k for k in known if k[1] is other] or known
+    return any(watches(c, name, other) and passes_through(c, gw, hostname) for _, c, gw in chosen)
+
+
+def echo_accepts_mtls(state, namespace, service):
+    """Whether the echo's pods have a sidecar (the pod its template makes, through admission): across
+    networks istiod hands out only endpoints that accept mTLS (istio 1.29.6
+    `pilot/pkg/xds/endpoints/ep_filters.go:155-162`)."""
+    d = state["objects"].get(key("Deployment", namespace, service)) or {}
+    template = ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    admitted, error = admit(state, namespace, {"metadata": {"labels": template.get("labels") or {}}})
+    return error is None and "sidecar.istio.io/status" in admitted["metadata"]["annotations"]
 
 
 def cross_cluster_answers(whole, state, namespace, client, service):
     """The clusters whose echo pods the client pod `client` reaches through `service` (a sidecar
     load-balances over every endpoint istiod knows): its own cluster's, and another cluster's when
     the client has a sidecar, its istiod watches that cluster (its remote secret), both clusters
-    chain to the same root (mTLS), and the other cluster is on the same network or takes calls on an
-    east-west gateway."""
+    chain to the same root (mTLS), and the other cluster is on the same network or is reached through
+    a network gateway (`reaches_across_networks`) with a sidecar on its echo pods."""
     pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == client), None)
     if pod is None or key("Service", namespace, service) not in state["objects"]:
         return []
@@ -475,15 +594,13 @@ def cross_cluster_answers(whole, state, namespace, client, service):
     if not pod["annotations"].get("sidecar.istio.io/status") or not any(o.get("kind") == "Deployment" and o["metadata"]["name"].startswith("istiod")
                                                                      for o in state["objects"].values()):
         return out
-    for other in (whole.get("contexts") or {}).values():
-        if other is state:
-            continue
-        name = cluster_name(other, namespace, service)
-        if not name or not remote_secret_reaches(state, name, other):
+    for name, other in cluster_names(whole, namespace, service).items():
+        if other is state or not remote_secret_reaches(state, name, other):
             continue
         if root_of(state) is None or root_of(state) != root_of(other):
             continue
-        if network_of(other) != network_of(state) and not cross_network_gateway(other, network_of(other)):
+        if network_of(other) != network_of(state) and not (reaches_across_networks(whole, state, name, other, namespace, service)
+                                                           and echo_accepts_mtls(other, namespace, service)):
             continue
         out.append(name)
     return out
@@ -709,6 +826,14 @@ def apply_configmap(live, o):
 
 
 def read_docs(path):
+    if path == "-":
+        # Not a cluster's answer: what the objects came through, for the tests that keep a secret out
+        # of files (a here-document is a temporary file in bash before 5.1, a pipe is not), in the
+        # form of `stat -L -c %F` as `Cluster::record_stdin` logs it.
+        mode = os.fstat(0).st_mode
+        what = "fifo" if stat.S_ISFIFO(mode) else "regular file" if stat.S_ISREG(mode) else "other"
+        with open(os.path.join(os.path.dirname(STATE_FILE), "stdin.log"), "a") as f:
+            f.write(f"{what}: {' '.join([TOOL] + LOGGED)}\n")
     text = sys.stdin.read() if path == "-" else open(path).read()
     return [d for d in yaml.safe_load_all(text) if d]
 
@@ -717,7 +842,8 @@ def read_docs(path):
 GET_KINDS = {"secret": ("Secret", True), "serviceaccount": ("ServiceAccount", True), "certificate": ("Certificate", True),
              "clusterissuer.cert-manager.io": ("ClusterIssuer", False), "issuer.cert-manager.io": ("Issuer", True),
              "deployment": ("Deployment", True)}
-DELETE_KINDS = {"secret": "Secret", "deployment": "Deployment", "service": "Service", "ksvc": "Service"}
+DELETE_KINDS = {"secret": "Secret", "deployment": "Deployment", "service": "Service", "ksvc": "Service",
+                "gateways.networking.istio.io": "Gateway"}
 
 
 def print_object(resource, name, o, output):
@@ -793,6 +919,13 @@ def fleet_kubectl(state, whole, words, namespace, output):
                 return True
             fail(f'Error from server (NotFound): {what.split(".")[0]}s "{words[2]}" not found')
         print_object(what, words[2], o, output)
+        return True
+    if verb == "get" and what == "nodes":
+        # A list, filtered by `--selector` (`key=value` terms, as the `mutatingwebhookconfigurations`
+        # list reads them).
+        terms = [t.split("=", 1) for t in flag("--selector", "").split(",") if t]
+        items = [n for n in nodes(state) if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in terms)]
+        sys.stdout.write(jsonpath(output[len("jsonpath="):], {"items": items}))
         return True
     if verb == "get" and what == "pod":
         pod = next((p for p in state["pods"] if p["namespace"] == namespace and p["name"] == words[2]), None)
@@ -1102,13 +1235,67 @@ def install_gateway(state, release, namespace, values, objects):
         svc_labels["topology.istio.io/network"] = values["networkGateway"]
     for kind, o in (("Deployment", {"spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}}),
                     ("Service", {"spec": spec})):
-        o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": svc_labels if kind == "Service" else selector}})
-        state["objects"][key(kind, namespace, name)] = o
+        o.update({"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": dict(svc_labels if kind == "Service" else selector)}})
+        if kind == "Service":
+            # The Service's annotations are the values' (`templates/service.yaml:14-15`).
+            o["metadata"]["annotations"] = dict(service.get("annotations") or {})
+        state["objects"][key(kind, namespace, name)] = helm_owned(o, release, namespace)
         objects.append(key(kind, namespace, name))
     state["serial"] += 1
     state["pods"].append({"namespace": namespace, "name": f"{name}-{state['serial']}", "owner": f"deployment.apps/{name}",
                           "labels": admitted["metadata"]["labels"], "annotations": admitted["metadata"]["annotations"], "spec": {}, "phase": "Running"})
     state["releases"][release]["gateway"] = name
+    return None
+
+
+# What Helm writes on every object of a release it installs (helm v4.1.4 `pkg/action/install.go:395-398`,
+# `setMetadataVisitor`, `validate.go:139-180`): `helm template`, what Argo CD runs, writes none of it.
+HELM_OWNERSHIP = ("app.kubernetes.io/managed-by", "meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
+
+
+def helm_owned(o, release, namespace):
+    """`o` with the ownership metadata of `release` in `namespace`, as Helm applies it."""
+    meta = o["metadata"]
+    meta.setdefault("labels", {})[HELM_OWNERSHIP[0]] = "Helm"
+    meta.setdefault("annotations", {}).update({HELM_OWNERSHIP[1]: release, HELM_OWNERSHIP[2]: namespace})
+    return o
+
+
+def chart_objects(chart_name, namespace, values):
+    """The keys of the objects the fake's chart renders (those the other functions here create)."""
+    if chart_name == "base":
+        return [key("ServiceAccount", namespace, "istio-reader-service-account")]
+    if chart_name == "istiod":
+        revision = values.get("revision") or "default"
+        return [key("Deployment", namespace, "istiod" if revision == "default" else f"istiod-{revision}"),
+                key("MutatingWebhookConfiguration", None, injector(revision, namespace)[0])]
+    if chart_name == "gateway":
+        name = values.get("name") or ARGS[2]
+        return [key("Deployment", namespace, name), key("Service", namespace, name)]
+    return []
+
+
+def install_conflict(state, release, namespace, keys):
+    """A first install refuses an object of its chart that already exists without the release's
+    ownership metadata (helm v4.1.4 `pkg/action/install.go:404-416`, `existingResourceConflict` and
+    `checkOwnership`, `validate.go:71-143`; `helm upgrade --install` of a release that does not exist
+    installs it, `pkg/cmd/upgrade.go:122-165`): the error of the first such object, or None."""
+    for k in keys:
+        o = state["objects"].get(k)
+        if o is None:
+            continue
+        labels, annotations = o["metadata"].get("labels") or {}, o["metadata"].get("annotations") or {}
+        errors = []
+        for where, meta, name, want in (("label", labels, HELM_OWNERSHIP[0], "Helm"), ("annotation", annotations, HELM_OWNERSHIP[1], release),
+                                        ("annotation", annotations, HELM_OWNERSHIP[2], namespace)):
+            if name not in meta:
+                errors.append(f'{where} validation error: missing key "{name}": must be set to "{want}"')
+            elif meta[name] != want:
+                errors.append(f'{where} validation error: key "{name}" must equal "{want}": current value is "{meta[name]}"')
+        if errors:
+            kind, ns, name = k.split("/", 2)
+            return (f'Error: unable to continue with install: {kind} "{name}" in namespace "{ns}" exists and cannot be imported '
+                    f'into the current release: invalid ownership metadata; {"; ".join(errors)}')
     return None
 
 
@@ -1118,6 +1305,10 @@ def helm(state):
     if ARGS[:2] == ["upgrade", "--install"]:
         release, chart = ARGS[2], ARGS[3]
         values = yaml.safe_load(open(flag("--values"))) or {}
+        if release not in state["releases"]:
+            error = install_conflict(state, release, namespace, chart_objects(chart.rstrip("/").split("/")[-1], namespace, values))
+            if error:
+                fail(error)
         old_objects = (state["releases"].get(release) or {}).get("objects", [])
         state["releases"][release] = {"chart": chart, "version": flag("--version")}
         # `revisionTags` in an istiod release (what renders before mesh-render's own tag objects
@@ -1141,7 +1332,8 @@ def helm(state):
             # The base chart's reader ServiceAccount, whose token a remote secret carries (istio 1.29.6
             # `manifests/charts/base/templates/reader-serviceaccount.yaml:6-16`).
             k = key("ServiceAccount", namespace, "istio-reader-service-account")
-            state["objects"][k] = {"kind": "ServiceAccount", "metadata": {"name": "istio-reader-service-account", "namespace": namespace}}
+            state["objects"][k] = helm_owned({"kind": "ServiceAccount", "metadata": {"name": "istio-reader-service-account", "namespace": namespace}},
+                                             release, namespace)
             objects.append(k)
         if chart_name == "gateway":
             error = install_gateway(state, release, namespace, values, objects)
@@ -1164,11 +1356,11 @@ def helm(state):
         if chart.rstrip("/").endswith("istiod"):
             revision = values.get("revision") or "default"
             name = "istiod" if revision == "default" else f"istiod-{revision}"
-            state["objects"][key("Deployment", namespace, name)] = {"kind": "Deployment", "metadata": {
+            state["objects"][key("Deployment", namespace, name)] = helm_owned({"kind": "Deployment", "metadata": {
                 "name": name, "namespace": namespace, "labels": {"app": "istiod", "istio.io/rev": revision}},
-                "caRoot": istiod_ca_root(state, namespace)}
+                "caRoot": istiod_ca_root(state, namespace)}, release, namespace)
             mwc_name, mwc = injector(revision, namespace)
-            state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = mwc
+            state["objects"][key("MutatingWebhookConfiguration", None, mwc_name)] = helm_owned(mwc, release, namespace)
             state["releases"][release]["revision"] = revision
         return
     if words[:1] == ["uninstall"]:

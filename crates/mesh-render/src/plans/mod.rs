@@ -1,5 +1,6 @@
 //! Plans: the ordered steps of installing, verifying and tearing down the mesh, as POSIX shell
-//! scripts for a kubectl/helm user (`mesh-render plan apply|verify|destroy`).
+//! scripts for a kubectl/helm user (`mesh-render plan apply|verify|destroy`, and `plan join` for a
+//! multi-cluster mesh).
 //!
 //! Rendered from the minijinja templates beside this file over the same typed data as the manifests.
 //! The scripts do not inline YAML: they name files of the rendered tree (`deployment/rendered` by
@@ -7,7 +8,7 @@
 //!
 //! A multi-cluster mesh (`components.istio.multiCluster`) has a plan per cluster (`--cluster NAME`,
 //! every call to the cluster's kube context) and the fleet plan, which runs every cluster's plan in
-//! the config's order and then joins the clusters (`fleet.rs`).
+//! the config's order and then joins the clusters (`fleet.rs`); the join plan joins them alone.
 
 mod fleet;
 
@@ -83,6 +84,9 @@ pub enum Kind {
     Apply,
     Verify,
     Destroy,
+    /// A multi-cluster mesh's joins alone: the same-root check and the remote secrets of the fleet's
+    /// `Apply`, for clusters installed by other means (Argo CD). The fleet's only: no cluster has one.
+    Join,
 }
 
 impl Kind {
@@ -91,14 +95,17 @@ impl Kind {
             Kind::Apply => "apply",
             Kind::Verify => "verify",
             Kind::Destroy => "destroy",
+            Kind::Join => "join",
         }
     }
 
+    /// One cluster's template (`Join` has none: [`render_in_context`] refuses it before).
     fn template(self) -> &'static str {
         match self {
             Kind::Apply => include_str!("apply.sh.j2"),
             Kind::Verify => include_str!("verify.sh.j2"),
             Kind::Destroy => include_str!("destroy.sh.j2"),
+            Kind::Join => unreachable!("the join plan is the fleet's only"),
         }
     }
 }
@@ -112,6 +119,9 @@ pub enum PlanError {
     ContextWithoutCluster,
     /// The kube context is empty or holds whitespace, quotes or control characters.
     InvalidContext(String),
+    /// `plan join` for one cluster, or for a config that is not a multi-cluster mesh: joining is
+    /// between every cluster of the mesh.
+    JoinNeedsFleet,
 }
 
 impl std::fmt::Display for PlanError {
@@ -123,6 +133,9 @@ impl std::fmt::Display for PlanError {
             PlanError::ContextWithoutCluster => write!(f, "a kube context is one cluster's: it needs a cluster of a multi-cluster mesh"),
             PlanError::InvalidContext(c) => {
                 write!(f, "`{c}` is not a kube context name: it must not be empty or hold whitespace, quotes or control characters")
+            }
+            PlanError::JoinNeedsFleet => {
+                write!(f, "the join plan joins every cluster of a multi-cluster mesh: it needs one, and no selected cluster")
             }
         }
     }
@@ -158,6 +171,9 @@ pub fn render_in_context(kind: Kind, loaded: &Loaded, rendered: &str, context: O
             return Ok(plan);
         }
     }
+    if kind == Kind::Join {
+        return Err(PlanError::JoinNeedsFleet);
+    }
     let cluster = fleet::ClusterPlan::of(loaded.selected(), context);
     let context = Context::new(kind, loaded, rendered, cluster, false);
     Ok(render_template(kind.name(), kind.template(), &context))
@@ -176,6 +192,8 @@ fn render_template<C: Serialize>(name: &str, template: &str, context: &C) -> Str
         .unwrap_or_else(|e| unreachable!("the embedded cluster template parses: {e:#}"));
     env.add_template("fleet-functions", include_str!("fleet-functions.sh.j2"))
         .unwrap_or_else(|e| unreachable!("the embedded fleet functions template parses: {e:#}"));
+    env.add_template("fleet-joins", include_str!("fleet-joins.sh.j2"))
+        .unwrap_or_else(|e| unreachable!("the embedded fleet joins template parses: {e:#}"));
     env.render_str(template, context).unwrap_or_else(|e| unreachable!("the embedded {name} template renders typed data: {e:#}"))
 }
 
@@ -505,7 +523,7 @@ impl Context {
                 f.extend(east_west_values);
                 f
             }
-            Kind::Verify => Vec::new(),
+            Kind::Verify | Kind::Join => Vec::new(),
             Kind::Destroy => {
                 let mut f = delete.clone();
                 f.extend(knative_restore.clone());
